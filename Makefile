@@ -1,0 +1,59 @@
+# socialaudit: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/plugins
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+
+.PHONY: help venv demo test test-fast lint bench system-deps simulator clean
+
+help:
+	@echo "make demo         run the weekly audit for the demo trust (last complete ISO week)"
+	@echo "make test         run the whole test suite"
+	@echo "make lint         ruff and mypy"
+	@echo "make bench        speed benchmarks (prints figures)"
+	@echo "make simulator    serve the demo platforms on http://127.0.0.1:8765"
+
+# The virtualenv is rebuilt when requirements or constraints change.
+$(VENV)/.installed: requirements.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Debian packages the tests need (browser, database, SMTP sink...). Idempotent; needs root.
+SYSTEM_PACKAGES := chromium
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run 'sudo make system-deps')"; fi; \
+	fi
+
+demo: venv
+	$(PY) -m socialaudit run
+
+simulator: venv
+	$(PY) -m socialaudit.simulator
+
+test: venv system-deps
+	$(PY) -m pytest
+
+test-fast: venv
+	$(PY) -m pytest -x -q -m "not slow"
+
+lint: venv
+	$(VENV)/bin/ruff check dags plugins tests
+	$(VENV)/bin/mypy plugins
+
+bench: venv
+	$(PY) bench/run.py
+
+clean:
+	rm -rf output .airflow .pytest-airflow .pytest_cache

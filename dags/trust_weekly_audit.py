@@ -1,0 +1,118 @@
+"""
+### Trust weekly social media audit
+
+Every Monday at 06:00 (Europe/London) this DAG audits the previous ISO week for every school of the
+trust against the social media policy (section 4): it collects each official account's public
+posts, runs every registered policy check, writes one report per school (and the head's email),
+then the Trust report. A school whose audit did not finish is named in the Trust report and the
+run is marked **failed** by the last task, so a broken school never hides behind a green run.
+
+Trigger with `{"week": "2026-W47"}` to audit a particular week. Config: `SOCIALAUDIT_CONFIG`;
+output: `SOCIALAUDIT_OUTPUT`; store: `SOCIALAUDIT_DB_URL`. The code lives in `plugins/`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task, task_group
+
+# Deployment settings (environment variables, documented in the README).
+BATCH_SIZE = int(os.environ.get("SOCIALAUDIT_BATCH_SIZE", "1"))  # schools per mapped task
+RETRIES = int(os.environ.get("SOCIALAUDIT_RETRIES", "3"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("SOCIALAUDIT_RETRY_DELAY_SECONDS", "120")))
+
+
+def _week_and_run(item: dict) -> tuple:
+    from socialaudit.weeks import IsoWeek
+
+    return IsoWeek.parse(item["week"]), item["run_id"]
+
+
+@dag(
+    dag_id="trust_weekly_audit",
+    schedule="0 6 * * 1",
+    start_date=pendulum.datetime(2026, 1, 5, tz="Europe/London"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["socialaudit", "policy-audit", "weekly"],
+    doc_md=__doc__,
+    params={"week": Param(None, type=["null", "string"], description="ISO week to audit, e.g. 2026-W47")},
+    default_args={
+        "owner": "cio",
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+    },
+)
+def trust_weekly_audit():
+    @task
+    def plan() -> list[dict]:
+        """Record the run and list the schools (in batches) to audit."""
+        from socialaudit import pipeline
+
+        ctx = get_current_context()
+        week = pipeline.week_for(ctx["params"], ctx.get("logical_date"), ctx["dag_run"].run_after)
+        return pipeline.plan(week, ctx["run_id"], batch_size=BATCH_SIZE)
+
+    @task(map_index_template="{{ batch_label }}")
+    def collect(item: dict) -> dict:
+        """Collect every account of the batch's schools; raise transient errors so Airflow retries."""
+        from socialaudit import pipeline
+
+        ctx = get_current_context()
+        ctx["batch_label"] = ",".join(item["schools"])
+        week, run_id = _week_and_run(item)
+        final = ctx["ti"].try_number > ctx["ti"].max_tries
+        for school in item["schools"]:
+            pipeline.collect_school(school, week, run_id, final_attempt=final)
+        return item
+
+    @task(map_index_template="{{ batch_label }}")
+    def check(item: dict) -> dict:
+        """Run every policy check on the stored posts."""
+        from socialaudit import pipeline
+
+        get_current_context()["batch_label"] = ",".join(item["schools"])
+        week, run_id = _week_and_run(item)
+        for school in item["schools"]:
+            pipeline.check_school(school, week, run_id)
+        return item
+
+    @task(map_index_template="{{ batch_label }}")
+    def render(item: dict) -> list[dict]:
+        """Write each school's report and the head's email."""
+        from socialaudit import pipeline
+
+        get_current_context()["batch_label"] = ",".join(item["schools"])
+        week, run_id = _week_and_run(item)
+        return [pipeline.render_school(school, week, run_id) for school in item["schools"]]
+
+    @task_group
+    def audit(item: dict):
+        return render(check(collect(item)))
+
+    @task(trigger_rule="all_done")
+    def trust_report(rendered) -> dict:
+        """Build the Trust report from the schools that finished, naming any that did not."""
+        from socialaudit import pipeline
+
+        ctx = get_current_context()
+        week = pipeline.week_for(ctx["params"], ctx.get("logical_date"), ctx["dag_run"].run_after)
+        return pipeline.trust_report(week, ctx["run_id"], list(rendered))
+
+    @task
+    def fail_if_missing(summary: dict) -> None:
+        """The leaf: fails the run when any school's audit did not finish."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        if summary["missing"]:
+            raise AirflowFailException(f"audit incomplete for {len(summary['missing'])} school(s): {', '.join(summary['missing'])}")
+
+    fail_if_missing(trust_report(audit.expand(item=plan())))
+
+
+trust_weekly_audit()

@@ -1,0 +1,1 @@
+"""Policy checks: one module per check; ``checks._base.registry()`` discovers them."""

@@ -1,0 +1,154 @@
+"""The check registry: ``@check`` declares a policy check, its clause and its thresholds.
+
+A check is a pure function ``(school, posts, ctx) -> CheckResult``: no HTTP (the link check asks an
+injected resolver), no ``datetime.now()`` (``ctx.week`` comes from the run), so a rerun gives the
+same result. Thresholds are declared once, as :class:`Setting` with a default and a help line; the
+README and reports read the help from here, and config overrides them per trust and per school.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from socialaudit.config import School, TrustConfig
+from socialaudit.models import AccountCollection, CheckResult, Finding, Post, Severity, Status
+from socialaudit.weeks import IsoWeek
+
+__all__ = ["CheckContext", "CheckSpec", "Finding", "Setting", "Severity", "Status", "check", "registry", "run_checks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    default: Any
+    help: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """Everything a check may know besides the posts: the week, the config and what was collected."""
+
+    week: IsoWeek
+    config: TrustConfig
+    settings: dict[str, Any]
+    collections: tuple[AccountCollection, ...] = ()
+    services: dict[str, Any] = field(default_factory=dict)  # injected resolvers, caches, history
+
+    @property
+    def tz(self) -> str:
+        return self.config.trust.timezone
+
+    @property
+    def failed_accounts(self) -> list[AccountCollection]:
+        return [c for c in self.collections if not c.status.collected]
+
+    def setting(self, name: str) -> Any:
+        return self.settings[name]
+
+
+CheckFn = Callable[[School, Sequence[Post], CheckContext], CheckResult]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    name: str
+    policy: str
+    fn: CheckFn
+    settings: dict[str, Setting]
+    doc: str
+    needs_collection: bool = True
+
+    @property
+    def title(self) -> str:
+        return self.doc.strip().splitlines()[0].strip() if self.doc.strip() else self.name
+
+    def doc_section(self, heading: str) -> str:
+        """A section of the module docstring ("What it checks", "How to fix", ...)."""
+        lines = self.doc.splitlines()
+        out: list[str] = []
+        capture = False
+        for line in lines:
+            stripped = line.strip()
+            if stripped.lower().startswith(heading.lower() + ":"):
+                capture = True
+                out.append(stripped.split(":", 1)[1].strip())
+                continue
+            if capture:
+                if not stripped or (":" in stripped and stripped.split(":", 1)[0].istitle() and len(stripped.split(":", 1)[0].split()) <= 4):
+                    break
+                out.append(stripped)
+        return " ".join(part for part in out if part)
+
+    def resolve_settings(self, config: TrustConfig, school: School | None) -> dict[str, Any]:
+        values = {name: setting.default for name, setting in self.settings.items()}
+        if "min_posts_per_week" in values:
+            values["min_posts_per_week"] = config.trust.min_posts_per_week
+        overrides = config.check_settings(self.name, school)
+        unknown = sorted(set(overrides) - set(values))
+        if unknown:
+            where = f"school {school.id!r}" if school else "trust"
+            raise ValueError(f"{config.source}: {where}: checks.{self.name}: unknown setting {unknown[0]!r} "
+                             f"(known: {', '.join(sorted(values))})")
+        values.update(overrides)
+        return values
+
+
+_REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(name: str, *, policy: str, settings: dict[str, Setting] | None = None,
+          needs_collection: bool = True) -> Callable[[CheckFn], CheckFn]:
+    """Register a policy check. Raises on a duplicate name so two modules cannot shadow each other."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        if name in _REGISTRY and _REGISTRY[name].fn.__module__ != fn.__module__:
+            raise ValueError(f"check {name!r} is registered twice ({_REGISTRY[name].fn.__module__} and {fn.__module__})")
+        module = inspect.getmodule(fn)
+        doc = (module.__doc__ if module else None) or fn.__doc__ or ""
+        _REGISTRY[name] = CheckSpec(name=name, policy=policy, fn=fn, settings=dict(settings or {}), doc=doc,
+                                    needs_collection=needs_collection)
+        return fn
+
+    return register
+
+
+def registry() -> dict[str, CheckSpec]:
+    """Every check, discovered from the non-underscore modules of the ``checks`` package."""
+    import checks
+
+    for module in pkgutil.iter_modules(checks.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"checks.{module.name}")
+    return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].policy, item[0])))
+
+
+def select(names: Sequence[str] | None) -> list[CheckSpec]:
+    specs = registry()
+    if not names:
+        return list(specs.values())
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise ValueError(f"unknown check {unknown[0]!r} (known: {', '.join(specs)})")
+    return [specs[n] for n in names]
+
+
+def run_checks(school: School, posts: Sequence[Post], *, week: IsoWeek, config: TrustConfig,
+               collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
+               services: dict[str, Any] | None = None) -> list[CheckResult]:
+    """Run the selected checks for one school. A check that raises yields an ``error`` result."""
+    results: list[CheckResult] = []
+    for spec in select(names):
+        ctx = CheckContext(week=week, config=config, settings=spec.resolve_settings(config, school),
+                           collections=tuple(collections), services=services or {})
+        try:
+            result = spec.fn(school, posts, ctx)
+        except (ValueError, KeyError, TypeError, AttributeError, LookupError, ArithmeticError) as exc:
+            # A bug or bad data in one check must not hide the others; the error is shown, not passed.
+            result = CheckResult(check=spec.name, policy=spec.policy, school=school.id, status=Status.ERROR,
+                                 summary=f"The check could not run: {type(exc).__name__}: {exc}")
+        results.append(result)
+    return results

@@ -1,0 +1,138 @@
+"""What every collector shares: the signature, the result, and the error tree.
+
+Every platform module in this package exposes one function::
+
+    collect(account, *, school, session, since, until, base_url=None, credentials=None, archive=None)
+        -> CollectionResult
+
+Errors, as httpx draws its tree::
+
+    CollectorError                 base; never caught with a bare ``except Exception``
+    ├── TransientError             timeout, connection error, 5xx, rate limit past the cap:
+    │                              raised, so Airflow retries the task
+    └── AccountError               recorded as the account's collection status, not retried
+        ├── AccountUnavailable     unknown, private or suspended account
+        └── AuthError              bad, expired or missing credentials
+
+A malformed item is neither: it is skipped, counted in ``CollectionResult.skipped`` and described in
+``CollectionResult.problems`` while the rest of the page is kept (feedparser's "bozo" idea).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from socialaudit.models import AccountCollection, CollectionStatus, Post
+
+
+class CollectorError(Exception):
+    """Base of every collection error. Messages never contain credentials."""
+
+
+class TransientError(CollectorError):
+    """Worth retrying later: timeouts, connection errors, 5xx, rate limits past the cap."""
+
+
+class AccountError(CollectorError):
+    status = CollectionStatus.ERROR
+
+
+class AccountUnavailable(AccountError):
+    status = CollectionStatus.UNAVAILABLE
+
+
+class AuthError(AccountError):
+    status = CollectionStatus.AUTH_FAILED
+
+
+class MalformedResponse(TransientError):
+    """A whole response could not be parsed (truncated body, wrong content type)."""
+
+
+@dataclass(slots=True)
+class CollectionResult:
+    """What one account yielded for a window."""
+
+    posts: list[Post] = field(default_factory=list)
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    pages: int = 0
+
+    def skip(self, problem: str) -> None:
+        self.skipped += 1
+        if len(self.problems) < 20:
+            self.problems.append(problem)
+
+    def summary(self, school: str, platform: str, account: str) -> AccountCollection:
+        status = CollectionStatus.PARTIAL if self.skipped else CollectionStatus.OK
+        message = f"{self.skipped} malformed item(s) skipped: {'; '.join(self.problems[:3])}" if self.skipped else ""
+        return AccountCollection(
+            school=school,
+            platform=platform,
+            account=account,
+            status=status,
+            message=message,
+            posts=len(self.posts),
+            skipped=self.skipped,
+            pages=self.pages,
+        )
+
+
+class Archive(Protocol):
+    """Where raw response bodies go before they are parsed (nothing collected is ever lost)."""
+
+    def save_raw(self, *, platform: str, account: str, page: int, url: str, body: bytes, content_type: str) -> None: ...
+
+
+class NullArchive:
+    def save_raw(self, *, platform: str, account: str, page: int, url: str, body: bytes, content_type: str) -> None:
+        return None
+
+
+Collector = Callable[..., CollectionResult]
+
+
+def platforms() -> list[str]:
+    import collectors
+
+    return sorted(m.name for m in pkgutil.iter_modules(collectors.__path__) if not m.name.startswith("_"))
+
+
+def get_collector(platform: str) -> Collector:
+    """The ``collect`` function of a platform module; ValueError naming the known ones."""
+    known = platforms()
+    if platform not in known:
+        raise ValueError(f"unknown platform {platform!r} (known: {', '.join(known)})")
+    module = importlib.import_module(f"collectors.{platform}")
+    return module.collect  # type: ignore[no-any-return]
+
+
+def credential_env(platform: str) -> str:
+    """Environment variable the CLI reads a platform's token from."""
+    return f"SOCIALAUDIT_{platform.upper()}_TOKEN"
+
+
+def load_credentials(platform: str, connection_id: str = "") -> dict[str, Any] | None:
+    """Credentials from the Airflow Connection ``socialaudit_<platform>`` or the CLI's env var.
+
+    Returns None when neither is set; a collector that needs credentials raises AuthError then.
+    """
+    import os
+
+    token = os.environ.get(credential_env(platform))
+    if token:
+        return {"token": token}
+    conn_id = connection_id or f"socialaudit_{platform}"
+    if not os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}") and not os.environ.get("AIRFLOW_HOME"):
+        return None
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get(conn_id)
+    except Exception:  # noqa: BLE001 - Airflow raises several unrelated types for "not defined"
+        return None
+    return {"token": conn.password or "", "login": conn.login or "", "extra": conn.extra_dejson}

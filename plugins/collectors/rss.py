@@ -1,0 +1,376 @@
+"""RSS 2.0, Atom and RDF feeds: school websites (WordPress, Blogger, any CMS), Tumblr, Flickr.
+
+Parsed with defusedxml (no DTD entities, no external entities, namespace-aware) so that per-image
+alt text in Media RSS (``media:content``/``media:description``/``media:title``) and in the HTML
+``<img alt>`` survives; feedparser flattens those. A feed that is not well-formed XML falls back to
+feedparser's loose parser, which recovers what it can (``bozo``) but loses per-image alt text.
+
+Field mapping (platform -> Post):
+
+=============== ============================================ ==============================
+Post field      RSS 2.0 / RDF                                 Atom
+=============== ============================================ ==============================
+id              guid, else link                               id, else link
+url             link (resolved against the feed URL)          link rel=alternate
+created_at      pubDate, dc:date                              published, updated
+text            title + content:encoded / description          title + content / summary
+media           media:content, media:group, enclosure, <img>  same
+links           <a href> in the content, resolved             same
+=============== ============================================ ==============================
+
+Pagination: Atom ``rel="next"`` links, else WordPress ``?paged=N`` while the oldest item on the
+page is still inside the window (stopping on 404 or when a page brings nothing new).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlparse
+from xml.etree.ElementTree import Element, ParseError
+
+from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse, NullArchive
+from collectors._http import HttpSession
+from socialaudit.models import Media, Post
+
+NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "media": "http://search.yahoo.com/mrss/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rss1": "http://purl.org/rss/1.0/",
+    "yt": "http://www.youtube.com/xml/schemas/2015",
+}
+MAX_PAGES = 20
+IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif|heic)(\?|$)", re.I)
+VIDEO_EXT = re.compile(r"\.(mp4|mov|webm|m4v)(\?|$)", re.I)
+
+
+class UnsafeFeed(MalformedResponse):
+    """The feed declares entities or a DTD we refuse to expand (XML bomb, external entity)."""
+
+
+def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+            base_url: str | None = None, credentials: dict[str, Any] | None = None,
+            archive: Archive | None = None) -> CollectionResult:
+    """Collect a feed's items published in [since, until)."""
+    feed_url = base_url or getattr(account, "url", "") or str(account)
+    account_key = getattr(account, "key", feed_url)
+    archive = archive or NullArchive()
+    result = CollectionResult()
+    seen: set[str] = set()
+    url: str | None = feed_url
+    page = 1
+    while url and page <= MAX_PAGES:
+        response = session.get(url)
+        if response.status == 404 and page > 1:
+            break  # ran past the last WordPress page
+        if response.status in (401, 403, 404, 410):
+            raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
+        if response.status >= 400:
+            raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
+        archive.save_raw(platform="rss", account=account_key, page=page, url=url, body=response.body,
+                         content_type=response.content_type)
+        result.pages += 1
+        items, next_url, oldest = parse_feed(response.body, feed_url=response.url or url, account=account_key,
+                                             school=school, platform="rss", result=result)
+        new = 0
+        for post in items:
+            if post.id in seen:
+                continue
+            seen.add(post.id)
+            new += 1
+            if since <= post.created_at < until:
+                result.posts.append(post)
+        if not new:
+            break
+        if next_url:
+            url = next_url
+        elif oldest is not None and oldest >= since and len(items) >= 5:
+            url = _with_page(feed_url, page + 1)
+        else:
+            url = None
+        page += 1
+    result.posts.sort(key=lambda p: p.created_at)
+    return result
+
+
+def _with_page(url: str, page: int) -> str:
+    parsed = urlparse(url)
+    query = re.sub(r"(^|&)paged=\d+", "", parsed.query).strip("&")
+    query = f"{query}&paged={page}" if query else f"paged={page}"
+    return parsed._replace(query=query).geturl()
+
+
+def parse_feed(body: bytes, *, feed_url: str, account: str, school: str, platform: str = "rss",
+               result: CollectionResult | None = None) -> tuple[list[Post], str | None, datetime | None]:
+    """Parse a feed body into posts; returns (posts, next page URL, oldest item date).
+
+    Malformed items are skipped and noted in ``result``; an unparseable document falls back to
+    feedparser. Never raises on bad content except for refused entity declarations (UnsafeFeed).
+    """
+    result = result if result is not None else CollectionResult()
+    root = _parse_xml(body)
+    if root is None:
+        return _parse_loose(body, feed_url=feed_url, account=account, school=school, platform=platform, result=result)
+    base = root.get("{http://www.w3.org/XML/1998/namespace}base") or feed_url
+    posts: list[Post] = []
+    next_url: str | None = None
+    tag = _local(root.tag)
+    if tag == "feed":  # Atom
+        for link in root.findall("atom:link", NS):
+            if link.get("rel") == "next" and link.get("href"):
+                next_url = urljoin(base, link.get("href", ""))
+        entries = root.findall("atom:entry", NS)
+        parse = _atom_entry
+    elif tag == "rss":
+        channel = root.find("channel")
+        entries = channel.findall("item") if channel is not None else []
+        if channel is not None:
+            for link in channel.findall("atom:link", NS):
+                if link.get("rel") == "next" and link.get("href"):
+                    next_url = urljoin(base, link.get("href", ""))
+        parse = _rss_item
+    elif tag == "RDF":
+        entries = root.findall("rss1:item", NS)
+        parse = _rss_item
+    else:
+        return _parse_loose(body, feed_url=feed_url, account=account, school=school, platform=platform, result=result)
+    oldest: datetime | None = None
+    for index, entry in enumerate(entries):
+        try:
+            post = parse(entry, base=base, account=account, school=school, platform=platform)
+        except ValueError as exc:
+            result.skip(f"item {index + 1}: {exc}")
+            continue
+        posts.append(post)
+        oldest = post.created_at if oldest is None else min(oldest, post.created_at)
+    return posts, next_url, oldest
+
+
+def _parse_xml(body: bytes) -> Element | None:
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        return fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise UnsafeFeed(f"feed refused: it declares entities ({type(exc).__name__}); possible XML bomb") from None
+    except (ParseError, ValueError, UnicodeError):
+        return None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _text(element: Element | None) -> str:
+    if element is None:
+        return ""
+    return "".join(element.itertext()).strip()
+
+
+def _find_text(entry: Element, *paths: str) -> str:
+    for path in paths:
+        value = _text(entry.find(path, NS))
+        if value:
+            return value
+    return ""
+
+
+def parse_date(value: str) -> datetime | None:
+    """RFC 822 (RSS), RFC 3339 (Atom) and a few common deviations; None when unparseable."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+        if parsed is not None:
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (TypeError, ValueError, IndexError):
+        pass
+    text = value.replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except ValueError:
+        pass
+    import feedparser
+
+    struct = feedparser._parse_date(value)  # noqa: SLF001 - its date handlers cover localised forms
+    if struct:
+        return datetime(*struct[:6], tzinfo=timezone.utc)
+    return None
+
+
+def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], list[str]]:
+    """Plain text, images (with alt) and outbound links from an HTML fragment."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style"]):
+        tag.decompose()
+    media: list[Media] = []
+    for img in soup.find_all("img"):
+        src = img.get("src") or img.get("data-src") or ""
+        alt = img.get("alt")
+        media.append(Media(type="photo", url=urljoin(base, str(src)) if src else "", alt=None if alt is None else str(alt).strip()))
+    for video in soup.find_all(["video", "iframe"]):
+        src = video.get("src") or ""
+        if video.name == "iframe" and not re.search(r"youtube|vimeo|video", str(src)):
+            continue
+        media.append(Media(type="video", url=urljoin(base, str(src)) if src else "", alt=video.get("title")))
+    links: list[str] = []
+    for anchor in soup.find_all("a", href=True):
+        href = str(anchor["href"]).strip()
+        if not href or href.startswith(("#", "mailto:", "tel:", "javascript:", "data:")):
+            continue
+        absolute = urldefrag(urljoin(base, href))[0]
+        if absolute not in links:
+            links.append(absolute)
+    text = soup.get_text(" ", strip=True)
+    return re.sub(r"\s+", " ", text), media, links
+
+
+def _media_elements(entry: Element, base: str) -> list[Media]:
+    media: list[Media] = []
+    contents = entry.findall("media:content", NS) + entry.findall("media:group/media:content", NS)
+    group_desc = _find_text(entry, "media:group/media:description")
+    for content in contents:
+        url = urljoin(base, content.get("url", ""))
+        medium = content.get("medium") or ""
+        mime = content.get("type") or ""
+        if medium == "image" or mime.startswith("image/") or (not medium and IMAGE_EXT.search(url)):
+            kind = "photo"
+        elif medium == "video" or mime.startswith("video/") or VIDEO_EXT.search(url):
+            kind = "video"
+        else:
+            kind = "other"
+        alt = _find_text(content, "media:description", "media:title") or group_desc or None
+        media.append(Media(type=kind, url=url, alt=alt))
+    if not media:
+        for thumb in entry.findall("media:thumbnail", NS) + entry.findall("media:group/media:thumbnail", NS):
+            media.append(Media(type="photo", url=urljoin(base, thumb.get("url", "")), alt=group_desc or None))
+            break
+    for enclosure in entry.findall("enclosure"):
+        mime = enclosure.get("type") or ""
+        url = urljoin(base, enclosure.get("url", ""))
+        if mime.startswith("image/") or IMAGE_EXT.search(url):
+            media.append(Media(type="photo", url=url, alt=None))
+        elif mime.startswith("video/") or VIDEO_EXT.search(url):
+            media.append(Media(type="video", url=url, alt=None))
+    return media
+
+
+def _merge_media(first: list[Media], second: list[Media]) -> tuple[Media, ...]:
+    merged: list[Media] = []
+    urls: set[str] = set()
+    for item in first + second:
+        if item.url and item.url in urls:
+            continue
+        urls.add(item.url)
+        merged.append(item)
+    return tuple(merged)
+
+
+def _build(*, entry_id: str, link: str, date_text: str, title: str, html: str, base: str, extra_media: list[Media],
+           account: str, school: str, platform: str) -> Post:
+    created = parse_date(date_text)
+    if created is None:
+        raise ValueError(f"no usable date ({date_text!r})" if date_text else "no date")
+    item_base = link or base
+    body_text, html_media, links = html_to_text_media_links(html, item_base) if html else ("", [], [])
+    if title and body_text.startswith(title):
+        text = body_text
+    else:
+        text = " ".join(part for part in (title, body_text) if part)
+    post_id = entry_id or link
+    if not post_id:
+        raise ValueError("no guid, id or link")
+    permalink = link or (entry_id if entry_id.startswith("http") else "")
+    links = [url for url in links if url != permalink and not IMAGE_EXT.search(url)]
+    return Post(platform=platform, account=account, school=school, id=post_id, url=permalink, created_at=created,
+                text=text, media=_merge_media(extra_media, html_media), links=tuple(links))
+
+
+def _rss_item(entry: Element, *, base: str, account: str, school: str, platform: str) -> Post:
+    ns_rss1 = NS["rss1"]
+    link = _text(entry.find("link")) or _text(entry.find(f"{{{ns_rss1}}}link"))
+    link = urljoin(base, link) if link else ""
+    guid = _text(entry.find("guid")) or entry.get(f"{{{NS['rdf']}}}about", "")
+    title = _text(entry.find("title")) or _text(entry.find(f"{{{ns_rss1}}}title"))
+    html = _find_text(entry, "content:encoded") or _text(entry.find("description")) or _text(entry.find(f"{{{ns_rss1}}}description"))
+    date_text = _text(entry.find("pubDate")) or _find_text(entry, "dc:date", "atom:published", "atom:updated")
+    return _build(entry_id=guid, link=link, date_text=date_text, title=title, html=html, base=base,
+                  extra_media=_media_elements(entry, link or base), account=account, school=school, platform=platform)
+
+
+def _atom_entry(entry: Element, *, base: str, account: str, school: str, platform: str) -> Post:
+    base = entry.get("{http://www.w3.org/XML/1998/namespace}base") or base
+    link = ""
+    for candidate in entry.findall("atom:link", NS):
+        if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
+            link = urljoin(base, candidate.get("href", ""))
+            break
+    content = entry.find("atom:content", NS)
+    if content is None:
+        content = entry.find("atom:summary", NS)
+    html = ""
+    if content is not None:
+        if content.get("type") == "xhtml":
+            from xml.etree.ElementTree import tostring
+
+            html = "".join(tostring(child, encoding="unicode") for child in content)
+        else:
+            html = content.text or ""
+            if content.get("type", "text") == "text":
+                from html import escape
+
+                html = escape(html)
+    description = _find_text(entry, "media:group/media:description")
+    if not html and description:
+        from html import escape
+
+        html = escape(description)
+    return _build(entry_id=_find_text(entry, "atom:id"), link=link,
+                  date_text=_find_text(entry, "atom:published", "atom:updated"), title=_find_text(entry, "atom:title"),
+                  html=html, base=base, extra_media=_media_elements(entry, link or base), account=account,
+                  school=school, platform=platform)
+
+
+def _parse_loose(body: bytes, *, feed_url: str, account: str, school: str, platform: str,
+                 result: CollectionResult) -> tuple[list[Post], str | None, datetime | None]:
+    """feedparser's forgiving parser for feeds that are not well-formed XML."""
+    import feedparser
+
+    parsed = feedparser.parse(io.BytesIO(body), response_headers={"content-location": feed_url})
+    if not parsed.entries and parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        raise MalformedResponse(f"{feed_url}: not a feed ({type(exc).__name__ if exc else 'unrecognised'})")
+    posts: list[Post] = []
+    oldest: datetime | None = None
+    for index, entry in enumerate(parsed.entries):
+        try:
+            struct = entry.get("published_parsed") or entry.get("updated_parsed")
+            date_text = "" if struct else (entry.get("published") or entry.get("updated") or "")
+            html = ""
+            if entry.get("content"):
+                html = entry["content"][0].get("value", "")
+            html = html or entry.get("summary", "")
+            link = entry.get("link", "")
+            if struct:
+                created = datetime(*struct[:6], tzinfo=timezone.utc)
+                date_text = created.isoformat()
+            post = _build(entry_id=str(entry.get("id") or ""), link=str(link), date_text=date_text,
+                          title=str(entry.get("title", "")), html=str(html), base=feed_url,
+                          extra_media=[], account=account, school=school, platform=platform)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            result.skip(f"item {index + 1}: {exc}")
+            continue
+        posts.append(post)
+        oldest = post.created_at if oldest is None else min(oldest, post.created_at)
+    return posts, None, oldest

@@ -1,0 +1,286 @@
+"""``python -m socialaudit``: run the weekly audit, collect one account, scan posts from a file.
+
+Bad input (malformed JSON line, unknown platform, invalid config) gives one line on stderr naming
+what is wrong, and exit code 2. A run or a collection that fails exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from socialaudit.config import PROJECT_ROOT, ConfigError, School, TrustConfig, load_config
+from socialaudit.models import Post, parse_utc
+from socialaudit.weeks import IsoWeek, week_of
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit code 2."""
+
+
+# --- Airflow in-process ----------------------------------------------------------------------
+
+def airflow_environment(config: str | None = None) -> dict[str, str]:
+    """Project-local Airflow settings (SQLite metadata DB), unless the caller has its own."""
+    home = Path(os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+    }
+    if config:
+        env["SOCIALAUDIT_CONFIG"] = str(Path(config).resolve())
+    return env
+
+
+def ensure_airflow_db() -> None:
+    """Migrate the metadata DB once (dag.test needs it)."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    marker = home / ".migrated-3.3.2"
+    if marker.exists():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy())
+    if proc.returncode != 0:
+        raise RuntimeError("airflow db migrate failed:\n" + proc.stderr[-2000:])
+    marker.write_text("ok\n")
+
+
+def _listening(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def logical_date_for(week: IsoWeek, tz: str) -> datetime:
+    """The scheduled run that audits ``week``: the following Monday at 06:00 local time."""
+    return datetime.combine(week.sunday + timedelta(days=1), time(6), ZoneInfo(tz))
+
+
+def run_week(week: IsoWeek, *, config_file: str | None = None) -> Any:
+    """Run the trust_weekly_audit DAG for one week through Airflow (``dag.test``); returns the DagRun."""
+    for key, value in airflow_environment(config_file).items():
+        if key == "AIRFLOW_HOME" or key not in os.environ or key == "SOCIALAUDIT_CONFIG":
+            os.environ[key] = value
+    ensure_airflow_db()
+    from airflow.dag_processing.dagbag import DagBag
+
+    config = load_config(config_file)
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    dag = bag.dags["trust_weekly_audit"]
+    return dag.test(logical_date=logical_date_for(week, config.trust.timezone), run_conf={"week": str(week)})
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    tz = config.trust.timezone
+    if args.week:
+        weeks = [IsoWeek.parse(args.week)]
+    elif args.from_week or args.to_week:
+        from socialaudit.weeks import week_range
+
+        last = IsoWeek.last_complete(datetime.now(timezone.utc), tz)
+        weeks = week_range(IsoWeek.parse(args.from_week) if args.from_week else last,
+                           IsoWeek.parse(args.to_week) if args.to_week else last)
+    else:
+        weeks = [IsoWeek.last_complete(datetime.now(timezone.utc), tz)]
+    simulator = None
+    if config.demo and not _listening(config.demo.simulator):
+        from socialaudit.simulator import Simulator
+
+        parts = urlsplit(config.demo.simulator)
+        simulator = Simulator(host=parts.hostname or "127.0.0.1", port=parts.port or 8765,
+                              config_path=config.source).start()
+        print(f"started the platform simulator on {simulator.url}", file=sys.stderr)
+    output = Path(os.environ.get("SOCIALAUDIT_OUTPUT") or PROJECT_ROOT / "output")
+    failed = []
+    try:
+        for week in weeks:
+            run = run_week(week, config_file=config.source)
+            state = str(getattr(run, "state", "unknown"))
+            state = state.split(".")[-1].lower()
+            print(f"{week}: run {state}")
+            print(f"  Trust report:   {output / 'reports' / str(week) / 'index.html'}")
+            print(f"  School reports: {output / 'reports' / str(week) / 'schools'}/")
+            print(f"  Emails:         {output / 'outbox' / str(week)}/")
+            if state != "success":
+                failed.append(str(week))
+    finally:
+        if simulator is not None:
+            simulator.stop()
+    if failed:
+        print(f"run failed for {', '.join(failed)}: see the Trust report for the schools that did not finish", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+# --- collect ---------------------------------------------------------------------------------
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            value += "T00:00:00Z"
+        return parse_utc(value)
+    except ValueError:
+        raise UsageError(f"{name} {value!r} is not an ISO 8601 date or time (e.g. 2026-11-16 or 2026-11-16T00:00:00Z)") from None
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from collectors._base import CollectorError, get_collector, load_credentials
+    from collectors._http import make_session
+    from socialaudit.config import Account
+
+    try:
+        collector = get_collector(args.platform)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    until = _parse_time(args.until, "--until") or datetime.now(timezone.utc)
+    since = _parse_time(args.since, "--since") or until - timedelta(days=7)
+    if since >= until:
+        raise UsageError(f"--since {since:%Y-%m-%dT%H:%M:%SZ} is not before --until {until:%Y-%m-%dT%H:%M:%SZ}")
+    is_url = args.account.startswith(("http://", "https://"))
+    account = Account(platform=args.platform, handle="" if is_url else args.account, url=args.account if is_url else "",
+                      base_url=args.base_url or "")
+    credentials = load_credentials(args.platform)
+    session = make_session(secrets=tuple(v for v in (credentials or {}).values() if isinstance(v, str) and v))
+    try:
+        result = collector(account, school=args.school, session=session, since=since, until=until,
+                           base_url=args.base_url or None, credentials=credentials)
+    except CollectorError as exc:
+        print(f"collect: {args.platform} {args.account}: {session.scrub(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    for post in result.posts:
+        sys.stdout.write(json.dumps(post.to_dict(), ensure_ascii=False) + "\n")
+    if result.skipped:
+        print(f"collect: {result.skipped} malformed item(s) skipped: {'; '.join(result.problems[:3])}", file=sys.stderr)
+    return 0
+
+
+# --- scan ------------------------------------------------------------------------------------
+
+def read_posts(stream: TextIO, name: str) -> Iterator[Post]:
+    """Posts from JSON lines; UsageError names the file, the line and the field."""
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{name}:{number}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+        try:
+            yield Post.from_dict(data)
+        except ValueError as exc:
+            raise UsageError(f"{name}:{number}: invalid post: {exc}") from None
+
+
+def default_school(school_id: str) -> School:
+    return School(id=school_id if _valid_id(school_id) else "unknown", name=school_id, head_email="unknown@invalid.example")
+
+
+def _valid_id(value: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]*", value))
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from checks._base import run_checks, select
+
+    try:
+        select(args.checks.split(",") if args.checks else None)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    config: TrustConfig = load_config(args.config)
+    if args.file == "-":
+        posts = list(read_posts(sys.stdin, "<stdin>"))
+    else:
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                posts = list(read_posts(handle, args.file))
+        except OSError as exc:
+            raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
+    tz = config.trust.timezone
+    if args.week:
+        week = IsoWeek.parse(args.week)
+    elif posts:
+        week = week_of(max(p.created_at for p in posts), tz)
+    else:
+        return 0
+    by_school: dict[str, list[Post]] = {}
+    for post in posts:
+        by_school.setdefault(post.school, []).append(post)
+    known = {s.id: s for s in config.schools}
+    names = args.checks.split(",") if args.checks else None
+    for school_id, school_posts in sorted(by_school.items()):
+        school = known.get(school_id) or default_school(school_id)
+        for result in run_checks(school, school_posts, week=week, config=config, names=names):
+            for finding in result.findings:
+                sys.stdout.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
+    return 0
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m socialaudit", description="Audit a trust's school social media accounts.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the weekly audit DAG for a week (default: the last complete week)")
+    run.add_argument("--config", help="trust config (default: $SOCIALAUDIT_CONFIG or config/trust.yaml)")
+    run.add_argument("--week", help="ISO week, e.g. 2026-W47")
+    run.add_argument("--from", dest="from_week", help="first week of a backfill")
+    run.add_argument("--to", dest="to_week", help="last week of a backfill")
+    run.set_defaults(func=cmd_run)
+
+    collect = sub.add_parser("collect", help="collect one account and print its posts as JSON lines")
+    collect.add_argument("--platform", required=True)
+    collect.add_argument("--account", required=True, help="handle, or feed URL for rss")
+    collect.add_argument("--base-url", help="API root or feed URL override (e.g. the simulator)")
+    collect.add_argument("--since", help="ISO 8601 start (default: 7 days before --until)")
+    collect.add_argument("--until", help="ISO 8601 end (default: now)")
+    collect.add_argument("--school", default="unknown", help="school id to stamp on the posts")
+    collect.set_defaults(func=cmd_collect)
+
+    scan = sub.add_parser("scan", help="run checks on posts given as JSON lines; print findings as JSON lines")
+    scan.add_argument("file", help="JSON lines file, or - for stdin")
+    scan.add_argument("--config")
+    scan.add_argument("--checks", help="comma-separated check names (default: all)")
+    scan.add_argument("--week", help="ISO week the posts are judged in (default: the week of the newest post)")
+    scan.set_defaults(func=cmd_scan)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (UsageError, ConfigError) as exc:
+        print(f"socialaudit {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # e.g. a malformed --week
+        print(f"socialaudit {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,233 @@
+"""The trust's configuration (``config/trust.yaml``), validated with pydantic.
+
+An invalid file raises :class:`ConfigError` whose one-line message names the file, the school and
+the field, e.g. ``config/trust.yaml: school 'st-aidans': accounts[1].platform: unknown platform
+'myspace' (known: bluesky, facebook, ...)``.
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "trust.yaml"
+
+EventKind = Literal["open_evening", "parents_evening", "parish", "other"]
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names file, school and field."""
+
+
+def known_platforms() -> list[str]:
+    """Platform names = the non-underscore modules of the ``collectors`` package."""
+    import collectors
+
+    return sorted(m.name for m in pkgutil.iter_modules(collectors.__path__) if not m.name.startswith("_"))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Account(_Model):
+    """One official account of a school on one platform."""
+
+    platform: str
+    handle: str = ""  # "@staidans@mastodon.example", "staidans.bsky.social", "StAidansFict"
+    url: str = ""  # feed URL for rss/youtube feeds, or the account's public page
+    base_url: str = ""  # override of the platform's API root (simulator, self-hosted instance)
+    expected_handle: str = ""  # explicit expected handle for the handle check
+    connection: str = ""  # Airflow connection id holding credentials; default socialaudit_<platform>
+
+    @field_validator("platform")
+    @classmethod
+    def _platform_known(cls, value: str) -> str:
+        platforms = known_platforms()
+        if value not in platforms:
+            raise ValueError(f"unknown platform {value!r} (known: {', '.join(platforms)})")
+        return value
+
+    @model_validator(mode="after")
+    def _identified(self) -> Account:
+        if not self.handle and not self.url:
+            raise ValueError("an account needs a handle or a url")
+        return self
+
+    @property
+    def key(self) -> str:
+        """What identifies the account in the store and reports: its handle, else its URL."""
+        return self.handle or self.url
+
+
+class Event(_Model):
+    title: str
+    kind: EventKind = "other"
+    date: date
+    lead_days: int | None = None  # overrides the event_promotion check's default lead time
+
+
+class Holiday(_Model):
+    name: str
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Holiday:
+        if self.end < self.start:
+            raise ValueError(f"holiday {self.name!r} ends before it starts")
+        return self
+
+
+class Suppression(_Model):
+    """A reviewed finding: shown as such in reports until it expires."""
+
+    finding: str  # Finding.key, or a prefix of it such as "external_links:st-aidans"
+    kind: Literal["false_positive", "accepted_risk"]
+    reviewer: str
+    reason: str
+    expires: date
+
+
+class Trust(_Model):
+    name: str
+    timezone: str = "Europe/London"
+    min_posts_per_week: int = Field(default=3, ge=0)
+    domains: list[str] = []  # the trust's own web domains (allowlisted, lookalikes flagged)
+    allow_domains: list[str] = []
+    holidays: list[Holiday] = []
+    calendars: list[str] = []  # iCalendar URLs or files with trust-wide events
+    checks: dict[str, dict[str, Any]] = {}  # per-check threshold overrides
+    report_url: str = ""  # where the reports are published, for links in emails
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+
+class School(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    head_email: str
+    dsl_email: str = ""
+    staff: list[str] = []
+    accounts: list[Account] = []
+    events: list[Event] = []
+    calendars: list[str] = []
+    checks: dict[str, dict[str, Any]] = {}
+
+    @field_validator("head_email", "dsl_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value and ("@" not in value or value.startswith("@") or value.endswith("@")):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+
+class Demo(_Model):
+    """Present only in the demo config: the simulator the accounts point at."""
+
+    simulator: str = "http://127.0.0.1:8765"
+
+
+class TrustConfig(_Model):
+    trust: Trust
+    schools: list[School]
+    suppressions: list[Suppression] = []
+    demo: Demo | None = None
+    source: str = ""  # the file it was loaded from (set by load_config)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> TrustConfig:
+        seen: set[str] = set()
+        for school in self.schools:
+            if school.id in seen:
+                raise ValueError(f"duplicate school id {school.id!r}")
+            seen.add(school.id)
+        return self
+
+    def school(self, school_id: str) -> School:
+        for school in self.schools:
+            if school.id == school_id:
+                return school
+        raise KeyError(f"no school {school_id!r} in {self.source or 'the config'}")
+
+    def check_settings(self, check: str, school: School | None) -> dict[str, Any]:
+        """Trust-wide overrides for a check, then the school's on top."""
+        merged = dict(self.trust.checks.get(check, {}))
+        if school is not None:
+            merged.update(school.checks.get(check, {}))
+        return merged
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--config, else $SOCIALAUDIT_CONFIG, else the bundled demo trust."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("SOCIALAUDIT_CONFIG")
+    return Path(env) if env else DEFAULT_CONFIG
+
+
+def _describe(loc: tuple[Any, ...], raw: Any) -> str:
+    """Turn a pydantic error location into "school 'x': accounts[1].platform"."""
+    parts: list[str] = []
+    prefix = ""
+    node = raw
+    index = 0
+    if len(loc) >= 2 and loc[0] == "schools" and isinstance(loc[1], int):
+        try:
+            school_id = raw["schools"][loc[1]].get("id") or f"#{loc[1] + 1}"
+        except (KeyError, IndexError, TypeError, AttributeError):
+            school_id = f"#{loc[1] + 1}"
+        prefix = f"school {school_id!r}: "
+        index = 2
+        node = None
+    for item in loc[index:]:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    del node
+    return prefix + ("".join(parts) or "(top level)")
+
+
+def parse_config(raw: Any, source: str) -> TrustConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with 'trust' and 'schools', got {type(raw).__name__}")
+    try:
+        return TrustConfig.model_validate({**raw, "source": source})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        extra = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {_describe(tuple(first['loc']), raw)}: {message}{extra}") from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> TrustConfig:
+    """Read and validate the trust config; every failure is a one-line ConfigError."""
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{file}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(raw, str(file))

@@ -1,0 +1,353 @@
+"""The data that flows through the pipeline: posts in, findings out.
+
+Collectors normalise every platform's payload into :class:`Post` at the edge (feedparser's idea);
+checks only ever see these frozen objects. Each class has ``to_dict``/``from_dict`` giving the JSON
+form used by the CLI, the store and exports, so the shape is defined once, here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    """Outcome of one check for one school and week. "Could not check" is never pass or fail."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    NOT_EVALUATED = "not_evaluated"
+    NOT_APPLICABLE = "not_applicable"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+    @property
+    def rank(self) -> int:
+        """Worse statuses rank higher; used to sort and to pick a school's overall status."""
+        return _STATUS_RANK[self]
+
+
+_STATUS_LABELS = {
+    Status.PASS: "Pass",
+    Status.WARN: "Warning",
+    Status.FAIL: "Fail",
+    Status.ERROR: "Error",
+    Status.NOT_EVALUATED: "Not evaluated",
+    Status.NOT_APPLICABLE: "Not applicable",
+}
+_STATUS_RANK = {
+    Status.NOT_APPLICABLE: 0,
+    Status.PASS: 1,
+    Status.WARN: 2,
+    Status.NOT_EVALUATED: 3,
+    Status.ERROR: 4,
+    Status.FAIL: 5,
+}
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    BREACH = "breach"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return ["info", "warning", "breach", "critical"].index(self.value)
+
+
+class CollectionStatus(str, enum.Enum):
+    """What happened when one account was collected."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # collected, but some items were malformed and skipped
+    UNAVAILABLE = "unavailable"  # unknown, private or suspended account
+    AUTH_FAILED = "auth_failed"  # bad, expired or missing credentials
+    ERROR = "error"  # transient failure that outlived the retries
+
+    @property
+    def collected(self) -> bool:
+        return self in (CollectionStatus.OK, CollectionStatus.PARTIAL)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+    return value.astimezone(timezone.utc)
+
+
+def parse_utc(value: str) -> datetime:
+    """Parse an ISO 8601 timestamp (``Z`` or offset) into an aware UTC datetime."""
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return _utc(parsed)
+
+
+def iso_utc(value: datetime) -> str:
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Media:
+    type: str  # photo | video | other
+    url: str = ""
+    alt: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "url": self.url, "alt": self.alt}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Media:
+        kind = str(data.get("type") or "other")
+        if kind not in ("photo", "video", "other"):
+            raise ValueError(f"media type must be photo, video or other, not {kind!r}")
+        alt = data.get("alt")
+        return cls(type=kind, url=str(data.get("url") or ""), alt=None if alt is None else str(alt))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comment:
+    """A public comment or reply on a post, for the comments check."""
+
+    id: str
+    post_id: str
+    author: str = ""
+    text: str = ""
+    created_at: datetime | None = None
+    url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "post_id": self.post_id,
+            "author": self.author,
+            "text": self.text,
+            "created_at": iso_utc(self.created_at) if self.created_at else None,
+            "url": self.url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Comment:
+        created = data.get("created_at")
+        return cls(
+            id=str(data["id"]),
+            post_id=str(data.get("post_id") or ""),
+            author=str(data.get("author") or ""),
+            text=str(data.get("text") or ""),
+            created_at=parse_utc(created) if created else None,
+            url=str(data.get("url") or ""),
+        )
+
+
+POST_FIELDS = ("platform", "account", "school", "id", "url", "created_at", "text")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post:
+    platform: str  # collector module name: "rss", "mastodon", ...
+    account: str  # handle or feed URL as configured
+    school: str  # school id from config
+    id: str
+    url: str  # permalink
+    created_at: datetime  # timezone-aware UTC, never naive
+    text: str  # plain text
+    media: tuple[Media, ...] = ()
+    links: tuple[str, ...] = ()
+    is_reply: bool = False
+    is_repost: bool = False
+    comments: tuple[Comment, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "created_at", _utc(self.created_at))
+
+    @property
+    def has_visual_media(self) -> bool:
+        return any(m.type in ("photo", "video") for m in self.media)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "platform": self.platform,
+            "account": self.account,
+            "school": self.school,
+            "id": self.id,
+            "url": self.url,
+            "created_at": iso_utc(self.created_at),
+            "text": self.text,
+            "media": [m.to_dict() for m in self.media],
+            "links": list(self.links),
+            "is_reply": self.is_reply,
+            "is_repost": self.is_repost,
+        }
+        if self.comments:
+            data["comments"] = [c.to_dict() for c in self.comments]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Post:
+        """Build a post from its JSON form; raises ValueError naming the first bad field."""
+        if not isinstance(data, dict):
+            raise ValueError("a post must be a JSON object")
+        missing = [name for name in POST_FIELDS if name not in data or data[name] is None]
+        if missing:
+            raise ValueError(f"missing field {missing[0]!r}")
+        try:
+            created = parse_utc(str(data["created_at"]))
+        except ValueError as exc:
+            raise ValueError(f"field 'created_at': {exc}") from None
+        try:
+            media = tuple(Media.from_dict(m) for m in data.get("media") or ())
+        except (ValueError, AttributeError) as exc:
+            raise ValueError(f"field 'media': {exc}") from None
+        links = data.get("links") or ()
+        if isinstance(links, str) or not all(isinstance(link, str) for link in links):
+            raise ValueError("field 'links' must be a list of strings")
+        return cls(
+            platform=str(data["platform"]),
+            account=str(data["account"]),
+            school=str(data["school"]),
+            id=str(data["id"]),
+            url=str(data["url"]),
+            created_at=created,
+            text=str(data["text"]),
+            media=media,
+            links=tuple(links),
+            is_reply=bool(data.get("is_reply", False)),
+            is_repost=bool(data.get("is_repost", False)),
+            comments=tuple(Comment.from_dict(c) for c in data.get("comments") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One thing a head (or DSL) must know or act on. ``message`` is shown verbatim in reports."""
+
+    check: str
+    severity: Severity
+    status: Status
+    school: str
+    policy: str
+    message: str
+    account: str = ""
+    post_id: str = ""
+    post_url: str = ""
+    evidence: str = ""  # already redacted: never a child's full name
+    action: str = ""  # what to do, one sentence
+
+    @property
+    def key(self) -> str:
+        """Stable identity of a finding across runs (for suppressions and removal tracking)."""
+        return f"{self.check}:{self.school}:{self.account}:{self.post_id}:{self.evidence}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "school": self.school,
+            "account": self.account,
+            "post_id": self.post_id,
+            "post_url": self.post_url,
+            "policy": self.policy,
+            "message": self.message,
+            "evidence": self.evidence,
+            "action": self.action,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            check=data["check"],
+            severity=Severity(data["severity"]),
+            status=Status(data["status"]),
+            school=data["school"],
+            account=data.get("account") or "",
+            post_id=data.get("post_id") or "",
+            post_url=data.get("post_url") or "",
+            policy=data["policy"],
+            message=data["message"],
+            evidence=data.get("evidence") or "",
+            action=data.get("action") or "",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    """The outcome of one check for one school and week."""
+
+    check: str
+    policy: str
+    school: str
+    status: Status
+    summary: str  # one sentence for the report's status table
+    findings: tuple[Finding, ...] = ()
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "policy": self.policy,
+            "school": self.school,
+            "status": self.status.value,
+            "summary": self.summary,
+            "findings": [f.to_dict() for f in self.findings],
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(
+            check=data["check"],
+            policy=data["policy"],
+            school=data["school"],
+            status=Status(data["status"]),
+            summary=data["summary"],
+            findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
+            metrics=dict(data.get("metrics") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountCollection:
+    """How collecting one account went, recorded per run so reports can say "not evaluated"."""
+
+    school: str
+    platform: str
+    account: str
+    status: CollectionStatus
+    message: str = ""
+    posts: int = 0
+    skipped: int = 0
+    pages: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "school": self.school,
+            "platform": self.platform,
+            "account": self.account,
+            "status": self.status.value,
+            "message": self.message,
+            "posts": self.posts,
+            "skipped": self.skipped,
+            "pages": self.pages,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccountCollection:
+        return cls(
+            school=data["school"],
+            platform=data["platform"],
+            account=data["account"],
+            status=CollectionStatus(data["status"]),
+            message=data.get("message") or "",
+            posts=int(data.get("posts") or 0),
+            skipped=int(data.get("skipped") or 0),
+            pages=int(data.get("pages") or 0),
+        )

@@ -1,0 +1,215 @@
+"""The weekly audit's steps, called by the DAG's tasks (which stay a few lines each).
+
+plan -> per school: collect -> check -> render (-> deliver) -> trust report -> fail if a school is missing.
+
+Every step is idempotent for a (week, school): posts are upserted, results and findings replaced,
+reports overwritten at paths named by ISO week. Steps exchange small dicts (ids and counts), never
+posts; posts live in the store.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from socialaudit.config import PROJECT_ROOT, TrustConfig, config_path, load_config
+from socialaudit.models import AccountCollection, CollectionStatus
+from socialaudit.weeks import IsoWeek
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """Where a run reads and writes; from environment variables with documented defaults."""
+
+    config: Path
+    output: Path
+    db_url: str
+
+    @classmethod
+    def from_env(cls) -> Environment:
+        output = Path(os.environ.get("SOCIALAUDIT_OUTPUT") or PROJECT_ROOT / "output")
+        from socialaudit.store import default_url
+
+        return cls(config=config_path(None), output=output, db_url=default_url(output))
+
+    def load(self) -> TrustConfig:
+        return load_config(self.config)
+
+    def store(self) -> Any:
+        from socialaudit.store import Store
+
+        return Store(self.db_url)
+
+
+def safe_run_id(run_id: str) -> str:
+    """A run id usable as a folder name (Airflow's contain ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
+
+
+def week_for(params: Mapping[str, Any] | None, logical_date: datetime | None, run_after: datetime | None,
+             tz: str = "Europe/London") -> IsoWeek:
+    """The week a run audits: ``params.week`` if given, else the last complete week at the run's date."""
+    requested = (params or {}).get("week")
+    if requested:
+        return IsoWeek.parse(str(requested))
+    moment = logical_date or run_after
+    if moment is None:
+        raise ValueError("the run has neither a logical date nor a run_after date to derive its week from")
+    return IsoWeek.last_complete(moment, tz)
+
+
+def plan(week: IsoWeek, run_id: str, env: Environment | None = None, *, batch_size: int = 1) -> list[dict[str, Any]]:
+    """Record the run and return one item per batch of schools, for dynamic task mapping."""
+    env = env or Environment.from_env()
+    config = env.load()
+    ids = [s.id for s in config.schools]
+    env.store().start_run(run_id, week, config_source=config.source, schools=ids)
+    size = max(1, batch_size)
+    return [{"week": str(week), "run_id": run_id, "schools": ids[i:i + size]} for i in range(0, len(ids), size)]
+
+
+def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None, *,
+                   final_attempt: bool = True) -> dict[str, Any]:
+    """Collect every account of a school for the week; store posts and each account's status.
+
+    Unavailable accounts and bad credentials are recorded, not retried. A transient failure is
+    raised (so Airflow retries) unless this is the final attempt, when it is recorded as an error
+    and the school's affected checks become not_evaluated. Posts from accounts that did succeed are
+    stored before anything is raised, so nothing collected is lost.
+    """
+    from collectors._base import AccountError, TransientError, get_collector, load_credentials
+    from collectors._http import make_session
+
+    env = env or Environment.from_env()
+    config = env.load()
+    school = config.school(school_id)
+    store = env.store()
+    since, until = week.bounds(config.trust.timezone)
+    # Collect a little beyond the week on both sides: cross-posts and late-indexed posts.
+    window = (since - timedelta(days=1), until + timedelta(days=1))
+    statuses: list[AccountCollection] = []
+    transient: list[str] = []
+    archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id)
+    for account in school.accounts:
+        credentials = load_credentials(account.platform, account.connection)
+        secrets = tuple(str(v) for v in (credentials or {}).values() if isinstance(v, str) and v)
+        session = make_session(secrets=secrets)
+        base_url = account.base_url or None
+        collector = get_collector(account.platform)
+        try:
+            result = collector(account, school=school_id, session=session, since=window[0], until=window[1],
+                               base_url=base_url, credentials=credentials, archive=archive.for_account(account.platform, account.key))
+        except AccountError as exc:
+            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                              status=exc.status, message=session.scrub(str(exc))))
+            continue
+        except TransientError as exc:
+            message = session.scrub(str(exc))
+            transient.append(f"{account.platform} {account.key}: {message}")
+            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                              status=CollectionStatus.ERROR, message=message))
+            continue
+        store.upsert_posts(result.posts, run_id=run_id)
+        statuses.append(result.summary(school_id, account.platform, account.key))
+    store.record_collections(week, school_id, statuses, run_id=run_id)
+    if transient and not final_attempt:
+        raise TransientError(f"school {school_id}: " + "; ".join(transient))
+    return {"school": school_id, "week": str(week), "run_id": run_id,
+            "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
+            "posts": sum(s.posts for s in statuses)}
+
+
+def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None,
+                 *, services: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run every registered check on the school's stored posts for the week; store the results."""
+    from checks._base import run_checks
+
+    env = env or Environment.from_env()
+    config = env.load()
+    school = config.school(school_id)
+    store = env.store()
+    since, until = week.bounds(config.trust.timezone)
+    posts = store.posts_for(school_id, since - timedelta(days=1), until + timedelta(days=1))
+    collections = store.collections_for(week, school_id)
+    results = run_checks(school, posts, week=week, config=config, collections=collections, services=services)
+    store.save_results(week, school_id, results, run_id=run_id)
+    return {"school": school_id, "week": str(week), "run_id": run_id,
+            "statuses": {r.check: r.status.value for r in results},
+            "findings": sum(len(r.findings) for r in results)}
+
+
+def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:
+    """Write the school's HTML report and the head's email to the outbox."""
+    from socialaudit import mail, reports
+
+    env = env or Environment.from_env()
+    config = env.load()
+    store = env.store()
+    view = reports.school_view(config, config.school(school_id), week, store)
+    path = reports.write_school_report(view, env.output)
+    eml = mail.write_outbox(mail.build_school_email(view, config), env.output / "outbox" / str(week), school_id)
+    return {"school": school_id, "week": str(week), "run_id": run_id, "report": str(path), "email": str(eml),
+            "status": view["overall"]["status"]}
+
+
+def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, final_attempt: bool = True) -> list[dict[str, Any]]:
+    """Collect, check and render each school of a batch (the batched form of the per-school tasks)."""
+    week = IsoWeek.parse(item["week"])
+    out = []
+    for school_id in item["schools"]:
+        collect_school(school_id, week, item["run_id"], env, final_attempt=final_attempt)
+        check_school(school_id, week, item["run_id"], env)
+        out.append(render_school(school_id, week, item["run_id"], env))
+    return out
+
+
+def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Environment | None = None) -> dict[str, Any]:
+    """Render the Trust report from the schools that finished; name the ones that did not."""
+    from socialaudit import reports
+
+    env = env or Environment.from_env()
+    config = env.load()
+    store = env.store()
+    done: set[str] = set()
+    for item in rendered:
+        for entry in item if isinstance(item, list) else [item]:
+            if isinstance(entry, Mapping) and entry.get("school"):
+                done.add(str(entry["school"]))
+    missing = [s.id for s in config.schools if s.id not in done]
+    view = reports.trust_view(config, week, store, missing=missing)
+    path = reports.write_trust_report(view, env.output)
+    store.finish_run(run_id, state="failed" if missing else "success", missing=missing)
+    return {"week": str(week), "run_id": run_id, "report": str(path), "missing": missing,
+            "schools": sorted(done)}
+
+
+class RawArchive:
+    """Raw response bodies, gzip-compressed, keyed by run, school, account and page."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+
+    def for_account(self, platform: str, account: str) -> _AccountArchive:
+        return _AccountArchive(self.base / platform / re.sub(r"[^A-Za-z0-9._@-]+", "_", account)[:120])
+
+
+class _AccountArchive:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def save_raw(self, *, platform: str, account: str, page: int, url: str, body: bytes, content_type: str) -> None:
+        import gzip
+        import json
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = f"page-{page:04d}"
+        (self.folder / f"{stem}.body.gz").write_bytes(gzip.compress(body, mtime=0))
+        meta = {"platform": platform, "account": account, "page": page, "url": url.split("?", 1)[0],
+                "content_type": content_type, "bytes": len(body),
+                "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        (self.folder / f"{stem}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")

@@ -1,0 +1,194 @@
+"""The simulator's fictional data set: every demo account's posts, generated from the ISO week.
+
+Each account has a :class:`Profile` (how often it posts, whether it promotes events, names a child
+under a photo, or fails in some way). Posts for a week are generated from a seed made of the
+account and the week, so any week, past or future, gives the same posts on every machine and every
+run. Events come from the demo trust config, so a promoted event matches the calendar.
+
+All schools, people and places here are fictional.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from socialaudit.weeks import IsoWeek
+
+TZ = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True, slots=True)
+class SimMedia:
+    type: str  # photo | video
+    url: str
+    alt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SimPost:
+    id: str
+    created_at: datetime  # UTC
+    title: str
+    text: str
+    media: tuple[SimMedia, ...] = ()
+    links: tuple[str, ...] = ()
+    is_reply: bool = False
+    is_repost: bool = False
+    comments: tuple[tuple[str, str, str], ...] = ()  # (id, author, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """How one simulated account behaves."""
+
+    school: str
+    school_name: str
+    domain: str
+    per_week: int = 4
+    promotes_events: bool = True
+    names_child: bool = False
+    fault: str = ""  # "", "unknown", "500", "429", "slow", "truncated", "malformed", "401", "bomb"
+    crosspost_of: str = ""  # another account slug whose posts this one repeats
+    events: tuple[tuple[str, str, date], ...] = ()  # (title, kind, date)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+ACTIVITIES = [
+    ("Year 3 Romans", "Year 3 built Roman shields from cardboard and tested them in a very orderly testudo."),
+    ("Reception autumn walk", "Reception went on an autumn walk round the field, collecting leaves for their collage."),
+    ("Year 6 science", "Year 6 investigated how the length of a pendulum changes its swing. Great predictions!"),
+    ("Choir practice", "Our choir has started rehearsing for the Advent service. They sound wonderful."),
+    ("Year 1 phonics", "Year 1 families: thank you for coming to the phonics workshop this morning."),
+    ("Eco council", "The eco council counted every light left on at lunchtime and made posters to fix it."),
+    ("Year 5 netball", "Year 5 played their first netball tournament of the year and came home smiling."),
+    ("Library week", "Library week: every class visited the library and chose a book to take home."),
+    ("Year 2 Great Fire", "Year 2 retold the story of the Great Fire of London with puppets they made."),
+    ("Harvest collection", "Thank you for your harvest donations; they have gone to the local food bank."),
+    ("Year 4 coding", "Year 4 programmed floor robots to find their way through a maze of cones."),
+    ("Art gallery", "Our corridor gallery now shows the self-portraits painted by Year 6."),
+]
+
+LINKS = [
+    "https://www.gov.uk/school-term-holiday-dates",
+    "https://www.bbc.co.uk/bitesize/primary",
+    "https://www.nationaltrust.org.uk/visit",
+]
+
+CHILD_NAMES = [("Ava", "Kowalczyk"), ("Leo", "Brennan"), ("Mia", "Osei"), ("Oscar", "Lindqvist")]
+
+EVENT_WORDS = {
+    "open_evening": "Open Evening",
+    "parents_evening": "Parents' Evening",
+    "parish": "Parish Mass",
+    "other": "event",
+}
+
+
+def _seed(*parts: str) -> random.Random:
+    digest = hashlib.sha256(":".join(parts).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _moment(monday: date, day: int, minute_of_day: int) -> datetime:
+    local = datetime.combine(monday + timedelta(days=day), time(0), TZ) + timedelta(minutes=minute_of_day)
+    # Rebuild from wall-clock parts so daylight-saving weeks keep local times as written.
+    local = datetime(local.year, local.month, local.day, minute_of_day // 60, minute_of_day % 60, tzinfo=TZ)
+    return local.astimezone(timezone.utc)
+
+
+def week_posts(slug: str, profile: Profile, week: IsoWeek) -> list[SimPost]:
+    """The posts this account published in ``week``, oldest first."""
+    if profile.crosspost_of:
+        return []  # resolved by the caller, which knows the other profile
+    rng = _seed(slug, str(week))
+    monday = week.monday
+    count = max(0, profile.per_week + (rng.choice([0, 0, 0, 1]) if profile.per_week >= 3 else 0))
+    days = sorted(rng.sample(range(5), k=min(count, 5))) + [rng.randrange(5) for _ in range(max(0, count - 5))]
+    posts: list[SimPost] = []
+    for n, day in enumerate(sorted(days)):
+        title, body = ACTIVITIES[rng.randrange(len(ACTIVITIES))]
+        minute = rng.randrange(8 * 60, 17 * 60)
+        media: tuple[SimMedia, ...] = ()
+        if rng.random() < 0.7:
+            media = (SimMedia("photo", f"https://{profile.domain}/uploads/{week}/{slug}-{n}.jpg",
+                              rng.choice(["Pupils working together at a table", "Children's artwork on display",
+                                          None, "A class outside on the school field"])),)
+        links: tuple[str, ...] = ()
+        if rng.random() < 0.25:
+            links = (rng.choice(LINKS),)
+        posts.append(SimPost(id=f"{slug}-{week}-{n}", created_at=_moment(monday, day, minute), title=title,
+                             text=body, media=media, links=links))
+    if profile.promotes_events:
+        for title, kind, when in profile.events:
+            # promote each event in the week that starts 8 to 14 days before it
+            if monday + timedelta(days=8) <= when <= monday + timedelta(days=14):
+                label = EVENT_WORDS.get(kind, title)
+                text = (f"Save the date: our {label} is on {when.strftime('%A')} {_ordinal(when.day)} "
+                        f"{when.strftime('%B')} at 6pm. All families are welcome - please share!")
+                posts.append(SimPost(id=f"{slug}-{week}-event-{kind}", created_at=_moment(monday, 2, 16 * 60 + 5),
+                                     title=title, text=text, links=(f"https://{profile.domain}/events/",)))
+    if profile.names_child:
+        first, last = CHILD_NAMES[(week.week + week.year) % len(CHILD_NAMES)]
+        posts.append(SimPost(
+            id=f"{slug}-{week}-star", created_at=_moment(monday, 4, 15 * 60 + 30), title="Star of the week",
+            text=f"Well done to {first} {last} in Year 4, our star of the week, for a brilliant poem about autumn!",
+            media=(SimMedia("photo", f"https://{profile.domain}/uploads/{week}/star.jpg",
+                            f"{first} holding a certificate in the hall"),)))
+    # one reply to a parent each week, which the frequency check must not count
+    if profile.per_week >= 2:
+        posts.append(SimPost(id=f"{slug}-{week}-reply", created_at=_moment(monday, 3, 19 * 60), title="",
+                             text="Thank you! It will be on the newsletter on Friday.", is_reply=True))
+    posts.sort(key=lambda p: p.created_at)
+    return posts
+
+
+def posts_between(slug: str, profiles: dict[str, Profile], since: datetime, until: datetime) -> list[SimPost]:
+    """Every post of an account in [since, until), newest first, as feeds and APIs list them."""
+    profile = profiles[slug]
+    source_slug = profile.crosspost_of or slug
+    source = profiles[source_slug]
+    week = IsoWeek.containing(since.astimezone(TZ).date())
+    out: list[SimPost] = []
+    while week.monday <= until.astimezone(TZ).date():
+        for post in week_posts(source_slug, source, week):
+            if since <= post.created_at < until:
+                if profile.crosspost_of:
+                    post = SimPost(id=post.id.replace(source_slug, slug, 1), created_at=post.created_at + timedelta(minutes=3),
+                                   title=post.title, text=post.text, media=post.media, links=post.links,
+                                   is_reply=post.is_reply)
+                out.append(post)
+        week = week + 1
+    out.sort(key=lambda p: p.created_at, reverse=True)
+    return out
+
+
+def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
+    """Profiles for the demo trust, keyed by account slug, with events read from its config."""
+    from socialaudit.config import load_config
+
+    config = load_config(config_path)
+    events = {s.id: tuple((e.title, e.kind, e.date) for e in s.events) for s in config.schools}
+    names = {s.id: s.name for s in config.schools}
+
+    def profile(school: str, **kwargs: object) -> Profile:
+        return Profile(school=school, school_name=names.get(school, school), domain=f"{school}.example.sch.uk",
+                       events=events.get(school, ()), **kwargs)  # type: ignore[arg-type]
+
+    return {
+        "st-aidans": profile("st-aidans", per_week=4),
+        "st-aidans-blog": profile("st-aidans", crosspost_of="st-aidans"),
+        "holy-cross": profile("holy-cross", per_week=1, promotes_events=False),
+        "st-hildas": profile("st-hildas", per_week=3, names_child=True),
+        "our-lady": profile("our-lady", per_week=3),
+        "st-josephs": profile("st-josephs", per_week=4, fault="unknown"),
+        "sacred-heart": profile("sacred-heart", per_week=5),
+    }

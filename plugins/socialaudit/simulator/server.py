@@ -1,0 +1,188 @@
+"""A local HTTP server that speaks each platform's API shapes over real sockets, on loopback only.
+
+Routes are a table of (method, path regex, handler); each platform module registers its own
+(``rss`` here; the API platforms alongside). A handler gets a :class:`SimRequest` and returns a
+:class:`SimResponse`. Faults are chosen per account in the data set (see ``dataset.Profile.fault``).
+
+The clock is the simulator's ``now`` (wall clock by default, fixed in tests), so a feed's first page
+is "the newest posts as of now" and older weeks are reached by paging, as on a real site.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from socialaudit.simulator.dataset import Profile
+
+
+@dataclass(slots=True)
+class SimRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    match: re.Match[str]
+    sim: Simulator
+
+
+@dataclass(slots=True)
+class SimResponse:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (slow-response faults)
+    truncate: bool = False  # announce the full length, send half, close
+
+
+Handler = Callable[[SimRequest], SimResponse]
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        ROUTES.append((method, re.compile(pattern), fn))
+        return fn
+
+    return register
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> SimResponse:
+    import json
+
+    return SimResponse(status=status, body=json.dumps(data, ensure_ascii=False).encode(), headers=headers or {})
+
+
+class Simulator:
+    """Start with ``Simulator(port=0).start()``; ``.url`` is its base URL; ``.stop()`` ends it."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 8765, profiles: dict[str, Profile] | None = None,
+                 now: datetime | None = None, latency: float = 0.0, config_path: str | None = None) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the simulator only listens on loopback")
+        _load_platform_routes()
+        if profiles is None:
+            from socialaudit.simulator.dataset import demo_profiles
+
+            profiles = demo_profiles(config_path)
+        self.profiles = profiles
+        self.fixed_now = now
+        self.latency = latency
+        self.requests = 0
+        self.request_log: list[str] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def now(self) -> datetime:
+        return self.fixed_now or datetime.now(timezone.utc)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Simulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def count(self, path: str) -> None:
+        with self._lock:
+            self.requests += 1
+            if len(self.request_log) < 10000:
+                self.request_log.append(path)
+
+    def dispatch(self, method: str, raw_path: str, headers: dict[str, str]) -> SimResponse:
+        parts = urlsplit(raw_path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        for route_method, pattern, handler in ROUTES:
+            if route_method != method:
+                continue
+            match = pattern.fullmatch(parts.path)
+            if match:
+                return handler(SimRequest(method=method, path=parts.path, query=query, headers=headers, match=match, sim=self))
+        return json_response({"error": "not found", "path": parts.path}, status=404)
+
+
+def _load_platform_routes() -> None:
+    """Import every platform module of the simulator once, so their @route decorators run."""
+    import importlib
+    import pkgutil
+
+    import socialaudit.simulator as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("platform_"):
+            importlib.import_module(f"socialaudit.simulator.{module.name}")
+
+
+def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "socialaudit-simulator"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by design
+            return
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self._serve("GET")
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._serve("HEAD")
+
+        def _serve(self, method: str) -> None:
+            sim.count(self.path)
+            if sim.latency:
+                time.sleep(sim.latency)
+            response = sim.dispatch(method, self.path, {k.lower(): v for k, v in self.headers.items()})
+            if response.delay:
+                time.sleep(response.delay)
+            body = response.body
+            headers = dict(response.headers)
+            if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 1024 and "Content-Encoding" not in headers:
+                body = gzip.compress(body, mtime=0)
+                headers["Content-Encoding"] = "gzip"
+            try:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if method == "HEAD":
+                    return
+                if response.truncate:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+    return Handler

@@ -1,0 +1,295 @@
+"""The audit store: posts, runs, collection status, check results and findings (SQLAlchemy Core).
+
+Everything is keyed so that a rerun overwrites instead of duplicating: posts by
+(platform, account, post id); collections by (week, school, platform, account); check results by
+(week, school, check); findings are replaced per (week, school, check) in one transaction. Works on
+SQLite (default) and PostgreSQL (``SOCIALAUDIT_DB_URL=postgresql+psycopg://...``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+
+from socialaudit.models import AccountCollection, CheckResult, Finding, Post
+from socialaudit.weeks import IsoWeek
+
+metadata = MetaData()
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account", String(255), primary_key=True),
+    Column("post_id", String(255), primary_key=True),
+    Column("school", String(64), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("data", JSON, nullable=False),  # Post.to_dict()
+    Column("first_run", String(128), nullable=False),
+    Column("last_run", String(128), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(128), primary_key=True),
+    Column("week", String(8), nullable=False, index=True),
+    Column("config_source", Text, nullable=False, default=""),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("state", String(16), nullable=False, default="running"),
+    Column("schools", JSON, nullable=False, default=list),
+    Column("missing", JSON, nullable=False, default=list),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("week", String(8), primary_key=True),
+    Column("school", String(64), primary_key=True),
+    Column("platform", String(32), primary_key=True),
+    Column("account", String(255), primary_key=True),
+    Column("run_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("posts", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("pages", Integer, nullable=False, default=0),
+)
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("week", String(8), primary_key=True),
+    Column("school", String(64), primary_key=True),
+    Column("check_name", String(64), primary_key=True),
+    Column("run_id", String(128), nullable=False),
+    Column("policy", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("metrics", JSON, nullable=False),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("week", String(8), primary_key=True),
+    Column("school", String(64), primary_key=True),
+    Column("check_name", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("run_id", String(128), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("finding_key", Text, nullable=False),
+    Column("data", JSON, nullable=False),  # Finding.to_dict()
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("week", String(8), primary_key=True),
+    Column("school", String(64), primary_key=True),
+    Column("recipient", String(255), primary_key=True),
+    Column("run_id", String(128), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("transport", String(16), nullable=False),
+)
+
+
+def default_url(output_dir: Path) -> str:
+    return os.environ.get("SOCIALAUDIT_DB_URL") or f"sqlite:///{output_dir / 'socialaudit.db'}"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class Store:
+    """Thin façade over the tables; every write is idempotent."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = url
+        if engine is None:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, future=True)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+        self.engine = engine
+        metadata.create_all(self.engine)
+
+    def _insert(self, table: Table) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    def _upsert(self, conn: Any, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = [c.name for c in table.primary_key.columns]
+        stmt = self._insert(table)
+        update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        # first_run records when a post was first seen; it never changes on later upserts.
+        update.pop("first_run", None)
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), list(rows))
+
+    # --- runs -------------------------------------------------------------------------------
+    def start_run(self, run_id: str, week: IsoWeek, *, config_source: str, schools: Sequence[str]) -> None:
+        row = {"run_id": run_id, "week": str(week), "config_source": config_source,
+               "started_at": datetime.now(timezone.utc), "finished_at": None, "state": "running",
+               "schools": list(schools), "missing": []}
+        with self.engine.begin() as conn:
+            self._upsert(conn, runs, [row])
+
+    def finish_run(self, run_id: str, *, state: str, missing: Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(
+                state=state, missing=list(missing), finished_at=datetime.now(timezone.utc)))
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        return dict(row) if row else None
+
+    def list_runs(self, week: IsoWeek | None = None) -> list[dict[str, Any]]:
+        query = select(runs).order_by(runs.c.week, runs.c.started_at)
+        if week is not None:
+            query = query.where(runs.c.week == str(week))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # --- posts ------------------------------------------------------------------------------
+    def upsert_posts(self, items: Iterable[Post], *, run_id: str) -> int:
+        rows = [{"platform": p.platform, "account": p.account, "post_id": p.id, "school": p.school,
+                 "created_at": p.created_at, "url": p.url, "data": p.to_dict(), "first_run": run_id,
+                 "last_run": run_id} for p in items]
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), 500):
+                self._upsert(conn, posts, rows[start:start + 500])
+        return len(rows)
+
+    def posts_for(self, school: str, since: datetime, until: datetime) -> list[Post]:
+        query = (select(posts.c.data).where(and_(posts.c.school == school, posts.c.created_at >= since,
+                                                 posts.c.created_at < until))
+                 .order_by(posts.c.created_at, posts.c.platform, posts.c.post_id))
+        with self.engine.connect() as conn:
+            return [Post.from_dict(_json(row.data)) for row in conn.execute(query)]
+
+    def count_posts(self) -> int:
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(posts)).scalar_one())
+
+    # --- collections ------------------------------------------------------------------------
+    def record_collections(self, week: IsoWeek, school: str, items: Sequence[AccountCollection], *, run_id: str) -> None:
+        rows = [{"week": str(week), "run_id": run_id, **c.to_dict()} for c in items]
+        for row in rows:
+            row["school"] = school
+        with self.engine.begin() as conn:
+            conn.execute(delete(collections).where(and_(collections.c.week == str(week), collections.c.school == school)))
+            self._upsert(conn, collections, rows)
+
+    def collections_for(self, week: IsoWeek, school: str) -> list[AccountCollection]:
+        query = (select(collections).where(and_(collections.c.week == str(week), collections.c.school == school))
+                 .order_by(collections.c.platform, collections.c.account))
+        with self.engine.connect() as conn:
+            return [AccountCollection.from_dict(dict(r)) for r in conn.execute(query).mappings()]
+
+    # --- results ----------------------------------------------------------------------------
+    def save_results(self, week: IsoWeek, school: str, results: Sequence[CheckResult], *, run_id: str) -> None:
+        """Replace this school's results and findings for the week, atomically."""
+        result_rows = [{"week": str(week), "school": school, "check_name": r.check, "run_id": run_id,
+                        "policy": r.policy, "status": r.status.value, "summary": r.summary, "metrics": r.metrics}
+                       for r in results]
+        finding_rows = []
+        for r in results:
+            for seq, f in enumerate(r.findings):
+                finding_rows.append({"week": str(week), "school": school, "check_name": r.check, "seq": seq,
+                                     "run_id": run_id, "severity": f.severity.value, "status": f.status.value,
+                                     "finding_key": f.key, "data": f.to_dict()})
+        with self.engine.begin() as conn:
+            where_week = and_(check_results.c.week == str(week), check_results.c.school == school)
+            conn.execute(delete(check_results).where(where_week))
+            conn.execute(delete(findings).where(and_(findings.c.week == str(week), findings.c.school == school)))
+            self._upsert(conn, check_results, result_rows)
+            self._upsert(conn, findings, finding_rows)
+
+    def results_for(self, week: IsoWeek, school: str) -> list[CheckResult]:
+        query = select(check_results).where(and_(check_results.c.week == str(week), check_results.c.school == school))
+        fquery = (select(findings).where(and_(findings.c.week == str(week), findings.c.school == school))
+                  .order_by(findings.c.check_name, findings.c.seq))
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query).mappings())
+            frows = list(conn.execute(fquery).mappings())
+        by_check: dict[str, list[dict[str, Any]]] = {}
+        for f in frows:
+            by_check.setdefault(f["check_name"], []).append(_json(f["data"]))
+        return [CheckResult.from_dict({"check": r["check_name"], "policy": r["policy"], "school": r["school"],
+                                       "status": r["status"], "summary": r["summary"], "metrics": _json(r["metrics"]),
+                                       "findings": by_check.get(r["check_name"], [])}) for r in rows]
+
+    def metric_history(self, school: str, check: str, weeks: Sequence[IsoWeek]) -> dict[str, dict[str, Any]]:
+        """metrics of one check for one school over several weeks, keyed by week string."""
+        names = [str(w) for w in weeks]
+        query = select(check_results.c.week, check_results.c.status, check_results.c.metrics).where(and_(
+            check_results.c.school == school, check_results.c.check_name == check, check_results.c.week.in_(names)))
+        with self.engine.connect() as conn:
+            return {r.week: {"status": r.status, **_json(r.metrics)} for r in conn.execute(query)}
+
+    def findings_between(self, first: IsoWeek, last: IsoWeek, school: str | None = None) -> list[dict[str, Any]]:
+        query = select(findings.c.week, findings.c.data).where(and_(findings.c.week >= str(first), findings.c.week <= str(last)))
+        if school:
+            query = query.where(findings.c.school == school)
+        with self.engine.connect() as conn:
+            return [{"week": r.week, **_json(r.data)} for r in conn.execute(query.order_by(findings.c.week, findings.c.school))]
+
+    # --- deliveries -------------------------------------------------------------------------
+    def delivered(self, week: IsoWeek, school: str, recipient: str) -> bool:
+        query = select(deliveries.c.message_id).where(and_(deliveries.c.week == str(week), deliveries.c.school == school,
+                                                           deliveries.c.recipient == recipient))
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def record_delivery(self, week: IsoWeek, school: str, recipient: str, *, run_id: str, message_id: str,
+                        transport: str) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, deliveries, [{"week": str(week), "school": school, "recipient": recipient,
+                                             "run_id": run_id, "message_id": message_id,
+                                             "sent_at": datetime.now(timezone.utc), "transport": transport}])
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,102 @@
+"""Shared fixtures: a valid post factory, the platform simulator on a free port, a demo config pointing
+at it, a temporary store, and a project-local Airflow metadata DB for DagBag and dag.test()."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+# The simulator's clock in tests: a Wednesday, so 2026-W47 is the last complete week.
+SIM_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    home = ROOT / ".pytest-airflow"
+    os.environ.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+    )
+    marker = home / ".migrated-3.3.2"
+    if not marker.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+        marker.write_text("ok\n")
+
+
+@pytest.fixture
+def make_post():
+    """A valid post; override only the fields a test is about."""
+    from socialaudit.models import Post
+
+    def factory(**overrides: Any) -> Post:
+        values: dict[str, Any] = {
+            "platform": "rss",
+            "account": "https://st-aidans.example.sch.uk/feed/",
+            "school": "st-aidans",
+            "id": "post-1",
+            "url": "https://st-aidans.example.sch.uk/news/post-1/",
+            "created_at": datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc),
+            "text": "Year 3 built Roman shields from cardboard today.",
+        }
+        values.update(overrides)
+        return Post(**values)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[Any]:
+    """The platform simulator on a free loopback port, its clock fixed at SIM_NOW."""
+    from socialaudit.simulator import Simulator
+
+    sim = Simulator(port=0, now=SIM_NOW, config_path=str(ROOT / "config" / "trust.yaml")).start()
+    yield sim
+    sim.stop()
+
+
+def write_demo_config(simulator_url: str, target: Path, *, edit: Any = None) -> Path:
+    """The demo trust config with its accounts pointed at ``simulator_url``; ``edit(raw)`` may change it."""
+    import yaml
+
+    text = (ROOT / "config" / "trust.yaml").read_text(encoding="utf-8").replace("http://127.0.0.1:8765", simulator_url)
+    raw = yaml.safe_load(text)
+    if edit is not None:
+        edit(raw)
+    target.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+def demo_config(simulator: Any, tmp_path: Path) -> Path:
+    return write_demo_config(simulator.url, tmp_path / "trust.yaml")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    from socialaudit.store import Store
+
+    return Store(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+@pytest.fixture
+def audit_env(demo_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Environment for pipeline steps and DAG runs: demo config on the simulator, temp output and store."""
+    from socialaudit.pipeline import Environment
+
+    output = tmp_path / "output"
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(demo_config))
+    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(output))
+    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{output / 'socialaudit.db'}")
+    return Environment.from_env()

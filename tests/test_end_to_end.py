@@ -1,0 +1,73 @@
+"""The weekly DAG, run through Airflow itself (dag.test) against the simulator: reports, emails, reruns."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+
+from socialaudit.weeks import IsoWeek
+from tests.conftest import write_demo_config
+
+pytestmark = pytest.mark.slow
+WEEK = IsoWeek.parse("2026-W47")
+
+
+def _run(week: IsoWeek = WEEK):
+    from socialaudit.cli import run_week
+
+    return run_week(week)
+
+
+def _files(output: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*"))
+            if p.is_file() and p.suffix in (".html", ".eml")}
+
+
+def test_weekly_run_writes_reports_and_emails(audit_env):
+    run = _run()
+    assert run.state == "success"
+    out = audit_env.output
+    trust = (out / "reports" / "2026-W47" / "index.html").read_text()
+    assert "St Aidan" in trust and "Holy Cross" in trust
+    for school in ("st-aidans", "holy-cross", "st-hildas", "our-lady", "st-josephs", "sacred-heart"):
+        report = out / "reports" / "2026-W47" / "schools" / f"{school}.html"
+        assert report.exists(), school
+        message = email.message_from_bytes((out / "outbox" / "2026-W47" / f"{school}.eml").read_bytes(),
+                                           policy=email.policy.default)
+        assert message["To"].endswith(".example.sch.uk")
+        assert message.get_content_type() == "multipart/alternative"
+        assert {p.get_content_type() for p in message.iter_parts()} == {"text/plain", "text/html"}
+    holy = (out / "reports" / "2026-W47" / "schools" / "holy-cross.html").read_text()
+    assert "1 original post in 2026-W47" in holy  # too little posting is a finding with the count
+    joseph = (out / "reports" / "2026-W47" / "schools" / "st-josephs.html").read_text()
+    assert "Not evaluated" in joseph and "account unavailable" in joseph.lower()
+    assert "Pass" not in joseph.split("Checks")[1].split("Posts per week")[0]
+
+
+def test_second_run_is_byte_identical_and_store_not_duplicated(audit_env):
+    assert _run().state == "success"
+    first = _files(audit_env.output)
+    posts_before = audit_env.store().count_posts()
+    assert _run().state == "success"
+    assert _files(audit_env.output) == first
+    assert audit_env.store().count_posts() == posts_before
+
+
+def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simulator, tmp_path, monkeypatch):
+    def break_one(raw):
+        # a URL scheme no collector can fetch: the task itself fails, which is not a collection status
+        raw["schools"][1]["accounts"][0]["url"] = "ftp://127.0.0.1/feed/"
+
+    config = write_demo_config(simulator.url, tmp_path / "trust.yaml", edit=break_one)
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(config))
+    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(tmp_path / "out"))
+    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{tmp_path / 'out' / 'db.sqlite'}")
+    monkeypatch.setenv("SOCIALAUDIT_RETRIES", "0")
+    run = _run()
+    assert run.state == "failed"
+    trust = (tmp_path / "out" / "reports" / "2026-W47" / "index.html").read_text()
+    assert "did not finish" in trust and "holy-cross" in trust
+    assert (tmp_path / "out" / "reports" / "2026-W47" / "schools" / "st-aidans.html").exists()
