@@ -1,0 +1,101 @@
+"""``python -m socialaudit`` as a user runs it: real subprocesses, the simulator over real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "socialaudit", *args], input=stdin, capture_output=True, text=True,
+                          env=ENV, cwd=ROOT, timeout=120)
+
+
+def post_line(**overrides) -> str:
+    data = {"platform": "rss", "account": "https://holy-cross.example.sch.uk/feed/", "school": "holy-cross",
+            "id": "1", "url": "https://holy-cross.example.sch.uk/news/1/", "created_at": "2026-11-18T10:00:00Z",
+            "text": "Harvest donations went to the food bank today.", "media": [], "links": [],
+            "is_reply": False, "is_repost": False}
+    data.update(overrides)
+    return json.dumps(data)
+
+
+def test_collect_prints_posts_as_json_lines(simulator):
+    proc = cli("collect", "--platform", "rss", "--account", f"{simulator.url}/rss/sacred-heart/feed/",
+               "--since", "2026-11-16", "--until", "2026-11-23", "--school", "sacred-heart")
+    assert proc.returncode == 0, proc.stderr
+    posts = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(posts) >= 5
+    assert all(p["school"] == "sacred-heart" and p["created_at"].startswith("2026-11-") for p in posts)
+    assert all("2026-11-16" <= p["created_at"][:10] <= "2026-11-22" for p in posts)
+
+
+def test_collect_unknown_account_fails_clearly(simulator):
+    proc = cli("collect", "--platform", "rss", "--account", f"{simulator.url}/rss/no-such-school/feed/")
+    assert proc.returncode == 1
+    assert "HTTP 404" in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["collect", "--platform", "myspace", "--account", "x"], "unknown platform 'myspace'"),
+        (["collect", "--platform", "rss", "--account", "http://127.0.0.1:9/f", "--since", "last tuesday"], "--since 'last tuesday'"),
+        (["run", "--week", "2026-W99"], "2026-W99"),
+        (["scan", "--checks", "no_such_check", "-"], "unknown check 'no_such_check'"),
+        (["scan", "missing-file.jsonl"], "missing-file.jsonl: cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    proc = cli(*args, stdin="")
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_scan_outputs_findings_as_json_lines():
+    proc = cli("scan", "--checks", "post_frequency", "--week", "2026-W47", "-", stdin=post_line() + "\n")
+    assert proc.returncode == 0, proc.stderr
+    [finding] = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert finding["check"] == "post_frequency" and finding["school"] == "holy-cross" and finding["policy"] == "4.3"
+    assert "1 original post" in finding["message"]
+
+
+def test_scan_of_a_school_not_in_the_config_uses_default_settings():
+    lines = "\n".join(post_line(school="st-elsewhere", id=str(i), text=f"Different news item number {i} from this week.")
+                      for i in range(3))
+    proc = cli("scan", "--checks", "post_frequency", "--week", "2026-W47", "-", stdin=lines)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""  # 3 posts meet the default of 3 a week
+
+
+def test_scan_malformed_json_line_names_file_and_line(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text(post_line() + "\n{not json\n", encoding="utf-8")
+    proc = cli("scan", str(path))
+    assert proc.returncode == 2
+    assert f"{path}:2: invalid JSON" in proc.stderr
+
+
+def test_scan_invalid_post_names_the_field(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text(post_line(created_at="yesterday") + "\n", encoding="utf-8")
+    proc = cli("scan", str(path))
+    assert proc.returncode == 2
+    assert f"{path}:1: invalid post: field 'created_at'" in proc.stderr
+
+
+def test_invalid_config_is_one_line_exit_2(tmp_path):
+    path = tmp_path / "trust.yaml"
+    path.write_text("trust: {name: T}\nschools:\n  - {id: a, name: A, head_email: nope}\n", encoding="utf-8")
+    proc = cli("scan", "--config", str(path), "-", stdin="")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"socialaudit scan: {path}: school 'a': head_email: 'nope' is not an email address"

@@ -1,0 +1,83 @@
+"""The trust config loads, and every invalid one fails with one line naming file, school and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from socialaudit.config import DEFAULT_CONFIG, ConfigError, load_config
+
+
+def test_demo_config_loads():
+    config = load_config(DEFAULT_CONFIG)
+    assert len(config.schools) == 6
+    assert config.trust.timezone == "Europe/London"
+    assert config.school("st-aidans").accounts
+
+
+def _write(tmp_path: Path, raw: object) -> Path:
+    path = tmp_path / "trust.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def _raw() -> dict:
+    return yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda r: r["schools"][0]["accounts"][0].update(platform="myspace"),
+         "school 'st-aidans': accounts[0].platform: unknown platform 'myspace'"),
+        (lambda r: r["schools"][2].pop("head_email"), "school 'st-hildas': head_email: Field required"),
+        (lambda r: r["schools"][1].update(head_email="not-an-email"), "school 'holy-cross': head_email: 'not-an-email' is not an email"),
+        (lambda r: r["schools"][0]["events"][0].update(date="next week"), "school 'st-aidans': events[0].date"),
+        (lambda r: r["schools"][0]["events"][0].update(kind="disco"), "school 'st-aidans': events[0].kind"),
+        (lambda r: r["trust"].update(timezone="Mars/Olympus"), "trust.timezone: unknown timezone 'Mars/Olympus'"),
+        (lambda r: r["schools"][3].update(id="Our Lady"), "school 'Our Lady': id"),
+        (lambda r: r["schools"].append(dict(r["schools"][0])), "duplicate school id 'st-aidans'"),
+        (lambda r: r["schools"][0]["accounts"].append({"platform": "rss"}), "an account needs a handle or a url"),
+        (lambda r: r["schools"][0].update(colour="blue"), "school 'st-aidans': colour: Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_config_names_file_school_and_field(tmp_path, edit, expected):
+    raw = _raw()
+    edit(raw)
+    path = _write(tmp_path, raw)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = tmp_path / "trust.yaml"
+    path.write_text("trust:\n  name: x\nschools: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"trust\.yaml: line \d+ invalid YAML"):
+        load_config(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_env_var_selects_the_config(tmp_path, monkeypatch):
+    raw = _raw()
+    raw["trust"]["name"] = "Another Trust (fictional)"
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(_write(tmp_path, raw)))
+    assert load_config().trust.name == "Another Trust (fictional)"
+
+
+def test_check_settings_merge_trust_then_school(tmp_path):
+    raw = _raw()
+    raw["trust"]["checks"] = {"post_frequency": {"min_posts_per_week": 4}}
+    raw["schools"][1]["checks"] = {"post_frequency": {"min_posts_per_week": 2}}
+    config = load_config(_write(tmp_path, raw))
+    assert config.check_settings("post_frequency", config.school("st-aidans")) == {"min_posts_per_week": 4}
+    assert config.check_settings("post_frequency", config.school("holy-cross")) == {"min_posts_per_week": 2}

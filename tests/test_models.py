@@ -1,0 +1,57 @@
+"""The JSON forms of posts and findings, and the errors bad input gets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from socialaudit.models import Finding, Media, Post, Severity, Status
+
+
+def test_post_json_round_trip(make_post):
+    post = make_post(media=(Media(type="photo", url="https://x.example/a.jpg", alt="A class on the field"),),
+                     links=("https://www.gov.uk/",), is_reply=True)
+    data = post.to_dict()
+    assert set(data) >= {"platform", "account", "school", "id", "url", "created_at", "text", "media", "links",
+                         "is_reply", "is_repost"}
+    assert data["created_at"] == "2026-11-18T10:00:00Z"
+    assert data["media"] == [{"type": "photo", "url": "https://x.example/a.jpg", "alt": "A class on the field"}]
+    assert Post.from_dict(data) == post
+
+
+def test_timestamps_are_normalised_to_utc(make_post):
+    bst = timezone(timedelta(hours=1))
+    post = make_post(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=bst))
+    assert post.created_at == datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
+    with pytest.raises(ValueError, match="naive"):
+        make_post(created_at=datetime(2026, 6, 1, 9, 0))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("id"), "missing field 'id'"),
+        (lambda d: d.update(created_at="yesterday"), "field 'created_at'"),
+        (lambda d: d.update(media=[{"type": "hologram"}]), "field 'media'"),
+        (lambda d: d.update(links="https://a.example"), "field 'links'"),
+    ],
+)
+def test_post_from_dict_names_the_bad_field(make_post, change, message):
+    data = make_post().to_dict()
+    change(data)
+    with pytest.raises(ValueError, match=message):
+        Post.from_dict(data)
+
+
+def test_finding_json_has_the_documented_keys():
+    finding = Finding(check="post_frequency", severity=Severity.BREACH, status=Status.FAIL, school="holy-cross",
+                      policy="4.3", message="1 original post in 2026-W47.")
+    assert set(finding.to_dict()) >= {"check", "severity", "status", "school", "account", "post_id", "post_url",
+                                      "policy", "message", "evidence"}
+    assert Finding.from_dict(finding.to_dict()) == finding
+
+
+def test_status_ranks_put_could_not_check_above_pass():
+    assert Status.NOT_EVALUATED.rank > Status.PASS.rank
+    assert Status.FAIL.rank > Status.ERROR.rank > Status.NOT_EVALUATED.rank
