@@ -69,28 +69,27 @@ def post_frequency(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
         "per_account": dict(sorted(per_account.items())),
         "per_day": dict(per_day),
     }
-    base = {"check": "post_frequency", "policy": "4.3", "school": school.id}
+
+    def result(status: Status, summary: str, findings: tuple[Finding, ...] = ()) -> CheckResult:
+        return CheckResult(check="post_frequency", policy="4.3", school=school.id, status=status, summary=summary,
+                           findings=findings, metrics=metrics)
+
     holiday = is_holiday_week(ctx)
     if holiday:
         metrics["holiday"] = holiday
-        return CheckResult(**base, status=Status.NOT_APPLICABLE, metrics=metrics,
-                           summary=f"{holiday}: the 3-a-week target does not apply ({count} posts).")
+        return result(Status.NOT_APPLICABLE, f"{holiday}: the 3-a-week target does not apply ({count} posts).")
     if not school.accounts:
-        return CheckResult(**base, status=Status.NOT_EVALUATED, metrics=metrics,
-                           summary="No official accounts are configured for this school, so nothing could be counted.")
+        return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so nothing could be counted.")
     if count >= minimum:
-        return CheckResult(**base, status=Status.PASS, metrics=metrics,
-                           summary=f"{count} original posts this week (target {minimum}).")
+        return result(Status.PASS, f"{count} original posts this week (target {minimum}).")
     failed = ctx.failed_accounts
     if failed:
         names = ", ".join(f"{c.platform} {c.account}" for c in failed)
-        return CheckResult(**base, status=Status.NOT_EVALUATED, metrics=metrics,
-                           summary=f"Only {count} posts found, but {names} could not be collected, so the count is incomplete.")
+        return result(Status.NOT_EVALUATED, f"Only {count} posts found, but {names} could not be collected, so the count is incomplete.")
     finding = Finding(
         check="post_frequency", severity=Severity.BREACH, status=Status.FAIL, school=school.id, policy="4.3",
         message=f"{count} original post{'s' if count != 1 else ''} in {ctx.week}; the policy asks for at least {minimum} a week.",
         evidence=f"{count} of {minimum}",
         action=f"Publish at least {minimum} posts a week showcasing school life; schedule posts ahead for busy weeks.",
     )
-    return CheckResult(**base, status=Status.FAIL, metrics=metrics, findings=(finding,),
-                       summary=f"{count} of {minimum} original posts this week.")
+    return result(Status.FAIL, f"{count} of {minimum} original posts this week.", (finding,))

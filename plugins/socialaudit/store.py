@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 
-from socialaudit.models import AccountCollection, CheckResult, Finding, Post
+from socialaudit.models import AccountCollection, CheckResult, Post
 from socialaudit.weeks import IsoWeek
 
 metadata = MetaData()
@@ -145,7 +145,7 @@ class Store:
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
         return insert(table)
 
     def _upsert(self, conn: Any, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -91,7 +91,7 @@ class Simulator:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> Simulator:
         self._thread = threading.Thread(target=self._server.serve_forever, name="simulator", daemon=True)
