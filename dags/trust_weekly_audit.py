@@ -3,9 +3,10 @@
 
 Every Monday at 06:00 (Europe/London) this DAG audits the previous ISO week for every school of the
 trust against the social media policy (section 4): it collects each official account's public
-posts, runs every registered policy check, writes one report per school (and the head's email),
-then the Trust report. A school whose audit did not finish is named in the Trust report and the
-run is marked **failed** by the last task, so a broken school never hides behind a green run.
+posts, runs every registered policy check, writes one report per school and the head's email,
+sends it (SMTP connection `smtp_default`; without one it stays in the outbox; a retry never sends
+a week's email twice), then the Trust report. A school whose audit did not finish is named in the
+Trust report and the run is marked **failed** by the last task, so a broken school never hides behind a green run.
 
 Trigger with `{"week": "2026-W47"}` to audit a particular week. Config: `SOCIALAUDIT_CONFIG`;
 output: `SOCIALAUDIT_OUTPUT`; store: `SOCIALAUDIT_DB_URL`. The code lives in `plugins/`.
@@ -91,9 +92,18 @@ def trust_weekly_audit():
         week, run_id = _week_and_run(item)
         return [pipeline.render_school(school, week, run_id) for school in item["schools"]]
 
+    @task(map_index_template="{{ batch_label }}")
+    def deliver(rendered: list[dict]) -> list[dict]:
+        """Send each head's email (SMTP connection smtp_default, else leave it in the outbox), once per week."""
+        from socialaudit.delivery import deliver_school
+        from socialaudit.weeks import IsoWeek
+
+        get_current_context()["batch_label"] = ",".join(r["school"] for r in rendered)
+        return [{**r, "delivery": deliver_school(r["school"], IsoWeek.parse(r["week"]), r["run_id"])} for r in rendered]
+
     @task_group
     def audit(item: dict):
-        return render(check(collect(item)))
+        return deliver(render(check(collect(item))))
 
     @task(trigger_rule="all_done")
     def trust_report(rendered) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import smtplib
 import socket
 import subprocess
 import sys
@@ -242,6 +243,43 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- send ------------------------------------------------------------------------------------
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """Deliver a week's emails from the outbox; already-delivered recipients are skipped unless --resend."""
+    from socialaudit.delivery import deliver_school
+    from socialaudit.pipeline import Environment, safe_run_id
+
+    if args.config:
+        os.environ["SOCIALAUDIT_CONFIG"] = str(Path(args.config).resolve())
+    week = IsoWeek.parse(args.week)
+    env = Environment.from_env()
+    config = env.load()
+    if args.school:
+        try:
+            config.school(args.school)
+        except KeyError:
+            raise UsageError(f"{config.source}: no school {args.school!r} (known: {', '.join(s.id for s in config.schools)})") from None
+    schools = [args.school] if args.school else [s.id for s in config.schools]
+    run_id = safe_run_id(f"cli_send_{week}")
+    failed = 0
+    for school in schools:
+        try:
+            result = deliver_school(school, week, run_id, env, resend=args.resend)
+        except (OSError, smtplib.SMTPException) as exc:
+            print(f"send: school {school!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        where = {"smtp": "sent to " + ", ".join(result["sent"]),
+                 "outbox": "no SMTP connection 'smtp_default': left in the outbox, nothing sent",
+                 "skipped": "already delivered to " + ", ".join(result["already"]) + " (use --resend to send again)"}
+        print(f"{week} {school}: {where[result['transport']]}")
+        if result["refused"]:
+            print(f"send: school {school!r}: refused by the server: {result['refused']}", file=sys.stderr)
+            failed += 1
+    return EXIT_FAILED if failed else 0
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--checks", help="comma-separated check names (default: all)")
     scan.add_argument("--week", help="ISO week the posts are judged in (default: the week of the newest post)")
     scan.set_defaults(func=cmd_scan)
+
+    send = sub.add_parser("send", help="deliver a week's emails (SMTP connection smtp_default, else the outbox)")
+    send.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
+    send.add_argument("--school", help="one school id (default: every school)")
+    send.add_argument("--resend", action="store_true", help="send again even to recipients already delivered")
+    send.add_argument("--config")
+    send.set_defaults(func=cmd_send)
     return parser
 
 

@@ -5,13 +5,28 @@ One Jinja2 Environment with ``autoescape=True`` (posts and comments are untruste
 ``templates/reports`` and are found from this file's location, never the working directory. Views
 are built here, already grouped and sorted; templates only loop and branch. Reports carry the week
 and the run's data, never the wall-clock time, so a rerun gives byte-identical files.
+
+The reports folder is a static site that works from disk and offline::
+
+    reports/index.html                  every week that has a Trust report, newest first
+    reports/<week>/index.html           the Trust report (KPIs, schools x checks matrix, trends)
+    reports/<week>/summary.json         that week's KPIs (read back by reports/index.html)
+    reports/<week>/schools/<id>.html    one report per school
+
+Pages carry a Content-Security-Policy that allows nothing external; the one inline script is
+allowed by its SHA-256 hash, so an injected ``<script>`` would not run even if escaping failed.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -34,10 +49,45 @@ COLLECTION_WORDS = {
     CollectionStatus.AUTH_FAILED: "Not collected: credentials rejected",
     CollectionStatus.ERROR: "Not collected: platform error",
 }
+# Plain words for a head, and a symbol so the status reads without colour (print, colour blindness).
+CLAUSE_WORDS = {
+    "pass": "Met",
+    "warn": "Needs attention",
+    "fail": "Not met",
+    "error": "Could not be checked (error)",
+    "not_evaluated": "Not evaluated",
+    "not_applicable": "Not applicable this week",
+    "not_checked": "Not checked yet",
+}
+SYMBOLS = {
+    "pass": "\u2713",  # check mark
+    "warn": "!",
+    "fail": "\u2717",  # ballot x
+    "error": "\u26a0",  # warning sign
+    "not_evaluated": "?",
+    "not_applicable": "\u2013",  # en dash
+    "not_checked": "\u2013",
+    "no_data": "\u2013",
+}
+# Colours (background, text) chosen for 4.5:1 contrast; the symbol and the word carry the meaning.
+COLOURS = {
+    "pass": ("#dff3e4", "#14532d"),
+    "warn": ("#fff4ce", "#713f12"),
+    "fail": ("#fde2e1", "#7f1d1d"),
+    "error": ("#ede9fe", "#4c1d95"),
+    "not_evaluated": ("#e5e7eb", "#374151"),
+    "not_applicable": ("#f3f4f6", "#4b5563"),
+    "not_checked": ("#f3f4f6", "#4b5563"),
+    "no_data": ("#f3f4f6", "#4b5563"),
+}
+EMAIL_BAR_CELLS = 12
+MATRIX_STATUSES = ("pass", "warn", "fail", "error", "not_evaluated", "not_applicable")
+_WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    """The one Jinja2 environment: autoescaped (untrusted post text) and strict (no silent blanks)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml"), default_for_string=True),
@@ -47,11 +97,39 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["status_label"] = lambda value: Status(value).label
+    env.filters["symbol"] = lambda value: SYMBOLS.get(str(value), "")
+    env.filters["bg"] = lambda value: COLOURS.get(str(value), COLOURS["no_data"])[0]
+    env.filters["fg"] = lambda value: COLOURS.get(str(value), COLOURS["no_data"])[1]
     return env
 
 
 def render(template: str, **context: Any) -> str:
+    """Render one template from ``templates/reports`` with an already-built view."""
     return environment().get_template(template).render(**context)
+
+
+def safe_link(url: str) -> str:
+    """The URL if it may become a clickable link (absolute http or https), else ''.
+
+    Permalinks come from platforms and posts, so they are untrusted: ``javascript:``, ``data:``
+    and anything odd stays visible as text and is never linked.
+    """
+    text = (url or "").strip()
+    if not text or any(ch.isspace() or ord(ch) < 32 for ch in text):
+        return ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return text
+
+
+def script_hash(script: str) -> str:
+    """The CSP source expression allowing exactly this inline script."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
 def _worst(statuses: list[Status]) -> Status:
@@ -59,6 +137,7 @@ def _worst(statuses: list[Status]) -> Status:
 
 
 def week_label(week: IsoWeek) -> str:
+    """'Monday 16 November to Sunday 22 November 2026'."""
     monday, sunday = week.monday, week.sunday
     return f"{monday.strftime('%A')} {monday.day} {monday.strftime('%B')} to {sunday.strftime('%A')} {sunday.day} {sunday.strftime('%B %Y')}"
 
@@ -84,9 +163,16 @@ def _check_rows(results: list[CheckResult]) -> list[dict[str, Any]]:
 
 
 def _findings(results: list[CheckResult]) -> list[dict[str, Any]]:
+    """Findings as dicts, worst first. Only the permalink and the (already masked) evidence of a
+    flagged post are carried: reports never show anything else of a post."""
     items = [f for r in results for f in r.findings]
     items.sort(key=lambda f: (-f.severity.rank, f.policy, f.check, f.post_url, f.message))
-    return [{**f.to_dict(), "severity_label": f.severity.value.capitalize()} for f in items]
+    return [{**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": safe_link(f.post_url)}
+            for f in items]
+
+
+def _clause_of(policy: str) -> str:
+    return ".".join(policy.split(".")[:2])
 
 
 def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) -> dict[str, Any]:
@@ -96,23 +182,29 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
     checks = _check_rows(results)
     clauses = []
     for clause, words in CLAUSES.items():
-        statuses = [r.status for r in results if r.policy.split(".")[:2] == clause.split(".")]
-        status = _worst(statuses) if statuses else None
-        clauses.append({"policy": clause, "words": words,
-                        "status": status.value if status else "not_checked",
-                        "status_label": status.label if status else "Not yet checked"})
+        mine = [r for r in results if _clause_of(r.policy) == clause]
+        status = _worst([r.status for r in mine]).value if mine else "not_checked"
+        clauses.append({"policy": clause, "words": words, "status": status,
+                        "status_label": CLAUSE_WORDS[status],
+                        "summary": " ".join(r.summary for r in sorted(mine, key=lambda r: r.check))})
     weeks = week.previous(TREND_WEEKS)
     history = store.metric_history(school.id, "post_frequency", weeks)
     minimum = config.trust.min_posts_per_week
     trend = []
-    top = max([minimum, *[int(history.get(str(w), {}).get("posts", 0) or 0) for w in weeks]]) or 1
+    counts = [int(history[str(w)].get("posts", 0) or 0) for w in weeks if str(w) in history]
+    top = max([minimum + 1, *counts])
     for w in weeks:
         entry = history.get(str(w))
         posts = int(entry.get("posts", 0) or 0) if entry else None
-        trend.append({"week": str(w), "posts": posts, "status": entry["status"] if entry else "no_data",
-                      "width": round(100 * (posts or 0) / top), "minimum_width": round(100 * minimum / top)})
+        status = str(entry["status"]) if entry else "no_data"
+        trend.append({"week": str(w), "posts": posts, "status": status,
+                      "met": posts is not None and posts >= minimum,
+                      "width": round(100 * (posts or 0) / top), "minimum_width": round(100 * minimum / top),
+                      # email bars: one table cell per post, capped so the table stays narrow
+                      "cells": min(posts or 0, EMAIL_BAR_CELLS)})
     findings = _findings(results)
     overall = _worst([r.status for r in results])
+    actions = [f for f in findings if f["severity"] != Severity.INFO.value]
     return {
         "trust": {"name": config.trust.name, "report_url": config.trust.report_url},
         "school": {"id": school.id, "name": school.name, "head_email": school.head_email, "dsl_email": school.dsl_email},
@@ -122,60 +214,196 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
         "clauses": clauses,
         "checks": checks,
         "findings": findings,
-        "actions": [f for f in findings if f["severity"] != Severity.INFO.value],
+        "actions": actions,
+        "notes": [f for f in findings if f["severity"] == Severity.INFO.value],
         "critical": [f for f in findings if f["severity"] == Severity.CRITICAL.value],
         "collections": [{"platform": c.platform, "account": c.account, "status": c.status.value,
                          "collected": c.status.collected, "words": COLLECTION_WORDS[c.status], "message": c.message,
                          "posts": c.posts, "skipped": c.skipped} for c in collections],
+        "not_collected": [c for c in collections if not c.status.collected],
         "trend": trend,
         "minimum": minimum,
+        # columns of the email's bar chart: one per post, one past the target so its line shows
+        "bar_cells": min(EMAIL_BAR_CELLS, max([minimum + 1, *[t["posts"] or 0 for t in trend]])),
     }
 
 
+def _kpis(config: TrustConfig, week: IsoWeek, store: Any, missing: list[str] | tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The four headline figures for one week, from the store; None when the week has no results."""
+    kpi: dict[str, Any] = {"schools": len(config.schools), "meeting_frequency": 0, "frequency_known": 0,
+                           "critical": 0, "findings": 0, "events_promoted": 0, "events_due": 0,
+                           "events_known": False, "accounts": 0, "accounts_collected": 0, "missing": len(missing)}
+    seen = False
+    for school in config.schools:
+        if school.id in missing:
+            kpi["accounts"] += len(school.accounts)
+            continue
+        results = store.results_for(week, school.id)
+        if results:
+            seen = True
+        collections = store.collections_for(week, school.id)
+        by_check = {r.check: r for r in results}
+        frequency = by_check.get("post_frequency")
+        if frequency and frequency.status in (Status.PASS, Status.FAIL, Status.NOT_APPLICABLE):
+            kpi["frequency_known"] += 1
+            if frequency.status in (Status.PASS, Status.NOT_APPLICABLE):
+                kpi["meeting_frequency"] += 1
+        findings = [f for r in results for f in r.findings]
+        kpi["critical"] += sum(1 for f in findings if f.severity == Severity.CRITICAL)
+        kpi["findings"] += len(findings)
+        for r in results:
+            if _clause_of(r.policy) == "4.4":
+                kpi["events_known"] = True
+                kpi["events_promoted"] += int(r.metrics.get("promoted", 0) or 0)
+                kpi["events_due"] += int(r.metrics.get("due", r.metrics.get("events_due", 0)) or 0)
+        kpi["accounts"] += len(school.accounts)
+        kpi["accounts_collected"] += sum(1 for c in collections if c.status.collected)
+    if not seen:
+        return None
+    kpi["coverage"] = round(100 * kpi["accounts_collected"] / kpi["accounts"]) if kpi["accounts"] else 0
+    return kpi
+
+
+def _compare(now: int, before: int | None, *, better: str) -> dict[str, Any]:
+    """'up 2 on last week' with a symbol and whether the change is good, bad or neutral."""
+    if before is None:
+        return {"text": "no figures for last week", "tone": "neutral", "symbol": ""}
+    delta = now - before
+    if delta == 0:
+        return {"text": "same as last week", "tone": "neutral", "symbol": "="}
+    good = (delta > 0) == (better == "up")
+    return {"text": f"{'up' if delta > 0 else 'down'} {abs(delta)} on last week ({before})",
+            "tone": "good" if good else "bad", "symbol": "\u25b2" if delta > 0 else "\u25bc"}
+
+
 def trust_view(config: TrustConfig, week: IsoWeek, store: Any, *, missing: list[str]) -> dict[str, Any]:
-    """The CIO's view: a schools x checks matrix, KPIs, and the schools whose audit did not finish."""
+    """The CIO's view: KPIs against last week, a schools x checks matrix, trends, unfinished schools."""
     from checks._base import registry
 
     specs = registry()
     columns = [{"name": s.name, "title": s.title, "policy": s.policy} for s in specs.values()]
     rows = []
-    kpi = {"schools": len(config.schools), "meeting_frequency": 0, "critical": 0, "findings": 0,
-           "accounts": 0, "accounts_collected": 0, "missing": len(missing)}
     for school in config.schools:
         results = {r.check: r for r in store.results_for(week, school.id)} if school.id not in missing else {}
-        collections = store.collections_for(week, school.id) if school.id not in missing else []
         cells = []
         for column in columns:
             result = results.get(column["name"])
             status = result.status if result else (Status.ERROR if school.id in missing else Status.NOT_EVALUATED)
+            summary = result.summary if result else (
+                "The audit of this school did not finish." if school.id in missing else "This check has no result for the week.")
             cells.append({"check": column["name"], "status": status.value, "status_label": status.label,
-                          "summary": result.summary if result else "The audit of this school did not finish."})
+                          "rank": status.rank, "summary": summary})
         findings = [f for r in results.values() for f in r.findings]
         frequency = results.get("post_frequency")
-        if frequency and frequency.status in (Status.PASS, Status.NOT_APPLICABLE):
-            kpi["meeting_frequency"] += 1
-        kpi["critical"] += sum(1 for f in findings if f.severity == Severity.CRITICAL)
-        kpi["findings"] += len(findings)
-        kpi["accounts"] += len(school.accounts)
-        kpi["accounts_collected"] += sum(1 for c in collections if c.status.collected)
         overall = Status.ERROR if school.id in missing else _worst([r.status for r in results.values()])
         rows.append({"id": school.id, "name": school.name, "cells": cells, "missing": school.id in missing,
-                     "overall": overall.value, "overall_label": overall.label, "findings": len(findings),
+                     "overall": overall.value, "overall_label": overall.label, "overall_rank": overall.rank,
+                     "findings": len(findings),
                      "critical": sum(1 for f in findings if f.severity == Severity.CRITICAL),
                      "posts": int(frequency.metrics.get("posts", 0)) if frequency else None})
+    now = _kpis(config, week, store, missing) or _kpis_empty(config, missing)
+    before = _kpis(config, week - 1, store)
+    kpis = [
+        {"id": "frequency", "title": "Schools meeting 3 posts a week", "value": f"{now['meeting_frequency']} of {now['schools']}",
+         "compare": _compare(now["meeting_frequency"], before["meeting_frequency"] if before else None, better="up")},
+        {"id": "critical", "title": "Open critical findings", "value": str(now["critical"]),
+         "compare": _compare(now["critical"], before["critical"] if before else None, better="down")},
+        {"id": "events", "title": "Events promoted",
+         "value": f"{now['events_promoted']} of {now['events_due']}" if now["events_known"] else "not checked yet",
+         "compare": _compare(now["events_promoted"], before["events_promoted"] if before and before["events_known"] else None,
+                             better="up") if now["events_known"] else {"text": "", "tone": "neutral", "symbol": ""}},
+        {"id": "coverage", "title": "Collection coverage", "value": f"{now['coverage']}% ({now['accounts_collected']} of {now['accounts']} accounts)",
+         "compare": _compare(now["coverage"], before["coverage"] if before else None, better="up")},
+    ]
+    trends = _trends(config, week, store)
     return {"trust": {"name": config.trust.name}, "week": str(week), "week_label": week_label(week),
-            "columns": columns, "rows": rows, "kpi": kpi, "missing": missing}
+            "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing,
+            "statuses": [{"value": s, "label": Status(s).label} for s in MATRIX_STATUSES],
+            "trends": trends}
+
+
+def _kpis_empty(config: TrustConfig, missing: list[str]) -> dict[str, Any]:
+    accounts = sum(len(s.accounts) for s in config.schools)
+    return {"schools": len(config.schools), "meeting_frequency": 0, "frequency_known": 0, "critical": 0, "findings": 0,
+            "events_promoted": 0, "events_due": 0, "events_known": False, "accounts": accounts,
+            "accounts_collected": 0, "missing": len(missing), "coverage": 0}
+
+
+def _trends(config: TrustConfig, week: IsoWeek, store: Any) -> list[dict[str, Any]]:
+    """Small line charts (inline SVG geometry) of three KPIs over the last weeks that have data."""
+    weeks = week.previous(TREND_WEEKS)
+    series = [(w, _kpis(config, w, store)) for w in weeks]
+    points = [(str(w), k) for w, k in series if k is not None]
+    charts = []
+    for key, title, unit, top in (("meeting_frequency", "Schools meeting 3 posts a week", "", len(config.schools)),
+                                  ("critical", "Critical findings", "", None),
+                                  ("coverage", "Collection coverage", "%", 100)):
+        values = [int(k[key]) for _, k in points]
+        ceiling = top if top else max([1, *values])
+        width, height, pad = 320, 120, 24
+        step = (width - 2 * pad) / max(1, len(weeks) - 1)
+        coords = []
+        for index, w in enumerate(weeks):
+            found = next((k for name, k in points if name == str(w)), None)
+            if found is None:
+                continue
+            x = pad + index * step
+            y = height - pad - (height - 2 * pad) * int(found[key]) / ceiling
+            coords.append({"x": round(x, 1), "y": round(y, 1), "week": str(w), "value": int(found[key])})
+        charts.append({"key": key, "title": title, "unit": unit, "width": width, "height": height, "pad": pad,
+                       "ceiling": ceiling, "points": coords,
+                       "polyline": " ".join(f"{c['x']},{c['y']}" for c in coords),
+                       "first": str(weeks[0]), "last": str(weeks[-1])})
+    return charts
+
+
+def week_folders(output: Path) -> list[str]:
+    """Weeks that have a Trust report under ``output/reports``, oldest first (from the folder, not the store)."""
+    base = output / "reports"
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if _WEEK_DIR.match(p.name) and (p / "index.html").is_file())
 
 
 def write_school_report(view: dict[str, Any], output: Path) -> Path:
+    """Write ``reports/<week>/schools/<id>.html``."""
     path = output / "reports" / view["week"] / "schools" / f"{view['school']['id']}.html"
     _write(path, render("school.html", **view))
     return path
 
 
 def write_trust_report(view: dict[str, Any], output: Path) -> Path:
+    """Write the Trust report, its ``summary.json`` and refresh ``reports/index.html``.
+
+    Navigation lists only *earlier* weeks found in the reports folder, so rendering a later week
+    never changes this week's page: a rerun stays byte-identical.
+    """
     path = output / "reports" / view["week"] / "index.html"
-    _write(path, render("trust.html", **view))
+    earlier = [w for w in week_folders(output) if w < view["week"]]
+    script = render("_matrix.js")
+    page = render("trust.html", **view, earlier=list(reversed(earlier)), script=script,
+                  script_hash=script_hash(script))
+    _write(path, page)
+    summary = {"week": view["week"], "week_label": view["week_label"], "missing": view["missing"],
+               "kpis": [{"id": k["id"], "title": k["title"], "value": k["value"]} for k in view["kpis"]]}
+    _write(path.parent / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    write_weeks_index(output, trust_name=view["trust"]["name"])
+    return path
+
+
+def write_weeks_index(output: Path, *, trust_name: str) -> Path:
+    """``reports/index.html``: every week with a Trust report, newest first, with its KPIs."""
+    weeks = []
+    for name in reversed(week_folders(output)):
+        summary_path = output / "reports" / name / "summary.json"
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            summary = {"week_label": "", "kpis": [], "missing": []}
+        weeks.append({"week": name, "label": summary.get("week_label", ""), "kpis": summary.get("kpis", []),
+                      "missing": summary.get("missing", [])})
+    path = output / "reports" / "index.html"
+    _write(path, render("weeks.html", trust={"name": trust_name}, weeks=weeks))
     return path
 
 
