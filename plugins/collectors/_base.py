@@ -5,17 +5,31 @@ Every platform module in this package exposes one function::
     collect(account, *, school, session, since, until, base_url=None, credentials=None, archive=None)
         -> CollectionResult
 
-Errors, as httpx draws its tree::
+Errors, drawn as httpx draws its tree::
 
     CollectorError                 base; never caught with a bare ``except Exception``
-    ├── TransientError             timeout, connection error, 5xx, rate limit past the cap:
-    │                              raised, so Airflow retries the task
+    ├── TransientError             timeout, connection error, 5xx, a body cut short, rate limit past
+    │   │                          the cap: raised, so Airflow retries the task; on the final attempt
+    │   │                          the pipeline records it as the account's ``error`` status
+    │   └── MalformedResponse      a complete response that is not what the platform sends (an HTML
+    │                              bot wall or maintenance page instead of JSON, invalid JSON): treated
+    │                              as transient because in practice it is a CDN or proxy having a bad
+    │                              minute; the raw body is archived first, so a parser bug can be fixed
+    │                              and the week re-parsed without collecting again
     └── AccountError               recorded as the account's collection status, not retried
         ├── AccountUnavailable     unknown, private or suspended account
-        └── AuthError              bad, expired or missing credentials
+        ├── AuthError              bad, expired or missing credentials (401, bad API key)
+        └── UnsafeResponse         a response refused for safety: larger than the size cap, a
+                                   compressed bomb, an XML entity bomb. Retrying would fetch the same
+                                   bomb, so it is recorded (status ``error``), never retried
 
-A malformed item is neither: it is skipped, counted in ``CollectionResult.skipped`` and described in
-``CollectionResult.problems`` while the rest of the page is kept (feedparser's "bozo" idea).
+A body cut short (fewer bytes than ``Content-Length``, a broken chunked stream) is retried inside
+the HTTP layer like a connection error, and becomes a ``TransientError`` when the retries run out.
+
+A malformed item is none of these: it is skipped, counted in ``CollectionResult.skipped`` and
+described in ``CollectionResult.problems`` while the rest of the page is kept (feedparser's "bozo"
+idea). Every message is scrubbed of credentials before it is raised (``HttpSession.scrub``) and URLs
+in messages carry no query string (where API keys travel).
 """
 
 from __future__ import annotations
@@ -38,19 +52,31 @@ class TransientError(CollectorError):
 
 
 class AccountError(CollectorError):
+    """Recorded as the account's collection status; retrying would not help."""
+
     status = CollectionStatus.ERROR
 
 
 class AccountUnavailable(AccountError):
+    """Unknown, private, suspended or deleted account."""
+
     status = CollectionStatus.UNAVAILABLE
 
 
 class AuthError(AccountError):
+    """Bad, expired or missing credentials."""
+
     status = CollectionStatus.AUTH_FAILED
 
 
+class UnsafeResponse(AccountError):
+    """A response refused for safety (size cap, decompression bomb, XML entity bomb); not retried."""
+
+    status = CollectionStatus.ERROR
+
+
 class MalformedResponse(TransientError):
-    """A whole response could not be parsed (truncated body, wrong content type)."""
+    """A complete response that could not be parsed (HTML instead of JSON, invalid JSON): retried."""
 
 
 @dataclass(slots=True)

@@ -1,31 +1,56 @@
 """The one place that builds HTTP sessions for collectors.
 
-``make_session()`` sets timeouts, an honest User-Agent, retries with exponential back-off and jitter
-on connection errors and 5xx, 429 handling that honours ``Retry-After`` and the platforms'
-rate-limit headers up to a cap, and a cap on response size (compressed bombs included). Sleeping and
-the clock are injectable so tests of back-off run instantly. Collectors receive a session; none
-builds one.
+``make_session()`` returns an :class:`HttpSession`: a ``requests`` session plus the policy around it:
+
+- connect and read timeouts on every request (``HttpPolicy.connect_timeout``/``read_timeout``);
+- an honest User-Agent naming the project and what it does;
+- retries with exponential back-off and full jitter on connection errors, timeouts, bodies cut
+  short and 5xx answers (``retries`` attempts after the first), then :class:`TransientError`;
+- 429 handling that honours ``Retry-After`` (seconds or HTTP date) and the platforms' own reset
+  headers: X ``x-rate-limit-reset`` (Unix seconds), Mastodon ``X-RateLimit-Reset`` (ISO 8601),
+  Bluesky ``RateLimit-Reset`` (Unix seconds: atproto's ``xrpc-server`` sets it to
+  ``floor((now + msBeforeNext) / 1000)``, and sends ``Retry-After`` in seconds on a 429), waiting
+  up to ``max_rate_limit_wait`` per wait and ``retries`` waits, then :class:`TransientError`;
+- pre-emptive slowing: when a response says the window has no requests left (``*-Remaining: 0``),
+  the next request to that host waits for the window's reset instead of earning a 429;
+- a cap on the response size, counted on the *decompressed* bytes: the body is read compressed and
+  inflated here in bounded steps, so a gzip bomb is refused after ``max_body_bytes`` of output,
+  never inflated into memory (:class:`UnsafeResponse`, recorded, not retried).
+
+Sleeping and the clock are injectable so tests of back-off run instantly. Collectors receive a
+session; none builds one. Messages never contain credentials (``secrets`` are scrubbed) or query
+strings (where API keys travel).
 """
 
 from __future__ import annotations
 
+import json
 import random
+import threading
 import time
-from collections.abc import Callable
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
-from collectors._base import MalformedResponse, TransientError
+from collectors._base import MalformedResponse, TransientError, UnsafeResponse
 
-USER_AGENT = "socialaudit/0.1 (+https://github.com/socialaudit/socialaudit; policy audit of school accounts)"
+USER_AGENT = ("socialaudit/0.1 (+https://github.com/socialaudit/socialaudit; "
+              "weekly policy audit of a school trust's own public accounts)")
 MAX_BODY_BYTES = 10 * 1024 * 1024
+_REMAINING = ("x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining")
 
 
 @dataclass(slots=True)
 class HttpPolicy:
+    """Timeouts, retry and rate-limit budget, and the body cap; defaults suit every platform."""
+
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     retries: int = 4  # attempts after the first, for connection errors, timeouts and 5xx
@@ -45,21 +70,27 @@ class Response:
     body: bytes
 
     def json(self) -> Any:
-        import json
-
+        """The body as JSON; MalformedResponse (transient) when it is not JSON."""
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise MalformedResponse(f"{_safe_url(self.url)}: response is not valid JSON ({exc.msg})") from None
+            reason = getattr(exc, "msg", None) or type(exc).__name__
+            raise MalformedResponse(f"{_safe_url(self.url)}: response is not valid JSON ({reason})") from None
+        except RecursionError:
+            raise MalformedResponse(f"{_safe_url(self.url)}: response JSON is nested too deeply") from None
 
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
 
 
+class _CutShort(Exception):
+    """The connection ended before the body was complete (retried like a connection error)."""
+
+
 @dataclass(slots=True)
 class HttpSession:
-    """A requests session plus the retry and rate-limit policy around it."""
+    """A requests session plus the retry and rate-limit policy around it. Safe to share between threads."""
 
     session: requests.Session
     policy: HttpPolicy = field(default_factory=HttpPolicy)
@@ -67,12 +98,18 @@ class HttpSession:
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     secrets: tuple[str, ...] = ()  # values scrubbed from every error message
+    stats: Counter[str] = field(default_factory=Counter)  # requests, retries, rate-limit waits (for benchmarks)
+    _not_before: dict[str, float] = field(default_factory=dict)  # host -> time its window resets
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
         """GET with retries. Returns any status below 500 except 429; the caller interprets 4xx."""
         attempt = 0
         waited_for_limit = 0
+        host = urlsplit(url).netloc
         while True:
+            self._wait_for_window(host, url)
+            self._count("requests")
             try:
                 raw = self.session.get(
                     url,
@@ -82,11 +119,9 @@ class HttpSession:
                     stream=True,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt >= self.policy.retries:
-                    raise TransientError(self.scrub(f"{_safe_url(url)}: {type(exc).__name__} after {attempt + 1} attempts")) from None
-                self.sleep(self._backoff(attempt))
-                attempt += 1
+                attempt = self._retry_or_raise(attempt, f"{_safe_url(url)}: {type(exc).__name__} after {attempt + 1} attempts")
                 continue
+            self._note_window(host, raw.headers)
             if raw.status_code == 429:
                 wait = retry_after(raw, self.clock())
                 raw.close()
@@ -94,91 +129,196 @@ class HttpSession:
                     wait = self._backoff(waited_for_limit)
                 if wait > self.policy.max_rate_limit_wait or waited_for_limit >= self.policy.retries:
                     raise TransientError(self.scrub(f"{_safe_url(url)}: rate limited (asked to wait {wait:.0f} s)"))
-                self.sleep(max(wait, 0.0))
+                self._count("rate_limit_waits")
+                self._sleep(max(wait, 0.0))
                 waited_for_limit += 1
                 continue
             if raw.status_code >= 500:
                 raw.close()
-                if attempt >= self.policy.retries:
-                    raise TransientError(self.scrub(f"{_safe_url(url)}: HTTP {raw.status_code} after {attempt + 1} attempts"))
-                self.sleep(self._backoff(attempt))
-                attempt += 1
+                attempt = self._retry_or_raise(attempt, f"{_safe_url(url)}: HTTP {raw.status_code} after {attempt + 1} attempts")
                 continue
             try:
                 body = self._read_capped(raw)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt >= self.policy.retries:
-                    raise TransientError(self.scrub(f"{_safe_url(url)}: {type(exc).__name__} while reading")) from None
-                self.sleep(self._backoff(attempt))
-                attempt += 1
+            except (requests.ConnectionError, requests.Timeout, _CutShort) as exc:
+                what = "body cut short" if isinstance(exc, _CutShort) else type(exc).__name__
+                attempt = self._retry_or_raise(attempt, f"{_safe_url(url)}: {what} after {attempt + 1} attempts")
                 continue
             return Response(url=raw.url, status=raw.status_code, headers={k.lower(): v for k, v in raw.headers.items()}, body=body)
 
     def scrub(self, message: str) -> str:
+        """The message with every configured secret replaced by ``***``."""
         for secret in self.secrets:
             if secret:
                 message = message.replace(secret, "***")
         return message
 
+    # --- retries and rate limits ---------------------------------------------------------------
+
+    def _retry_or_raise(self, attempt: int, message: str) -> int:
+        if attempt >= self.policy.retries:
+            raise TransientError(self.scrub(message))
+        self._count("retries")
+        self._sleep(self._backoff(attempt))
+        return attempt + 1
+
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.policy.max_backoff, self.policy.backoff * (2**attempt))
         return self.rng.uniform(ceiling / 2, ceiling)
 
+    def _sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.stats["slept_ms"] += int(seconds * 1000)
+        self.sleep(seconds)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.stats[name] += 1
+
+    def _note_window(self, host: str, headers: Mapping[str, str]) -> None:
+        """Remember when a host's exhausted window resets, so the next request waits instead of a 429."""
+        remaining = next((headers[name] for name in _REMAINING if headers.get(name) is not None), None)
+        if remaining is None or remaining.strip() != "0":
+            return
+        now = self.clock()
+        wait = reset_wait(headers, now)
+        if wait is None:
+            return
+        with self._lock:
+            self._not_before[host] = max(self._not_before.get(host, 0.0), now + wait)
+
+    def _wait_for_window(self, host: str, url: str) -> None:
+        with self._lock:
+            until = self._not_before.get(host, 0.0)
+        wait = until - self.clock()
+        if wait <= 0:
+            return
+        if wait > self.policy.max_rate_limit_wait:
+            raise TransientError(self.scrub(f"{_safe_url(url)}: rate-limit window exhausted for another {wait:.0f} s"))
+        self._count("preemptive_waits")
+        self._sleep(wait)
+
+    # --- the body ------------------------------------------------------------------------------
+
     def _read_capped(self, raw: requests.Response) -> bytes:
+        """The decompressed body, refused once it passes the cap (compressed bombs included)."""
         limit = self.policy.max_body_bytes
-        declared = raw.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raw.close()
-            raise MalformedResponse(f"{_safe_url(raw.url)}: response of {declared} bytes exceeds the {limit}-byte cap")
-        chunks: list[bytes] = []
-        size = 0
-        # iter_content decompresses gzip/deflate, so the cap applies to the inflated size: a
-        # compressed bomb is refused after `limit` bytes, not after it has filled memory.
+        url = _safe_url(raw.url)
+        declared = raw.headers.get("content-length", "")
+        encoding = raw.headers.get("content-encoding", "").strip().lower()
         try:
-            for chunk in raw.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > limit:
-                    raise MalformedResponse(f"{_safe_url(raw.url)}: response exceeds the {limit}-byte cap")
-                chunks.append(chunk)
-        except requests.exceptions.ContentDecodingError:
-            raise MalformedResponse(f"{_safe_url(raw.url)}: response body could not be decompressed") from None
-        except requests.exceptions.ChunkedEncodingError:
-            raise MalformedResponse(f"{_safe_url(raw.url)}: response body was truncated") from None
+            if declared.isdigit() and not encoding and int(declared) > limit:
+                raise UnsafeResponse(f"{url}: response of {declared} bytes exceeds the {limit}-byte cap")
+            if encoding in ("gzip", "x-gzip"):
+                inflater: Any = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            elif encoding == "deflate":
+                inflater = _DeflateInflater()
+            elif encoding in ("", "identity"):
+                inflater = None
+            else:
+                raise MalformedResponse(f"{url}: unsupported Content-Encoding {encoding!r}")
+            out = bytearray()
+            received = 0
+            for chunk in raw.raw.stream(65536, decode_content=False):
+                received += len(chunk)
+                if inflater is None:
+                    out += chunk
+                else:
+                    # Inflate in bounded steps: never more than the room left under the cap at once.
+                    data = chunk
+                    while data:
+                        room = limit - len(out) + 1
+                        out += inflater.decompress(data, room)
+                        data = inflater.unconsumed_tail
+                        if len(out) > limit:
+                            break
+                if len(out) > limit:
+                    if inflater is not None:
+                        raise UnsafeResponse(f"{url}: response decompresses to more than the {limit}-byte cap "
+                                             f"(compressed bomb?) after {received} bytes received")
+                    raise UnsafeResponse(f"{url}: response exceeds the {limit}-byte cap")
+            if declared.isdigit() and received < int(declared):
+                raise _CutShort()
+            if inflater is not None:
+                out += inflater.flush()
+                if not inflater.eof and out:
+                    raise _CutShort()
+        except (zlib.error, DecodeError):
+            raise MalformedResponse(f"{url}: response body could not be decompressed") from None
+        except (requests.exceptions.ChunkedEncodingError, ProtocolError, ReadTimeoutError):
+            raise _CutShort() from None
         finally:
             raw.close()
-        return b"".join(chunks)
+        return bytes(out)
 
 
-def retry_after(raw: requests.Response, now: float) -> float | None:
-    """Seconds to wait from ``Retry-After`` or the platforms' reset headers, if any is present."""
-    headers = raw.headers
-    value = headers.get("Retry-After")
+class _DeflateInflater:
+    """HTTP 'deflate' is zlib-wrapped in the RFC and raw deflate in practice: accept both."""
+
+    def __init__(self) -> None:
+        self._obj: Any = None
+        self.unconsumed_tail = b""
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._obj is None:
+            try:
+                probe = zlib.decompressobj()
+                first = probe.decompress(data, max_length)
+                self._obj = probe
+                self.unconsumed_tail = probe.unconsumed_tail
+                return first
+            except zlib.error:
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        result = self._obj.decompress(data, max_length)
+        self.unconsumed_tail = self._obj.unconsumed_tail
+        return bytes(result)
+
+    def flush(self) -> bytes:
+        return bytes(self._obj.flush()) if self._obj is not None else b""
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._obj is not None and self._obj.eof)
+
+
+def reset_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds until a rate-limit window resets, from the platforms' reset headers; None if absent.
+
+    X ``x-rate-limit-reset`` and Bluesky ``RateLimit-Reset`` are Unix seconds (a small number is
+    read as delta-seconds, as the IETF RateLimit draft has it); Mastodon ``X-RateLimit-Reset`` is
+    an ISO 8601 time.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in ("x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset"):
+        value = (lowered.get(name) or "").strip()
+        if not value:
+            continue
+        if value.replace(".", "", 1).isdigit():
+            reset = float(value)
+            return reset if reset < 10**9 else max(0.0, reset - now)
+        try:
+            reset_at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if reset_at.tzinfo is None:
+            reset_at = reset_at.replace(tzinfo=timezone.utc)
+        return max(0.0, reset_at.timestamp() - now)
+    return None
+
+
+def retry_after(raw: Any, now: float) -> float | None:
+    """Seconds to wait after a 429, from ``Retry-After`` or the platforms' reset headers, if any."""
+    headers = {k.lower(): v for k, v in raw.headers.items()}
+    value = (headers.get("retry-after") or "").strip()
     if value:
-        if value.strip().isdigit():
-            return float(value.strip())
+        if value.isdigit():
+            return float(value)
         from email.utils import parsedate_to_datetime
 
         try:
             return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             pass
-    for name in ("x-rate-limit-reset", "RateLimit-Reset"):  # X and Bluesky: Unix seconds
-        value = headers.get(name)
-        if value and value.strip().isdigit():
-            reset = float(value.strip())
-            # RateLimit-Reset is sometimes delta-seconds (IETF draft); an epoch is far larger.
-            return reset if reset < 10**9 else max(0.0, reset - now)
-    value = headers.get("X-RateLimit-Reset")  # Mastodon: ISO 8601
-    if value:
-        try:
-            reset_at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if reset_at.tzinfo is None:
-                reset_at = reset_at.replace(tzinfo=timezone.utc)
-            return max(0.0, reset_at.timestamp() - now)
-        except ValueError:
-            if value.strip().isdigit():
-                return max(0.0, float(value) - now)
-    return None
+    return reset_wait(headers, now)
 
 
 def _safe_url(url: str) -> str:
@@ -189,7 +329,7 @@ def _safe_url(url: str) -> str:
 def make_session(*, policy: HttpPolicy | None = None, sleep: Callable[[float], None] | None = None,
                  clock: Callable[[], float] | None = None, secrets: tuple[str, ...] = (),
                  pool_size: int = 16) -> HttpSession:
-    """Build the HTTP session every collector uses."""
+    """Build the HTTP session every collector uses (``pool_size`` connections kept per host)."""
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept-Encoding"] = "gzip, deflate"
@@ -202,5 +342,5 @@ def make_session(*, policy: HttpPolicy | None = None, sleep: Callable[[float], N
         policy=policy or HttpPolicy(),
         sleep=sleep or time.sleep,
         clock=clock or time.time,
-        secrets=secrets,
+        secrets=tuple(s for s in secrets if s),
     )

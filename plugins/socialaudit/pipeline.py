@@ -84,6 +84,7 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     """
     from collectors._base import AccountError, TransientError, get_collector, load_credentials
     from collectors._http import make_session
+    from collectors._pool import Job, run_bounded
 
     env = env or Environment.from_env()
     config = env.load()
@@ -95,27 +96,45 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     statuses: list[AccountCollection] = []
     transient: list[str] = []
     archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id)
+    jobs = []
+    sessions = []
+    unexpected: list[BaseException] = []
     for account in school.accounts:
+        # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
         credentials = load_credentials(account.platform, account.connection)
         secrets = tuple(str(v) for v in (credentials or {}).values() if isinstance(v, str) and v)
         session = make_session(secrets=secrets)
-        base_url = account.base_url or None
+        sessions.append(session)
         collector = get_collector(account.platform)
-        try:
-            result = collector(account, school=school_id, session=session, since=window[0], until=window[1],
-                               base_url=base_url, credentials=credentials, archive=archive.for_account(account.platform, account.key))
-        except AccountError as exc:
+
+        def run(account=account, session=session, collector=collector, credentials=credentials):  # type: ignore[no-untyped-def]
+            return collector(account, school=school_id, session=session, since=window[0], until=window[1],
+                             base_url=account.base_url or None, credentials=credentials,
+                             archive=archive.for_account(account.platform, account.key))
+
+        jobs.append(Job(platform=account.platform, bucket=f"{account.platform}:{account.base_url}", run=run))
+    # Accounts are collected concurrently (bounded per platform); results are stored on this thread.
+    for account, session, outcome in zip(school.accounts, sessions, run_bounded(jobs)):
+        exc = outcome.error
+        if isinstance(exc, AccountError):
             statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
                                               status=exc.status, message=session.scrub(str(exc))))
             continue
-        except TransientError as exc:
+        if isinstance(exc, TransientError):
             message = session.scrub(str(exc))
             transient.append(f"{account.platform} {account.key}: {message}")
             statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
                                               status=CollectionStatus.ERROR, message=message))
             continue
+        if exc is not None:
+            # Not a collection error (a bug, a bad URL scheme): keep what the other accounts gave, then fail.
+            unexpected.append(exc)
+            continue
+        result = outcome.value
         store.upsert_posts(result.posts, run_id=run_id)
         statuses.append(result.summary(school_id, account.platform, account.key))
+    if unexpected:
+        raise unexpected[0]
     store.record_collections(week, school_id, statuses, run_id=run_id)
     if transient and not final_attempt:
         raise TransientError(f"school {school_id}: " + "; ".join(transient))

@@ -51,10 +51,14 @@ class Profile:
     per_week: int = 4
     promotes_events: bool = True
     names_child: bool = False
-    fault: str = ""  # "", "unknown", "500", "429", "slow", "truncated", "malformed", "401", "bomb"
+    # "", "unknown", "500", "flaky", "429", "429-once", "slow", "truncated", "malformed", "401", "bomb"
+    # (XML entity bomb), "gzip-bomb", "bad-item" (one malformed item per page), "quota" (YouTube)
+    fault: str = ""
     crosspost_of: str = ""  # another account slug whose posts this one repeats
     events: tuple[tuple[str, str, date], ...] = ()  # (title, kind, date)
     extra: dict[str, str] = field(default_factory=dict)
+    handle: str = ""  # the account's handle on its platform when it differs from the slug
+    reposts: bool = False  # also shares (boosts, reposts) one post of another account each week
 
 
 ACTIVITIES = [
@@ -191,4 +195,13 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
         "our-lady": profile("our-lady", per_week=3),
         "st-josephs": profile("st-josephs", per_week=4, fault="unknown"),
         "sacred-heart": profile("sacred-heart", per_week=5),
+        # Social accounts (Mastodon, Bluesky, YouTube): see config/trust.yaml for where each lives.
+        "st-aidans-masto": profile("st-aidans", crosspost_of="st-aidans", handle="staidans"),
+        "holy-cross-bsky": profile("holy-cross", per_week=0, promotes_events=False, reposts=True,
+                                   handle="holycross.bsky.social"),
+        "st-hildas-yt": profile("st-hildas", per_week=1, promotes_events=False, handle="@sthildasacademy"),
+        "our-lady-masto": profile("our-lady", per_week=2, promotes_events=False, handle="ourladylourdes"),
+        "st-josephs-bsky": profile("st-josephs", fault="unknown", handle="stjosephs-old.bsky.social"),
+        "sacred-heart-bsky": profile("sacred-heart", per_week=2, promotes_events=False, reposts=True,
+                                     handle="sacred-heart.example.sch.uk"),
     }
