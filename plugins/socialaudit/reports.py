@@ -26,7 +26,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -123,7 +123,9 @@ def safe_link(url: str) -> str:
         return ""
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return ""
-    return text
+    # Percent-encode what a URL may not contain raw (quotes, angle brackets, non-ASCII), so the
+    # href is a clean URL whatever the HTML serialiser (css-inline re-serialises) does with it.
+    return quote(text, safe=":/?#[]@!$&()*+,;=%~-._")
 
 
 def script_hash(script: str) -> str:

@@ -1,0 +1,167 @@
+"""The head's weekly email: content, email-safe HTML, size, masking, and hostile text kept inert."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from socialaudit.models import Post
+from tests.reports.conftest import (
+    CHILD_MASKED,
+    CHILD_NAME,
+    WEEK,
+    add_findings,
+    critical_named_child,
+    finding,
+    hostile_findings,
+    rerender,
+)
+
+
+def _eml(env: Any, school: str) -> tuple[EmailMessage, bytes]:
+    raw = (env.output / "outbox" / str(WEEK) / f"{school}.eml").read_bytes()
+    message = message_from_bytes(raw, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    return message, raw
+
+
+def _bodies(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    return text.get_content(), html.get_content()
+
+
+def test_structure_subject_and_sections(demo_week):
+    add_findings(demo_week.store(), WEEK, "holy-cross", [finding("holy-cross", message="A link points to an unsafe site.",
+                                                                  action="Remove the link.")])
+    rerender(demo_week, WEEK)
+    message, raw = _eml(demo_week, "holy-cross")
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    # subject: the school, the week and the headline (the post_frequency breach + the injected finding)
+    assert message["Subject"] == "Holy Cross RC Primary School: social media audit 2026-W47 - 2 actions this week"
+    assert message["To"] == "head@holy-cross.example.sch.uk" and message["Cc"] is None
+    assert len(raw) < 100 * 1024
+    text, html = _bodies(message)
+    for body in (text, html):
+        assert "2 actions this week" in body
+        assert "1 original post in 2026-W47; the policy asks for at least 3 a week." in body
+        assert "A link points to an unsafe site." in body and "Remove the link." in body
+        assert "https://holy-cross.example.sch.uk/news/1/" in body  # the permalink
+        assert "Not met" in body  # 4.3 in plain words, readable without colour
+    # one status per clause, 4.1 to 4.4, each with a symbol and words
+    for clause in ("4.1", "4.2", "4.3", "4.4"):
+        assert re.search(rf"{re.escape(clause)} [^\n]+: [^\n]+", text), clause
+    assert "\u2717 Not met" in html and "\u2717 Not met" in text
+    # the 8-week trend as table cells (every client draws them), with the target line
+    assert html.count("2026-W4") >= 8 and "2026-W40" in html
+    assert "border-right:3px solid #b91c1c" in html.replace(" ", "").replace(";!important", "") or "3px solid #b91c1c" in html
+    assert "#..|" in text  # one post, then the 3-a-week line
+
+
+def test_email_safe_html(demo_week):
+    _message, raw = _eml(demo_week, "st-aidans")
+    _text, html = _bodies(_message)
+    lowered = html.lower()
+    # no external resources, no script, no SVG, CSS inlined
+    for banned in ("<script", "<svg", "<link", "<img", "<iframe", "@import", "url(", "<style"):
+        assert banned not in lowered, banned
+    assert not re.search(r"\ssrc\s*=", lowered)
+    assert lowered.count('style="') > 20  # css-inline moved the stylesheet into attributes
+    assert "<table" in lowered and 'role="presentation"' in lowered
+    assert len(raw) < 100 * 1024
+
+
+def test_not_collected_accounts_are_named_with_the_reason(demo_week):
+    message, _raw = _eml(demo_week, "st-josephs")
+    text, html = _bodies(message)
+    for body in (text, html):
+        assert "Not collected: account unavailable" in body
+        assert "not evaluated" in body.lower()
+    assert "Why:" in text
+
+
+def test_critical_finding_copies_the_dsl_and_names_are_masked(demo_week):
+    store = demo_week.store()
+    # the post itself, full name included, is in the store: the email must show only the masked evidence
+    post = Post(platform="rss", account="x", school="st-hildas", id="sports-day",
+                url="https://st-hildas.example.sch.uk/news/sports-day/", created_at=WEEK.bounds()[0],
+                text=f"Well done {CHILD_NAME} on winning the sack race!")
+    store.upsert_posts([post], run_id="test")
+    add_findings(store, WEEK, "st-hildas", [critical_named_child("st-hildas")])
+    rerender(demo_week, WEEK)
+    message, raw = _eml(demo_week, "st-hildas")
+    assert message["To"] == "head@st-hildas.example.sch.uk"
+    assert message["Cc"] == "safeguarding@st-hildas.example.sch.uk"
+    assert message["Subject"].startswith("[Safeguarding] St Hilda's")
+    text, html = _bodies(message)
+    for body in (text, html):
+        assert CHILD_MASKED.replace("*", "") in body.replace("*", "")
+        assert "Safeguarding: 1 critical finding" in body
+    for part in ("Amelia", "Hartley", "sack race"):
+        assert part not in raw.decode("utf-8", "replace") and part not in text and part not in html
+        report = (demo_week.output / "reports" / str(WEEK) / "schools" / "st-hildas.html").read_text()
+        assert part not in report
+
+
+class _Elements(HTMLParser):
+    """Every element and attribute a browser would build from the HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs.extend((name, value or "") for name, value in attrs)
+
+
+def elements(html: str) -> _Elements:
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def test_hostile_text_is_inert_in_the_email(demo_week):
+    probe = "http://127.0.0.1:9"
+    add_findings(demo_week.store(), WEEK, "our-lady", hostile_findings("our-lady", probe))
+    rerender(demo_week, WEEK)
+    message, _raw = _eml(demo_week, "our-lady")
+    text, html = _bodies(message)
+    found = elements(html)
+    assert not {"script", "img", "iframe", "link", "style", "b", "i", "object", "embed"} & set(found.tags), set(found.tags)
+    assert not [name for name, _value in found.attrs if name.startswith("on") or name == "src"]
+    assert "&lt;script&gt;" in html and "&lt;img src=" in html  # shown as text, escaped
+    hrefs = [value for name, value in found.attrs if name == "href"]
+    assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+    assert not any("javascript" in h.lower() or "data:" in h.lower() or "<" in h or '"' in h for h in hrefs)
+    assert "<script>window.__pwned = 'script'" in text  # the plain-text part shows the words as they are
+    # a javascript: or data: permalink is shown as text, not linked
+    assert "javascript:window.__pwned='permalink'" in html.replace("&#39;", "'")
+    assert "not a web link" in html
+
+
+@pytest.mark.parametrize("url, linked", [
+    ("https://x.example.sch.uk/p/1", True),
+    ("http://x.example.sch.uk/p/1", True),
+    ("javascript:alert(1)", False),
+    (" JavaScript:alert(1)", False),
+    ("data:text/html,<b>", False),
+    ("//evil.example/p", False),
+    ("https:///nohost", False),
+    ("https://x.example/\nSet-Cookie", False),
+    ("", False),
+])
+def test_only_http_permalinks_are_linked(url, linked):
+    from socialaudit.reports import safe_link
+
+    assert bool(safe_link(url)) is linked
