@@ -54,6 +54,7 @@ class Profile:
     # "", "unknown", "500", "flaky", "429", "429-once", "slow", "truncated", "malformed", "401", "bomb"
     # (XML entity bomb), "gzip-bomb", "bad-item" (one malformed item per page), "quota" (YouTube)
     fault: str = ""
+    # X and Meta add "402", "403", "suspended", "protected", "190", "10" (see platform_x.py, graph.py)
     crosspost_of: str = ""  # another account slug whose posts this one repeats
     events: tuple[tuple[str, str, date], ...] = ()  # (title, kind, date)
     extra: dict[str, str] = field(default_factory=dict)
@@ -204,4 +205,12 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
         "st-josephs-bsky": profile("st-josephs", fault="unknown", handle="stjosephs-old.bsky.social"),
         "sacred-heart-bsky": profile("sacred-heart", per_week=2, promotes_events=False, reposts=True,
                                      handle="sacred-heart.example.sch.uk"),
+        # X, Facebook and Instagram accounts (extra['platform'] names the platform; see simulator/credentialed.py)
+        "staidansfict": profile("st-aidans", crosspost_of="st-aidans", handle="StAidansFict", reposts=True, extra={"platform": "x"}),
+        "stjosephsfict": profile("st-josephs", fault="unknown", handle="StJosephsFict", extra={"platform": "x"}),
+        "sthildasfict": profile("st-hildas", crosspost_of="st-hildas", handle="sthildasfict", extra={"platform": "facebook"}),
+        "ourladylourdesfict": profile("our-lady", crosspost_of="our-lady",
+                                      handle="OurLadyLourdesFict", extra={"platform": "facebook"}),
+        "sacredheart_fict": profile("sacred-heart", crosspost_of="sacred-heart",
+                                    handle="sacredheart_fict", extra={"platform": "instagram"}),
     }
