@@ -24,10 +24,16 @@ def profile(platform: str, handle: str, *, fault: str = "", per_week: int = 4, n
 
 
 def instant_session(sleeps: list[float] | None = None, *, read_timeout: float = 2.0) -> HttpSession:
-    """The real session, with sleeping recorded instead of done and the clock fixed at SIM_NOW."""
+    """The real session on a fake clock starting at SIM_NOW: sleeping is recorded and moves the clock on."""
     recorder = sleeps if sleeps is not None else []
+    now = [SIM_NOW.timestamp()]
+
+    def sleep(seconds: float) -> None:
+        recorder.append(seconds)
+        now[0] += seconds
+
     return make_session(policy=HttpPolicy(connect_timeout=2.0, read_timeout=read_timeout, retries=2, backoff=0.01),
-                        sleep=recorder.append, clock=lambda: SIM_NOW.timestamp())
+                        sleep=sleep, clock=lambda: now[0])
 
 
 class Account:
