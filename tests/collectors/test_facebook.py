@@ -12,9 +12,9 @@ from collectors._base import AccountError, AccountUnavailable, AuthError, Malfor
 from collectors._graph import GraphClient, parse_graph_time, usage_wait_seconds
 from socialaudit.pipeline import RawArchive
 from socialaudit.simulator import Simulator
-from socialaudit.simulator.dataset import posts_between
 from socialaudit.simulator.credentialed import DEMO_TOKENS, comments_for
-from tests.collectors.social_sim import Account, archived_bytes, field_of, instant_session, profile
+from socialaudit.simulator.dataset import posts_between
+from tests.collectors.social_sim import Account, archived_bytes, instant_session, profile
 from tests.conftest import SIM_NOW
 
 TOKEN = DEMO_TOKENS["facebook"]

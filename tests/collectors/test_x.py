@@ -15,9 +15,9 @@ from collectors import x
 from collectors._base import AccountUnavailable, AuthError, MalformedResponse, TransientError
 from socialaudit.pipeline import RawArchive
 from socialaudit.simulator import Simulator
+from socialaudit.simulator.credentialed import DEMO_TOKENS, comments_for
 from socialaudit.simulator.dataset import posts_between
 from socialaudit.simulator.platform_x import _reposts, snowflake
-from socialaudit.simulator.credentialed import DEMO_TOKENS, comments_for
 from tests.collectors.social_sim import Account, archived_bytes, field_of, instant_session, profile
 from tests.conftest import ROOT, SIM_NOW
 

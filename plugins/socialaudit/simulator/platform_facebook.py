@@ -22,17 +22,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from socialaudit.simulator.dataset import Profile, SimPost, posts_between
-from socialaudit.simulator.graph import (
-    account_fault,
-    bad_token,
-    graph_error,
-    graph_time,
-    offset_of,
-    paging,
-    unix_or_iso,
-)
-from socialaudit.simulator.server import SimRequest, SimResponse, json_response, route
 from socialaudit.simulator.credentialed import (
     DEMO_TOKENS,
     bearer,
@@ -44,6 +33,17 @@ from socialaudit.simulator.credentialed import (
     number,
     page_size,
 )
+from socialaudit.simulator.dataset import Profile, SimPost, posts_between
+from socialaudit.simulator.graph import (
+    account_fault,
+    bad_token,
+    graph_error,
+    graph_time,
+    offset_of,
+    paging,
+    unix_or_iso,
+)
+from socialaudit.simulator.server import SimRequest, SimResponse, json_response, route
 
 PREFIX = "/facebook/v25.0"
 HISTORY = timedelta(weeks=60)

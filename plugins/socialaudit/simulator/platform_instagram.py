@@ -21,6 +21,17 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from socialaudit.simulator.credentialed import (
+    DEMO_TOKENS,
+    bearer,
+    comments_for,
+    find_by_id,
+    find_profile,
+    handle_of,
+    hashed,
+    number,
+    page_size,
+)
 from socialaudit.simulator.dataset import Profile, SimPost, posts_between
 from socialaudit.simulator.graph import (
     account_fault,
@@ -33,17 +44,6 @@ from socialaudit.simulator.graph import (
     unix_or_iso,
 )
 from socialaudit.simulator.server import SimRequest, SimResponse, json_response, route
-from socialaudit.simulator.credentialed import (
-    DEMO_TOKENS,
-    bearer,
-    comments_for,
-    find_by_id,
-    find_profile,
-    handle_of,
-    hashed,
-    number,
-    page_size,
-)
 
 PREFIX = "/instagram/v25.0"
 HISTORY = timedelta(weeks=60)

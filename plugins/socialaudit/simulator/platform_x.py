@@ -23,9 +23,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from socialaudit.models import parse_utc
-from socialaudit.simulator.dataset import Profile, SimMedia, SimPost, posts_between
-from socialaudit.simulator.faults import generic_fault
-from socialaudit.simulator.server import SimRequest, SimResponse, json_response, route
 from socialaudit.simulator.credentialed import (
     DEMO_TOKENS,
     bearer,
@@ -37,6 +34,9 @@ from socialaudit.simulator.credentialed import (
     number,
     page_size,
 )
+from socialaudit.simulator.dataset import Profile, SimMedia, SimPost, posts_between
+from socialaudit.simulator.faults import generic_fault
+from socialaudit.simulator.server import SimRequest, SimResponse, json_response, route
 
 HISTORY = timedelta(weeks=60)
 TWEPOCH_MS = 1288834974657
