@@ -116,7 +116,7 @@ def build_post(post: SimPost, *, slug: str, profile: Profile) -> dict[str, Any]:
     media = list(post.media)
     if media and media[0].type == "photo" and post.id.endswith("-1"):
         media.append(type(media[0])("photo", media[0].url.replace(".jpg", "-b.jpg"), None))
-    photo_attachments = []
+    photo_attachments: list[dict[str, Any]] = []
     for n, one in enumerate(media):
         photo_id = number("fbphoto", post.id, str(n), digits=18, prefix="12")
         photo_page = f"https://www.facebook.com/photo.php?fbid={photo_id}&set=a.{pid}&type=3"
