@@ -121,7 +121,8 @@ class HttpSession:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 attempt = self._retry_or_raise(attempt, f"{_safe_url(url)}: {type(exc).__name__} after {attempt + 1} attempts")
                 continue
-            self._note_window(host, raw.headers)
+            if raw.status_code != 429:
+                self._note_window(host, raw.headers)
             if raw.status_code == 429:
                 wait = retry_after(raw, self.clock())
                 raw.close()
@@ -175,7 +176,10 @@ class HttpSession:
             self.stats[name] += 1
 
     def _note_window(self, host: str, headers: Mapping[str, str]) -> None:
-        """Remember when a host's exhausted window resets, so the next request waits instead of a 429."""
+        """Remember when a host's exhausted window resets, so the next request waits instead of a 429.
+
+        Only successful answers count: a 429 is waited out by its own handling.
+        """
         remaining = next((headers[name] for name in _REMAINING if headers.get(name) is not None), None)
         if remaining is None or remaining.strip() != "0":
             return
@@ -228,9 +232,13 @@ class HttpSession:
                     while data:
                         room = limit - len(out) + 1
                         out += inflater.decompress(data, room)
-                        data = inflater.unconsumed_tail
                         if len(out) > limit:
                             break
+                        data = inflater.unconsumed_tail
+                        if not data and inflater.eof and getattr(inflater, "unused_data", b""):
+                            # Concatenated gzip members are one stream (RFC 1952): inflate the next.
+                            data = inflater.unused_data
+                            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
                 if len(out) > limit:
                     if inflater is not None:
                         raise UnsafeResponse(f"{url}: response decompresses to more than the {limit}-byte cap "

@@ -192,8 +192,8 @@ def html_text_and_links(html: str) -> tuple[str, list[str]]:
     soup = BeautifulSoup(html or "", "html.parser")
     links: list[str] = []
     for anchor in soup.find_all("a", href=True):
-        classes = anchor.get("class") or []
-        rels = anchor.get("rel") or []
+        classes = list(anchor.get("class") or [])
+        rels = list(anchor.get("rel") or [])
         if "mention" in classes or "hashtag" in classes or "tag" in rels:
             continue
         href = str(anchor["href"]).strip()

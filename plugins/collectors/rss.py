@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlparse
 from xml.etree.ElementTree import Element, ParseError
 
-from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse, NullArchive
+from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse, NullArchive, UnsafeResponse
 from collectors._http import HttpSession
 from socialaudit.models import Media, Post
 
@@ -50,8 +50,8 @@ IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif|heic)(\?|$)", re.I)
 VIDEO_EXT = re.compile(r"\.(mp4|mov|webm|m4v)(\?|$)", re.I)
 
 
-class UnsafeFeed(MalformedResponse):
-    """The feed declares entities or a DTD we refuse to expand (XML bomb, external entity)."""
+class UnsafeFeed(UnsafeResponse):
+    """The feed declares entities or a DTD we refuse to expand (XML bomb, external entity); recorded, not retried."""
 
 
 def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
@@ -160,7 +160,7 @@ def _parse_xml(body: bytes) -> Element | None:
         return fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise UnsafeFeed(f"feed refused: it declares entities ({type(exc).__name__}); possible XML bomb") from None
-    except (ParseError, ValueError, UnicodeError):
+    except (ParseError, ValueError, UnicodeError, LookupError):  # LookupError: an encoding Python does not know
         return None
 
 
@@ -203,8 +203,14 @@ def parse_date(value: str) -> datetime | None:
 
     struct = feedparser._parse_date(value)  # noqa: SLF001 - its date handlers cover localised forms
     if struct:
-        return datetime(*struct[:6], tzinfo=timezone.utc)
+        return _from_struct(struct)
     return None
+
+
+def _from_struct(struct: Any) -> datetime:
+    """A UTC datetime from a time.struct_time (feedparser's parsed dates); ValueError if impossible."""
+    year, month, day, hour, minute, second = (int(part) for part in tuple(struct)[:6])
+    return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone.utc)
 
 
 def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], list[str]]:
@@ -223,7 +229,7 @@ def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], li
         src = video.get("src") or ""
         if video.name == "iframe" and not re.search(r"youtube|vimeo|video", str(src)):
             continue
-        media.append(Media(type="video", url=urljoin(base, str(src)) if src else "", alt=video.get("title")))
+        media.append(Media(type="video", url=urljoin(base, str(src)) if src else "", alt=str(video["title"]) if video.get("title") else None))
     links: list[str] = []
     for anchor in soup.find_all("a", href=True):
         href = str(anchor["href"]).strip()
@@ -363,7 +369,7 @@ def _parse_loose(body: bytes, *, feed_url: str, account: str, school: str, platf
             html = html or entry.get("summary", "")
             link = entry.get("link", "")
             if struct:
-                created = datetime(*struct[:6], tzinfo=timezone.utc)
+                created = _from_struct(struct)
                 date_text = created.isoformat()
             post = _build(entry_id=str(entry.get("id") or ""), link=str(link), date_text=date_text,
                           title=str(entry.get("title", "")), html=str(html), base=feed_url,

@@ -119,7 +119,7 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
 
         jobs.append(Job(platform=account.platform, bucket=f"{account.platform}:{account.base_url}", run=run))
     # Accounts are collected concurrently (bounded per platform); results are stored on this thread.
-    for account, session, outcome in zip(school.accounts, sessions, run_bounded(jobs)):
+    for account, session, outcome in zip(school.accounts, sessions, run_bounded(jobs), strict=True):
         exc = outcome.error
         if isinstance(exc, AccountError):
             statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
@@ -136,6 +136,7 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
             unexpected.append(exc)
             continue
         result = outcome.value
+        assert result is not None  # a job without an error returned its CollectionResult
         store.upsert_posts(result.posts, run_id=run_id)
         statuses.append(result.summary(school_id, account.platform, account.key))
     if unexpected:

@@ -209,9 +209,9 @@ def get_post_thread(request: SimRequest) -> SimResponse:
         return json_response({"error": "NotFound", "message": f"Post not found: {uri}"}, status=400, headers=headers)
     slug, post = known
     profile = request.sim.profiles[slug]
-    replies = []
+    replies: list[dict[str, Any]] = []
     for cid, author, text, when in social.comments_for(post):
-        replier = {"did": f"did:plc:{cid[-20:].replace('-', 'x')}", "handle": f"{author}.bsky.social", "displayName": author, "labels": []}
+        replier: dict[str, Any] = {"did": f"did:plc:{cid[-20:].replace('-', 'x')}", "handle": f"{author}.bsky.social", "displayName": author, "labels": []}
         replies.append({"$type": "app.bsky.feed.defs#threadViewPost",
                         "post": {"uri": f"at://{replier['did']}/app.bsky.feed.post/{rkey(post)}r{cid[-2:]}", "cid": "bafyreply",
                                  "author": replier, "indexedAt": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),

@@ -85,7 +85,7 @@ def _content(post: SimPost, *, crosspost: bool = False) -> str:
 def _status(slug: str, profile: Profile, post: SimPost, *, broken: bool = False) -> dict[str, Any]:
     username = _username(slug, profile)
     sid = status_id(post)
-    media = [{"id": f"{sid}{n}", "type": "image" if m.type == "photo" else "video", "url": m.url,
+    media: list[dict[str, Any]] = [{"id": f"{sid}{n}", "type": "image" if m.type == "photo" else "video", "url": m.url,
               "preview_url": m.url, "remote_url": None, "description": m.alt, "blurhash": None, "meta": {}}
              for n, m in enumerate(post.media)]
     created = post.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -177,7 +177,7 @@ def context(request: SimRequest) -> SimResponse:
     if known is not None:  # statuses the simulator has listed; a real instance knows every one
         post = known[1]
         if post is not None:
-            descendants = []
+            descendants: list[dict[str, Any]] = []
             for cid, author, text, when in social.comments_for(post):
                 reply_id = str((int(when.timestamp() * 1000) << 16) | social.stable_int(cid, bits=16))
                 descendants.append({

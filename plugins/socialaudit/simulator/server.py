@@ -80,7 +80,7 @@ class Simulator:
         self.requests = 0
         self.request_log: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._server = _Server((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -127,6 +127,15 @@ class Simulator:
             if match:
                 return handler(SimRequest(method=method, path=parts.path, query=query, headers=headers, match=match, sim=self))
         return json_response({"error": "not found", "path": parts.path}, status=404)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return  # the client hung up (a refused bomb, a read timeout): expected, not a simulator fault
+        super().handle_error(request, client_address)
 
 
 def _load_platform_routes() -> None:
