@@ -1,0 +1,26 @@
+"""The DAG's deliver task, run through Airflow (dag.test) with ``smtp_default`` pointing at a real SMTP
+server on loopback: every head gets one email, and a rerun of the week sends nothing again."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reports.conftest import WEEK
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_weekly_run_emails_each_head_once(audit_env, smtp_connection):
+    from socialaudit.cli import run_week
+
+    config = audit_env.load()
+    assert run_week(WEEK).state == "success"
+    heads = sorted(r for got in smtp_connection.received for r in got.rcpt_tos)
+    assert heads == sorted(s.head_email for s in config.schools)
+    for got in smtp_connection.received:
+        assert got.message.get_content_type() == "multipart/alternative"
+        assert len(got.data) < 100 * 1024
+    store = audit_env.store()
+    assert all(store.delivered(WEEK, s.id, s.head_email) for s in config.schools)
+    assert run_week(WEEK).state == "success"  # a rerun (or a retry) of the week
+    assert len(smtp_connection.received) == len(config.schools)
