@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: help venv demo test test-fast lint bench system-deps simulator clean
+.PHONY: help venv demo test test-fast lint bench system-deps simulator clean cluster-test
 
 help:
 	@echo "make demo         run the weekly audit for the demo trust (last complete ISO week)"
@@ -17,18 +17,20 @@ help:
 	@echo "make lint         ruff and mypy"
 	@echo "make bench        speed benchmarks (prints figures)"
 	@echo "make simulator    serve the demo platforms on http://127.0.0.1:8765"
+	@echo "make cluster-test a real Celery cluster (PostgreSQL, Redis, 2 workers) runs the DAG (no Docker)"
 
-# The virtualenv is rebuilt when requirements or constraints change.
-$(VENV)/.installed: requirements.txt constraints.txt
+# The virtualenv is rebuilt when requirements or constraints change. requirements.txt is the
+# runtime (what the Docker image installs); requirements-dev.txt adds the test and lint tools.
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 venv: $(VENV)/.installed
 
 # Debian packages the tests need (browser, database, SMTP sink...). Idempotent; needs root.
-SYSTEM_PACKAGES := chromium
+SYSTEM_PACKAGES := chromium docker-compose postgresql redis-server
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -51,6 +53,11 @@ test-fast: venv
 lint: venv
 	$(VENV)/bin/ruff check dags plugins tests
 	$(VENV)/bin/mypy plugins
+
+# PostgreSQL, Redis, the api-server, scheduler, dag-processor, triggerer and two Celery workers on
+# loopback, started from scripts/cluster_test.py and stopped by pid; prints its timings.
+cluster-test: venv system-deps
+	$(PY) scripts/cluster_test.py
 
 bench: venv
 	$(PY) bench/run.py

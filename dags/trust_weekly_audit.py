@@ -21,7 +21,13 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 # Deployment settings (environment variables, documented in the README).
-BATCH_SIZE = int(os.environ.get("SOCIALAUDIT_BATCH_SIZE", "1"))  # schools per mapped task
+# Schools per mapped task; 0 (default) = automatic: 1 up to 1,000 schools, then ceil(schools / 1000),
+# so the map stays under Airflow's 1,024-instance limit.
+BATCH_SIZE = int(os.environ.get("SOCIALAUDIT_BATCH_SIZE", "0"))
+# Scaling (README "Production"): the pool bounds collect tasks across all runs (config/pools.json),
+# max_active_tis_per_dagrun bounds each mapped task within one run.
+COLLECT_POOL = os.environ.get("SOCIALAUDIT_COLLECT_POOL", "socialaudit_collect")
+MAX_ACTIVE_PER_RUN = int(os.environ.get("SOCIALAUDIT_MAX_ACTIVE_PER_RUN", "16"))
 RETRIES = int(os.environ.get("SOCIALAUDIT_RETRIES", "3"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("SOCIALAUDIT_RETRY_DELAY_SECONDS", "120")))
 
@@ -59,7 +65,7 @@ def trust_weekly_audit():
         week = pipeline.week_for(ctx["params"], ctx.get("logical_date"), ctx["dag_run"].run_after)
         return pipeline.plan(week, ctx["run_id"], batch_size=BATCH_SIZE)
 
-    @task(map_index_template="{{ batch_label }}")
+    @task(map_index_template="{{ batch_label }}", pool=COLLECT_POOL, max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def collect(item: dict) -> dict:
         """Collect every account of the batch's schools; raise transient errors so Airflow retries."""
         from socialaudit import pipeline
@@ -72,7 +78,7 @@ def trust_weekly_audit():
             pipeline.collect_school(school, week, run_id, final_attempt=final)
         return item
 
-    @task(map_index_template="{{ batch_label }}")
+    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def check(item: dict) -> dict:
         """Run every policy check on the stored posts."""
         from socialaudit import pipeline
@@ -83,7 +89,7 @@ def trust_weekly_audit():
             pipeline.check_school(school, week, run_id)
         return item
 
-    @task(map_index_template="{{ batch_label }}")
+    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def render(item: dict) -> list[dict]:
         """Write each school's report and the head's email."""
         from socialaudit import pipeline

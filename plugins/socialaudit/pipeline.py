@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,26 @@ class Environment:
         return cls(config=config_path(None), output=output, db_url=default_url(output))
 
     def load(self) -> TrustConfig:
-        return load_config(self.config)
+        """The validated config, parsed once per process while the file is unchanged.
+
+        A batch task calls this for every school of its batch; a large trust's config takes seconds
+        to parse, so it is cached on (path, modification time, size).
+        """
+        try:
+            stat = self.config.stat()
+        except OSError:
+            return load_config(self.config)  # raises the one-line ConfigError
+        return _load_cached(str(self.config), stat.st_mtime_ns, stat.st_size)
 
     def store(self) -> Any:
         from socialaudit.store import Store
 
         return Store(self.db_url)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, mtime_ns: int, size: int) -> TrustConfig:
+    return load_config(path)
 
 
 def safe_run_id(run_id: str) -> str:
@@ -63,13 +78,27 @@ def week_for(params: Mapping[str, Any] | None, logical_date: datetime | None, ru
     return IsoWeek.last_complete(moment, tz)
 
 
-def plan(week: IsoWeek, run_id: str, env: Environment | None = None, *, batch_size: int = 1) -> list[dict[str, Any]]:
-    """Record the run and return one item per batch of schools, for dynamic task mapping."""
+MAX_BATCHES = 1000  # below Airflow's [core] max_map_length (1024), with room to spare
+
+
+def auto_batch_size(schools: int, max_batches: int = MAX_BATCHES) -> int:
+    """Schools per mapped task so that a trust of any size maps into at most ``max_batches`` tasks.
+
+    Small trusts get one school per task (a failure names one school); 24,000 schools get 24.
+    """
+    return max(1, -(-schools // max(1, max_batches)))
+
+
+def plan(week: IsoWeek, run_id: str, env: Environment | None = None, *, batch_size: int = 0) -> list[dict[str, Any]]:
+    """Record the run and return one item per batch of schools, for dynamic task mapping.
+
+    ``batch_size`` 0 (the default) picks ``auto_batch_size``; a positive value is used as given.
+    """
     env = env or Environment.from_env()
     config = env.load()
     ids = [s.id for s in config.schools]
     env.store().start_run(run_id, week, config_source=config.source, schools=ids)
-    size = max(1, batch_size)
+    size = batch_size if batch_size > 0 else auto_batch_size(len(ids))
     return [{"week": str(week), "run_id": run_id, "schools": ids[i:i + size]} for i in range(0, len(ids), size)]
 
 

@@ -1,0 +1,510 @@
+"""A real Airflow CeleryExecutor cluster on loopback, without Docker: ``make cluster-test``.
+
+What it does and why: the docker-compose stack cannot run on machines without a Docker engine, so
+this script starts the same services from Debian packages and the project's venv, each as a plain
+process on a free loopback port inside a throwaway directory, and drives a real weekly audit
+through the REST API, as an operator would:
+
+  PostgreSQL (metadata DB ``airflow`` + the audit store ``socialaudit``, created by the same init
+  SQL the compose file mounts), Redis (Celery broker), an SMTP sink, the platform simulator, then
+  ``airflow db migrate``, the admin user, ``airflow pools import config/pools.json``, and the
+  api-server, scheduler, dag-processor, triggerer and two Celery workers.
+
+Checks: a token from ``POST /auth/token``; the DAG unpaused and triggered through ``/api/v2``;
+the run succeeds; every school's report and the Trust report exist; task instances ran on *both*
+workers (each worker reports its own hostname, as two containers would); the audit store in
+PostgreSQL recorded the run; then, with one school's account broken (a config variant), the next
+run fails while the Trust report still renders and names that school.
+
+Every process it starts is stopped by its process id (its process group), in reverse order, even
+when a check fails or the script is interrupted; logs are printed on failure. Exit code 0 on
+success, 1 on a failed check, 2 when a required program is missing.
+
+The function ``worker_hostname`` is the ``[core] hostname_callable`` of the workers started here:
+both run on one machine, so it gives each the name a container would have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+DAG_ID = "trust_weekly_audit"
+GOOD_WEEK, BROKEN_WEEK = "2026-W47", "2026-W46"
+WORKERS = ("cluster-worker-1", "cluster-worker-2")
+BROKEN_SCHOOL_INDEX = 1  # the second school of the demo config (holy-cross)
+
+
+def worker_hostname() -> str:
+    """The task instance hostname of a worker started by this script (``[core] hostname_callable``)."""
+    return os.environ.get("SOCIALAUDIT_CLUSTER_WORKER") or socket.getfqdn()
+
+
+class ClusterError(Exception):
+    """A check failed or a service did not come up; the message says which."""
+
+
+class Cluster:
+    """Processes started for the test, stopped by pid in reverse order whatever happens."""
+
+    INFRA = ("postgres", "redis", "smtp", "simulator")
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.logs = workdir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.procs: list[tuple[str, subprocess.Popen[bytes], int]] = []
+        self.t0 = time.monotonic()
+        self.timings: dict[str, float] = {}
+
+    def say(self, message: str) -> None:
+        print(f"[cluster +{time.monotonic() - self.t0:6.1f}s] {message}", flush=True)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str], *, user: str | None = None,
+              stop_signal: int = signal.SIGTERM) -> subprocess.Popen[bytes]:
+        """Start ``argv`` in its own process group, output to ``logs/<name>.log``."""
+        log = (self.logs / f"{name}.log").open("ab")
+        kwargs: dict[str, Any] = {}
+        if user:
+            kwargs.update(user=user, group=user, extra_groups=[])
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=self.workdir, start_new_session=True, **kwargs)
+        log.close()
+        self.procs.append((name, proc, stop_signal))
+        self.say(f"started {name} (pid {proc.pid})")
+        return proc
+
+    def run(self, name: str, argv: list[str], env: dict[str, str], *, timeout: float, user: str | None = None) -> str:
+        """Run a one-shot command; its output goes to ``logs/<name>.log``; raise if it fails."""
+        kwargs: dict[str, Any] = {}
+        if user:
+            kwargs.update(user=user, group=user, extra_groups=[])
+        started = time.monotonic()
+        try:
+            done = subprocess.run(argv, capture_output=True, env=env, cwd=self.workdir, timeout=timeout, **kwargs)
+        except subprocess.TimeoutExpired as exc:
+            (self.logs / f"{name}.log").write_bytes((exc.stdout or b"") + (exc.stderr or b""))
+            raise ClusterError(f"{name}: no result after {timeout:.0f}s (see {self.logs / name}.log)") from exc
+        out = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+        (self.logs / f"{name}.log").write_text(out, encoding="utf-8")
+        self.timings[name] = time.monotonic() - started
+        if done.returncode != 0:
+            raise ClusterError(f"{name} exited {done.returncode}:\n{_tail(out, 40)}")
+        self.say(f"{name} done in {self.timings[name]:.1f}s")
+        return out
+
+    def check_alive(self) -> None:
+        for name, proc, _sig in self.procs:
+            if proc.poll() is not None:
+                raise ClusterError(f"{name} (pid {proc.pid}) exited early with code {proc.returncode}")
+
+    def stop_all(self) -> None:
+        """Stop every started process by pid (its process group): Airflow's components together,
+        then the services they use (simulator, SMTP, Redis, PostgreSQL), newest first; SIGKILL after 30 s."""
+        airflow = [p for p in self.procs if p[0] not in self.INFRA]
+        infra = [p for p in reversed(self.procs) if p[0] in self.INFRA]
+        for wave in [airflow] + [[p] for p in infra]:
+            for _name, proc, sig in wave:
+                if proc.poll() is None:
+                    try:
+                        os.killpg(proc.pid, sig)
+                    except ProcessLookupError:
+                        pass
+            for name, proc, sig in wave:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.say(f"{name} (pid {proc.pid}) ignored signal {sig}; killing its process group")
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    proc.wait(timeout=10)
+        # Children a component left behind in its group (uvicorn or celery pool processes).
+        for _name, proc, _sig in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.procs.clear()
+
+    def dump_logs(self, lines: int = 60) -> None:
+        """Print the end of every service log and of every failed task's log (on failure)."""
+        for path in sorted(self.logs.glob("*.log")):
+            print(f"\n===== {path.name} (last {lines} lines) =====")
+            print(_tail(path.read_text(encoding="utf-8", errors="replace"), lines))
+        task_logs = sorted((self.workdir / "airflow" / "logs").rglob("*.log"), key=lambda p: p.stat().st_mtime)
+        for path in [p for p in task_logs if "error" in p.read_text(errors="replace").lower()][-4:]:
+            print(f"\n===== task log {path.relative_to(self.workdir)} (last {lines} lines) =====")
+            print(_tail(path.read_text(encoding="utf-8", errors="replace"), lines))
+
+
+def _tail(text: str, lines: int) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(cluster: Cluster, what: str, probe: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
+    """Call ``probe`` until it returns a truthy value; raise naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    started = time.monotonic()
+    while time.monotonic() < deadline:
+        cluster.check_alive()
+        try:
+            value = probe()
+            if value:
+                cluster.timings[what] = time.monotonic() - started
+                return value
+        except (OSError, ValueError, urllib.error.URLError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise ClusterError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last})" if last else ""))
+
+
+def tcp_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def redis_ping(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(16).startswith(b"+PONG")
+
+
+def find_pg_bin() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not candidates:
+        raise FileNotFoundError("PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)")
+    return candidates[-1].parent
+
+
+class Api:
+    """The Airflow REST API with a JWT from ``POST /auth/token``."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.token = ""
+
+    def call(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if auth and self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                return exc.code, json.loads(raw)
+            except ValueError:
+                return exc.code, raw.decode(errors="replace")
+
+    def login(self, username: str, password: str) -> None:
+        status, body = self.call("POST", "/auth/token", {"username": username, "password": password}, auth=False)
+        if status not in (200, 201) or not isinstance(body, dict) or "access_token" not in body:
+            raise ClusterError(f"POST /auth/token answered {status}: {str(body)[:300]}")
+        self.token = body["access_token"]
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        status, answer = self.call(method, path, body)
+        if status >= 300:
+            raise ClusterError(f"{method} {path} answered {status}: {str(answer)[:500]}")
+        return answer
+
+
+def write_config(simulator_port: int, target: Path, *, broken: bool) -> None:
+    """The demo trust pointed at this run's simulator; ``broken`` gives one school an unfetchable account."""
+    import yaml
+
+    text = (ROOT / "config" / "trust.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text.replace("http://127.0.0.1:8765", f"http://127.0.0.1:{simulator_port}"))
+    if broken:
+        # No collector can fetch ftp://: the school's collect task itself fails (not a collection status).
+        raw["schools"][BROKEN_SCHOOL_INDEX]["accounts"][0]["url"] = "ftp://127.0.0.1/feed/"
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    tmp.replace(target)  # atomic: a task never reads half a file
+
+
+def base_env() -> dict[str, str]:
+    """The caller's environment without any Airflow or socialaudit setting (the Makefile exports some)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SOCIALAUDIT_", "_AIRFLOW"))}
+
+
+def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
+    """Start everything, run the good and the broken audit, check the results; return figures."""
+    import yaml
+
+    work = cluster.workdir
+    as_user = "postgres" if os.geteuid() == 0 else None  # initdb refuses to run as root
+    pg_bin = find_pg_bin()
+    for program in ("redis-server", "psql"):
+        if not shutil.which(program):
+            raise FileNotFoundError(f"{program} not found (apt-get install redis-server postgresql)")
+
+    ports = {name: free_port() for name in ("pg", "redis", "api", "sim", "smtp", "trigger_logs", "w1_logs", "w2_logs")}
+    cluster.say(f"work dir {work}, ports {ports}")
+
+    # PostgreSQL: a throwaway cluster owned by the postgres user when we are root.
+    pg_dir = work / "pg"
+    pg_dir.mkdir()
+    os.chmod(work, 0o755)
+    if as_user:
+        shutil.chown(pg_dir, as_user, as_user)
+    env = base_env()
+    cluster.run("initdb", [str(pg_bin / "initdb"), "-D", str(pg_dir / "data"), "-U", "airflow", "-A", "trust",
+                           "-E", "UTF8", "--locale=C", "--no-sync"], env, timeout=120, user=as_user)
+    cluster.start("postgres", [str(pg_bin / "postgres"), "-D", str(pg_dir / "data"), "-p", str(ports["pg"]),
+                               "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={pg_dir}",
+                               "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                               "-c", "full_page_writes=off"], env, user=as_user, stop_signal=signal.SIGINT)
+    psql = ["psql", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(ports["pg"]), "-U", "airflow", "-q"]
+    wait_for(cluster, "postgres", lambda: subprocess.run(psql + ["-d", "postgres", "-c", "select 1"],
+                                                         capture_output=True, env=env).returncode == 0, 60)
+    cluster.run("createdb-airflow", psql + ["-d", "postgres", "-c", "CREATE DATABASE airflow"], env, timeout=60)
+    # The same init SQL the compose file mounts into postgres' /docker-entrypoint-initdb.d.
+    cluster.run("init-sql", psql + ["-d", "airflow", "-f", str(ROOT / "docker" / "postgres-init.sql")], env, timeout=60)
+
+    cluster.start("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--dir", str(work)], env)
+    wait_for(cluster, "redis", lambda: redis_ping(ports["redis"]), 30)
+
+    mailbox = work / "mailbox"
+    cluster.start("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{ports['smtp']}",
+                           "-c", "aiosmtpd.handlers.Mailbox", str(mailbox)], env)
+    config = work / "trust.yaml"
+    write_config(ports["sim"], config, broken=False)
+    sim_env = dict(env, PYTHONPATH=str(ROOT / "plugins"))
+    cluster.start("simulator", [sys.executable, "-m", "socialaudit.simulator", "--port", str(ports["sim"]),
+                                "--config", str(config)], sim_env)
+    wait_for(cluster, "simulator", lambda: tcp_open(ports["sim"]), 30, 0.3)
+    wait_for(cluster, "smtp sink", lambda: tcp_open(ports["smtp"]), 30, 0.3)
+
+    pg_url = f"airflow@127.0.0.1:{ports['pg']}"
+    output = work / "output"
+    password = secrets.token_urlsafe(16)
+    from cryptography.fernet import Fernet
+
+    af = dict(
+        env,
+        PATH=f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}",
+        PYTHONPATH=f"{ROOT / 'plugins'}:{ROOT / 'scripts'}",
+        AIRFLOW_HOME=str(work / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
+        AIRFLOW__CORE__AUTH_MANAGER="airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+        AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{ports['api']}/execution/",
+        AIRFLOW__API__HOST="127.0.0.1",
+        AIRFLOW__API__PORT=str(ports["api"]),
+        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{ports['api']}",
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"postgresql+psycopg2://{pg_url}/airflow",
+        AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{ports['redis']}/0",
+        AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql://{pg_url}/airflow",
+        AIRFLOW__CELERY__WORKER_CONCURRENCY=str(args.concurrency),
+        # Two cores: one parsing process, and a quick first parse of the dags folder.
+        AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES="1",
+        AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="10",
+        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
+        # Only the runs this script triggers: unpausing would otherwise start the latest scheduled one.
+        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(ports["trigger_logs"]),
+        AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
+        AIRFLOW_CONN_SMTP_DEFAULT=json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": ports["smtp"],
+                                              "extra": {"disable_ssl": True, "disable_tls": True,
+                                                        "from_email": "audit@stoswins-trust.example.org"}}),
+        SOCIALAUDIT_CONFIG=str(config),
+        SOCIALAUDIT_OUTPUT=str(output),
+        SOCIALAUDIT_DB_URL=f"postgresql+psycopg://{pg_url}/socialaudit",
+        SOCIALAUDIT_RETRIES="1",
+        SOCIALAUDIT_RETRY_DELAY_SECONDS="1",
+    )
+    cluster.run("db-migrate", ["airflow", "db", "migrate"], af, timeout=600)
+    cluster.run("users-create", ["airflow", "users", "create", "--username", "admin", "--password", password,
+                                 "--role", "Admin", "--email", "admin@stoswins-trust.example.org",
+                                 "--firstname", "Trust", "--lastname", "Admin"], af, timeout=300)
+    cluster.run("pools-import", ["airflow", "pools", "import", str(ROOT / "config" / "pools.json")], af, timeout=120)
+
+    cluster.start("api-server", ["airflow", "api-server", "-H", "127.0.0.1", "-p", str(ports["api"]), "-w", "1"], af)
+    cluster.start("scheduler", ["airflow", "scheduler"], af)
+    cluster.start("dag-processor", ["airflow", "dag-processor"], af)
+    cluster.start("triggerer", ["airflow", "triggerer"], af)
+    for i, name in enumerate(WORKERS, start=1):
+        wenv = dict(af, SOCIALAUDIT_CLUSTER_WORKER=name,
+                    AIRFLOW__CORE__HOSTNAME_CALLABLE="cluster_test.worker_hostname",
+                    AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(ports[f"w{i}_logs"]))
+        cluster.start(name, ["airflow", "celery", "worker", "--celery-hostname", f"{name}@%h",
+                             "--concurrency", str(args.concurrency)], wenv)
+
+    api = Api(f"http://127.0.0.1:{ports['api']}")
+    wait_for(cluster, "api-server health", lambda: api.call("GET", "/api/v2/monitor/health", auth=False)[0] == 200,
+             args.start_timeout)
+    api.login("admin", password)
+    cluster.say("token obtained from POST /auth/token")
+    wait_for(cluster, "the DAG to be parsed", lambda: api.call("GET", f"/api/v2/dags/{DAG_ID}")[0] == 200,
+             args.start_timeout, 2)
+    for name in WORKERS:
+        log = cluster.logs / f"{name}.log"
+        wait_for(cluster, f"{name} ready", lambda log=log: b" ready." in log.read_bytes(), args.start_timeout)
+    cluster.timings["cluster up"] = time.monotonic() - cluster.t0
+    cluster.say("cluster up: api-server, scheduler, dag-processor, triggerer, 2 workers")
+
+    api.ok("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    schools = [s["id"] for s in yaml.safe_load(config.read_text())["schools"]]
+
+    # 1. A good run: success, every report, tasks on both workers, the store in PostgreSQL.
+    good = trigger_and_wait(cluster, api, "cluster-good", GOOD_WEEK, args.run_timeout)
+    if good["state"] != "success":
+        raise ClusterError(f"run cluster-good ended {good['state']}, expected success")
+    tis = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/cluster-good/taskInstances?limit=1000")["task_instances"]
+    bad = [f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis if t["state"] != "success"]
+    if bad:
+        raise ClusterError(f"run cluster-good has task instances not in success: {bad}")
+    hosts: dict[str, int] = {}
+    for t in tis:
+        hosts[t["hostname"]] = hosts.get(t["hostname"], 0) + 1
+    if set(hosts) != set(WORKERS):
+        raise ClusterError(f"task instances ran on {hosts}, expected both of {WORKERS}")
+    cluster.say(f"cluster-good: {len(tis)} task instances, per worker {hosts}")
+    per_task = task_figures(tis, good["seconds"])
+    cluster.say("cluster-good per task: " + ", ".join(f"{k} {v}" for k, v in per_task.items()))
+    reports = output / "reports" / GOOD_WEEK
+    missing = [s for s in schools if not (reports / "schools" / f"{s}.html").is_file()]
+    if missing or not (reports / "index.html").is_file():
+        raise ClusterError(f"reports missing under {reports}: {missing or ['index.html']}")
+    stored = subprocess.run(psql + ["-d", "socialaudit", "-tAc", "select state from runs where run_id='cluster-good'"],
+                            capture_output=True, env=env, text=True)
+    if stored.stdout.strip() != "success":
+        raise ClusterError(f"audit store (PostgreSQL database socialaudit) has run state {stored.stdout.strip()!r}: "
+                           f"{stored.stderr.strip()}")
+
+    # 2. One school's account broken: the run fails, the Trust report still renders and names it.
+    write_config(ports["sim"], config, broken=True)
+    broken = trigger_and_wait(cluster, api, "cluster-broken", BROKEN_WEEK, args.run_timeout)
+    if broken["state"] != "failed":
+        raise ClusterError(f"run cluster-broken ended {broken['state']}, expected failed")
+    tis2 = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/cluster-broken/taskInstances?limit=1000")["task_instances"]
+    states = {(t["task_id"], t["map_index"]): t for t in tis2}
+    failed_collect = [t for t in tis2 if t["task_id"].endswith("collect") and t["state"] == "failed"]
+    if len(failed_collect) != 1 or failed_collect[0]["try_number"] < 2:
+        raise ClusterError("expected exactly one collect instance failed after a retry, got "
+                           f"{[(t['map_index'], t['state'], t['try_number']) for t in failed_collect]}")
+    if states.get(("trust_report", -1), {}).get("state") != "success":
+        raise ClusterError(f"trust_report in cluster-broken: {states.get(('trust_report', -1))}")
+    trust = (output / "reports" / BROKEN_WEEK / "index.html").read_text(encoding="utf-8")
+    broken_id = schools[BROKEN_SCHOOL_INDEX]
+    if broken_id not in trust or "did not finish" not in trust:
+        raise ClusterError(f"the {BROKEN_WEEK} Trust report does not name {broken_id} as not finished")
+    others = [s for s in schools if s != broken_id and not (output / "reports" / BROKEN_WEEK / "schools" / f"{s}.html").is_file()]
+    if others:
+        raise ClusterError(f"school reports missing in the broken run: {others}")
+    cluster.say(f"cluster-broken: failed as expected; Trust report names {broken_id}; other schools reported")
+    return {"task_instances": len(tis), "per_worker": hosts, "per_task": per_task, "good_run_s": good["seconds"],
+            "broken_run_s": broken["seconds"], "mails": len(list((mailbox / "new").glob("*"))) if (mailbox / "new").is_dir() else 0}
+
+
+def task_figures(tis: list[dict[str, Any]], run_seconds: float) -> dict[str, str]:
+    """Mean time a task instance ran (start to end) and waited (queued to start), and run wall time per task."""
+    from datetime import datetime
+
+    def ts(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+    ran = [(ts(t["end_date"]) - ts(t["start_date"])).total_seconds() for t in tis if t.get("start_date") and t.get("end_date")]
+    waited = [(ts(t["start_date"]) - ts(t["queued_when"])).total_seconds()
+              for t in tis if t.get("start_date") and t.get("queued_when")]
+    return {"mean run": f"{sum(ran) / max(1, len(ran)):.2f}s", "mean queued->start": f"{sum(waited) / max(1, len(waited)):.2f}s",
+            "wall per task": f"{run_seconds / max(1, len(tis)):.2f}s"}
+
+
+def trigger_and_wait(cluster: Cluster, api: Api, run_id: str, week: str, timeout: float) -> dict[str, Any]:
+    """Trigger the DAG for ``week`` through the REST API and wait for a final state."""
+    api.ok("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"dag_run_id": run_id, "logical_date": None, "conf": {"week": week}})
+    cluster.say(f"triggered {run_id} (week {week})")
+    started = time.monotonic()
+
+    def final() -> str | None:
+        state = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")["state"]
+        return state if state in ("success", "failed") else None
+
+    state = wait_for(cluster, f"run {run_id} to finish", final, timeout, 2)
+    seconds = time.monotonic() - started
+    cluster.timings[run_id] = seconds
+    cluster.say(f"{run_id} finished {state} in {seconds:.1f}s")
+    return {"state": state, "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/cluster_test.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, output) afterwards")
+    parser.add_argument("--concurrency", type=int, default=1, help="task slots per worker (2 cores: 1)")
+    parser.add_argument("--start-timeout", type=float, default=240, help="seconds for each service to come up")
+    parser.add_argument("--run-timeout", type=float, default=360, help="seconds for each DAG run to finish")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="socialaudit-cluster-"))
+    cluster = Cluster(workdir)
+
+    def interrupted(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    code = 1
+    try:
+        figures = run_cluster(cluster, args)
+        code = 0
+    except FileNotFoundError as exc:
+        print(f"cluster-test: {exc}", file=sys.stderr)
+        code = 2
+    except (ClusterError, KeyboardInterrupt, subprocess.SubprocessError, OSError) as exc:
+        print(f"\ncluster-test FAILED: {exc}", file=sys.stderr, flush=True)
+        cluster.dump_logs()
+    finally:
+        cluster.say("stopping every process started")
+        cluster.stop_all()
+        if args.keep or code == 1:
+            cluster.say(f"work dir kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if code == 0:
+        total = time.monotonic() - cluster.t0
+        print(f"cluster-test PASSED in {total:.1f}s: {figures['task_instances']} task instances in the good run, "
+              f"per worker {figures['per_worker']}; good run {figures['good_run_s']:.1f}s, broken run "
+              f"{figures['broken_run_s']:.1f}s; emails to the SMTP sink {figures['mails']}")
+        print("per task (good run): " + ", ".join(f"{k} {v}" for k, v in figures["per_task"].items()))
+        print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in cluster.timings.items()))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
