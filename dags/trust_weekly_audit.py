@@ -98,7 +98,7 @@ def trust_weekly_audit():
         week, run_id = _week_and_run(item)
         return [pipeline.render_school(school, week, run_id) for school in item["schools"]]
 
-    @task(map_index_template="{{ batch_label }}")
+    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def deliver(rendered: list[dict]) -> list[dict]:
         """Send each head's email (SMTP connection smtp_default, else leave it in the outbox), once per week."""
         from socialaudit.delivery import deliver_school

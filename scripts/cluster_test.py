@@ -408,6 +408,13 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
         raise ClusterError(f"audit store (PostgreSQL database socialaudit) has run state {stored.stdout.strip()!r}: "
                            f"{stored.stderr.strip()}")
 
+    # The heads' emails went through the SMTP connection to a real SMTP server (the sink).
+    heads = [s["head_email"] for s in yaml.safe_load(config.read_text())["schools"]]
+    mails = mailbox_recipients(mailbox)
+    if not set(heads) <= mails:
+        raise ClusterError(f"heads' emails not received by the SMTP sink: {sorted(set(heads) - mails)}")
+    check_plugins(cluster, api)
+
     # 2. One school's account broken: the run fails, the Trust report still renders and names it.
     write_config(ports["sim"], config, broken=True)
     broken = trigger_and_wait(cluster, api, "cluster-broken", BROKEN_WEEK, args.run_timeout)
@@ -433,6 +440,34 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
             "broken_run_s": broken["seconds"], "mails": len(list((mailbox / "new").glob("*"))) if (mailbox / "new").is_dir() else 0}
 
 
+def mailbox_recipients(mailbox: Path) -> set[str]:
+    """Every To/Cc address of the messages the SMTP sink stored (a Maildir)."""
+    import email
+    import email.utils
+
+    found: set[str] = set()
+    for path in (mailbox / "new").glob("*") if (mailbox / "new").is_dir() else []:
+        message = email.message_from_bytes(path.read_bytes())
+        for _name, address in email.utils.getaddresses(message.get_all("To", []) + message.get_all("Cc", [])):
+            found.add(address.lower())
+    return found
+
+
+def check_plugins(cluster: Cluster, api: Api) -> None:
+    """Every AirflowPlugin web app answers through the api-server with a token, and refuses without."""
+    plugins = api.ok("GET", "/api/v2/plugins")["plugins"]
+    apps = [(p["name"], app["url_prefix"]) for p in plugins for app in p.get("fastapi_apps", [])]
+    if not apps:
+        cluster.say("no AirflowPlugin web app in plugins/ yet: nothing to check in the UI")
+        return
+    for name, prefix in apps:
+        status, _ = api.call("GET", prefix.rstrip("/") + "/")
+        anonymous, _ = api.call("GET", prefix.rstrip("/") + "/", auth=False)
+        if status != 200 or anonymous not in (401, 403):
+            raise ClusterError(f"plugin {name} at {prefix}/: {status} with a token, {anonymous} without")
+        cluster.say(f"plugin {name} answers at {prefix}/ (200 with a token, {anonymous} without)")
+
+
 def task_figures(tis: list[dict[str, Any]], run_seconds: float) -> dict[str, str]:
     """Mean time a task instance ran (start to end) and waited (queued to start), and run wall time per task."""
     from datetime import datetime
@@ -440,11 +475,18 @@ def task_figures(tis: list[dict[str, Any]], run_seconds: float) -> dict[str, str
     def ts(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
-    ran = [(ts(t["end_date"]) - ts(t["start_date"])).total_seconds() for t in tis if t.get("start_date") and t.get("end_date")]
+    ran: dict[str, list[float]] = {}
     waited = [(ts(t["start_date"]) - ts(t["queued_when"])).total_seconds()
               for t in tis if t.get("start_date") and t.get("queued_when")]
-    return {"mean run": f"{sum(ran) / max(1, len(ran)):.2f}s", "mean queued->start": f"{sum(waited) / max(1, len(waited)):.2f}s",
-            "wall per task": f"{run_seconds / max(1, len(tis)):.2f}s"}
+    for t in tis:
+        if t.get("start_date") and t.get("end_date"):
+            ran.setdefault(t["task_id"].removeprefix("audit."), []).append((ts(t["end_date"]) - ts(t["start_date"])).total_seconds())
+    every = [v for values in ran.values() for v in values]
+    figures = {"mean run": f"{sum(every) / max(1, len(every)):.2f}s"}
+    figures.update({f"{task} run": f"{sum(v) / len(v):.2f}s" for task, v in ran.items()})
+    figures.update({"mean queued->start": f"{sum(waited) / max(1, len(waited)):.2f}s",
+                    "wall per task": f"{run_seconds / max(1, len(tis)):.2f}s"})
+    return figures
 
 
 def trigger_and_wait(cluster: Cluster, api: Api, run_id: str, week: str, timeout: float) -> dict[str, Any]:
