@@ -19,7 +19,7 @@ from socialaudit.config import School, TrustConfig
 from socialaudit.models import AccountCollection, CheckResult, Finding, Post, Severity, Status
 from socialaudit.weeks import IsoWeek
 
-__all__ = ["CheckContext", "CheckSpec", "Finding", "Setting", "Severity", "Status", "check", "registry", "run_checks"]
+__all__ = ["CheckContext", "CheckSpec", "Finding", "in_week", "Setting", "Severity", "Status", "check", "registry", "run_checks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,16 @@ class CheckContext:
 
     def setting(self, name: str) -> Any:
         return self.settings[name]
+
+
+def in_week(posts: Sequence[Post], ctx: CheckContext) -> list[Post]:
+    """The posts created inside the run's ISO week (in the trust's timezone).
+
+    The pipeline hands a check a wider window (event promotion looks back over lead times); every
+    check that judges "this week's" posts filters with this, so a post is judged in one week only.
+    """
+    start, end = ctx.week.bounds(ctx.tz)
+    return [p for p in posts if start <= p.created_at < end]
 
 
 CheckFn = Callable[[School, Sequence[Post], CheckContext], CheckResult]

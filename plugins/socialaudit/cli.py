@@ -282,6 +282,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 # --- entry point -----------------------------------------------------------------------------
 
+# Sub-command modules (see build_parser): the evaluation of the name finder, the auditors' history.
+EXTRA_COMMANDS: list[str] = []
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m socialaudit", description="Audit a trust's school social media accounts.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -315,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--resend", action="store_true", help="send again even to recipients already delivered")
     send.add_argument("--config")
     send.set_defaults(func=cmd_send)
+
+    # Commands that live in their own modules: each module has ``add_parser(sub)`` which adds its
+    # sub-command and sets ``func`` (imported lazily so ``run`` stays fast to start).
+    import importlib
+
+    for module in EXTRA_COMMANDS:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 
