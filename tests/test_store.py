@@ -68,3 +68,84 @@ def test_runs_recorded_and_finished(store):
     store.finish_run("run-1", state="failed", missing=["b"])
     [run] = store.list_runs(W47)
     assert run["state"] == "failed" and run["missing"] == ["b"]
+
+
+def test_run_timestamps_are_aware_utc_on_every_backend(store):
+    from datetime import timezone
+
+    store.start_run("run-tz", W47, config_source="c", schools=["a"])
+    store.finish_run("run-tz", state="success", missing=[])
+    run = store.get_run("run-tz")
+    assert run["started_at"].tzinfo is not None and run["started_at"].utcoffset().total_seconds() == 0
+    assert run["finished_at"] >= run["started_at"]
+    assert run["schools"] == ["a"] and run["missing"] == []
+    assert store.list_runs()[0]["started_at"].tzinfo == timezone.utc
+
+
+def test_post_json_round_trips_unicode_and_timestamps(store, make_post):
+    from datetime import datetime, timedelta, timezone
+
+    from socialaudit.models import Comment, Media
+
+    local = datetime(2026, 11, 17, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 04:30 UTC on the 18th
+    post = make_post(id="u", created_at=local, text="Café «fête» 🎉 — l'école \\ \"quoted\"",
+                     media=(Media(type="photo", url="https://img.example/1.jpg", alt="Pupils' art"),),
+                     comments=(Comment(id="c1", post_id="u", author="A parent", text="Lovely ✨"),))
+    store.upsert_posts([post], run_id="r")
+    start, end = W47.bounds()
+    [back] = store.posts_for("st-aidans", start, end)
+    assert back == post
+    assert back.created_at == datetime(2026, 11, 18, 4, 30, tzinfo=timezone.utc)
+
+
+def test_upsert_keeps_first_run_and_moves_last_run(store, make_post):
+    from sqlalchemy import select
+
+    from socialaudit.store import posts
+
+    store.upsert_posts([make_post(id="1")], run_id="first")
+    store.upsert_posts([make_post(id="1")], run_id="second")
+    with store.engine.connect() as conn:
+        row = conn.execute(select(posts.c.first_run, posts.c.last_run)).one()
+    assert (row.first_run, row.last_run) == ("first", "second")
+
+
+def test_findings_between_ordered_by_week_school_check_and_position(store):
+    other = CheckResult(check="a_first_check", policy="4.1", school="st-aidans", status=Status.WARN, summary="s",
+                        findings=(Finding(check="a_first_check", severity=Severity.WARNING, status=Status.WARN,
+                                          school="st-aidans", policy="4.1", message="earlier check"),))
+    w46 = IsoWeek.parse("2026-W46")
+    store.save_results(W47, "st-aidans", [_result(3), other], run_id="r")
+    store.save_results(w46, "st-aidans", [_result(1)], run_id="r")
+    rows = store.findings_between(w46, W47)
+    assert [(r["week"], r["check"], r["message"]) for r in rows] == [
+        ("2026-W46", "post_frequency", "finding 0"),
+        ("2026-W47", "a_first_check", "earlier check"),
+        ("2026-W47", "post_frequency", "finding 0"),
+        ("2026-W47", "post_frequency", "finding 1"),
+        ("2026-W47", "post_frequency", "finding 2"),
+    ]
+    assert [r.check for r in store.results_for(W47, "st-aidans")] == ["a_first_check", "post_frequency"]
+
+
+def test_purge_posts_before_blanks_text_and_keeps_identity(store, make_post):
+    from datetime import datetime, timezone
+
+    from socialaudit.models import Comment, Media
+
+    old = make_post(id="old", created_at=datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), text="Amelia in Year 2",
+                    media=(Media(type="photo", url="https://img.example/o.jpg", alt="Amelia painting"),),
+                    links=("https://st-aidans.example.sch.uk/news/",),
+                    comments=(Comment(id="c", post_id="old", author="Parent Name", text="Well done Amelia"),))
+    new = make_post(id="new", text="Kept: inside retention.")
+    store.upsert_posts([old, new], run_id="r")
+    cutoff = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    assert store.purge_posts_before(cutoff) == 1
+    assert store.purge_posts_before(cutoff) == 0  # idempotent
+    [purged] = store.posts_for("st-aidans", datetime(2026, 1, 1, tzinfo=timezone.utc), cutoff)
+    assert (purged.id, purged.url, purged.created_at, purged.links) == (old.id, old.url, old.created_at, old.links)
+    assert purged.text == "" and purged.media[0].alt == "" and purged.media[0].url == "https://img.example/o.jpg"
+    assert purged.comments[0].text == "" and purged.comments[0].author == "" and purged.comments[0].id == "c"
+    start, end = W47.bounds()
+    assert [p.text for p in store.posts_for("st-aidans", start, end)] == ["Kept: inside retention."]
+    assert store.count_posts() == 2

@@ -124,7 +124,33 @@ def default_url(output_dir: Path) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+# One engine (one connection pool) per database URL and process: every pipeline step makes a Store,
+# and on PostgreSQL a new pool per Store would open connections faster than they are closed.
+_ENGINES: dict[tuple[int, str], Engine] = {}
+
+
+def _engine_for(url: str) -> Engine:
+    key = (os.getpid(), url)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        metadata.create_all(engine)
+        _ENGINES[key] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection this process holds (tests, before dropping a database)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
 
 
 class Store:
@@ -133,13 +159,10 @@ class Store:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         if engine is None:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, future=True)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+            engine = _engine_for(url)
+        else:
+            metadata.create_all(engine)
         self.engine = engine
-        metadata.create_all(self.engine)
 
     def _insert(self, table: Table) -> Any:
         if self.engine.dialect.name == "postgresql":
@@ -174,14 +197,14 @@ class Store:
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
-        return dict(row) if row else None
+        return _run_row(row) if row else None
 
     def list_runs(self, week: IsoWeek | None = None) -> list[dict[str, Any]]:
         query = select(runs).order_by(runs.c.week, runs.c.started_at)
         if week is not None:
             query = query.where(runs.c.week == str(week))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [_run_row(r) for r in conn.execute(query).mappings()]
 
     # --- posts ------------------------------------------------------------------------------
     def upsert_posts(self, items: Iterable[Post], *, run_id: str) -> int:
@@ -199,6 +222,39 @@ class Store:
                  .order_by(posts.c.created_at, posts.c.platform, posts.c.post_id))
         with self.engine.connect() as conn:
             return [Post.from_dict(_json(row.data)) for row in conn.execute(query)]
+
+    def purge_posts_before(self, cutoff: datetime, *, batch: int = 500) -> int:
+        """Blank the text of posts created before ``cutoff`` (retention of post texts).
+
+        Kept: platform, account, id, permalink, timestamps, media types and URLs, flags, so a
+        finding's permalink still resolves and weekly counts still add up. Blanked: the text, every
+        media alt text and the comments' text and author. Returns how many posts were blanked now
+        (a post already blanked is not counted again), so a purge is idempotent.
+        """
+        cutoff = _aware(cutoff)
+        keys = [posts.c.platform, posts.c.account, posts.c.post_id]
+        query = select(*keys, posts.c.data).where(posts.c.created_at < cutoff).order_by(*keys)
+        changed = 0
+        with self.engine.begin() as conn:
+            pending: list[dict[str, Any]] = []
+            for row in conn.execute(query).all():
+                data = _json(row.data)
+                blanked = _blank_post(data)
+                if blanked == data:
+                    continue
+                pending.append({"k_platform": row.platform, "k_account": row.account, "k_post_id": row.post_id,
+                                "data": blanked})
+            if pending:
+                from sqlalchemy import bindparam
+
+                stmt = (posts.update()
+                        .where(and_(posts.c.platform == bindparam("k_platform"), posts.c.account == bindparam("k_account"),
+                                    posts.c.post_id == bindparam("k_post_id")))
+                        .values(data=bindparam("data")))
+                for start in range(0, len(pending), batch):
+                    conn.execute(stmt, pending[start:start + batch])
+            changed = len(pending)
+        return changed
 
     def count_posts(self) -> int:
         from sqlalchemy import func
@@ -241,7 +297,8 @@ class Store:
             self._upsert(conn, findings, finding_rows)
 
     def results_for(self, week: IsoWeek, school: str) -> list[CheckResult]:
-        query = select(check_results).where(and_(check_results.c.week == str(week), check_results.c.school == school))
+        query = (select(check_results).where(and_(check_results.c.week == str(week), check_results.c.school == school))
+                 .order_by(check_results.c.check_name))
         fquery = (select(findings).where(and_(findings.c.week == str(week), findings.c.school == school))
                   .order_by(findings.c.check_name, findings.c.seq))
         with self.engine.connect() as conn:
@@ -267,7 +324,8 @@ class Store:
         if school:
             query = query.where(findings.c.school == school)
         with self.engine.connect() as conn:
-            return [{"week": r.week, **_json(r.data)} for r in conn.execute(query.order_by(findings.c.week, findings.c.school))]
+            order = (findings.c.week, findings.c.school, findings.c.check_name, findings.c.seq)
+            return [{"week": r.week, **_json(r.data)} for r in conn.execute(query.order_by(*order))]
 
     # --- deliveries -------------------------------------------------------------------------
     def delivered(self, week: IsoWeek, school: str, recipient: str) -> bool:
@@ -282,6 +340,27 @@ class Store:
             self._upsert(conn, deliveries, [{"week": str(week), "school": school, "recipient": recipient,
                                              "run_id": run_id, "message_id": message_id,
                                              "sent_at": datetime.now(timezone.utc), "transport": transport}])
+
+
+def _blank_post(data: dict[str, Any]) -> dict[str, Any]:
+    """A post's JSON form with the text, alt texts and comment texts and authors blanked."""
+    out = dict(data)
+    out["text"] = ""
+    out["media"] = [{**m, "alt": None if m.get("alt") is None else ""} for m in data.get("media") or ()]
+    if data.get("comments"):
+        out["comments"] = [{**c, "text": "", "author": ""} for c in data["comments"]]
+    return out
+
+
+def _run_row(row: Any) -> dict[str, Any]:
+    """A runs row with aware UTC timestamps and decoded JSON on every backend (SQLite drops the zone)."""
+    out = dict(row)
+    for name in ("started_at", "finished_at"):
+        if out.get(name) is not None:
+            out[name] = _aware(out[name])
+    for name in ("schools", "missing"):
+        out[name] = _json(out[name])
+    return out
 
 
 def _json(value: Any) -> Any:
