@@ -127,22 +127,23 @@ def _aware(value: datetime) -> datetime:
     return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-# One engine (one connection pool) per database URL and process: every pipeline step makes a Store,
-# and on PostgreSQL a new pool per Store would open connections faster than they are closed.
+# One engine (one connection pool) per server URL and process: every pipeline step makes a Store,
+# and on PostgreSQL a new pool per Store would open connections faster than they are closed. SQLite
+# keeps an engine per Store, as before (cheap, and a test may delete and recreate the file).
 _ENGINES: dict[tuple[int, str], Engine] = {}
 
 
 def _engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
     key = (os.getpid(), url)
     engine = _ENGINES.get(key)
     if engine is None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-        metadata.create_all(engine)
-        _ENGINES[key] = engine
+        engine = _ENGINES[key] = create_engine(url, future=True, pool_pre_ping=True)
     return engine
 
 
@@ -158,11 +159,8 @@ class Store:
 
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
-        if engine is None:
-            engine = _engine_for(url)
-        else:
-            metadata.create_all(engine)
-        self.engine = engine
+        self.engine = engine if engine is not None else _engine_for(url)
+        metadata.create_all(self.engine)
 
     def _insert(self, table: Table) -> Any:
         if self.engine.dialect.name == "postgresql":
