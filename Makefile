@@ -9,11 +9,12 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: help venv demo test test-fast lint bench system-deps simulator clean cluster-test
+.PHONY: help venv demo test test-fast test-pg lint bench system-deps simulator clean cluster-test
 
 help:
 	@echo "make demo         run the weekly audit for the demo trust (last complete ISO week)"
-	@echo "make test         run the whole test suite"
+	@echo "make test         run the whole test suite (store and history tests on SQLite and PostgreSQL)"
+	@echo "make test-pg      only the tests that run on PostgreSQL (a throwaway server on loopback)"
 	@echo "make lint         ruff and mypy"
 	@echo "make bench        speed benchmarks (prints figures)"
 	@echo "make simulator    serve the demo platforms on http://127.0.0.1:8765"
@@ -44,8 +45,13 @@ demo: venv
 simulator: venv
 	$(PY) -m socialaudit.simulator
 
+# SOCIALAUDIT_REQUIRE_PG=1: the PostgreSQL cases fail instead of skipping when no server can be started
+# (tests/pg.py starts one from Debian's postgresql; SOCIALAUDIT_TEST_PG_URL points at an existing one).
 test: venv system-deps
-	$(PY) -m pytest
+	SOCIALAUDIT_REQUIRE_PG=1 $(PY) -m pytest
+
+test-pg: venv system-deps
+	SOCIALAUDIT_REQUIRE_PG=1 $(PY) -m pytest -q -k "postgresql or pg_" -m "not slow"
 
 test-fast: venv
 	$(PY) -m pytest -x -q -m "not slow"

@@ -149,3 +149,14 @@ def test_purge_posts_before_blanks_text_and_keeps_identity(store, make_post):
     start, end = W47.bounds()
     assert [p.text for p in store.posts_for("st-aidans", start, end)] == ["Kept: inside retention."]
     assert store.count_posts() == 2
+
+
+def test_pg_helper_says_what_is_missing(monkeypatch, tmp_path):
+    """Without server binaries the PostgreSQL cases skip (or fail under SOCIALAUDIT_REQUIRE_PG=1) saying why."""
+    import pytest
+
+    from tests import pg
+
+    monkeypatch.setattr(pg, "PG_ROOT", tmp_path / "no-postgresql")
+    with pytest.raises(pg.PgUnavailable, match=r"binaries not found under .*no-postgresql \(apt-get install postgresql"):
+        pg.start_server(tmp_path / "pg")
