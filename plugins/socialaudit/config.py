@@ -93,7 +93,29 @@ class Suppression(_Model):
     kind: Literal["false_positive", "accepted_risk"]
     reviewer: str
     reason: str
-    expires: date
+    expires: date  # last day it applies: judged against the audited week's Sunday
+    reviewed: date | None = None  # when the reviewer decided (shown in reports)
+
+    @field_validator("finding", "reviewer", "reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+
+class Retention(_Model):
+    """How many days to keep each kind of data; None (the default) keeps it forever.
+
+    raw_responses: the archived platform responses; post_texts: the text (and alt texts, comments)
+    of stored posts, which are then blanked but keep their id, permalink and timestamps;
+    findings: findings and check results; reports: the rendered reports and emails.
+    """
+
+    raw_responses: int | None = Field(default=None, ge=1)
+    post_texts: int | None = Field(default=None, ge=1)
+    findings: int | None = Field(default=None, ge=1)
+    reports: int | None = Field(default=None, ge=1)
 
 
 class Trust(_Model):
@@ -106,6 +128,7 @@ class Trust(_Model):
     calendars: list[str] = []  # iCalendar URLs or files with trust-wide events
     checks: dict[str, dict[str, Any]] = {}  # per-check threshold overrides
     report_url: str = ""  # where the reports are published, for links in emails
+    retention: Retention = Retention()  # days per kind of data; default: keep forever
 
     @field_validator("timezone")
     @classmethod

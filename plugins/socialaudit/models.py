@@ -240,6 +240,13 @@ class Finding:
     post_url: str = ""
     evidence: str = ""  # already redacted: never a child's full name
     action: str = ""  # what to do, one sentence
+    # Set when a reviewed suppression matched (socialaudit.suppressions): kind, reviewer, reason,
+    # expires, ... The finding is kept and listed, but no longer counts towards its check's status.
+    suppression: dict[str, Any] | None = field(default=None, hash=False)
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppression is not None
 
     @property
     def key(self) -> str:
@@ -247,7 +254,7 @@ class Finding:
         return f"{self.check}:{self.school}:{self.account}:{self.post_id}:{self.evidence}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "check": self.check,
             "severity": self.severity.value,
             "status": self.status.value,
@@ -260,6 +267,9 @@ class Finding:
             "evidence": self.evidence,
             "action": self.action,
         }
+        if self.suppression is not None:
+            data["suppression"] = dict(self.suppression)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -275,6 +285,7 @@ class Finding:
             message=data["message"],
             evidence=data.get("evidence") or "",
             action=data.get("action") or "",
+            suppression=dict(data["suppression"]) if data.get("suppression") else None,
         )
 
 

@@ -180,8 +180,12 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
 
 def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None,
                  *, services: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run every registered check on the school's stored posts for the week; store the results."""
+    """Run every registered check on the school's stored posts for the week; store the results.
+
+    Reviewed suppressions (config and CLI) are applied to the results before they are stored.
+    """
     from checks._base import run_checks
+    from socialaudit import suppressions
 
     env = env or Environment.from_env()
     config = env.load()
@@ -191,10 +195,12 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     posts = store.posts_for(school_id, since - timedelta(days=1), until + timedelta(days=1))
     collections = store.collections_for(week, school_id)
     results = run_checks(school, posts, week=week, config=config, collections=collections, services=services)
+    results = suppressions.apply(results, suppressions.rules(config, store), week)
     store.save_results(week, school_id, results, run_id=run_id)
     return {"school": school_id, "week": str(week), "run_id": run_id,
             "statuses": {r.check: r.status.value for r in results},
-            "findings": sum(len(r.findings) for r in results)}
+            "findings": sum(len(r.findings) for r in results),
+            "suppressed": sum(1 for r in results for f in r.findings if f.suppressed)}
 
 
 def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:

@@ -167,9 +167,12 @@ def _check_rows(results: list[CheckResult]) -> list[dict[str, Any]]:
 def _findings(results: list[CheckResult]) -> list[dict[str, Any]]:
     """Findings as dicts, worst first. Only the permalink and the (already masked) evidence of a
     flagged post are carried: reports never show anything else of a post."""
+    from socialaudit.suppressions import note
+
     items = [f for r in results for f in r.findings]
     items.sort(key=lambda f: (-f.severity.rank, f.policy, f.check, f.post_url, f.message))
-    return [{**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": safe_link(f.post_url)}
+    return [{**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": safe_link(f.post_url),
+             "suppressed": f.suppressed, "suppression_note": note(f.suppression) if f.suppression else ""}
             for f in items]
 
 
@@ -206,6 +209,9 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
                       "cells": min(posts or 0, EMAIL_BAR_CELLS)})
     findings = _findings(results)
     overall = _worst([r.status for r in results])
+    # A reviewed (suppressed) finding is listed on its own, never as an action or a safeguarding alert.
+    suppressed = [f for f in findings if f["suppressed"]]
+    findings = [f for f in findings if not f["suppressed"]]
     actions = [f for f in findings if f["severity"] != Severity.INFO.value]
     return {
         "trust": {"name": config.trust.name, "report_url": config.trust.report_url},
@@ -219,6 +225,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
         "actions": actions,
         "notes": [f for f in findings if f["severity"] == Severity.INFO.value],
         "critical": [f for f in findings if f["severity"] == Severity.CRITICAL.value],
+        "suppressed": suppressed,
         "collections": [{"platform": c.platform, "account": c.account, "status": c.status.value,
                          "collected": c.status.collected, "words": COLLECTION_WORDS[c.status], "message": c.message,
                          "posts": c.posts, "skipped": c.skipped} for c in collections],
@@ -250,7 +257,7 @@ def _kpis(config: TrustConfig, week: IsoWeek, store: Any, missing: list[str] | t
             kpi["frequency_known"] += 1
             if frequency.status in (Status.PASS, Status.NOT_APPLICABLE):
                 kpi["meeting_frequency"] += 1
-        findings = [f for r in results for f in r.findings]
+        findings = [f for r in results for f in r.findings if not f.suppressed]
         kpi["critical"] += sum(1 for f in findings if f.severity == Severity.CRITICAL)
         kpi["findings"] += len(findings)
         for r in results:
@@ -283,8 +290,11 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Any, *, missing: list[
     from checks._base import registry
 
     specs = registry()
+    from socialaudit.suppressions import note
+
     columns = [{"name": s.name, "title": s.title, "policy": s.policy} for s in specs.values()]
     rows = []
+    suppressed: list[dict[str, Any]] = []
     for school in config.schools:
         results = {r.check: r for r in store.results_for(week, school.id)} if school.id not in missing else {}
         cells = []
@@ -295,12 +305,17 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Any, *, missing: list[
                 "The audit of this school did not finish." if school.id in missing else "This check has no result for the week.")
             cells.append({"check": column["name"], "status": status.value, "status_label": status.label,
                           "rank": status.rank, "summary": summary})
-        findings = [f for r in results.values() for f in r.findings]
+        findings = [f for r in results.values() for f in r.findings if not f.suppressed]
+        reviewed = [f for r in results.values() for f in r.findings if f.suppressed]
+        suppressed.extend({"school": school.name, "school_id": school.id, "check": f.check, "policy": f.policy,
+                           "severity": f.severity.value, "severity_label": f.severity.value.capitalize(),
+                           "message": f.message, "link": safe_link(f.post_url), "post_url": f.post_url,
+                           "note": note(f.suppression or {})} for f in reviewed)
         frequency = results.get("post_frequency")
         overall = Status.ERROR if school.id in missing else _worst([r.status for r in results.values()])
         rows.append({"id": school.id, "name": school.name, "cells": cells, "missing": school.id in missing,
                      "overall": overall.value, "overall_label": overall.label, "overall_rank": overall.rank,
-                     "findings": len(findings),
+                     "findings": len(findings), "suppressed": len(reviewed),
                      "critical": sum(1 for f in findings if f.severity == Severity.CRITICAL),
                      "posts": int(frequency.metrics.get("posts", 0)) if frequency else None})
     now = _kpis(config, week, store, missing) or _kpis_empty(config, missing)
@@ -319,7 +334,7 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Any, *, missing: list[
     ]
     trends = _trends(config, week, store)
     return {"trust": {"name": config.trust.name}, "week": str(week), "week_label": week_label(week),
-            "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing,
+            "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing, "suppressed": suppressed,
             "statuses": [{"value": s, "label": Status(s).label} for s in MATRIX_STATUSES],
             "trends": trends}
 

@@ -118,6 +118,23 @@ deliveries = Table(
     Column("transport", String(16), nullable=False),
 )
 
+# Reviewed suppressions added through the CLI (config ones live in trust.yaml); never deleted:
+# a revoked one keeps who revoked it and when, for the history.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("finding", Text, nullable=False),  # Finding.key or a prefix of it
+    Column("kind", String(32), nullable=False),
+    Column("reviewer", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("expires", String(10), nullable=False),  # YYYY-MM-DD, the last day it applies
+    Column("added_by", String(255), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by", String(255)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
 
 def default_url(output_dir: Path) -> str:
     return os.environ.get("SOCIALAUDIT_DB_URL") or f"sqlite:///{output_dir / 'socialaudit.db'}"
@@ -324,6 +341,36 @@ class Store:
         with self.engine.connect() as conn:
             order = (findings.c.week, findings.c.school, findings.c.check_name, findings.c.seq)
             return [{"week": r.week, **_json(r.data)} for r in conn.execute(query.order_by(*order))]
+
+    # --- suppressions -----------------------------------------------------------------------
+    def add_suppression(self, *, finding: str, kind: str, reviewer: str, reason: str, expires: str,
+                        added_by: str) -> int:
+        """Record a reviewed suppression; returns its id."""
+        row = {"finding": finding, "kind": kind, "reviewer": reviewer, "reason": reason, "expires": expires,
+               "added_by": added_by, "added_at": datetime.now(timezone.utc)}
+        with self.engine.begin() as conn:
+            return int(conn.execute(suppressions.insert().values(**row)).inserted_primary_key[0])
+
+    def list_suppressions(self, *, include_revoked: bool = False) -> list[dict[str, Any]]:
+        """Suppressions added through the CLI, oldest first, with aware UTC timestamps."""
+        query = select(suppressions).order_by(suppressions.c.id)
+        if not include_revoked:
+            query = query.where(suppressions.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            for name in ("added_at", "revoked_at"):
+                if row[name] is not None:
+                    row[name] = _aware(row[name])
+        return rows
+
+    def revoke_suppression(self, suppression_id: int, *, revoked_by: str) -> bool:
+        """Mark a suppression revoked (kept for the history); False if there is no such active one."""
+        with self.engine.begin() as conn:
+            done = conn.execute(suppressions.update()
+                                .where(and_(suppressions.c.id == suppression_id, suppressions.c.revoked_at.is_(None)))
+                                .values(revoked_by=revoked_by, revoked_at=datetime.now(timezone.utc)))
+        return bool(done.rowcount)
 
     # --- deliveries -------------------------------------------------------------------------
     def delivered(self, week: IsoWeek, school: str, recipient: str) -> bool:
