@@ -7,6 +7,8 @@ posts, runs every registered policy check, writes one report per school and the 
 sends it (SMTP connection `smtp_default`; without one it stays in the outbox; a retry never sends
 a week's email twice), then the Trust report. A school whose audit did not finish is named in the
 Trust report and the run is marked **failed** by the last task, so a broken school never hides behind a green run.
+Every run, failed or partial ones too, is then sealed into the hash-chained audit archive
+(`SOCIALAUDIT_ARCHIVE`, default `<output>/archive`; `python -m socialaudit history verify` checks it).
 
 Trigger with `{"week": "2026-W47"}` to audit a particular week. Config: `SOCIALAUDIT_CONFIG`;
 output: `SOCIALAUDIT_OUTPUT`; store: `SOCIALAUDIT_DB_URL`. The code lives in `plugins/`.
@@ -120,15 +122,31 @@ def trust_weekly_audit():
         week = pipeline.week_for(ctx["params"], ctx.get("logical_date"), ctx["dag_run"].run_after)
         return pipeline.trust_report(week, ctx["run_id"], list(rendered))
 
+    @task(trigger_rule="all_done")
+    def archive() -> dict:
+        """Seal the run (reports, findings, posts, raw responses, config, rules, code) into the hash-chained archive.
+
+        all_done: a failed or partial run is archived too; auditors need it.
+        """
+        from socialaudit import archive as audit_archive
+        from socialaudit import pipeline
+
+        ctx = get_current_context()
+        week = pipeline.week_for(ctx["params"], ctx.get("logical_date"), ctx["dag_run"].run_after)
+        return audit_archive.archive_run(week, ctx["run_id"])
+
     @task
-    def fail_if_missing(summary: dict) -> None:
-        """The leaf: fails the run when any school's audit did not finish."""
+    def fail_if_missing(summary: dict, archived: dict) -> None:
+        """The leaf: fails the run when any school's audit did not finish (or the run was not archived)."""
         from airflow.sdk.exceptions import AirflowFailException
 
         if summary["missing"]:
             raise AirflowFailException(f"audit incomplete for {len(summary['missing'])} school(s): {', '.join(summary['missing'])}")
 
-    fail_if_missing(trust_report(audit.expand(item=plan())))
+    summary = trust_report(audit.expand(item=plan()))
+    archived = archive()
+    summary >> archived
+    fail_if_missing(summary, archived)
 
 
 trust_weekly_audit()

@@ -30,13 +30,19 @@ def test_weekly_dag_shape(dagbag):
     assert dag.timetable.expression == "0 6 * * 1"  # Mondays 06:00
     assert str(dag.timetable.timezone) == "Europe/London"
     ids = set(dag.task_ids)
-    assert {"plan", "audit.collect", "audit.check", "audit.render", "audit.deliver", "trust_report", "fail_if_missing"} <= ids
+    assert {"plan", "audit.collect", "audit.check", "audit.render", "audit.deliver", "trust_report", "archive",
+            "fail_if_missing"} <= ids
     for task in dag.tasks:
         assert task.retries >= 1, task.task_id
     assert dag.get_task("trust_report").trigger_rule == "all_done"
     # each head's email is sent after the school's report is rendered, before the Trust report
     assert dag.get_task("audit.deliver").upstream_task_ids == {"audit.render"}
     assert "audit.deliver" in dag.get_task("trust_report").upstream_task_ids
+    # every run is archived, a partial one too; an archive that fails, fails the run through the leaf
+    assert dag.get_task("archive").upstream_task_ids == {"trust_report"}
+    assert dag.get_task("archive").trigger_rule == "all_done"
+    assert dag.get_task("fail_if_missing").upstream_task_ids == {"trust_report", "archive"}
+    assert dag.get_task("fail_if_missing").trigger_rule == "all_success"
     # the leaf decides the run's state, so it must be the failing check, not the all_done report
     leaves = {t.task_id for t in dag.tasks if not t.downstream_list}
     assert leaves == {"fail_if_missing"}

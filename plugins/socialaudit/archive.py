@@ -1,0 +1,610 @@
+"""The audit archive: one immutable, hash-chained folder per run, for auditors.
+
+Every run (a failed or partial one too) is sealed into ``archive/<YYYY-Www>/<run-id>/``::
+
+    reports/trust.html, reports/summary.json, reports/schools/<id>.html   what the trust and heads saw
+    emails/<id>.eml                      the head's email as written to the outbox
+    results.json                         per school: collection status, every check's status and metrics
+    findings.json, findings.csv          every finding of the run
+    posts.jsonl.gz                       the posts the checks read (gzip, mtime 0)
+    raw/<school>/<platform>/<account>/   the raw responses collected (copied from output/raw)
+    config.yaml                          the trust config used, byte for byte
+    rules.json                           the checks (name, clause, source hash) and resolved settings
+    code.json                            the code version (git commit, or "unknown")
+    manifest.json                        SHA-256 of every file above, and the previous manifest's SHA-256
+
+``manifest.json`` is written last: a folder without one is an unfinished write (a retry may
+replace it); a folder with one is sealed and is never written again. Each manifest carries the
+SHA-256 of the manifest archived before it (across weeks, in order of archiving), so the runs form a
+chain and a changed, removed or inserted run shows when :meth:`Archive.verify` walks it.
+``archive/index.json`` lists the chain; it is the only file rewritten, by one entry per run, and
+past runs are never re-read or re-rendered, so archiving costs the same with 0 or 500 runs behind it.
+
+A purge (retention) removes files from sealed runs without touching their manifests, and records a
+purge entry in the chain (``archive/purges/<time>/manifest.json``) listing each removed file and its
+old SHA-256, so ``verify`` still passes and reports what was purged when.
+
+Everything is written through Airflow's ``ObjectStoragePath``: a local folder by default
+(``file://``), S3, GCS or Azure by setting ``SOCIALAUDIT_ARCHIVE`` (e.g. ``s3://aws_default@bucket/archive``).
+File contents are deterministic (same inputs, same bytes); only the manifest's run id and time
+fields vary between two runs over the same data.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socialaudit.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+    from socialaudit.config import TrustConfig
+    from socialaudit.pipeline import Environment
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+ARCHIVE_ENV = "SOCIALAUDIT_ARCHIVE"
+CODE_VERSION_ENV = "SOCIALAUDIT_CODE_VERSION"
+INDEX = "index.json"
+MANIFEST = "manifest.json"
+PURGES = "purges"
+WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
+# Kinds of archived data with their own retention, and which files of a run belong to each.
+# The names are those of ``trust.retention`` in the config (socialaudit.config.Retention).
+KINDS: dict[str, tuple[str, ...]] = {
+    "raw_responses": ("raw/",),
+    "post_texts": ("posts.jsonl.gz",),
+    "findings": ("findings.json", "findings.csv", "results.json"),
+    "reports": ("reports/", "emails/"),
+}
+FINDING_COLUMNS = ("week", "school", "check", "policy", "severity", "status", "account", "post_id", "post_url",
+                   "message", "evidence", "action")
+
+
+class ArchiveError(Exception):
+    """The archive cannot do what was asked; the message is one line naming the run or file."""
+
+
+class AlreadyArchived(ArchiveError):
+    """A sealed run folder exists: an archived run is never overwritten."""
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one JSON form the archive writes: sorted keys, one-space indent, UTF-8, final newline."""
+    return (json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``2026-11-30T06:12:00Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def archive_url(output: Path | None = None) -> str:
+    """``$SOCIALAUDIT_ARCHIVE`` (a URL or a path), else ``<output>/archive``, as a URL."""
+    setting = os.environ.get(ARCHIVE_ENV, "").strip()
+    if not setting:
+        if output is None:
+            from socialaudit.pipeline import Environment
+
+            output = Environment.from_env().output
+        setting = str(output / "archive")
+    if "://" not in setting:
+        setting = Path(setting).resolve().as_uri()
+    return setting
+
+
+def open_archive(output: Path | None = None, url: str | None = None) -> Archive:
+    """The archive at ``url`` (default :func:`archive_url`)."""
+    from airflow.sdk import ObjectStoragePath
+
+    return Archive(ObjectStoragePath(url or archive_url(output)))
+
+
+# --- what a run is made of ---------------------------------------------------------------------
+
+def code_version(root: Path | None = None) -> dict[str, Any]:
+    """The code that ran: ``$SOCIALAUDIT_CODE_VERSION`` (set when an image is built), else the git
+    commit of the checkout, else ``"unknown"`` (no git, not a checkout): never an exception."""
+    from socialaudit.config import PROJECT_ROOT
+
+    given = os.environ.get(CODE_VERSION_ENV, "").strip()
+    if given:
+        return {"commit": given, "source": CODE_VERSION_ENV}
+    where = str(root or PROJECT_ROOT)
+    try:
+        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "source": "no git checkout found"}
+    if not re.fullmatch(r"[0-9a-f]{40,64}", commit):
+        return {"commit": "unknown", "source": "no git checkout found"}
+    return {"commit": commit, "source": "git", "modified_files": bool(status.strip())}
+
+
+def rules_version(config: TrustConfig) -> dict[str, Any]:
+    """The rules a run applied: every check's name, clause, title and source hash, the settings it
+    resolved for the trust and each school, and ``version``, a hash of all of it."""
+    import inspect
+
+    from checks import _base
+
+    specs = _base.registry()
+    checks = []
+    for spec in specs.values():
+        try:
+            source = Path(inspect.getsourcefile(spec.fn) or "").read_bytes()
+        except (OSError, TypeError):
+            source = b""
+        checks.append({"name": spec.name, "policy": spec.policy, "title": spec.title, "module": spec.fn.__module__,
+                       "source_sha256": sha256(source) if source else "unknown",
+                       "trust_settings": spec.resolve_settings(config, None)})
+    base_source = Path(inspect.getfile(_base)).read_bytes()
+    school_settings: dict[str, dict[str, Any]] = {}
+    for school in config.schools:
+        for spec in specs.values():
+            resolved = spec.resolve_settings(config, school)
+            if resolved != spec.resolve_settings(config, None):
+                school_settings.setdefault(school.id, {})[spec.name] = resolved
+    body = {"checks": checks, "registry_sha256": sha256(base_source), "school_settings": school_settings}
+    return {"version": sha256(canonical_json(body)), **body}
+
+
+def _csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in columns})
+    return buffer.getvalue().encode("utf-8")
+
+
+def _local_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".tmp")) if folder.is_dir() else []
+
+
+def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence[str] = ()) -> dict[str, bytes]:
+    """Every file of a run's archive folder except the manifest, as ``{relative path: bytes}``.
+
+    Reports, emails and results of a school in ``missing`` are left out: what the output folder holds
+    for it comes from an earlier run of the week, not this one.
+    """
+    from socialaudit.models import CollectionStatus
+    from socialaudit.pipeline import safe_run_id
+
+    config = env.load()
+    store = env.store()
+    since, until = week.bounds(config.trust.timezone)
+    files: dict[str, bytes] = {}
+    reports = env.output / "reports" / str(week)
+    for name, rel in (("index.html", "reports/trust.html"), ("summary.json", "reports/summary.json")):
+        if (reports / name).is_file():
+            files[rel] = (reports / name).read_bytes()
+    results = []
+    findings: list[dict[str, Any]] = []
+    posts = bytearray()
+    for school in config.schools:
+        if school.id in missing:
+            results.append({"school": school.id, "name": school.name, "finished": False,
+                            "note": "the school's audit did not finish in this run: not evaluated"})
+            continue
+        report = reports / "schools" / f"{school.id}.html"
+        if report.is_file():
+            files[f"reports/schools/{school.id}.html"] = report.read_bytes()
+        eml = env.output / "outbox" / str(week) / f"{school.id}.eml"
+        if eml.is_file():
+            files[f"emails/{school.id}.eml"] = eml.read_bytes()
+        collections = store.collections_for(week, school.id)
+        checks = sorted(store.results_for(week, school.id), key=lambda r: (r.policy, r.check))
+        results.append({
+            "school": school.id, "name": school.name, "finished": True,
+            "collections": [{k: v for k, v in c.to_dict().items() if k != "school"} for c in collections],
+            "not_collected": [f"{c.platform}:{c.account}" for c in collections if c.status not in
+                              (CollectionStatus.OK, CollectionStatus.PARTIAL)],
+            "checks": [{"check": r.check, "policy": r.policy, "status": r.status.value, "summary": r.summary,
+                        "findings": len(r.findings), "metrics": r.metrics} for r in checks],
+        })
+        for result in checks:
+            findings.extend({"week": str(week), **f.to_dict()} for f in result.findings)
+        for post in store.posts_for(school.id, since - timedelta(days=1), until + timedelta(days=1)):
+            posts += json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+    files["results.json"] = canonical_json({"week": str(week), "schools": results})
+    files["findings.json"] = canonical_json(findings)
+    files["findings.csv"] = _csv_bytes(findings, FINDING_COLUMNS)
+    files["posts.jsonl.gz"] = gzip.compress(bytes(posts), mtime=0)
+    raw = env.output / "raw" / str(week) / safe_run_id(run_id)
+    for path in _local_files(raw):
+        files["raw/" + path.relative_to(raw).as_posix()] = path.read_bytes()
+    try:
+        files["config.yaml"] = Path(config.source).read_bytes()
+    except OSError as exc:
+        raise ArchiveError(f"{config.source}: cannot read the config to archive it: {exc.strerror}") from None
+    files["rules.json"] = canonical_json(rules_version(config))
+    files["code.json"] = canonical_json(code_version())
+    return dict(sorted(files.items()))
+
+
+def _counts(files: Mapping[str, bytes]) -> dict[str, Any]:
+    results = json.loads(files["results.json"])
+    findings = json.loads(files["findings.json"])
+    by_severity: dict[str, int] = {}
+    for f in findings:
+        by_severity[f["severity"]] = by_severity.get(f["severity"], 0) + 1
+    schools = results["schools"]
+    return {"schools": len(schools), "schools_finished": sum(1 for s in schools if s["finished"]),
+            "findings": len(findings), "by_severity": dict(sorted(by_severity.items())),
+            "posts": gzip.decompress(files["posts.jsonl.gz"]).count(b"\n"),
+            "raw_files": sum(1 for name in files if name.startswith("raw/"))}
+
+
+def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, url: str | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Seal this run into the archive and append it to the chain; returns the index entry.
+
+    Raises :class:`AlreadyArchived` if the run's folder is already sealed (a rerun of a week is a
+    new run id, hence a new folder).
+    """
+    from socialaudit.pipeline import Environment as Env
+    from socialaudit.pipeline import safe_run_id
+
+    env = env or Env.from_env()
+    archive = open_archive(env.output, url)
+    row = env.store().get_run(run_id) or {}
+    missing = list(row.get("missing") or [])
+    state = str(row.get("state") or "unknown")
+    if state == "running":
+        state = "incomplete"  # the Trust report step did not finish
+    files = run_files(week, run_id, env, missing=missing)
+    meta = {"week": str(week), "run_id": run_id, "state": state, "missing": missing,
+            "started_at": utc_stamp(row["started_at"]) if row.get("started_at") else None,
+            "finished_at": utc_stamp(row["finished_at"]) if row.get("finished_at") else None,
+            "rules_version": json.loads(files["rules.json"])["version"],
+            "code_version": json.loads(files["code.json"])["commit"],
+            "counts": _counts(files)}
+    entry = archive.seal(f"{week}/{safe_run_id(run_id)}", files, meta, now=now)
+    log.info("archived %s as %s (manifest sha256 %s, chain position %s)", run_id, entry["folder"],
+             entry["manifest_sha256"], entry["seq"])
+    return entry
+
+
+# --- the archive -------------------------------------------------------------------------------
+
+@dataclass
+class Verification:
+    """What :meth:`Archive.verify` found: problems fail the verification, notes do not."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    runs: int = 0
+    files: int = 0
+    head: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class PurgePlan:
+    """Files past retention, per run, and the store's post texts to blank."""
+
+    removed: list[dict[str, Any]] = field(default_factory=list)  # {"folder", "path", "sha256", "kind"}
+    posts_before: str | None = None
+    posts_blanked: int = 0
+    entry: dict[str, Any] | None = None
+
+
+class Archive:
+    """An archive root (an ``ObjectStoragePath``): its index, its sealed runs and its chain."""
+
+    def __init__(self, root: ObjectStoragePath) -> None:
+        self.root = root
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    # index --------------------------------------------------------------------------------
+    def index(self) -> list[dict[str, Any]]:
+        """The chain's entries in order of archiving (empty for a new archive)."""
+        path = self.root / INDEX
+        if not path.exists():
+            return []
+        try:
+            data = json.loads(path.read_bytes())
+            return list(data["entries"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ArchiveError(f"{path}: not a valid archive index: {exc}") from None
+
+    def _write_index(self, entries: list[dict[str, Any]]) -> None:
+        self._write(INDEX, canonical_json({"format": FORMAT, "entries": entries}), atomic=True)
+
+    def _write(self, rel: str, data: bytes, *, atomic: bool = False) -> None:
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if atomic:
+            tmp = self.root / (rel + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        else:
+            target.write_bytes(data)
+
+    def runs(self) -> list[dict[str, Any]]:
+        """The run entries of the index (purge records left out)."""
+        return [e for e in self.index() if e.get("kind") == "run"]
+
+    def find(self, ref: str) -> dict[str, Any]:
+        """A run entry by run id, folder name, ``<week>/<folder>`` or ``latest``; ArchiveError if unknown."""
+        from socialaudit.pipeline import safe_run_id
+
+        runs = self.runs()
+        if ref == "latest" and runs:
+            return runs[-1]
+        for entry in reversed(runs):
+            name = entry["folder"].split("/", 1)[1]
+            if ref in (entry["run_id"], entry["folder"], name) or safe_run_id(ref) == name:
+                return entry
+        raise ArchiveError(f"{self.root}: no archived run {ref!r} ({len(runs)} runs archived; see 'history list')")
+
+    def read_json(self, folder: str, rel: str) -> Any:
+        """A JSON file of an archived run; ArchiveError names it if it is missing or purged."""
+        path = self.root / folder / rel
+        try:
+            return json.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise ArchiveError(f"{path}: missing (purged by retention, or deleted: run 'history verify')") from None
+        except ValueError as exc:
+            raise ArchiveError(f"{path}: not valid JSON: {exc}") from None
+
+    # sealing ------------------------------------------------------------------------------
+    def seal(self, folder: str, files: Mapping[str, bytes], meta: Mapping[str, Any], *,
+             now: datetime | None = None) -> dict[str, Any]:
+        """Write ``files`` into ``folder``, then its manifest (chained to the last entry), then the index."""
+        run_dir = self.root / folder
+        entries = self.index()
+        if (run_dir / MANIFEST).exists():
+            for entry in entries:
+                if entry["folder"] == folder:
+                    raise AlreadyArchived(f"{run_dir}: run {meta.get('run_id', folder)!r} is already archived "
+                                          f"(sealed, chain position {entry['seq']}); an archived run is never "
+                                          "overwritten: rerun the week for a new run id")
+            # Sealed but not indexed: the previous attempt stopped between manifest and index.
+            data = (run_dir / MANIFEST).read_bytes()
+            manifest = json.loads(data)
+            entry = self._entry(manifest, sha256(data))
+            if manifest.get("sequence") != len(entries) + 1:
+                raise ArchiveError(f"{run_dir}: sealed at chain position {manifest.get('sequence')} but the index "
+                                   f"has {len(entries)} entries; run 'history verify'")
+            self._write_index([*entries, entry])
+            return entry
+        stray = [p for p in run_dir.rglob("*") if p.is_file()] if run_dir.exists() else []
+        if stray:
+            # An unfinished write from a failed attempt (no manifest): nothing was sealed, start over.
+            for path in stray:
+                path.unlink()
+        moment = now or datetime.now(timezone.utc)
+        for rel, data in files.items():
+            self._write(f"{folder}/{rel}", data)
+        previous = entries[-1] if entries else None
+        manifest = {
+            "format": FORMAT, "kind": "run", "folder": folder, "sequence": len(entries) + 1,
+            "archived_at": utc_stamp(moment), **meta,
+            "previous": ({"folder": previous["folder"], "manifest_sha256": previous["manifest_sha256"]}
+                         if previous else None),
+            "files": {rel: {"sha256": sha256(data), "bytes": len(data)} for rel, data in files.items()},
+        }
+        data = canonical_json(manifest)
+        self._write(f"{folder}/{MANIFEST}", data)
+        entry = self._entry(manifest, sha256(data))
+        self._write_index([*entries, entry])
+        return entry
+
+    @staticmethod
+    def _entry(manifest: Mapping[str, Any], digest: str) -> dict[str, Any]:
+        entry = {"seq": manifest["sequence"], "kind": manifest["kind"], "folder": manifest["folder"],
+                 "manifest_sha256": digest}
+        if manifest["kind"] == "run":
+            entry.update({k: manifest.get(k) for k in ("week", "run_id", "state", "missing", "archived_at",
+                                                         "rules_version", "code_version", "counts")})
+        else:
+            entry.update({"purged_at": manifest["purged_at"], "removed": len(manifest["removed"]),
+                          "posts_blanked": manifest.get("store", {}).get("posts_blanked", 0)})
+        return entry
+
+    # verification -------------------------------------------------------------------------
+    def _on_disk(self) -> set[str]:
+        found: set[str] = set()
+        if not self.root.exists():
+            return found
+        for week in self.root.iterdir():
+            if week.is_dir() and (WEEK_DIR.match(week.name) or week.name == PURGES):
+                found.update(f"{week.name}/{run.name}" for run in week.iterdir() if run.is_dir())
+        return found
+
+    def verify(self, first: IsoWeek | None = None, last: IsoWeek | None = None) -> Verification:
+        """Recompute every hash and walk the chain; every mismatch is a problem naming the file or run.
+
+        ``first``/``last`` limit the file checks to runs of those weeks; the chain is walked whole
+        (each link needs only the manifest before it).
+        """
+        report = Verification()
+        try:
+            entries = self.index()
+        except ArchiveError as exc:
+            report.problems.append(str(exc))
+            return report
+        on_disk = self._on_disk()
+        manifests: dict[str, dict[str, Any]] = {}
+        actual: dict[str, str] = {}
+        for entry in entries:
+            path = self.root / entry["folder"] / MANIFEST
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            actual[entry["folder"]] = sha256(data)
+            try:
+                manifests[entry["folder"]] = json.loads(data)
+            except ValueError:
+                report.problems.append(f"{entry['folder']}/{MANIFEST}: edited (not valid JSON any more)")
+        # Purge records first: a file a purge removed (with the hash it had) is not a problem.
+        purged: dict[tuple[str, str], dict[str, Any]] = {}
+        for entry in entries:
+            manifest = manifests.get(entry["folder"])
+            if entry.get("kind") == "purge" and manifest:
+                for item in manifest.get("removed", []):
+                    purged[(item["folder"], item["path"])] = {**item, "when": manifest["purged_at"]}
+        previous: dict[str, Any] | None = None
+        purge_notes: dict[str, dict[str, Any]] = {}
+        for position, entry in enumerate(entries, start=1):
+            folder = entry["folder"]
+            name = f"run {folder}" if entry.get("kind") == "run" else f"purge record {folder}"
+            if entry.get("seq") != position:
+                report.problems.append(f"index.json: entry {position} ({folder}) says chain position {entry.get('seq')}")
+            if folder not in on_disk:
+                report.problems.append(f"{name} (chain position {position}): deleted: the index lists it but its folder is gone")
+            elif folder not in actual:
+                report.problems.append(f"{folder}/{MANIFEST}: deleted")
+            elif actual[folder] != entry["manifest_sha256"]:
+                report.problems.append(f"{folder}/{MANIFEST}: edited (sha256 {actual[folder][:16]}..., "
+                                       f"sealed as {entry['manifest_sha256'][:16]}...)")
+            manifest = manifests.get(folder)
+            if manifest is not None:
+                self._check_link(manifest, previous, actual, position, report)
+                in_range = entry.get("kind") != "run" or _in_range(entry.get("week"), first, last)
+                if in_range:
+                    report.runs += entry.get("kind") == "run"
+                    self._check_files(folder, manifest, purged, purge_notes, report)
+            previous = entry
+        for folder in sorted(on_disk - {e["folder"] for e in entries}):
+            report.problems.append(f"run {folder}: not in the chain (inserted, or archived outside the index)")
+        for folder, note in sorted(purge_notes.items()):
+            kinds = ", ".join(sorted(note["kinds"]))
+            report.notes.append(f"{folder}: {note['files']} file(s) purged ({kinds}) on {', '.join(sorted(note['when']))}")
+        report.head = entries[-1]["manifest_sha256"] if entries else ""
+        return report
+
+    @staticmethod
+    def _check_link(manifest: Mapping[str, Any], previous: Mapping[str, Any] | None, actual: Mapping[str, str],
+                    position: int, report: Verification) -> None:
+        folder = manifest.get("folder")
+        if manifest.get("sequence") != position:
+            report.problems.append(f"run {folder}: sealed at chain position {manifest.get('sequence')} but found at "
+                                   f"{position} (a run before it was deleted or inserted)")
+        link = manifest.get("previous")
+        if previous is None:
+            if link is not None:
+                report.problems.append(f"run {folder}: chain broken: it was archived after {link.get('folder')}, "
+                                       "which is no longer in the archive (deleted run)")
+            return
+        expected = actual.get(previous["folder"], previous["manifest_sha256"])
+        if link is None:
+            report.problems.append(f"run {folder}: chain broken: it was archived first, but {previous['folder']} now comes before it (inserted run)")
+        elif link.get("manifest_sha256") != expected:
+            if link.get("folder") != previous["folder"]:
+                report.problems.append(f"run {folder}: chain broken: it was archived after {link.get('folder')}, "
+                                       f"but {previous['folder']} now comes before it (a run was deleted or inserted)")
+            else:
+                report.problems.append(f"run {folder}: chain broken: the manifest of {previous['folder']} is not the "
+                                       "one it was chained to (that manifest was edited)")
+
+    def _check_files(self, folder: str, manifest: Mapping[str, Any], purged: Mapping[tuple[str, str], Mapping[str, Any]],
+                     purge_notes: dict[str, dict[str, Any]], report: Verification) -> None:
+        run_dir = self.root / folder
+        present = {p.relative_to(run_dir).as_posix(): p for p in run_dir.rglob("*") if p.is_file()}
+        listed: Mapping[str, Mapping[str, Any]] = manifest.get("files", {})
+        for rel, info in sorted(listed.items()):
+            report.files += 1
+            path = present.get(rel)
+            if path is None:
+                record = purged.get((folder, rel))
+                if record and record.get("sha256") == info.get("sha256"):
+                    note = purge_notes.setdefault(folder, {"files": 0, "kinds": set(), "when": set()})
+                    note["files"] += 1
+                    note["kinds"].add(record.get("kind", "?"))
+                    note["when"].add(record["when"])
+                else:
+                    report.problems.append(f"{folder}/{rel}: deleted")
+                continue
+            digest = sha256(path.read_bytes())
+            if digest != info.get("sha256"):
+                report.problems.append(f"{folder}/{rel}: changed (sha256 {digest[:16]}..., sealed as {str(info.get('sha256'))[:16]}...)")
+        for rel in sorted(set(present) - set(listed) - {MANIFEST}):
+            report.problems.append(f"{folder}/{rel}: extra file, not in the manifest")
+
+    # retention ----------------------------------------------------------------------------
+    def plan_purge(self, retention: Mapping[str, int | None], now: datetime) -> PurgePlan:
+        """The sealed files past retention: a run's data of a kind is kept ``days`` after its week ends."""
+        plan = PurgePlan()
+        for entry in self.runs():
+            week = IsoWeek.parse(entry["week"])
+            week_end = datetime.combine(week.sunday + timedelta(days=1), datetime.min.time(), timezone.utc)
+            due = [kind for kind, days in retention.items() if days is not None and week_end + timedelta(days=days) <= now]
+            if not due:
+                continue
+            manifest = self.read_json(entry["folder"], MANIFEST)
+            run_dir = self.root / entry["folder"]
+            for rel, info in sorted(manifest["files"].items()):
+                kind = next((k for k in due if any(rel == p or (p.endswith("/") and rel.startswith(p)) for p in KINDS[k])), None)
+                if kind and (run_dir / rel).exists():
+                    plan.removed.append({"folder": entry["folder"], "path": rel, "sha256": info["sha256"], "kind": kind})
+        return plan
+
+    def record_purge(self, plan: PurgePlan, retention: Mapping[str, int | None], now: datetime) -> dict[str, Any]:
+        """Remove the planned files and seal a purge record into the chain (written before the removal,
+        so an interrupted purge leaves files the record accounts for, never unexplained gaps)."""
+        entries = self.index()
+        previous = entries[-1] if entries else None
+        folder = f"{PURGES}/{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{len(entries) + 1:06d}"
+        manifest = {
+            "format": FORMAT, "kind": "purge", "folder": folder, "sequence": len(entries) + 1,
+            "purged_at": utc_stamp(now), "retention_days": dict(retention), "removed": plan.removed,
+            "store": {"posts_created_before": plan.posts_before, "posts_blanked": plan.posts_blanked},
+            "previous": ({"folder": previous["folder"], "manifest_sha256": previous["manifest_sha256"]}
+                         if previous else None),
+            "files": {},
+        }
+        data = canonical_json(manifest)
+        self._write(f"{folder}/{MANIFEST}", data)
+        entry = self._entry(manifest, sha256(data))
+        self._write_index([*entries, entry])
+        for item in plan.removed:
+            path = self.root / item["folder"] / item["path"]
+            if path.exists():
+                path.unlink()
+        plan.entry = entry
+        return entry
+
+
+def _in_range(week: str | None, first: IsoWeek | None, last: IsoWeek | None) -> bool:
+    if week is None:
+        return True
+    value = IsoWeek.parse(week)
+    return (first is None or value >= first) and (last is None or value <= last)
+
+
+def retention_days(config: TrustConfig) -> dict[str, int | None]:
+    """Days to keep each kind of data after its week ends (``trust.retention``); ``None`` keeps forever."""
+    configured = getattr(config.trust, "retention", None)
+    values: Mapping[str, Any] = configured.model_dump() if configured is not None else {}
+    return {kind: (None if values.get(kind) is None else int(values[kind])) for kind in KINDS}

@@ -1,0 +1,466 @@
+"""``python -m socialaudit history ...``: the auditors' commands over the archive.
+
+- ``list [--school S] [--from W] [--to W]``: archived runs with their week, state and counts (and
+  runs the store knows that were never archived);
+- ``show RUN``: what that run found, per school;
+- ``export --from W --to W [--school S] --format csv|json [-o FILE]``: findings and weekly metrics
+  across weeks, from the latest archived run of each week;
+- ``verify [--from W] [--to W]``: recompute every hash and walk the chain;
+- ``purge [--dry-run]``: remove what is past ``trust.retention`` and record the purge in the chain.
+
+Everything is read from the archive (``SOCIALAUDIT_ARCHIVE``, default ``<output>/archive``), the
+record auditors rely on, not from the store, which holds only the latest run of a week. Bad input
+(an unknown run or school, a malformed week) is one line on stderr and exit 2; a verification that
+finds a mismatch exits 1 and names every file or run that does not match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from socialaudit.archive import MANIFEST, Archive, ArchiveError, open_archive, retention_days, utc_stamp
+from socialaudit.cli import EXIT_FAILED, UsageError
+from socialaudit.weeks import IsoWeek
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+EXPORT_COLUMNS = ("record", "week", "run_id", "school", "check", "policy", "status", "severity", "account", "post_id",
+                  "post_url", "message", "evidence", "action", "metric", "value")
+
+
+def clean(text: Any) -> str:
+    """Untrusted text (post permalinks, messages) made safe for a terminal: no escape sequences."""
+    return _CONTROL.sub("?", str(text)).replace("\n", " ")
+
+
+def _week(value: str | None, name: str) -> IsoWeek | None:
+    if not value:
+        return None
+    try:
+        return IsoWeek.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+def _range(args: argparse.Namespace) -> tuple[IsoWeek | None, IsoWeek | None]:
+    first, last = _week(args.from_week, "--from"), _week(args.to_week, "--to")
+    if first and last and last < first:
+        raise UsageError(f"--to {last} is before --from {first}")
+    return first, last
+
+
+def _in(week: str, first: IsoWeek | None, last: IsoWeek | None) -> bool:
+    value = IsoWeek.parse(week)
+    return (first is None or value >= first) and (last is None or value <= last)
+
+
+def _archive(args: argparse.Namespace) -> Archive:
+    if getattr(args, "config", None):
+        os.environ["SOCIALAUDIT_CONFIG"] = str(Path(args.config).resolve())
+    return open_archive(url=args.archive or None)
+
+
+def _school_status(entry: Mapping[str, Any]) -> str:
+    """A school's overall status in one run: the worst of its checks; not evaluated if it did not finish."""
+    from socialaudit.models import Status
+
+    if not entry.get("finished"):
+        return "not_evaluated"
+    statuses = [Status(c["status"]) for c in entry.get("checks", [])]
+    return max(statuses, key=lambda s: s.rank).value if statuses else "not_evaluated"
+
+
+def _results(archive: Archive, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list(archive.read_json(entry["folder"], "results.json")["schools"])
+
+
+# --- list --------------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the archived runs (oldest first), optionally one school's line of each."""
+    first, last = _range(args)
+    archive = _archive(args)
+    runs = [e for e in archive.runs() if _in(e["week"], first, last)]
+    out = sys.stdout
+    if args.school:
+        out.write(f"{'#':>4}  {'week':8}  {'run':40}  {'run state':10}  {'school status':14}  findings\n")
+        seen = False
+        for entry in runs:
+            try:
+                schools = {s["school"]: s for s in _results(archive, entry)}
+            except ArchiveError:
+                out.write(f"{entry['seq']:>4}  {entry['week']:8}  {clean(entry['run_id'])[:40]:40}  {entry['state']:10}  "
+                          f"{'(purged)':14}  -\n")
+                continue
+            school = schools.get(args.school)
+            if school is None:
+                continue
+            seen = True
+            count = sum(c.get("findings", 0) for c in school.get("checks", []))
+            out.write(f"{entry['seq']:>4}  {entry['week']:8}  {clean(entry['run_id'])[:40]:40}  {entry['state']:10}  "
+                      f"{_school_status(school):14}  {count}\n")
+        if not seen and runs:
+            raise UsageError(f"no archived run {_between(first, last)}includes school {args.school!r}")
+        return 0
+    out.write(f"{'#':>4}  {'week':8}  {'run':40}  {'state':10}  {'schools':>7}  {'findings':>8}  {'breach+':>7}  archived\n")
+    for entry in runs:
+        counts = entry.get("counts") or {}
+        severe = sum(n for s, n in (counts.get("by_severity") or {}).items() if s in ("breach", "critical"))
+        schools = f"{counts.get('schools_finished', '?')}/{counts.get('schools', '?')}"
+        out.write(f"{entry['seq']:>4}  {entry['week']:8}  {clean(entry['run_id'])[:40]:40}  {entry['state']:10}  "
+                  f"{schools:>7}  {counts.get('findings', '?'):>8}  {severe:>7}  {entry['archived_at']}\n")
+    for row in _unarchived(archive, first, last):
+        out.write(f"{'-':>4}  {row['week']:8}  {clean(row['run_id'])[:40]:40}  {row['state']:10}  not archived\n")
+    purges = [e for e in archive.index() if e.get("kind") == "purge"]
+    if purges:
+        out.write(f"{len(purges)} purge record(s) in the chain, the last on {purges[-1]['purged_at']} ('history verify' lists them)\n")
+    return 0
+
+
+def _between(first: IsoWeek | None, last: IsoWeek | None) -> str:
+    if first and last:
+        return f"between {first} and {last} "
+    if first:
+        return f"from {first} "
+    return f"up to {last} " if last else ""
+
+
+def _unarchived(archive: Archive, first: IsoWeek | None, last: IsoWeek | None) -> list[dict[str, Any]]:
+    """Runs the store recorded that are not in the archive (still running, or the archive step failed)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from socialaudit.pipeline import Environment
+
+    archived = {e["run_id"] for e in archive.runs()}
+    try:
+        rows = Environment.from_env().store().list_runs()
+    except (SQLAlchemyError, OSError) as exc:  # the store is a cross-check here; the archive is the record
+        print(f"socialaudit history: the store could not be read for unarchived runs: {type(exc).__name__}", file=sys.stderr)
+        return []
+    return [r for r in rows if r["run_id"] not in archived and _in(r["week"], first, last)]
+
+
+# --- show --------------------------------------------------------------------------------------
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print what one archived run found, school by school."""
+    from socialaudit.models import Severity, Status
+
+    archive = _archive(args)
+    try:
+        entry = archive.find(args.run)
+    except ArchiveError as exc:
+        raise UsageError(str(exc)) from None
+    manifest = archive.read_json(entry["folder"], MANIFEST)
+    out = sys.stdout
+    out.write(f"run {clean(entry['run_id'])} ({entry['folder']}), week {entry['week']}: {entry['state']}\n")
+    out.write(f"  archived {entry['archived_at']}, chain position {entry['seq']}, manifest sha256 {entry['manifest_sha256']}\n")
+    out.write(f"  rules {manifest.get('rules_version', 'unknown')[:16]}..., code {manifest.get('code_version', 'unknown')}\n")
+    if entry.get("missing"):
+        out.write(f"  did not finish: {', '.join(entry['missing'])}\n")
+    try:
+        schools = _results(archive, entry)
+        findings = archive.read_json(entry["folder"], "findings.json")
+    except ArchiveError as exc:
+        out.write(f"  results not available: {exc}\n")
+        return 0
+    by_school: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_school.setdefault(f["school"], []).append(f)
+    if args.school and args.school not in {s["school"] for s in schools}:
+        raise UsageError(f"run {entry['run_id']!r} has no school {args.school!r}")
+    for school in schools:
+        if args.school and school["school"] != args.school:
+            continue
+        status = _school_status(school)
+        out.write(f"\n{clean(school['name'])} ({school['school']}): {Status(status).label}\n")
+        if not school.get("finished"):
+            out.write(f"  {school.get('note', 'not evaluated')}\n")
+            continue
+        for account in school.get("not_collected", []):
+            out.write(f"  not collected: {clean(account)}\n")
+        for result in school.get("checks", []):
+            out.write(f"  [{Status(result['status']).label}] {result['policy']} {result['check']}: {clean(result['summary'])}\n")
+        for f in sorted(by_school.get(school["school"], []), key=lambda f: (-Severity(f["severity"]).rank, f["check"])):
+            out.write(f"    - {f['severity']}: {clean(f['message'])}\n")
+            if f.get("post_url"):
+                out.write(f"      {clean(f['post_url'])}\n")
+    return 0
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for key in sorted(value):
+            yield from _flatten(f"{prefix}.{key}" if prefix else str(key), value[key])
+    elif isinstance(value, (list, tuple)):
+        yield prefix, json.dumps(value, sort_keys=True)
+    else:
+        yield prefix, value
+
+
+def export_rows(archive: Archive, first: IsoWeek, last: IsoWeek, school: str | None = None, *,
+                progress: bool = False) -> dict[str, Any]:
+    """Findings and weekly check metrics for every week in the range, from the latest run of each week."""
+    from tqdm import tqdm
+
+    from socialaudit.weeks import week_range
+
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in archive.runs():
+        latest[entry["week"]] = entry  # later entries (reruns) supersede earlier ones
+    weeks = [str(w) for w in week_range(first, last)]
+    out: dict[str, Any] = {"from": str(first), "to": str(last), "school": school, "runs": [], "weeks_without_run": [],
+                           "unavailable": [], "findings": [], "metrics": []}
+    seen_school = False
+    for week in tqdm(weeks, desc="export", unit="week", file=sys.stderr, disable=not progress):
+        entry = latest.get(week)
+        if entry is None:
+            out["weeks_without_run"].append(week)
+            continue
+        out["runs"].append({"week": week, "run_id": entry["run_id"], "folder": entry["folder"], "state": entry["state"]})
+        try:
+            schools = _results(archive, entry)
+            findings = archive.read_json(entry["folder"], "findings.json")
+        except ArchiveError as exc:
+            out["unavailable"].append(f"{entry['folder']}: {exc}")
+            continue
+        for s in schools:
+            if school and s["school"] != school:
+                continue
+            seen_school = True
+            if not s.get("finished"):
+                out["metrics"].append({"week": week, "run_id": entry["run_id"], "school": s["school"], "check": "",
+                                       "policy": "", "status": "not_evaluated", "metrics": {}})
+            for result in s.get("checks", []):
+                out["metrics"].append({"week": week, "run_id": entry["run_id"], "school": s["school"],
+                                       "check": result["check"], "policy": result["policy"], "status": result["status"],
+                                       "metrics": result.get("metrics", {})})
+        for f in findings:
+            if school and f["school"] != school:
+                continue
+            out["findings"].append({"run_id": entry["run_id"], **f})
+    if school and not seen_school and out["runs"]:
+        raise UsageError(f"no archived run between {first} and {last} includes school {school!r}")
+    return out
+
+
+def _csv(data: Mapping[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for f in data["findings"]:
+        writer.writerow({"record": "finding", **{k: f.get(k, "") for k in EXPORT_COLUMNS if k != "record"}})
+    for m in data["metrics"]:
+        base = {"record": "metric", "week": m["week"], "run_id": m["run_id"], "school": m["school"], "check": m["check"],
+                "policy": m["policy"], "status": m["status"]}
+        pairs = list(_flatten("", m["metrics"])) or [("", "")]
+        for name, value in pairs:
+            writer.writerow({**base, "metric": name, "value": value})
+    return buffer.getvalue()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the export as CSV (one row per finding or metric) or JSON, to a file or stdout."""
+    first, last = _range(args)
+    if first is None or last is None:
+        raise UsageError("export needs --from and --to (ISO weeks such as 2026-W30)")
+    archive = _archive(args)
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    data = export_rows(archive, first, last, args.school, progress=progress)
+    text = _csv(data) if args.format == "csv" else json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if args.output and args.output != "-":
+        target = Path(args.output)
+        try:
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write the export: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text)
+    for week in data["weeks_without_run"]:
+        print(f"socialaudit history export: no archived run for {week}", file=sys.stderr)
+    for problem in data["unavailable"]:
+        print(f"socialaudit history export: {problem}", file=sys.stderr)
+    return 0
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recompute every hash and walk the chain; exit 1 naming every mismatch."""
+    first, last = _range(args)
+    archive = _archive(args)
+    report = archive.verify(first, last)
+    out = sys.stdout
+    for note in report.notes:
+        out.write(f"purged: {note}\n")
+    for problem in report.problems:
+        out.write(f"MISMATCH: {problem}\n")
+    if report.problems:
+        out.write(f"verification FAILED: {len(report.problems)} problem(s) in {archive}\n")
+        return EXIT_FAILED
+    out.write(f"verified {report.runs} run(s), {report.files} file(s); the chain is intact; head manifest sha256 {report.head or '(empty archive)'}\n")
+    return 0
+
+
+# --- purge -------------------------------------------------------------------------------------
+
+def _count_posts_before(store: Any, cutoff: datetime) -> int:
+    from sqlalchemy import func, select
+
+    from socialaudit.store import posts
+
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(posts).where(posts.c.created_at < cutoff)).scalar_one())
+
+
+def _purge_output_raw(output: Path, before: IsoWeek, dry_run: bool) -> list[str]:
+    """The working copies of raw responses under ``output/raw/<week>`` for weeks before ``before``."""
+    import shutil
+
+    base = output / "raw"
+    if not base.is_dir():
+        return []
+    removed = []
+    for folder in sorted(base.iterdir()):
+        try:
+            week = IsoWeek.parse(folder.name)
+        except ValueError:
+            continue
+        if week < before:
+            removed.append(f"raw/{folder.name}")
+            if not dry_run:
+                shutil.rmtree(folder)
+    return removed
+
+
+def purge(archive: Archive, env: Any, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
+    """Apply ``trust.retention``: remove archived files past it, blank old post texts in the store,
+    drop old working copies of raw responses, and seal a purge record into the chain."""
+    from datetime import timedelta
+
+    from socialaudit.weeks import week_of
+
+    config = env.load()
+    retention = retention_days(config)
+    plan = archive.plan_purge(retention, now)
+    summary: dict[str, Any] = {"retention_days": retention, "files": len(plan.removed), "by_kind": {},
+                               "posts_blanked": 0, "output_removed": [], "entry": None}
+    for item in plan.removed:
+        summary["by_kind"][item["kind"]] = summary["by_kind"].get(item["kind"], 0) + 1
+    store = env.store()
+    if retention["post_texts"] is not None:
+        cutoff = now - timedelta(days=retention["post_texts"])
+        plan.posts_before = utc_stamp(cutoff)
+        plan.posts_blanked = _count_posts_before(store, cutoff) if dry_run else store.purge_posts_before(cutoff)
+        summary["posts_blanked"] = plan.posts_blanked
+    if retention["raw_responses"] is not None:
+        keep_from = week_of(now - timedelta(days=retention["raw_responses"]), config.trust.timezone)
+        summary["output_removed"] = _purge_output_raw(env.output, keep_from, dry_run)
+    if not dry_run and (plan.removed or plan.posts_blanked):
+        summary["entry"] = archive.record_purge(plan, retention, now)
+    return summary
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Remove what is past retention (or, with --dry-run, say what would be)."""
+    from socialaudit.pipeline import Environment
+
+    archive = _archive(args)
+    env = Environment.from_env()
+    now = datetime.now(timezone.utc)
+    if args.as_of:
+        try:
+            now = datetime.fromisoformat(args.as_of).replace(tzinfo=timezone.utc) if len(args.as_of) == 10 else \
+                datetime.fromisoformat(args.as_of.replace("Z", "+00:00")).astimezone(timezone.utc)
+        except ValueError:
+            raise UsageError(f"--as-of {args.as_of!r} is not an ISO date such as 2026-12-01") from None
+    summary = purge(archive, env, now=now, dry_run=args.dry_run)
+    kept = [k for k, v in summary["retention_days"].items() if v is None]
+    verb = "would remove" if args.dry_run else "removed"
+    out = sys.stdout
+    settings = ", ".join(f"{k} {v} days" if v is not None else f"{k} forever" for k, v in summary["retention_days"].items())
+    out.write(f"retention: {settings}\n")
+    if len(kept) == len(summary["retention_days"]):
+        out.write("trust.retention keeps everything: nothing to purge\n")
+        return 0
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_kind"].items())) or "none"
+    out.write(f"{verb} {summary['files']} archived file(s) ({kinds})\n")
+    blanked = "would blank up to" if args.dry_run else "blanked"
+    out.write(f"{blanked} the text of {summary['posts_blanked']} stored post(s)\n")
+    if summary["output_removed"]:
+        out.write(f"{verb} working copies: {', '.join(summary['output_removed'])}\n")
+    if summary["entry"]:
+        entry = summary["entry"]
+        out.write(f"recorded in the chain as {entry['folder']} (position {entry['seq']}, manifest sha256 {entry['manifest_sha256']})\n")
+    elif not args.dry_run:
+        out.write("nothing past retention: no purge record written\n")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+def _dispatch(args: argparse.Namespace) -> int:
+    commands = {"list": cmd_list, "show": cmd_show, "export": cmd_export, "verify": cmd_verify, "purge": cmd_purge}
+    try:
+        return commands[args.history_command](args)
+    except ArchiveError as exc:
+        print(f"socialaudit history {args.history_command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--archive", help="archive URL or folder (default: $SOCIALAUDIT_ARCHIVE, else <output>/archive)")
+    parser.add_argument("--config", help="trust config (default: $SOCIALAUDIT_CONFIG or config/trust.yaml)")
+
+
+def _weeks(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--from", dest="from_week", required=required, help="first ISO week, e.g. 2026-W30")
+    parser.add_argument("--to", dest="to_week", required=required, help="last ISO week, e.g. 2026-W47")
+
+
+def add_parser(sub: Any) -> None:
+    """Add ``history`` and its sub-commands to the CLI (see socialaudit.cli.EXTRA_COMMANDS)."""
+    history = sub.add_parser("history", help="the auditors' commands: list, show, export, verify, purge archived runs")
+    commands = history.add_subparsers(dest="history_command", required=True)
+
+    listing = commands.add_parser("list", help="archived runs with their week, state and counts")
+    listing.add_argument("--school", help="one school's status and findings in each run")
+    _weeks(listing)
+    _common(listing)
+
+    show = commands.add_parser("show", help="what one run found, per school")
+    show.add_argument("run", help="run id, archive folder (<week>/<run>) or 'latest'")
+    show.add_argument("--school", help="only this school")
+    _common(show)
+
+    export = commands.add_parser("export", help="findings and weekly metrics across weeks, as CSV or JSON")
+    _weeks(export, required=True)
+    export.add_argument("--school", help="only this school")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+    export.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: when stderr is a terminal)")
+    _common(export)
+
+    verify = commands.add_parser("verify", help="recompute every hash and walk the chain; exit 1 on any mismatch")
+    _weeks(verify)
+    _common(verify)
+
+    purge_cmd = commands.add_parser("purge", help="remove what is past trust.retention and record it in the chain")
+    purge_cmd.add_argument("--dry-run", action="store_true", help="say what would be removed; change nothing")
+    purge_cmd.add_argument("--as-of", help="apply retention as of this UTC date or time instead of now (rehearsals)")
+    _common(purge_cmd)
+    history.set_defaults(func=_dispatch)
