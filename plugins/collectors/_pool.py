@@ -19,15 +19,16 @@ instagram    4     as Facebook
 (other)      2
 ============ ===== ==================================================================================
 
-The pool as a whole is capped by ``max_workers`` (default 16). Jobs are interleaved across buckets
-before submission so that one busy platform does not hold every worker while the others wait.
+The pool as a whole is capped by ``max_workers`` (default 16). A free worker takes the next job
+round-robin from the buckets that have a free slot, so one busy platform never holds workers idle
+while the others wait.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -70,51 +71,61 @@ def run_bounded(jobs: Sequence[Job[T]], *, max_workers: int = MAX_WORKERS,
     Returns one outcome per job, in the jobs' order. A job's exception is captured in its outcome
     (the caller decides what is transient and what is recorded), so one failing account never
     loses what the others collected.
+
+    A worker only takes a job whose bucket has a free slot (round-robin across buckets), so a
+    worker never sits blocked behind a busy platform while another platform's jobs wait: with a
+    semaphore per bucket inside the workers, the 200-account benchmark ran at 3x its ideal time
+    because most workers were parked on two full buckets.
     """
     if not jobs:
         return []
-    semaphores: dict[str, threading.Semaphore] = {}
-    for job in jobs:
-        semaphores.setdefault(job.bucket, threading.BoundedSemaphore(limit_for(job.platform, limits)))
     outcomes = [Outcome(job=job) for job in jobs]
+    queues: dict[str, deque[int]] = {}
+    for index, job in enumerate(jobs):
+        queues.setdefault(job.bucket, deque()).append(index)
+    capacity = {bucket: limit_for(jobs[queue[0]].platform, limits) for bucket, queue in queues.items()}
+    workers = max(1, min(max_workers, len(jobs), sum(capacity.values())))
+    buckets = list(queues)
+    running = dict.fromkeys(buckets, 0)
+    state = {"next": 0, "undispatched": len(jobs)}
+    ready = threading.Condition()
 
-    def work(index: int) -> None:
-        outcome = outcomes[index]
-        with semaphores[outcome.job.bucket]:
+    def take() -> int | None:
+        """The next job whose bucket has room (called with ``ready`` held), round-robin."""
+        for step in range(len(buckets)):
+            bucket = buckets[(state["next"] + step) % len(buckets)]
+            if queues[bucket] and running[bucket] < capacity[bucket]:
+                state["next"] = (state["next"] + step + 1) % len(buckets)
+                running[bucket] += 1
+                state["undispatched"] -= 1
+                return queues[bucket].popleft()
+        return None
+
+    def worker() -> None:
+        while True:
+            with ready:
+                index = take()
+                while index is None:
+                    if state["undispatched"] == 0:
+                        return
+                    ready.wait()
+                    index = take()
+            outcome = outcomes[index]
             try:
                 outcome.value = outcome.job.run()
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller, never swallowed
                 outcome.error = exc
+            finally:
+                with ready:
+                    running[outcome.job.bucket] -= 1
+                    ready.notify_all()
 
-    order = _interleave(jobs)
-    workers = max(1, min(max_workers, len(jobs), sum(limit_for(jobs[i].platform, limits) for i in _firsts(jobs))))
     if workers == 1:
-        for index in order:
-            work(index)
+        worker()
         return outcomes
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
-        for future in [pool.submit(work, index) for index in order]:
-            future.result()
+    threads = [threading.Thread(target=worker, name=f"collect-{n}", daemon=True) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return outcomes
-
-
-def _firsts(jobs: Sequence[Job[T]]) -> list[int]:
-    """The index of the first job of each bucket."""
-    seen: dict[str, int] = {}
-    for index, job in enumerate(jobs):
-        seen.setdefault(job.bucket, index)
-    return list(seen.values())
-
-
-def _interleave(jobs: Sequence[Job[T]]) -> list[int]:
-    """Job indexes taken round-robin across buckets, so every bucket starts early."""
-    queues: dict[str, list[int]] = {}
-    for index, job in enumerate(jobs):
-        queues.setdefault(job.bucket, []).append(index)
-    order: list[int] = []
-    lanes = list(queues.values())
-    while any(lanes):
-        for lane in lanes:
-            if lane:
-                order.append(lane.pop(0))
-    return order

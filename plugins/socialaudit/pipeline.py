@@ -120,8 +120,9 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     school = config.school(school_id)
     store = env.store()
     since, until = week.bounds(config.trust.timezone)
-    # Collect a little beyond the week on both sides: cross-posts and late-indexed posts.
-    window = (since - timedelta(days=1), until + timedelta(days=1))
+    # Collect a little beyond the week on both sides (cross-posts, late-indexed posts), and back over
+    # the longest event lead time, so event promotion sees the posts that promoted this week's events.
+    window = (since - timedelta(days=lookback_days(config, school)), until + timedelta(days=1))
     statuses: list[AccountCollection] = []
     transient: list[str] = []
     archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id)
@@ -146,7 +147,7 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
                              base_url=account.base_url or None, credentials=credentials,
                              archive=archive.for_account(account.platform, account.key))
 
-        jobs.append(Job(platform=account.platform, bucket=f"{account.platform}:{account.base_url}", run=run))
+        jobs.append(Job(platform=account.platform, bucket=rate_bucket(account), run=run))
     # Accounts are collected concurrently (bounded per platform); results are stored on this thread.
     for account, session, outcome in zip(school.accounts, sessions, run_bounded(jobs), strict=True):
         exc = outcome.error
@@ -178,6 +179,39 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
             "posts": sum(s.posts for s in statuses)}
 
 
+def rate_bucket(account: Any) -> str:
+    """The rate-limit bucket an account's requests share: its platform and the host they go to.
+
+    API platforms are keyed by their API root (``base_url``; one bucket per Mastodon instance);
+    website feeds by the feed's host, so that each school's small web server gets its own few
+    connections while two feeds on one site share them.
+    """
+    from urllib.parse import urlsplit
+
+    where = account.base_url or (urlsplit(account.url).netloc if account.url else "")
+    return f"{account.platform}:{where}"
+
+
+def lookback_days(config: TrustConfig, school: Any) -> int:
+    """Days before the week that collection and checks reach back: at least 1, and the longest
+    event lead time (event_promotion's ``lead_days``, or an event's own)."""
+    from checks.event_promotion import lookback_days as event_lookback
+
+    return max(1, event_lookback(config, school))
+
+
+def load_events(config: TrustConfig, school: Any, week: IsoWeek) -> dict[str, Any]:
+    """The school's calendar events for the week's checks (``services["events"]``); reading a
+    calendar is I/O, so it is done here and not in the pure check. A calendar that cannot be read is
+    recorded with the school and the calendar named; that school's event check is "not evaluated"."""
+    from checks._calendar import event_services, window_for
+
+    if not (school.calendars or config.trust.calendars):
+        return {}
+    start, end = window_for(week.monday, week.sunday)
+    return event_services(config, school, start, end)
+
+
 def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None,
                  *, services: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every registered check on the school's stored posts for the week; store the results.
@@ -192,8 +226,12 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     school = config.school(school_id)
     store = env.store()
     since, until = week.bounds(config.trust.timezone)
-    posts = store.posts_for(school_id, since - timedelta(days=1), until + timedelta(days=1))
+    # The checks get the posts back over the event lead times; those judging the week filter with in_week().
+    posts = store.posts_for(school_id, since - timedelta(days=lookback_days(config, school)), until + timedelta(days=1))
     collections = store.collections_for(week, school_id)
+    services = dict(services or {})
+    if "events" not in services:
+        services.update(load_events(config, school, week))
     results = run_checks(school, posts, week=week, config=config, collections=collections, services=services)
     results = suppressions.apply(results, suppressions.rules(config, store), week)
     store.save_results(week, school_id, results, run_id=run_id)
@@ -201,6 +239,51 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
             "statuses": {r.check: r.status.value for r in results},
             "findings": sum(len(r.findings) for r in results),
             "suppressed": sum(1 for r in results for f in r.findings if f.suppressed)}
+
+
+FROM_STORE = "From the store"
+
+
+def collect_from_store(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:
+    """Audit a past week from stored posts, without collecting again (``{"collect": false}``, ``run --from-store``).
+
+    Each account keeps the collection stored for that week, marked as audited from the store
+    (with the run that collected it); an account with no stored collection for the week, or whose
+    posts' text was purged under ``trust.retention.post_texts``, is recorded ``not_collected``, so
+    the checks that need it are "not evaluated", never "pass".
+    """
+    env = env or Environment.from_env()
+    config = env.load()
+    school = config.school(school_id)
+    store = env.store()
+    since, until = week.bounds(config.trust.timezone)
+    stored = {(c.platform, c.account): c for c in store.collections_for(week, school_id)}
+    origins = store.collection_runs(week, school_id)
+    purged = store.purged_accounts(school_id, since - timedelta(days=1), until + timedelta(days=1))
+    statuses: list[AccountCollection] = []
+    for account in school.accounts:
+        previous = stored.get((account.platform, account.key))
+        if (account.platform, account.key) in purged:
+            statuses.append(AccountCollection(
+                school=school_id, platform=account.platform, account=account.key, status=CollectionStatus.NOT_COLLECTED,
+                message=f"{FROM_STORE}: the texts of this week's posts were purged (trust.retention.post_texts)"))
+        elif previous is None:
+            statuses.append(AccountCollection(
+                school=school_id, platform=account.platform, account=account.key, status=CollectionStatus.NOT_COLLECTED,
+                message=f"{FROM_STORE}: no collection of this account is stored for {week}"))
+        elif previous.message.startswith(FROM_STORE):
+            statuses.append(previous)  # a rerun from the store: already says where it came from
+        else:
+            origin = origins.get((account.platform, account.key), "")
+            detail = f": {previous.message}" if previous.message else ""
+            statuses.append(AccountCollection(
+                school=school_id, platform=previous.platform, account=previous.account, status=previous.status,
+                message=f"{FROM_STORE} (collected by run {origin}){detail}", posts=previous.posts,
+                skipped=previous.skipped, pages=previous.pages))
+    store.record_collections(week, school_id, statuses, run_id=run_id)
+    return {"school": school_id, "week": str(week), "run_id": run_id, "from_store": True,
+            "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
+            "posts": sum(s.posts for s in statuses if s.status.collected)}
 
 
 def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:
@@ -217,12 +300,16 @@ def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment |
             "status": view["overall"]["status"]}
 
 
-def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, final_attempt: bool = True) -> list[dict[str, Any]]:
-    """Collect, check and render each school of a batch (the batched form of the per-school tasks)."""
+def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, final_attempt: bool = True,
+                  collect: bool = True) -> list[dict[str, Any]]:
+    """Collect (or, with ``collect=False``, take from the store), check and render each school of a batch."""
     week = IsoWeek.parse(item["week"])
     out = []
     for school_id in item["schools"]:
-        collect_school(school_id, week, item["run_id"], env, final_attempt=final_attempt)
+        if collect:
+            collect_school(school_id, week, item["run_id"], env, final_attempt=final_attempt)
+        else:
+            collect_from_store(school_id, week, item["run_id"], env)
         check_school(school_id, week, item["run_id"], env)
         out.append(render_school(school_id, week, item["run_id"], env))
     return out
