@@ -34,13 +34,13 @@ WEEKS = 5
 
 
 def main() -> None:
+    import collectors.bluesky
+    import collectors.mastodon
     from collectors._base import get_collector
     from collectors._http import make_session
     from collectors._pool import MAX_WORKERS, Job, limit_for, run_bounded
     from socialaudit.config import Account
     from socialaudit.pipeline import rate_bucket
-    import collectors.bluesky
-    import collectors.mastodon
     from socialaudit.simulator.dataset import Profile
 
     # Page sizes of 10 (the APIs' defaults are 40 and 100) so that 30 posts take 3 pages, as RSS does.
