@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: help venv demo test test-fast test-pg lint bench system-deps simulator clean cluster-test
+.PHONY: help venv demo test test-fast test-pg lint bench system-deps simulator clean cluster-test screenshots
 
 help:
 	@echo "make demo         run the weekly audit for the demo trust (last complete ISO week)"
@@ -67,6 +67,10 @@ cluster-test: venv system-deps
 
 bench: venv
 	$(PY) bench/run.py
+
+# The README's screenshots of the demo's Trust report and a school report (run make demo first).
+screenshots: venv system-deps
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf output .airflow .pytest-airflow .pytest_cache
