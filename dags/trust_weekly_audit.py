@@ -10,7 +10,8 @@ Trust report and the run is marked **failed** by the last task, so a broken scho
 Every run, failed or partial ones too, is then sealed into the hash-chained audit archive
 (`SOCIALAUDIT_ARCHIVE`, default `<output>/archive`; `python -m socialaudit history verify` checks it).
 
-Trigger with `{"week": "2026-W47"}` to audit a particular week. Config: `SOCIALAUDIT_CONFIG`;
+Trigger with `{"week": "2026-W47"}` to audit a particular week; add `"collect": false` to audit it
+from the posts already stored (a backfill: accounts with no stored collection for the week are "not evaluated"). Config: `SOCIALAUDIT_CONFIG`;
 output: `SOCIALAUDIT_OUTPUT`; store: `SOCIALAUDIT_DB_URL`. The code lives in `plugins/`.
 """
 
@@ -48,7 +49,9 @@ def _week_and_run(item: dict) -> tuple:
     max_active_runs=1,
     tags=["socialaudit", "policy-audit", "weekly"],
     doc_md=__doc__,
-    params={"week": Param(None, type=["null", "string"], description="ISO week to audit, e.g. 2026-W47")},
+    params={"week": Param(None, type=["null", "string"], description="ISO week to audit, e.g. 2026-W47"),
+            "collect": Param(True, type="boolean",
+                             description="false: audit from stored posts without collecting again (backfill)")},
     default_args={
         "owner": "cio",
         "retries": RETRIES,
@@ -76,8 +79,12 @@ def trust_weekly_audit():
         ctx["batch_label"] = ",".join(item["schools"])
         week, run_id = _week_and_run(item)
         final = ctx["ti"].try_number > ctx["ti"].max_tries
+        from_store = not pipeline.wants_collection(ctx["params"])
         for school in item["schools"]:
-            pipeline.collect_school(school, week, run_id, final_attempt=final)
+            if from_store:
+                pipeline.collect_from_store(school, week, run_id)
+            else:
+                pipeline.collect_school(school, week, run_id, final_attempt=final)
         return item
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)

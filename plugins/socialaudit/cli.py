@@ -77,8 +77,11 @@ def logical_date_for(week: IsoWeek, tz: str) -> datetime:
     return datetime.combine(week.sunday + timedelta(days=1), time(6), ZoneInfo(tz))
 
 
-def run_week(week: IsoWeek, *, config_file: str | None = None) -> Any:
-    """Run the trust_weekly_audit DAG for one week through Airflow (``dag.test``); returns the DagRun."""
+def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = True) -> Any:
+    """Run the trust_weekly_audit DAG for one week through Airflow (``dag.test``); returns the DagRun.
+
+    ``collect=False`` audits the week from the posts already in the store (DAG param ``collect``).
+    """
     for key, value in airflow_environment(config_file).items():
         if key == "AIRFLOW_HOME" or key not in os.environ or key == "SOCIALAUDIT_CONFIG":
             os.environ[key] = value
@@ -90,7 +93,8 @@ def run_week(week: IsoWeek, *, config_file: str | None = None) -> Any:
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags["trust_weekly_audit"]
-    return dag.test(logical_date=logical_date_for(week, config.trust.timezone), run_conf={"week": str(week)})
+    return dag.test(logical_date=logical_date_for(week, config.trust.timezone),
+                    run_conf={"week": str(week), "collect": collect})
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -107,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         weeks = [IsoWeek.last_complete(datetime.now(timezone.utc), tz)]
     simulator = None
-    if config.demo and not _listening(config.demo.simulator):
+    if config.demo and not args.from_store and not _listening(config.demo.simulator):
         from socialaudit.simulator import Simulator
 
         parts = urlsplit(config.demo.simulator)
@@ -118,10 +122,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = []
     try:
         for week in weeks:
-            run = run_week(week, config_file=config.source)
+            run = run_week(week, config_file=config.source, collect=not args.from_store)
             state = str(getattr(run, "state", "unknown"))
             state = state.split(".")[-1].lower()
-            print(f"{week}: run {state}")
+            print(f"{week}: run {state}" + (" (audited from stored posts, nothing collected)" if args.from_store else ""))
             print(f"  Trust report:   {output / 'reports' / str(week) / 'index.html'}")
             print(f"  School reports: {output / 'reports' / str(week) / 'schools'}/")
             print(f"  Emails:         {output / 'outbox' / str(week)}/")
@@ -294,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--week", help="ISO week, e.g. 2026-W47")
     run.add_argument("--from", dest="from_week", help="first week of a backfill")
     run.add_argument("--to", dest="to_week", help="last week of a backfill")
+    run.add_argument("--from-store", action="store_true",
+                     help="audit from the posts already stored, without collecting (accounts with none: not evaluated)")
     run.set_defaults(func=cmd_run)
 
     collect = sub.add_parser("collect", help="collect one account and print its posts as JSON lines")

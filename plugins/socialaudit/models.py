@@ -70,6 +70,7 @@ class CollectionStatus(str, enum.Enum):
     UNAVAILABLE = "unavailable"  # unknown, private or suspended account
     AUTH_FAILED = "auth_failed"  # bad, expired or missing credentials
     ERROR = "error"  # transient failure that outlived the retries
+    NOT_COLLECTED = "not_collected"  # audited from the store, which holds no collection of it for the week
 
     @property
     def collected(self) -> bool:

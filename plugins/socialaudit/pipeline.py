@@ -232,6 +232,11 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     services = dict(services or {})
     if "events" not in services:
         services.update(load_events(config, school, week))
+    if "links" not in services:
+        from socialaudit.links import resolver_for
+
+        # external_links asks this resolver; its answers are cached in the store for the task's retries
+        services["links"] = resolver_for(config, store=store)
     results = run_checks(school, posts, week=week, config=config, collections=collections, services=services)
     results = suppressions.apply(results, suppressions.rules(config, store), week)
     store.save_results(week, school_id, results, run_id=run_id)
@@ -242,6 +247,16 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
 
 
 FROM_STORE = "From the store"
+
+
+def wants_collection(params: Mapping[str, Any] | None) -> bool:
+    """``params.collect`` (default true); false audits the week from stored posts (a backfill)."""
+    value = (params or {}).get("collect", True)
+    if isinstance(value, str):
+        if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"param 'collect' must be true or false, not {value!r}")
+        return value.strip().lower() in ("true", "1", "yes")
+    return True if value is None else bool(value)
 
 
 def collect_from_store(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:

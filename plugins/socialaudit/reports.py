@@ -48,6 +48,7 @@ COLLECTION_WORDS = {
     CollectionStatus.UNAVAILABLE: "Not collected: account unavailable",
     CollectionStatus.AUTH_FAILED: "Not collected: credentials rejected",
     CollectionStatus.ERROR: "Not collected: platform error",
+    CollectionStatus.NOT_COLLECTED: "Not collected this week: audited from stored posts, none stored",
 }
 # Plain words for a head, and a symbol so the status reads without colour (print, colour blindness).
 CLAUSE_WORDS = {

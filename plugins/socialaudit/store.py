@@ -271,6 +271,13 @@ class Store:
             changed = len(pending)
         return changed
 
+    def purged_accounts(self, school: str, since: datetime, until: datetime) -> set[tuple[str, str]]:
+        """(platform, account) of the school's posts in the window whose text was purged (retention)."""
+        query = select(posts.c.platform, posts.c.account, posts.c.data).where(and_(
+            posts.c.school == school, posts.c.created_at >= since, posts.c.created_at < until))
+        with self.engine.connect() as conn:
+            return {(r.platform, r.account) for r in conn.execute(query) if _json(r.data).get("text_purged")}
+
     def count_posts(self) -> int:
         from sqlalchemy import func
 
@@ -291,6 +298,13 @@ class Store:
                  .order_by(collections.c.platform, collections.c.account))
         with self.engine.connect() as conn:
             return [AccountCollection.from_dict(dict(r)) for r in conn.execute(query).mappings()]
+
+    def collection_runs(self, week: IsoWeek, school: str) -> dict[tuple[str, str], str]:
+        """The run that recorded each (platform, account) collection of a school for a week."""
+        query = select(collections.c.platform, collections.c.account, collections.c.run_id).where(
+            and_(collections.c.week == str(week), collections.c.school == school))
+        with self.engine.connect() as conn:
+            return {(r.platform, r.account): r.run_id for r in conn.execute(query)}
 
     # --- results ----------------------------------------------------------------------------
     def save_results(self, week: IsoWeek, school: str, results: Sequence[CheckResult], *, run_id: str) -> None:
@@ -391,6 +405,7 @@ def _blank_post(data: dict[str, Any]) -> dict[str, Any]:
     """A post's JSON form with the text, alt texts and comment texts and authors blanked."""
     out = dict(data)
     out["text"] = ""
+    out["text_purged"] = True  # Post.from_dict ignores it; purged_accounts() reads it
     out["media"] = [{**m, "alt": None if m.get("alt") is None else ""} for m in data.get("media") or ()]
     if data.get("comments"):
         out["comments"] = [{**c, "text": "", "author": ""} for c in data["comments"]]

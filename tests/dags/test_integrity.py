@@ -72,3 +72,11 @@ def test_dag_file_does_no_heavy_imports():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "plugins")})
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
+
+
+def test_collect_param_defaults_to_collecting(dagbag):
+    """``{"collect": false}`` audits from the store (backfill); by default a run collects."""
+    dag = dagbag.dags["trust_weekly_audit"]
+    assert dag.params["collect"] is True
+    assert dag.params.get_param("collect").schema["type"] == "boolean"
+    assert dag.params["week"] is None
