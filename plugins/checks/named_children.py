@@ -1,0 +1,131 @@
+"""Children named in posts, and other personal information (policy 4.1, safeguarding).
+
+What it checks: no post with photographs or video names a child, and no post carries a child's full name or other personally identifying information (mobile numbers, personal email addresses, home addresses and postcodes, dates of birth), looking in the text, the alt text of every image and the hashtags, in any letter case.
+Why it matters: the policy forbids identifying by name any child featured in photographs, and publishing personally identifying information; a name next to a photo lets a stranger find a child.
+Example: a photo with "Well done Ava in Year 4!" -> critical: A*** (Year 4) named in a post with a photo.
+How to fix: edit or delete the post now (remove the name, or the photo), then check the school's other accounts for the same post; the designated safeguarding lead is copied on critical findings.
+
+Severities: critical for a child named in a post with a photo or video (text, alt text or hashtag),
+a child's full name in any post, and any personal information (a mobile number, a personal email
+address, a home address or postcode, a date of birth next to a name). A first name alone in a
+text-only post is allowed by the policy's wording but is reported as a *warning* (setting
+``text_only_first_name``: the same post is often shared with a photo elsewhere). Adults with a
+title, the school's staff list, saints, religious, well-known and fictional figures, and ordinary
+words that are also names are not children's names (see ``checks/_names.py``). Evidence and
+messages show only initials ("A*** (Year 4)"), never a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from checks._base import CheckContext, Setting, check, in_week
+from checks._names import Analysis, SchoolContext, analyse, name_tables, school_context
+from socialaudit.config import School
+from socialaudit.models import CheckResult, Finding, Post, Severity, Status
+
+NAME = "named_children"
+POLICY = "4.1"
+SETTINGS = {
+    "min_name_frequency": Setting(1, "Lowest Great Britain/Ireland frequency (1 rare .. 13 very common) in gender-guesser's "
+                                     "name dictionary for a given name to count in any letter case."),
+    "text_only_first_name": Setting("warning", "Severity of a child's first name alone in a post without photos or video: "
+                                               "info, warning, breach or critical."),
+    "extra_names": Setting([], "Given names to treat as names although the dictionary lacks them."),
+    "ignore_words": Setting([], "Words never to treat as a child's name at this school (a class named after a saint, say)."),
+}
+
+
+def post_segments(post: Post) -> list[tuple[str, str]]:
+    """The parts of a post a name can hide in: the text and each image's alt text."""
+    segments = [("text", post.text)]
+    segments.extend(("alt text", m.alt) for m in post.media if m.alt)
+    return segments
+
+
+def context_for(school: School, ctx: CheckContext) -> SchoolContext:
+    """The exclusion context of a school: staff, own domains, settings."""
+    trust = ctx.config.trust
+    return school_context(school.staff, [*trust.domains, *trust.allow_domains], school.name,
+                          extra=ctx.setting("extra_names"), ignore=ctx.setting("ignore_words"))
+
+
+def severity_of(post: Post, found: Analysis, text_only: Severity) -> Severity | None:
+    """The finding's severity for what was found in ``post`` (None: nothing to report)."""
+    if found.pii or any(n.full for n in found.names):
+        return Severity.CRITICAL
+    if found.names:
+        return Severity.CRITICAL if post.has_visual_media else text_only
+    return None
+
+
+def finding_for(school: School, post: Post, found: Analysis, severity: Severity) -> Finding:
+    """One finding per post; only masked names ("A*** (Year 4)") and kinds of information appear."""
+    names = [n.masked() for n in found.names]
+    places = sorted({n.where for n in found.names})
+    kinds = sorted({p.kind for p in found.pii})
+    parts = []
+    if names:
+        who = ", ".join(names)
+        full = any(n.full for n in found.names)
+        media = "a post with a photo or video" if post.has_visual_media else "a text-only post"
+        parts.append(f"{'a full name' if full else 'a child'} ({who}) in {media}")
+    if kinds:
+        parts.append(", ".join(kinds))
+    message = "Possible " + " and ".join(parts) + "; policy 4.1 forbids identifying children."
+    if not found.pii and not any(n.full for n in found.names) and not post.has_visual_media:
+        message = (f"A child's first name ({', '.join(names)}) in a text-only post; allowed by 4.1, "
+                   f"but check it is not shared with a photo elsewhere.")
+    evidence_bits = []
+    if names:
+        evidence_bits.append(f"{', '.join(names)} in the {' and '.join(places)}")
+    evidence_bits.extend(f"{p.kind}: {p.shown}" for p in found.pii)
+    if post.has_visual_media:
+        evidence_bits.append("photo/video attached")
+    if severity is Severity.CRITICAL:
+        action = "Edit or delete the post now (remove the name or the photo); the safeguarding lead has been copied."
+    else:
+        action = "Check parental consent and that no photo of this child is posted with the name."
+    status = Status.FAIL if severity.rank >= Severity.BREACH.rank else Status.WARN
+    return Finding(check=NAME, severity=severity, status=status,
+                   school=school.id, policy=POLICY, message=message, account=post.account, post_id=post.id,
+                   post_url=post.url, evidence="; ".join(evidence_bits), action=action)
+
+
+@check(NAME, policy=POLICY, settings=SETTINGS)
+def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
+    """Flag posts that name children or carry personal information."""
+    tables = name_tables(int(ctx.setting("min_name_frequency")))
+    text_only = Severity(str(ctx.setting("text_only_first_name")))
+    exclusion = context_for(school, ctx)
+    mine = in_week(posts, ctx)
+    findings: list[Finding] = []
+    for post in mine:
+        found = analyse(post_segments(post), exclusion, tables)
+        severity = severity_of(post, found, text_only)
+        if severity is not None:
+            findings.append(finding_for(school, post, found, severity))
+    findings.sort(key=lambda f: (-f.severity.rank, f.post_url, f.post_id))
+    critical = sum(1 for f in findings if f.severity is Severity.CRITICAL)
+    metrics = {"posts": len(mine), "findings": len(findings), "critical": critical,
+               "with_media": sum(1 for p in mine if p.has_visual_media)}
+    failed = ctx.failed_accounts
+
+    def result(status: Status, summary: str) -> CheckResult:
+        return CheckResult(check=NAME, policy=POLICY, school=school.id, status=status, summary=summary,
+                           findings=tuple(findings), metrics=metrics)
+
+    names = ", ".join(f"{c.platform} {c.account}" for c in failed)
+    missing = f" ({names} could not be collected)" if failed else ""
+    serious = sum(1 for f in findings if f.status is Status.FAIL)
+    if serious:
+        return result(Status.FAIL, f"{serious} post{'s' if serious != 1 else ''} may identify a child or carry "
+                                   f"personal information{missing}.")
+    if not school.accounts:
+        return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so no post could be checked.")
+    if failed:
+        return result(Status.NOT_EVALUATED, f"{len(mine)} posts checked, but {names} could not be collected, "
+                                            f"so posts may be missing.")
+    if findings:
+        return result(Status.WARN, f"{len(findings)} text-only post{'s' if len(findings) != 1 else ''} give a child's first name.")
+    return result(Status.PASS, f"No child named and no personal information in {len(mine)} posts.")
