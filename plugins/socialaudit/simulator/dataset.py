@@ -42,6 +42,45 @@ class SimPost:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """A weekly (or every-n-weeks) event in a demo school's iCalendar feed, /calendar/<school>.ics."""
+
+    uid: str
+    title: str
+    kind: str  # open_evening | parents_evening | parish | other (written as the event's CATEGORIES)
+    first: date  # DTSTART's day; the RRULE repeats it every ``every_weeks`` weeks
+    start_minute: int = 9 * 60  # local time of day it starts
+    every_weeks: int = 1
+
+    def occurrences(self, since: date, until: date) -> list[date]:
+        """The event's days in [since, until): what expanding its RRULE gives."""
+        step = timedelta(weeks=self.every_weeks)
+        day = self.first
+        if since > day:
+            day += step * ((since - day) // step)
+        out = []
+        while day < until:
+            if day >= since:
+                out.append(day)
+            day += step
+        return out
+
+
+# The demo schools' recurring events, served as iCalendar feeds so that event promotion has events
+# in any week. Holy Cross never promotes its Mass (its profile does not promote events).
+DEMO_CALENDARS: dict[str, tuple[CalendarEntry, ...]] = {
+    "st-aidans": (CalendarEntry("st-aidans-open-morning@st-aidans.example.sch.uk", "Open morning for Reception 2027",
+                                "open_evening", date(2026, 9, 10), 9 * 60 + 30),),
+    "holy-cross": (CalendarEntry("holy-cross-mass@holy-cross.example.sch.uk", "Parish Mass with Year 5", "parish",
+                                 date(2026, 9, 9), 9 * 60 + 15),),
+    "our-lady": (CalendarEntry("our-lady-family-mass@our-lady.example.sch.uk", "Family Mass in the school hall", "parish",
+                               date(2026, 9, 6), 10 * 60, every_weeks=2),),
+    "sacred-heart": (CalendarEntry("sacred-heart-open-afternoon@sacred-heart.example.sch.uk", "Open afternoon for new families",
+                                   "open_evening", date(2026, 9, 9), 14 * 60),),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """How one simulated account behaves."""
 
@@ -61,6 +100,8 @@ class Profile:
     handle: str = ""  # the account's handle on its platform when it differs from the slug
     reposts: bool = False  # also shares (boosts, reposts) one post of another account each week
 
+    # recurring events of the school's iCalendar feed (see DEMO_CALENDARS); promoted when promotes_events
+    calendar: tuple[CalendarEntry, ...] = ()
 
 ACTIVITIES = [
     ("Year 3 Romans", "Year 3 built Roman shields from cardboard and tested them in a very orderly testudo."),
@@ -153,6 +194,8 @@ def week_posts(slug: str, profile: Profile, week: IsoWeek) -> list[SimPost]:
         posts.append(SimPost(id=f"{slug}-{week}-reply", created_at=_moment(monday, 3, 19 * 60), title="",
                              text="Thank you! It will be on the newsletter on Friday.", is_reply=True))
     posts.sort(key=lambda p: p.created_at)
+    if profile.promotes_events and profile.calendar:
+        _promote_calendar(slug, profile, week, posts)
     return posts
 
 
@@ -172,6 +215,41 @@ def posts_between(slug: str, profiles: dict[str, Profile], since: datetime, unti
                                    is_reply=post.is_reply)
                 out.append(post)
         week = week + 1
+def _promote_calendar(slug: str, profile: Profile, week: IsoWeek, posts: list[SimPost]) -> None:
+    """Mention next week's calendar events in this week's first regular posts (in place, so the
+    number of posts, and every other check's figures, stay as they were)."""
+    rng = _seed(slug, str(week), "calendar")
+    upcoming = [(entry, day) for entry in profile.calendar
+                for day in entry.occurrences(week.monday + timedelta(days=7), week.monday + timedelta(days=14))]
+    regular = [i for i, p in enumerate(posts) if not p.is_reply and "-event-" not in p.id]
+    for (entry, day), index in zip(upcoming, regular, strict=False):
+        post = posts[index]
+        label = EVENT_WORDS.get(entry.kind, entry.title) if entry.kind != "open_evening" else entry.title.split(" for ")[0]
+        hour, minute = divmod(entry.start_minute, 60)
+        when = rng.choice([f"on {day.strftime('%A')} {_ordinal(day.day)} {day.strftime('%B')}",
+                           f"next {day.strftime('%A')}", f"on {day.day}/{day.month}", f"on {day.day} {day.strftime('%b')}"])
+        note = f" Our next {label} is {when} at {hour}:{minute:02d} - all welcome!"
+        posts[index] = SimPost(id=post.id, created_at=post.created_at, title=post.title, text=post.text + note,
+                               media=post.media, links=post.links, is_reply=post.is_reply, is_repost=post.is_repost,
+                               comments=post.comments)
+
+
+def calendar_ics(school: str, entries: tuple[CalendarEntry, ...], school_name: str = "") -> str:
+    """A school's iCalendar feed: one VEVENT with a weekly RRULE per entry (times in Europe/London)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//socialaudit simulator//demo school calendar//EN",
+             f"X-WR-CALNAME:{school_name or school} (fictional)", "X-WR-TIMEZONE:Europe/London"]
+    for entry in entries:
+        hour, minute = divmod(entry.start_minute, 60)
+        start = f"{entry.first:%Y%m%d}T{hour:02d}{minute:02d}00"
+        end_hour = min(23, hour + 1)
+        lines += ["BEGIN:VEVENT", f"UID:{entry.uid}", "DTSTAMP:20260901T080000Z",
+                  f"DTSTART;TZID=Europe/London:{start}", f"DTEND;TZID=Europe/London:{entry.first:%Y%m%d}T{end_hour:02d}{minute:02d}00",
+                  f"RRULE:FREQ=WEEKLY;INTERVAL={entry.every_weeks}", f"SUMMARY:{entry.title}",
+                  f"CATEGORIES:{entry.kind}", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
     out.sort(key=lambda p: p.created_at, reverse=True)
     return out
 
@@ -186,7 +264,7 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
 
     def profile(school: str, **kwargs: object) -> Profile:
         return Profile(school=school, school_name=names.get(school, school), domain=f"{school}.example.sch.uk",
-                       events=events.get(school, ()), **kwargs)  # type: ignore[arg-type]
+                       events=events.get(school, ()), calendar=DEMO_CALENDARS.get(school, ()), **kwargs)  # type: ignore[arg-type]
 
     return {
         "st-aidans": profile("st-aidans", per_week=4),
