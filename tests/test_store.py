@@ -160,3 +160,26 @@ def test_pg_helper_says_what_is_missing(monkeypatch, tmp_path):
     monkeypatch.setattr(pg, "PG_ROOT", tmp_path / "no-postgresql")
     with pytest.raises(pg.PgUnavailable, match=r"binaries not found under .*no-postgresql \(apt-get install postgresql"):
         pg.start_server(tmp_path / "pg")
+
+
+def test_retention_config_defaults_to_forever_and_is_validated():
+    from pathlib import Path
+
+    import pytest
+    import yaml
+
+    from socialaudit.config import ConfigError, parse_config
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "trust.yaml").read_text(encoding="utf-8"))
+    raw["trust"].pop("retention", None)
+    retention = parse_config(raw, "trust.yaml").trust.retention
+    assert (retention.raw_responses, retention.post_texts, retention.findings, retention.reports) == (None,) * 4
+    raw["trust"]["retention"] = {"raw_responses": 90, "post_texts": 365}
+    assert parse_config(raw, "trust.yaml").trust.retention.post_texts == 365
+    for bad, message in (({"post_texts": 0}, "trust.retention.post_texts: Input should be greater than or equal to 1"),
+                         ({"posts": 30}, "trust.retention.posts: Extra inputs are not permitted"),
+                         ({"reports": "a year"}, "trust.retention.reports: Input should be a valid integer, unable to parse string as an integer")):
+        raw["trust"]["retention"] = bad
+        with pytest.raises(ConfigError) as caught:
+            parse_config(raw, "trust.yaml")
+        assert str(caught.value) == f"trust.yaml: {message}"
