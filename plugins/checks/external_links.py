@@ -1,0 +1,371 @@
+"""External links (policy 4.1).
+
+What it checks: every link in the week's posts is safe and appropriate: not to a blocklisted site (UT1 categories such as adult, gambling, malware, phishing), not to a lookalike of the trust's own domains, not to an internal or non-web address, not broken (4xx, 5xx, a domain that does not exist), and over https. Shortened links are expanded and redirects followed (by the injected resolver) so the real destination is judged. Links to the trust's own sites and its allowlist (gov.uk, the diocese) pass without being opened.
+Why it matters: families follow the school's links trusting that the school checked them; a lapsed domain bought by a casino, a lookalike of the school's site or a plain-http page puts children and parents at risk, and a broken link undermines the post.
+Example: "Maths games: http://short.demo.example/s/maths" expands to mathsgames-casino.demo.example -> fail: blocklisted (gambling), and a warning: not https.
+How to fix: edit or delete the post; link to the https address of the page itself, and check where a shortened link leads before posting it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from checks._base import CheckContext, Setting, check, in_week
+from checks._blocklist import Blocklist, load_blocklists
+from socialaudit.config import PROJECT_ROOT, School
+from socialaudit.models import CheckResult, Finding, Post, Severity, Status
+
+NAME = "external_links"
+POLICY = "4.1"
+NOT_WEB = ("mailto", "tel", "sms")  # contact links, not web pages: not judged
+DEFAULT_CATEGORIES = ["adult", "agressif", "cryptojacking", "dangerous_material", "dating", "ddos", "drogue",
+                      "gambling", "hacking", "lingerie", "malware", "mixed_adult", "phishing", "sect", "warez"]
+
+
+@dataclass(slots=True)
+class _Problem:
+    severity: Severity
+    kind: str  # blocklisted | lookalike | unsafe | broken | not_https | unverified
+    message: str
+    action: str
+    evidence: str
+
+
+@check(
+    NAME,
+    policy=POLICY,
+    settings={
+        "blocklists": Setting([], "Blocklist files or folders: the UT1 tree (<category>/domains and urls), its "
+                                  "flattened files (<category>_domains.txt), or one domain a line; relative paths "
+                                  "are read from the config file's folder, else the project folder."),
+        "blocklist_categories": Setting(DEFAULT_CATEGORIES, "Blocklist categories that are flagged ('*' for every "
+                                                            "black category); social networks are not among them."),
+        "require_https": Setting(True, "Flag links that use http:// rather than https://."),
+        "lookalike_max_edits": Setting(1, "Edits (a letter changed, added, dropped or swapped) within which a domain "
+                                          "counts as a lookalike of the trust's domains; one more for names of 12 or "
+                                          "more letters."),
+    },
+)
+def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
+    allow = tuple(sorted({_norm(d) for d in (*ctx.config.trust.domains, *ctx.config.trust.allow_domains) if d}))
+    protected = allow
+    blocklist = _blocklist(ctx)
+    max_edits = int(ctx.setting("lookalike_max_edits"))
+    require_https = bool(ctx.setting("require_https"))
+
+    where: dict[str, list[Post]] = {}
+    for post in sorted(in_week(posts, ctx), key=lambda p: (p.created_at, p.platform, p.id)):
+        for link in post.links:
+            url = link.strip()
+            if url and urlsplit(url).scheme.lower() not in NOT_WEB:
+                where.setdefault(url, []).append(post)
+
+    problems: dict[str, list[_Problem]] = {}
+    to_resolve: list[str] = []
+    allowlisted = 0
+    for url in where:
+        found: list[_Problem] = []
+        try:
+            parts = urlsplit(url)
+            host = _norm(parts.hostname or "")
+        except ValueError:
+            problems[url] = [_Problem(Severity.WARNING, "broken", "A link is malformed, so it cannot be opened.",
+                                      "Correct or remove the link.", _show(url))]
+            continue
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            problems[url] = [_Problem(Severity.BREACH, "unsafe",
+                                      f"A link uses the {scheme or 'missing'} scheme; only web (https) links are safe to post.",
+                                      "Remove the link, or replace it with the https address of the page.", _show(url))]
+            continue
+        if host and _allowlisted(host, allow):
+            allowlisted += 1
+            continue
+        found += _static(url, host, parts.path, blocklist, protected, max_edits, posted=True)
+        if require_https and scheme == "http":
+            found.append(_Problem(Severity.WARNING, "not_https",
+                                  f"A link to {host} uses http:// rather than https://, so it can be intercepted or altered.",
+                                  "Link to the https:// address of the page instead.", _show(url)))
+        if not any(p.kind in ("blocklisted", "lookalike") for p in found):
+            to_resolve.append(url)  # a blocklisted or lookalike site is never opened
+        problems[url] = found
+
+    resolver = ctx.services.get("links")
+    by_state: dict[str, int] = {}
+    expanded = 0
+    unresolved: list[str] = []
+    if resolver is None:
+        unresolved = list(to_resolve)
+    elif to_resolve:
+        def stop(url: str) -> str:
+            parts = urlsplit(url)
+            host = _norm(parts.hostname or "")
+            if _allowlisted(host, allow):
+                return "allowlisted"
+            hit = blocklist.match(host, parts.path)
+            return f"blocklisted: {hit[0]}" if hit else ""
+
+        try:
+            results = resolver.resolve_many(to_resolve, stop=stop)
+        except OSError:
+            results = {}
+        for url in to_resolve:
+            res = results.get(url)
+            if res is None:
+                unresolved.append(url)
+                continue
+            state = res.state.value
+            by_state[state] = by_state.get(state, 0) + 1
+            if len(res.chain) > 1:
+                expanded += 1
+            problems[url] += _from_resolution(url, res, blocklist, protected, max_edits, require_https)
+
+    findings: list[Finding] = []
+    for url, found in problems.items():
+        first = where[url][0]
+        others = len({(p.platform, p.account, p.id) for p in where[url]}) - 1
+        for problem in found:
+            evidence = problem.evidence + (f" (also in {others} other post{'s' if others != 1 else ''})" if others else "")
+            status = {Severity.CRITICAL: Status.FAIL, Severity.BREACH: Status.FAIL,
+                      Severity.WARNING: Status.WARN}.get(problem.severity, Status.NOT_EVALUATED)
+            findings.append(Finding(check=NAME, severity=problem.severity, status=status, school=school.id,
+                                    policy=POLICY, message=problem.message, account=first.account, post_id=first.id,
+                                    post_url=first.url, evidence=evidence, action=problem.action))
+    if unresolved:
+        hosts = sorted({_norm(urlsplit(u).hostname or "") for u in unresolved})
+        why = "link resolution is switched off" if resolver is None else "the resolver gave no answer"
+        first = where[unresolved[0]][0]
+        findings.append(Finding(
+            check=NAME, severity=Severity.INFO, status=Status.NOT_EVALUATED, school=school.id, policy=POLICY,
+            message=f"{len(unresolved)} link{'s' if len(unresolved) != 1 else ''} could not be opened ({why}), so "
+                    "where they lead is not known.",
+            account=first.account, post_id=first.id, post_url=first.url,
+            evidence=", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else ""),
+            action="Run the audit with link resolution on, or open these links by hand."))
+    findings.sort(key=lambda f: (-f.severity.rank, f.evidence))
+
+    metrics: dict[str, Any] = {"links": len(where), "allowlisted": allowlisted, "resolved": len(to_resolve) - len(unresolved),
+                               "expanded": expanded, "by_state": dict(sorted(by_state.items())),
+                               "unresolved": len(unresolved), "blocklist_entries": len(blocklist)}
+
+    def result(status: Status, summary: str) -> CheckResult:
+        return CheckResult(check=NAME, policy=POLICY, school=school.id, status=status, summary=summary,
+                           findings=tuple(findings), metrics=metrics)
+
+    if not school.accounts:
+        return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so no links were seen.")
+    failing = [f for f in findings if f.status is Status.FAIL]
+    warnings = [f for f in findings if f.status is Status.WARN]
+    unknown = [f for f in findings if f.status is Status.NOT_EVALUATED]
+    if failing:
+        return result(Status.FAIL, f"{len(failing)} unsafe or inappropriate link problem{'s' if len(failing) != 1 else ''} "
+                                   f"in {len(where)} link{'s' if len(where) != 1 else ''} this week.")
+    failed = ctx.failed_accounts
+    if failed:
+        names = ", ".join(f"{c.platform} {c.account}" for c in failed)
+        return result(Status.NOT_EVALUATED, f"{len(where)} links checked, but {names} could not be collected, "
+                                            "so their links are unknown.")
+    if unknown:
+        return result(Status.NOT_EVALUATED, f"{len(unknown)} of {len(where)} links could not be verified.")
+    if warnings:
+        return result(Status.WARN, f"{len(warnings)} link problem{'s' if len(warnings) != 1 else ''} "
+                                   f"(broken or not https) in {len(where)} links this week.")
+    if not where:
+        return result(Status.PASS, "No links in this week's posts.")
+    return result(Status.PASS, f"All {len(where)} links this week are safe ({allowlisted} on the allowlist).")
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+def _static(url: str, host: str, path: str, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
+            *, posted: bool) -> list[_Problem]:
+    """Blocklist and lookalike problems of one URL (the posted one, or a hop it redirects through)."""
+    out: list[_Problem] = []
+    verb = "A link goes to" if posted else "A link redirects to"
+    hit = blocklist.match(host, path)
+    if hit is not None:
+        category, entry = hit
+        out.append(_Problem(Severity.CRITICAL, "blocklisted",
+                            f"{verb} {host}, which is on the blocklist ({category.replace('_', ' ')}).",
+                            "Delete the link now; if the site was once legitimate, its domain has changed hands.",
+                            f"{_show(url)} (listed: {entry})"))
+    imitated = lookalike(host, protected, max_edits)
+    if imitated:
+        out.append(_Problem(Severity.BREACH, "lookalike",
+                            f"{verb} {host}, which imitates the trust's domain {imitated}.",
+                            f"Delete the link and report the site; link only to {imitated} itself.", _show(url)))
+    return out
+
+
+def _from_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
+                     require_https: bool) -> list[_Problem]:
+    from socialaudit.links import LinkState
+
+    out: list[_Problem] = []
+    trail = " -> ".join(_host_of(u) for u in res.chain) if len(res.chain) > 1 else _show(url)
+    for hop in res.chain[1:]:
+        parts = urlsplit(hop)
+        for problem in _static(hop, _norm(parts.hostname or ""), parts.path, blocklist, protected, max_edits,
+                               posted=False):
+            problem.evidence = trail
+            out.append(problem)
+    final = urlsplit(res.final_url)
+    if require_https and urlsplit(url).scheme.lower() == "https" and final.scheme.lower() == "http":
+        out.append(_Problem(Severity.WARNING, "not_https",
+                            f"A link redirects to {_norm(final.hostname or '')} over plain http://.",
+                            "Link to a page that stays on https://.", trail))
+    host = _host_of(res.final_url)
+    if res.state is LinkState.UNSAFE:
+        out.append(_Problem(Severity.BREACH, "unsafe",
+                            f"A link points to an internal or unsafe address ({res.reason}).",
+                            "Remove the link; the audit never opens internal addresses.", trail))
+    elif res.state is LinkState.BROKEN:
+        out.append(_Problem(Severity.WARNING, "broken", f"A link to {host} is broken: {res.reason}.",
+                            "Fix the link or remove it from the post.", trail))
+    elif res.state in (LinkState.UNVERIFIED, LinkState.NOT_EVALUATED):
+        out.append(_Problem(Severity.INFO, "unverified", f"A link to {host} could not be verified: {res.reason}.",
+                            "Open the link by hand to check where it leads.", trail))
+    return out
+
+
+def _allowlisted(host: str, allow: tuple[str, ...]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in allow)
+
+
+def _norm(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def _host_of(url: str) -> str:
+    try:
+        return _norm(urlsplit(url).hostname or "") or _show(url)
+    except ValueError:
+        return _show(url)
+
+
+def _show(url: str) -> str:
+    """Host and the start of the path: enough to find the link, no query string (tokens travel there)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url[:40]
+    host = _norm(parts.hostname or "")
+    if not host:
+        return (parts.scheme + ":" if parts.scheme else "") + "..."
+    path = parts.path if len(parts.path) <= 40 else parts.path[:39] + "…"
+    return f"{parts.scheme}://{host}{path}"
+
+
+# --- lookalikes ----------------------------------------------------------------------------------
+
+_CONFUSABLE = str.maketrans({
+    "0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "|": "l", "!": "i",
+    # Cyrillic and Greek letters that render like Latin ones
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y",
+    "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l", "ɡ": "g", "ο": "o", "α": "a", "ν": "v",
+    "ι": "i", "κ": "k", "ρ": "p", "τ": "t", "υ": "u", "ε": "e", "ı": "i",
+})
+
+
+def _unicode_host(host: str) -> str:
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                label = label.encode("ascii").decode("idna")
+            except UnicodeError:
+                pass
+        labels.append(label)
+    return ".".join(labels)
+
+
+def skeleton(host: str) -> str:
+    """The host as it looks: punycode decoded, accents dropped, homoglyphs and digit swaps mapped."""
+    text = unicodedata.normalize("NFKD", _unicode_host(_norm(host)))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().translate(_CONFUSABLE)
+    return text.replace("rn", "m").replace("vv", "w")
+
+
+def _compact(text: str) -> str:
+    return text.replace(".", "").replace("-", "").replace("_", "")
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count one), giving up above ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+@lru_cache(maxsize=65536)
+def lookalike(host: str, protected: tuple[str, ...], max_edits: int = 1) -> str:
+    """The protected domain ``host`` imitates, or "" (the domains themselves and their subdomains never do).
+
+    Caught: homoglyphs and digit swaps (st0swins, Cyrillic "а", punycode), moved dots and hyphens
+    (stoswinstrust.example.org), a protected domain used as a subdomain of another site
+    (stoswins-trust.example.org.evil.example), another top-level domain (stoswins-trust.example.com)
+    and small misspellings (edit distance ``max_edits``, one more for names of 12+ letters; only for
+    names of 6+ letters, so short names such as gov.uk are matched exactly).
+    """
+    host = _norm(host)
+    if not host or _allowlisted(host, protected):
+        return ""
+    shape = skeleton(host)
+    labels = host.split(".")
+    for domain in protected:
+        size = domain.count(".") + 1
+        tail = ".".join(labels[-size:])
+        shape_tail = skeleton(tail)
+        shape_domain = skeleton(domain)
+        if shape == shape_domain or shape_tail == shape_domain or shape.endswith("." + shape_domain):
+            return domain
+        if _compact(shape) == _compact(shape_domain) or _compact(shape_tail) == _compact(shape_domain):
+            return domain
+        if host.startswith((domain + ".", domain.replace(".", "-") + ".", domain.replace(".", "-") + "-")):
+            return domain
+        base_domain, base_host = shape_domain.rsplit(".", 1)[0], shape.rsplit(".", 1)[0]
+        if "." in shape_domain and len(_compact(base_domain)) >= 6 and \
+                (base_host == base_domain or base_host.endswith("." + base_domain)):
+            return domain  # the same name under another top-level domain
+        target = _compact(shape_domain)
+        if len(target) >= 6:
+            limit = max_edits + (1 if len(target) >= 12 else 0)
+            if _distance(_compact(shape_tail), target, limit) <= limit:
+                return domain
+    return ""
+
+
+def _blocklist(ctx: CheckContext) -> Blocklist:
+    paths = [_locate(str(p), ctx.config.source) for p in ctx.setting("blocklists") or ()]
+    return load_blocklists(paths, list(ctx.setting("blocklist_categories") or ()))
+
+
+def _locate(path: str, config_source: str) -> Path:
+    """A configured blocklist path: absolute, else the config file's folder, else the project folder."""
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute():
+        return candidate
+    if config_source:
+        near = Path(config_source).resolve().parent / candidate
+        if near.exists():
+            return near
+    return PROJECT_ROOT / candidate
