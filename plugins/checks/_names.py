@@ -131,13 +131,25 @@ STOP = frozenset(
 
 # Name context around a word.
 _PREFIX_CUES = (
-    ("well", "done"), ("done",), ("congratulations",), ("congratulations", "to"), ("congrats",), ("congrats", "to"),
+    ("well", "done"), ("done",), ("done", "to"), ("congratulations",), ("congratulations", "to"), ("congrats",), ("congrats", "to"),
     ("thank", "you", "to"), ("thanks", "to"), ("shout", "out", "to"), ("shoutout", "to"), ("well", "played"),
     ("happy", "birthday"), ("happy", "birthday", "to"), ("good", "luck"), ("good", "luck", "to"), ("goes", "to"),
     ("awarded", "to"), ("presented", "to"), ("of", "the", "week"), ("of", "the", "week", "is"), ("bravo",),
     ("pupil",), ("pupils",), ("student",), ("students",), ("captain",), ("captains",), ("winner",),
     ("winners",), ("superstar",), ("superstars",), ("our", "very", "own"), ("proud", "of"),
 )
+# What children make and do, after a possessive: "Daisy's drawing".
+_CREATIONS = frozenset("drawing painting poem story model work artwork picture project design writing letter "
+                       "sculpture collage speech reading performance question idea invention experiment "
+                       "certificate award medal trophy goal".split())
+# Verbs that follow a child's name at the start of a sentence: "Layla wrote ...", "Yusuf and his team".
+_NAME_VERBS = frozenset("read wrote won scored made built painted drew sang played ran showed shared performed "
+                        "led gave has had was is did helped completed achieved received earned designed created "
+                        "presented swam danced cooked baked took came joined brought told asked explained loved "
+                        "enjoyed finished raised learned learnt reached passed climbed walked".split())
+# Words after a name that make it a topic or a thing, not a person: "Tudor day", "Sherwood topic".
+_TOPIC_NOUNS = frozenset("day days topic week costume costumes times era period style food house houses class "
+                         "museum castle forest road street estate era kings queens history village".split())
 _HASHTAG_CUES = ("welldone", "congratulations", "congrats", "happybirthday", "thankyou", "goodluck",
                  "staroftheweek", "wellplayed", "bravo", "proudof", "goteam", "go")
 _YEARISH = re.compile(r"^(?:y|yr|year)\d{1,2}$|^(?:reception|nursery|ks[12]|p[1-7])$")
@@ -157,7 +169,7 @@ _RELIGIOUS_CONTEXT = frozenset(
     """god jesus christ lord holy bible gospel nativity mass prayer prayers pray praying church advent easter
     lent pentecost angel angels shepherd shepherds bethlehem manger apostle apostles disciple disciples saint
     rosary hail virgin liturgy worship ark psalm parable parables blessed feast feastday sacrament communion
-    confirmation baptism christening parish heaven faith saints stable crib magi kings""".split()
+    confirmation baptism christening parish heaven faith saints stable crib magi kings re religious""".split()
 )
 
 # Well-known, historical and fictional people: whole phrases, matched on lowercase tokens.
@@ -179,7 +191,8 @@ FAMOUS = tuple(
     vincent van gogh|claude monet|pablo picasso|andy warhol|henri matisse|katherine johnson|stephen hawking|
     jane austen|charlotte bronte|emily bronte|george stephenson|isambard kingdom brunel|winston churchill|
     elizabeth fry|grace hopper|alan turing|tim berners lee|john lennon|paul mccartney|freddie mercury|
-    elvis presley|taylor swift|billie eilish|harry styles|jack sparrow|lily-mae""".replace("\n", " ").split("|")
+    elvis presley|taylor swift|billie eilish|harry styles|jack sparrow|david and goliath|noah ark|adam and eve|
+    daniel in the lions|jonah and the whale|lily-mae""".replace("\n", " ").split("|")
     if phrase.strip() and phrase.strip() != "lily-mae"
 )
 FICTIONAL_SINGLE = frozenset("elsa moana peppa elmer paddington pinocchio aladdin mulan simba nemo shrek "
@@ -256,6 +269,7 @@ class Token:
     capital: bool  # first letter upper-case, rest not all upper
     initial: bool  # first word of a sentence (or of the text)
     hashtag: bool = False
+    possessive: bool = False  # written "Leo's" / "Lucas'"
 
 
 def _possessive(word: str) -> str:
@@ -291,9 +305,10 @@ def tokenize(text: str) -> list[Token]:
                 tokens.append(Token(part, part.lower(), start, part[:1].isupper() and not part.isupper(),
                                     initial=n == 0, hashtag=True))
             continue
-        word = _possessive(word)
-        tokens.append(Token(word, word.lower().replace("’", "'"), start,
-                            word[:1].isupper() and not (len(word) > 1 and word.isupper()), initial))
+        bare = _possessive(word)
+        tokens.append(Token(bare, bare.lower().replace("’", "'"), start,
+                            bare[:1].isupper() and not (len(bare) > 1 and bare.isupper()), initial,
+                            possessive=bare != word))
     return tokens
 
 
@@ -331,6 +346,21 @@ def _has_suffix_cue(tokens: Sequence[Token], i: int) -> bool:
     if after[0] in ("in", "from") and len(after) > 1:
         return after[1] in ("year", "yr", "reception", "nursery") or bool(_YEARISH.match(after[1]))
     return bool(_YEARISH.match(after[0])) or (after[0] in ("year", "yr", "aged", "age") and len(after) >= 1)
+
+
+def _starts_sentence_as_name(tokens: Sequence[Token], i: int, tables: NameTables) -> bool:
+    """A capitalised sentence-initial word is a name when what follows reads like a person's."""
+    tok = tokens[i]
+    if tok.possessive:
+        return True
+    if i + 1 >= len(tokens):
+        return False
+    nxt = tokens[i + 1]
+    if nxt.low in _NAME_VERBS:
+        return True
+    if nxt.low == "and" and i + 2 < len(tokens) and tokens[i + 2].low in ("his", "her", "their"):
+        return True
+    return nxt.capital and not nxt.initial and _surname_like(nxt, tables)
 
 
 def _hashtag_name(token: Token, tables: NameTables) -> bool:
@@ -371,8 +401,15 @@ def find_names(text: str, tables: NameTables | None = None, *, extra: frozenset[
                 verdict[i] = 2
                 continue
         if low not in extra and not _is_name_word(low, tables):
+            # a capitalised word the dictionary lacks, straight after "well done", "congratulations to"...
+            if tok.capital and len(low) > 2 and low not in TITLES and not _YEARISH.match(low) \
+                    and _has_prefix_cue(tokens, i) and not (i + 1 < n and tokens[i + 1].low in _NAME_NOUNS):
+                verdict[i] = 2
             continue
-        context = _has_prefix_cue(tokens, i) or _has_suffix_cue(tokens, i)
+        context = _has_prefix_cue(tokens, i) or _has_suffix_cue(tokens, i) or (
+            tok.possessive and i + 1 < n and tokens[i + 1].low in _CREATIONS)
+        if not context and not tok.possessive and i + 1 < n and tokens[i + 1].low in _TOPIC_NOUNS:
+            continue
         hyphen = "-" in low
         if low in extra:
             verdict[i] = 2 if context else 1
@@ -385,6 +422,8 @@ def find_names(text: str, tables: NameTables | None = None, *, extra: frozenset[
             verdict[i] = 2 if context else 1
         elif context or (tok.capital and not tok.initial) or (tok.capital and tok.hashtag):
             verdict[i] = 2 if context else 1
+        elif tok.capital and _starts_sentence_as_name(tokens, i, tables):
+            verdict[i] = 1
         else:
             pending.append(i)
     # A doubtful word joined to a name by "and", "&" or a comma is in the same list of names.
@@ -457,6 +496,9 @@ _DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|n
 _BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b", re.I)
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery)\b", re.I)
+# A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
+_PERSONAL = re.compile(r"\b(?:home|mum|dad|mother|father|grandparents?|nan|grandma|grandad|family|parents?|"
+                       r"carers?|his|her|their)\b", re.I)
 ORG_SUFFIXES = (".sch.uk", ".gov.uk", ".nhs.uk", ".ac.uk", ".police.uk")
 
 
@@ -569,7 +611,10 @@ def _excluded(text: str, tokens: Sequence[Token], span: NameSpan, ctx: SchoolCon
     for phrase in FAMOUS:
         k = len(phrase)
         for s in range(max(0, i - k + 1), i + 1):
-            if tuple(t.low for t in tokens[s: s + k]) == phrase:
+            words = [t.low for t in tokens[s: s + k]]
+            if words and words[-1].endswith("s") and words[-1][:-1] == phrase[-1]:
+                words[-1] = phrase[-1]  # "three Willy Wonkas"
+            if tuple(words) == phrase:
                 return "famous"
     if low in RELIGIOUS_ALWAYS:
         return "religious"
@@ -610,10 +655,11 @@ def _pii(text: str, ctx: SchoolContext, named: bool) -> list[PiiHit]:
     for m in mobiles:
         hits.append(PiiHit("mobile number", m.group()[:4] + "*** ***"))
     venue = bool(_VENUE.search(text))
+    personal = named or bool(_PERSONAL.search(text))
     for m in _PHONE_LAND.finditer(text):
         if any(mm.start() <= m.start() < mm.end() for mm in mobiles):
             continue
-        if not venue:
+        if personal and not venue:
             hits.append(PiiHit("phone number", m.group()[:4] + "*** ***"))
     if not venue:
         for m in _POSTCODE.finditer(text):

@@ -287,7 +287,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 # --- entry point -----------------------------------------------------------------------------
 
 # Sub-command modules (see build_parser): the evaluation of the name finder, the auditors' history.
-EXTRA_COMMANDS: list[str] = ["socialaudit.suppressions", "socialaudit.history"]
+EXTRA_COMMANDS: list[str] = ["socialaudit.suppressions", "socialaudit.history", "socialaudit.evaluate"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m socialaudit", description="Audit a trust's school social media accounts.")
