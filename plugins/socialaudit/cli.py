@@ -239,9 +239,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
         by_school.setdefault(post.school, []).append(post)
     known = {s.id: s for s in config.schools}
     names = args.checks.split(",") if args.checks else None
+    from socialaudit.links import resolver_for
+
+    # --no-resolve: links are judged offline (blocklists, lookalikes, https); where they lead is "not evaluated"
+    services = {"links": resolver_for(config, resolve=not args.no_resolve)}
     for school_id, school_posts in sorted(by_school.items()):
         school = known.get(school_id) or default_school(school_id)
-        for result in run_checks(school, school_posts, week=week, config=config, names=names):
+        for result in run_checks(school, school_posts, week=week, config=config, names=names, services=services):
             for finding in result.findings:
                 sys.stdout.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
     return 0
@@ -316,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--config")
     scan.add_argument("--checks", help="comma-separated check names (default: all)")
     scan.add_argument("--week", help="ISO week the posts are judged in (default: the week of the newest post)")
+    scan.add_argument("--no-resolve", action="store_true",
+                      help="do not open links (offline): external_links reports where they lead as not evaluated")
     scan.set_defaults(func=cmd_scan)
 
     send = sub.add_parser("send", help="deliver a week's emails (SMTP connection smtp_default, else the outbox)")

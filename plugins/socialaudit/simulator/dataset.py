@@ -90,6 +90,7 @@ class Profile:
     per_week: int = 4
     promotes_events: bool = True
     names_child: bool = False
+    bad_links: bool = False  # two posts a week whose links the external_links check must flag
     # "", "unknown", "500", "flaky", "429", "429-once", "slow", "truncated", "malformed", "401", "bomb"
     # (XML entity bomb), "gzip-bomb", "bad-item" (one malformed item per page), "quota" (YouTube)
     fault: str = ""
@@ -116,6 +117,17 @@ ACTIVITIES = [
     ("Harvest collection", "Thank you for your harvest donations; they have gone to the local food bank."),
     ("Year 4 coding", "Year 4 programmed floor robots to find their way through a maze of cones."),
     ("Art gallery", "Our corridor gallery now shows the self-portraits painted by Year 6."),
+]
+
+# Fictional web hosts served by the simulator (platform_links.py): a link shortener and two sites. The
+# demo's link resolver pins exactly these hosts to the simulator's address and opens nothing else.
+DEMO_WEB_HOSTS = ("short.demo.example", "mathsgames-casino.demo.example", "northmoor-scouts.demo.example")
+SHORT_LINKS = {"maths": "http://mathsgames-casino.demo.example/web/spin"}  # the maths site's domain lapsed
+BAD_LINK_POSTS = [
+    ("Times tables", "Practise your times tables at home with these maths games: http://short.demo.example/s/maths",
+     "http://short.demo.example/s/maths"),
+    ("Scout camp", "Photos from the Year 6 scout camp are on the scout group's website.",
+     "http://northmoor-scouts.demo.example/web/camp"),
 ]
 
 LINKS = [
@@ -189,6 +201,10 @@ def week_posts(slug: str, profile: Profile, week: IsoWeek) -> list[SimPost]:
             text=f"Well done to {first} {last} in Year 4, our star of the week, for a brilliant poem about autumn!",
             media=(SimMedia("photo", f"https://{profile.domain}/uploads/{week}/star.jpg",
                             f"{first} holding a certificate in the hall"),)))
+    if profile.bad_links:
+        for n, (title, text, link) in enumerate(BAD_LINK_POSTS):
+            posts.append(SimPost(id=f"{slug}-{week}-link-{n}", created_at=_moment(monday, 1 + 2 * n, 11 * 60 + 15),
+                                 title=title, text=text, links=(link,)))
     # one reply to a parent each week, which the frequency check must not count
     if profile.per_week >= 2:
         posts.append(SimPost(id=f"{slug}-{week}-reply", created_at=_moment(monday, 3, 19 * 60), title="",
@@ -273,7 +289,7 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
         "st-hildas": profile("st-hildas", per_week=3, names_child=True),
         "our-lady": profile("our-lady", per_week=3),
         "st-josephs": profile("st-josephs", per_week=4, fault="unknown"),
-        "sacred-heart": profile("sacred-heart", per_week=5),
+        "sacred-heart": profile("sacred-heart", per_week=5, bad_links=True),
         # Social accounts (Mastodon, Bluesky, YouTube): see config/trust.yaml for where each lives.
         "st-aidans-masto": profile("st-aidans", crosspost_of="st-aidans", handle="staidans"),
         "holy-cross-bsky": profile("holy-cross", per_week=0, promotes_events=False, reposts=True,
