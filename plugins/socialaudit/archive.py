@@ -531,7 +531,9 @@ class Archive:
     def _check_files(self, folder: str, manifest: Mapping[str, Any], purged: Mapping[tuple[str, str], Mapping[str, Any]],
                      purge_notes: dict[str, dict[str, Any]], report: Verification) -> None:
         run_dir = self.root / folder
-        present = {p.relative_to(run_dir).as_posix(): p for p in run_dir.rglob("*") if p.is_file()}
+        base = run_dir.path.rstrip("/")
+        # Relative names by slicing the path string: UPath's relative_to costs a millisecond a file.
+        present = {p.path[len(base) + 1:]: p for p in run_dir.rglob("*") if p.is_file()}
         listed: Mapping[str, Mapping[str, Any]] = manifest.get("files", {})
         for rel, info in sorted(listed.items()):
             report.files += 1
