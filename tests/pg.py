@@ -10,6 +10,7 @@ Environment:
                             ``postgresql+psycopg://user@127.0.0.1:5432/postgres`` (a maintenance DB
                             the user may ``CREATE DATABASE`` from)
   SOCIALAUDIT_REQUIRE_PG=1  a PostgreSQL case fails, rather than skips, when no server can be had
+  SOCIALAUDIT_TEST_PG_ROOT  where to look for ``<version>/bin/initdb`` (default /usr/lib/postgresql)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-PG_ROOT = Path("/usr/lib/postgresql")
+PG_ROOT = Path(os.environ.get("SOCIALAUDIT_TEST_PG_ROOT") or "/usr/lib/postgresql")  # where Debian installs servers
 
 
 class PgUnavailable(RuntimeError):

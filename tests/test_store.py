@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from socialaudit.models import AccountCollection, CheckResult, CollectionStatus, Finding, Severity, Status
 from socialaudit.weeks import IsoWeek
 
@@ -183,3 +185,24 @@ def test_retention_config_defaults_to_forever_and_is_validated():
         with pytest.raises(ConfigError) as caught:
             parse_config(raw, "trust.yaml")
         assert str(caught.value) == f"trust.yaml: {message}"
+
+
+@pytest.mark.parametrize(("require", "outcome"), [("", "1 skipped"), ("1", "1 error")])
+def test_without_postgresql_cases_skip_unless_required(tmp_path, require, outcome):
+    """What CI relies on: SOCIALAUDIT_REQUIRE_PG=1 turns the skip into an error naming the cause."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALAUDIT_TEST_PG_URL", "SOCIALAUDIT_REQUIRE_PG")}
+    env.update(SOCIALAUDIT_TEST_PG_ROOT=str(tmp_path / "none"), SOCIALAUDIT_REQUIRE_PG=require,
+               PYTHONPATH=str(root / "plugins"))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
+                           "tests/test_store.py::test_upsert_keeps_first_run_and_moves_last_run[postgresql]"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert outcome in done.stdout, done.stdout[-2000:]
+    assert "binaries not found under" in done.stdout
+    if require:
+        assert done.returncode != 0 and "PostgreSQL required (SOCIALAUDIT_REQUIRE_PG=1) but unavailable" in done.stdout

@@ -158,10 +158,10 @@ def _engine_for(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     key = (os.getpid(), url)
-    engine = _ENGINES.get(key)
-    if engine is None:
-        engine = _ENGINES[key] = create_engine(url, future=True, pool_pre_ping=True)
-    return engine
+    cached = _ENGINES.get(key)
+    if cached is None:
+        cached = _ENGINES[key] = create_engine(url, future=True, pool_pre_ping=True)
+    return cached
 
 
 def dispose_engines() -> None:
@@ -363,7 +363,9 @@ class Store:
         row = {"finding": finding, "kind": kind, "reviewer": reviewer, "reason": reason, "expires": expires,
                "added_by": added_by, "added_at": datetime.now(timezone.utc)}
         with self.engine.begin() as conn:
-            return int(conn.execute(suppressions.insert().values(**row)).inserted_primary_key[0])
+            key = conn.execute(suppressions.insert().values(**row)).inserted_primary_key
+        assert key is not None  # an insert with an autoincrement primary key
+        return int(key[0])
 
     def list_suppressions(self, *, include_revoked: bool = False) -> list[dict[str, Any]]:
         """Suppressions added through the CLI, oldest first, with aware UTC timestamps."""
