@@ -1,6 +1,6 @@
 """Posting frequency (policy 4.3).
 
-What it checks: the school published at least 3 original posts in the ISO week (Monday to Sunday in the trust's timezone), across all its official accounts; replies and reposts do not count, and the same text cross-posted to several platforms counts once.
+What it checks: the school published at least 3 original posts in the ISO week (Monday to Sunday in the trust's timezone), across all its official accounts; replies and reposts do not count, and the same text cross-posted to several platforms counts once. A week wholly in a school holiday (the trust's term calendar) is not applicable; a week partly in one needs 3 x its school days / 5, rounded up (2 for a week with two school days).
 Why it matters: the policy asks every school to post at least 3 times a week, showcasing the work going on in school, so that families and the community stay up to date.
 Example: 1 original post this week (a Facebook post also shared on X) -> fail: 1 of 3.
 How to fix: plan three posts a week (class work, events, news); schedule them in advance for busy weeks.
@@ -36,14 +36,33 @@ def original_posts(posts: Sequence[Post], ctx: CheckContext) -> list[Post]:
     return [p for p in posts if not p.is_reply and not p.is_repost and start <= p.created_at < end]
 
 
+def school_days(ctx: CheckContext) -> tuple[int, list[str]]:
+    """The week's weekdays outside every school holiday, and the names of the holidays it touches.
+
+    Holidays are inclusive date ranges from ``trust.holidays``; two holidays may share a week (the
+    end of one and an INSET break), so days are counted, not holidays.
+    """
+    names: list[str] = []
+    days = 0
+    for offset in range(5):
+        day = ctx.week.monday + timedelta(days=offset)
+        covering = [h.name for h in ctx.config.trust.holidays if h.start <= day <= h.end]
+        if covering:
+            names.extend(n for n in covering if n not in names)
+        else:
+            days += 1
+    return days, names
+
+
 def is_holiday_week(ctx: CheckContext) -> str:
     """The name of the school holiday covering the whole working week, or ''."""
-    monday = ctx.week.monday
-    friday = monday + timedelta(days=4)
-    for holiday in ctx.config.trust.holidays:
-        if holiday.start <= monday and friday <= holiday.end:
-            return holiday.name
-    return ""
+    days, names = school_days(ctx)
+    return " and ".join(names) if days == 0 else ""
+
+
+def weekly_target(minimum: int, days: int) -> int:
+    """The target for a week with ``days`` school days: pro rata, rounded up (3 a week, 2 with two days)."""
+    return -(-minimum * days // 5)
 
 
 @check(
@@ -52,7 +71,9 @@ def is_holiday_week(ctx: CheckContext) -> str:
     settings={"min_posts_per_week": Setting(3, "Original posts a school must publish each ISO week (policy 4.3).")},
 )
 def post_frequency(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
-    minimum = int(ctx.setting("min_posts_per_week"))
+    full_minimum = int(ctx.setting("min_posts_per_week"))
+    days, holidays = school_days(ctx)
+    minimum = weekly_target(full_minimum, days)
     originals = original_posts(posts, ctx)
     distinct: dict[str, Post] = {}
     for post in sorted(originals, key=lambda p: (p.created_at, p.platform, p.id)):
@@ -68,28 +89,34 @@ def post_frequency(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
         "crossposts_merged": len(originals) - count,
         "per_account": dict(sorted(per_account.items())),
         "per_day": dict(per_day),
+        "school_days": days,
     }
+    if minimum != full_minimum:
+        metrics["minimum_full_week"] = full_minimum
 
     def result(status: Status, summary: str, findings: tuple[Finding, ...] = ()) -> CheckResult:
         return CheckResult(check="post_frequency", policy="4.3", school=school.id, status=status, summary=summary,
                            findings=findings, metrics=metrics)
 
-    holiday = is_holiday_week(ctx)
-    if holiday:
-        metrics["holiday"] = holiday
-        return result(Status.NOT_APPLICABLE, f"{holiday}: the 3-a-week target does not apply ({count} posts).")
+    if holidays:
+        metrics["holiday"] = " and ".join(holidays)
+    if days == 0:
+        return result(Status.NOT_APPLICABLE, f"{metrics['holiday']}: the {full_minimum}-a-week target does not apply "
+                                             f"({count} posts).")
+    part = f" ({days} school days: {metrics['holiday']})" if holidays else ""
     if not school.accounts:
         return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so nothing could be counted.")
     if count >= minimum:
-        return result(Status.PASS, f"{count} original posts this week (target {minimum}).")
+        return result(Status.PASS, f"{count} original posts this week (target {minimum}{part}).")
     failed = ctx.failed_accounts
     if failed:
         names = ", ".join(f"{c.platform} {c.account}" for c in failed)
         return result(Status.NOT_EVALUATED, f"Only {count} posts found, but {names} could not be collected, so the count is incomplete.")
     finding = Finding(
         check="post_frequency", severity=Severity.BREACH, status=Status.FAIL, school=school.id, policy="4.3",
-        message=f"{count} original post{'s' if count != 1 else ''} in {ctx.week}; the policy asks for at least {minimum} a week.",
+        message=(f"{count} original post{'s' if count != 1 else ''} in {ctx.week}; the policy asks for at least {full_minimum} a week"
+                 + (f", {minimum} for this week's {days} school days." if holidays else ".")),
         evidence=f"{count} of {minimum}",
-        action=f"Publish at least {minimum} posts a week showcasing school life; schedule posts ahead for busy weeks.",
+        action=f"Publish at least {full_minimum} posts a week showcasing school life; schedule posts ahead for busy weeks.",
     )
-    return result(Status.FAIL, f"{count} of {minimum} original posts this week.", (finding,))
+    return result(Status.FAIL, f"{count} of {minimum} original posts this week{part}.", (finding,))

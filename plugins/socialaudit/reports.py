@@ -195,6 +195,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
                         "summary": " ".join(r.summary for r in sorted(mine, key=lambda r: r.check))})
     weeks = week.previous(TREND_WEEKS)
     history = store.metric_history(school.id, "post_frequency", weeks)
+    per_account = dict(history.get(str(week), {}).get("per_account") or {})
     minimum = config.trust.min_posts_per_week
     trend = []
     counts = [int(history[str(w)].get("posts", 0) or 0) for w in weeks if str(w) in history]
@@ -203,8 +204,10 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
         entry = history.get(str(w))
         posts = int(entry.get("posts", 0) or 0) if entry else None
         status = str(entry["status"]) if entry else "no_data"
-        trend.append({"week": str(w), "posts": posts, "status": status,
-                      "met": posts is not None and posts >= minimum,
+        # a holiday week has no target; a week partly in a holiday has a smaller one (post_frequency's metrics)
+        target = int(entry.get("minimum", minimum)) if entry else minimum
+        trend.append({"week": str(w), "posts": posts, "status": status, "holiday": status == "not_applicable",
+                      "target": target, "met": posts is not None and posts >= target,
                       "width": round(100 * (posts or 0) / top), "minimum_width": round(100 * minimum / top),
                       # email bars: one table cell per post, capped so the table stays narrow
                       "cells": min(posts or 0, EMAIL_BAR_CELLS)})
@@ -229,7 +232,9 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
         "suppressed": suppressed,
         "collections": [{"platform": c.platform, "account": c.account, "status": c.status.value,
                          "collected": c.status.collected, "words": COLLECTION_WORDS[c.status], "message": c.message,
-                         "posts": c.posts, "skipped": c.skipped} for c in collections],
+                         "posts": c.posts, "skipped": c.skipped,
+                         # this week's original posts on the account (post_frequency), not all it collected
+                         "week_posts": int(per_account.get(f"{c.platform}:{c.account}", 0))} for c in collections],
         "not_collected": [c for c in collections if not c.status.collected],
         "trend": trend,
         "minimum": minimum,

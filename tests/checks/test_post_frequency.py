@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -137,3 +137,97 @@ def test_unknown_setting_is_an_error_result_naming_it(make_post):
 
     with pytest.raises(ValueError, match="unknown setting 'min_post_per_week'"):
         run([], config=parse_config(raw, "test"))
+
+
+# --- the term calendar: whole, part and shared holiday weeks --------------------------------------
+
+def _with_holidays(*holidays):
+    raw = CONFIG.model_dump(by_alias=True)
+    raw["trust"]["holidays"] = [{"name": n, "from": a, "to": b} for n, a, b in holidays]
+    from socialaudit.config import parse_config
+
+    return parse_config(raw, "test")
+
+
+SUMMER = ("Summer holiday", "2026-07-22", "2026-09-02")  # from a Wednesday to a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("week", "holidays", "posts", "status", "target", "days"),
+    [
+        ("2026-W30", [SUMMER], 2, Status.PASS, 2, 2),  # Mon 20 and Tue 21 July are school days
+        ("2026-W30", [SUMMER], 1, Status.FAIL, 2, 2),
+        ("2026-W31", [SUMMER], 0, Status.NOT_APPLICABLE, 0, 0),  # wholly in the holiday
+        ("2026-W36", [SUMMER], 1, Status.FAIL, 2, 2),  # back on Thursday 3 September
+        ("2026-W36", [SUMMER], 2, Status.PASS, 2, 2),
+        ("2026-W37", [SUMMER], 2, Status.FAIL, 3, 5),  # the first full week back
+        # a holiday ending on the Monday leaves 4 school days: 3 x 4 / 5 rounded up is still 3
+        ("2026-W44", [("Half term", "2026-10-19", "2026-10-26")], 2, Status.FAIL, 3, 4),
+        # a holiday over the weekend only changes nothing
+        ("2026-W44", [("Long weekend", "2026-10-31", "2026-11-01")], 3, Status.PASS, 3, 5),
+        # two holidays sharing a week (half term, then INSET days) make it a holiday week
+        ("2026-W44", [("Half term", "2026-10-21", "2026-10-28"), ("INSET days", "2026-10-29", "2026-10-30")],
+         0, Status.NOT_APPLICABLE, 0, 0),
+        ("2026-W44", [("Half term", "2026-10-26", "2026-10-28")], 1, Status.FAIL, 2, 2),  # 3 x 2 / 5 = 1.2, rounded up
+    ],
+)
+def test_term_calendar(make_post, week, holidays, posts, status, target, days):
+    iso = IsoWeek.parse(week)
+    config = _with_holidays(*holidays)
+    start, _ = iso.bounds("Europe/London")
+    made = [make_post(id=str(i), text=t, created_at=start.replace(hour=9) + timedelta(days=3, hours=i))
+            for i, t in enumerate(texts(posts))]
+    result = run(made, week=iso, config=config, school=config.school("st-aidans"))
+    assert result.status is status, result.summary
+    assert result.metrics["school_days"] == days
+    assert result.metrics["minimum"] == target
+    if 0 < days < 5:
+        assert f"{days} school days" in result.summary
+    if status is Status.NOT_APPLICABLE:
+        assert all(name in result.summary for name, _, _ in holidays)
+
+
+def test_the_demo_trusts_holidays():
+    # Christmas 21 December to 1 January: W52 and W53 of 2026 are both holiday weeks
+    for week in ("2026-W52", "2026-W53"):
+        assert run([], week=IsoWeek.parse(week)).status is Status.NOT_APPLICABLE
+    assert run([], week=IsoWeek.parse("2027-W01")).status is Status.FAIL  # back on Monday 4 January
+
+
+# --- what the school report and email show: the 8-week trend and the count per account ------------
+
+def test_school_report_shows_the_trend_and_per_account_counts(make_post, store):
+    from socialaudit import mail, reports
+    from socialaudit.models import AccountCollection, CollectionStatus
+
+    config = _with_holidays(("October half term", "2026-10-26", "2026-10-30"))
+    school = config.school("st-aidans")
+    week = IsoWeek.parse("2026-W47")
+    for n, w in enumerate(week.previous(8)):
+        start, _ = w.bounds("Europe/London")
+        posts = [make_post(platform="rss", account="https://st-aidans.example.sch.uk/feed/", id=f"{w}-{i}",
+                           text=t, created_at=start + timedelta(days=1, hours=9 + i)) for i, t in enumerate(texts(n % 5))]
+        if w == week:
+            posts.append(make_post(platform="x", account="StAidansFict", id="x1", text="A different post on X today, about Year 5.",
+                                   created_at=start + timedelta(days=2, hours=10)))
+        results = run_checks(school, posts, week=w, config=config, names=["post_frequency"])
+        store.save_results(w, school.id, results, run_id="test")
+    store.record_collections(week, school.id, [
+        AccountCollection(school=school.id, platform="rss", account="https://st-aidans.example.sch.uk/feed/",
+                          status=CollectionStatus.OK, posts=30),
+        AccountCollection(school=school.id, platform="x", account="StAidansFict", status=CollectionStatus.OK, posts=9),
+        AccountCollection(school=school.id, platform="mastodon", account="@staidans@mastodon.example",
+                          status=CollectionStatus.UNAVAILABLE, message="gone")], run_id="test")
+    view = reports.school_view(config, school, week, store)
+    assert [t["week"] for t in view["trend"]] == [str(w) for w in week.previous(8)]
+    assert [t["posts"] for t in view["trend"]] == [0, 1, 2, 3, 4, 0, 1, 3]  # W47: 2 on the website + 1 on X
+    half_term = next(t for t in view["trend"] if t["week"] == "2026-W44")
+    assert half_term["holiday"] and half_term["status"] == "not_applicable"
+    assert sorted((c["account"], c["week_posts"], c["posts"]) for c in view["collections"]) == [
+        ("@staidans@mastodon.example", 0, 0), ("StAidansFict", 1, 9), ("https://st-aidans.example.sch.uk/feed/", 2, 30)]
+    html = reports.render("school.html", **view)
+    assert "Original posts this week" in html and "holiday" in html
+    message = mail.build_school_email(view, config)
+    text = next(part.get_content() for part in message.walk() if part.get_content_type() == "text/plain")
+    assert "StAidansFict: Collected (1 original post this week)" in text
+    assert "2026-W44" in text and "holiday" in text

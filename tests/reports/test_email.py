@@ -45,13 +45,14 @@ def test_structure_subject_and_sections(demo_week):
     message, raw = _eml(demo_week, "holy-cross")
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
-    # subject: the school, the week and the headline (the post_frequency breach + the injected finding)
-    assert message["Subject"] == "Holy Cross RC Primary School: social media audit 2026-W47 - 2 actions this week"
+    # subject: the school, the week and the headline (the post_frequency breach, the weekly Mass it did
+    # not promote (event_promotion) + the injected finding)
+    assert message["Subject"] == "Holy Cross RC Primary School: social media audit 2026-W47 - 3 actions this week"
     assert message["To"] == "head@holy-cross.example.sch.uk" and message["Cc"] is None
     assert len(raw) < 100 * 1024
     text, html = _bodies(message)
     for body in (text, html):
-        assert "2 actions this week" in body
+        assert "3 actions this week" in body
         assert "1 original post in 2026-W47; the policy asks for at least 3 a week." in body
         assert "A link points to an unsafe site." in body and "Remove the link." in body
         assert "https://holy-cross.example.sch.uk/news/1/" in body  # the permalink
