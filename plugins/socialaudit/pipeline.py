@@ -123,6 +123,8 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     # Collect a little beyond the week on both sides (cross-posts, late-indexed posts), and back over
     # the longest event lead time, so event promotion sees the posts that promoted this week's events.
     window = (since - timedelta(days=lookback_days(config, school)), until + timedelta(days=1))
+    # Removal tracking: an account with a flagged comment still open is collected back to its post.
+    reach = comment_reach(store, config, school, week)
     statuses: list[AccountCollection] = []
     transient: list[str] = []
     archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id)
@@ -142,8 +144,10 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
         sessions.append(session)
         collector = get_collector(account.platform)
 
-        def run(account=account, session=session, collector=collector, credentials=credentials):  # type: ignore[no-untyped-def]
-            return collector(account, school=school_id, session=session, since=window[0], until=window[1],
+        start = min(window[0], reach.get((account.platform, account.key), window[0]))
+
+        def run(account=account, session=session, collector=collector, credentials=credentials, start=start):  # type: ignore[no-untyped-def]
+            return collector(account, school=school_id, session=session, since=start, until=window[1],
                              base_url=account.base_url or None, credentials=credentials,
                              archive=archive.for_account(account.platform, account.key))
 
@@ -212,6 +216,49 @@ def load_events(config: TrustConfig, school: Any, week: IsoWeek) -> dict[str, An
     return event_services(config, school, start, end)
 
 
+def comment_reach(store: Any, config: TrustConfig, school: Any, week: IsoWeek) -> dict[tuple[str, str], datetime]:
+    """(platform, account) -> how far back to collect so the posts of open flagged comments come again."""
+    from checks.comments import tracking_reach
+
+    return tracking_reach(_tracked_comments(store, config, school, week))
+
+
+def _tracked_comments(store: Any, config: TrustConfig, school: Any, week: IsoWeek) -> tuple[Any, ...]:
+    from checks.comments import history_from_rows, track_weeks
+
+    return history_from_rows(store.comment_observations_for(school.id, week - 52, week), week,
+                             track_weeks(config, school))
+
+
+def comment_history(store: Any, config: TrustConfig, school: Any, week: IsoWeek, run_id: str,
+                    collections: Iterable[AccountCollection], posts_since: datetime) -> Any:
+    """``services["comment_history"]`` for the comments check: open flagged comments from earlier
+    weeks, their posts collected again from before the checks' window, and which posts this run
+    collected (None when the week is audited from the store: the stored posts are all there is)."""
+    from checks.comments import CommentHistory, tracking_reach
+
+    tracked = _tracked_comments(store, config, school, week)
+    reach = tracking_reach(tracked)
+    recollected: tuple[Any, ...] = ()
+    if reach and min(reach.values()) < posts_since:
+        wanted = {t.post_key for t in tracked}
+        recollected = tuple(p for p in store.posts_for(school.id, min(reach.values()), posts_since)
+                            if (p.platform, p.account, p.id) in wanted)
+    collections = list(collections)
+    from_store = bool(collections) and all(c.message.startswith(FROM_STORE) for c in collections)
+    collected = None if from_store else frozenset(store.post_keys_of_run(school.id, run_id))
+    return CommentHistory(tracked=tracked, recollected=recollected, collected=collected)
+
+
+def record_comment_observations(store: Any, week: IsoWeek, school_id: str, results: Iterable[Any], run_id: str) -> None:
+    """Store what the comments check saw (flagged comments visible or removed) for the next weeks."""
+    for r in results:
+        if r.check == "comments" and r.status.value != "error":
+            accounts = [tuple(a.split(":", 1)) for a in r.metrics.get("evaluated_accounts", [])]
+            store.record_comment_observations(week, school_id, r.metrics.get("observations", []), run_id=run_id,
+                                              accounts=accounts)
+
+
 def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None,
                  *, services: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every registered check on the school's stored posts for the week; store the results.
@@ -227,9 +274,12 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     store = env.store()
     since, until = week.bounds(config.trust.timezone)
     # The checks get the posts back over the event lead times; those judging the week filter with in_week().
-    posts = store.posts_for(school_id, since - timedelta(days=lookback_days(config, school)), until + timedelta(days=1))
+    posts_since = since - timedelta(days=lookback_days(config, school))
+    posts = store.posts_for(school_id, posts_since, until + timedelta(days=1))
     collections = store.collections_for(week, school_id)
     services = dict(services or {})
+    if "comment_history" not in services:
+        services["comment_history"] = comment_history(store, config, school, week, run_id, collections, posts_since)
     if "events" not in services:
         services.update(load_events(config, school, week))
     if "links" not in services:
@@ -240,6 +290,7 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     results = run_checks(school, posts, week=week, config=config, collections=collections, services=services)
     results = suppressions.apply(results, suppressions.rules(config, store), week)
     store.save_results(week, school_id, results, run_id=run_id)
+    record_comment_observations(store, week, school_id, results, run_id)
     return {"school": school_id, "week": str(week), "run_id": run_id,
             "statuses": {r.check: r.status.value for r in results},
             "findings": sum(len(r.findings) for r in results),

@@ -135,6 +135,22 @@ suppressions = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+# The comments check's removal tracking: each flagged comment's state ("visible" or "removed") as
+# seen in a week. A rerun replaces the week's rows of the accounts it could collect.
+comment_observations = Table(
+    "comment_observations",
+    metadata,
+    Column("week", String(8), primary_key=True),
+    Column("school", String(64), primary_key=True),
+    Column("platform", String(32), primary_key=True),
+    Column("account", String(255), primary_key=True),
+    Column("comment_id", String(255), primary_key=True),
+    Column("post_id", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("run_id", String(128), nullable=False),
+    Column("data", JSON, nullable=False),  # urls, masked evidence, post time, first week
+)
+
 
 def default_url(output_dir: Path) -> str:
     return os.environ.get("SOCIALAUDIT_DB_URL") or f"sqlite:///{output_dir / 'socialaudit.db'}"
@@ -355,6 +371,40 @@ class Store:
         with self.engine.connect() as conn:
             order = (findings.c.week, findings.c.school, findings.c.check_name, findings.c.seq)
             return [{"week": r.week, **_json(r.data)} for r in conn.execute(query.order_by(*order))]
+
+    # --- comment observations (removal tracking) --------------------------------------------
+    def record_comment_observations(self, week: IsoWeek, school: str, rows: Sequence[dict[str, Any]], *, run_id: str,
+                                    accounts: Iterable[tuple[str, str]]) -> None:
+        """Replace the week's observations of the given (platform, account)s with ``rows``, atomically.
+
+        Only the accounts the check could evaluate are replaced, so a rerun whose collection of one
+        account failed keeps what an earlier run saw there.
+        """
+        keys = {"week", "school", "platform", "account", "comment_id", "post_id", "state", "run_id"}
+        out = [{"week": str(week), "school": school, "platform": r["platform"], "account": r["account"],
+                "comment_id": r["comment_id"], "post_id": r["post_id"], "state": r["state"], "run_id": run_id,
+                "data": {k: v for k, v in r.items() if k not in keys}} for r in rows]
+        with self.engine.begin() as conn:
+            for platform, account in sorted(set(accounts) | {(r["platform"], r["account"]) for r in out}):
+                conn.execute(delete(comment_observations).where(and_(
+                    comment_observations.c.week == str(week), comment_observations.c.school == school,
+                    comment_observations.c.platform == platform, comment_observations.c.account == account)))
+            self._upsert(conn, comment_observations, out)
+
+    def comment_observations_for(self, school: str, first: IsoWeek, before: IsoWeek) -> list[dict[str, Any]]:
+        """The school's observations from week ``first`` up to, not including, week ``before``."""
+        c = comment_observations.c
+        query = (select(comment_observations).where(and_(c.school == school, c.week >= str(first), c.week < str(before)))
+                 .order_by(c.week, c.platform, c.account, c.comment_id))
+        with self.engine.connect() as conn:
+            return [{**dict(r), "data": _json(r["data"])} for r in conn.execute(query).mappings()]
+
+    def post_keys_of_run(self, school: str, run_id: str) -> set[tuple[str, str, str]]:
+        """(platform, account, post id) of the school's posts that ``run_id`` stored or refreshed."""
+        query = select(posts.c.platform, posts.c.account, posts.c.post_id).where(
+            and_(posts.c.school == school, posts.c.last_run == run_id))
+        with self.engine.connect() as conn:
+            return {(r.platform, r.account, r.post_id) for r in conn.execute(query)}
 
     # --- suppressions -----------------------------------------------------------------------
     def add_suppression(self, *, finding: str, kind: str, reviewer: str, reason: str, expires: str,

@@ -87,19 +87,25 @@ def page_size(profile: Profile, requested: str | None, default: int, maximum: in
     return min(size, int(cap)) if cap and cap.isdigit() else size
 
 
-def comments_for(post: SimPost) -> list[tuple[str, str, str, datetime]]:
-    """The public comments on a post: its own, or 0-2 deterministic friendly ones. (id, author, text, time)."""
+def comments_for(post: SimPost, now: datetime | None = None) -> list[tuple[str, str, str, datetime]]:
+    """The public comments on a post: its own, or 0-2 deterministic friendly ones. (id, author, text, time).
+
+    Moderated comments (``SimPost.moderated``) come after those, posted three hours after the post,
+    unless ``now`` is at or past the moment they were removed.
+    """
     if post.is_reply or post.is_repost:
         return []
+    moderated = [(number("comment", cid, digits=17), author, text, post.created_at + timedelta(hours=3))
+                 for cid, author, text, removed_at in post.moderated if now is None or now < removed_at]
     if post.comments:
         return [(cid, author, text, post.created_at + timedelta(hours=1 + n))
-                for n, (cid, author, text) in enumerate(post.comments)]
+                for n, (cid, author, text) in enumerate(post.comments)] + moderated
     seed = int.from_bytes(hashlib.sha256(post.id.encode()).digest()[:4], "big")
     out = []
     for n in range(seed % 3):
         out.append((number("comment", post.id, str(n), digits=17), COMMENTERS[(seed + n) % len(COMMENTERS)],
                     COMMENT_TEXTS[(seed // 3 + n) % len(COMMENT_TEXTS)], post.created_at + timedelta(hours=2 + n)))
-    return out
+    return out + moderated
 
 
 def hashed(value: str, modulo: int) -> int:

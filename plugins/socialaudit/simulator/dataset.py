@@ -39,6 +39,8 @@ class SimPost:
     is_reply: bool = False
     is_repost: bool = False
     comments: tuple[tuple[str, str, str], ...] = ()  # (id, author, text)
+    # comments a moderator removes later: (id, author, text, removed_at UTC), visible until removed_at
+    moderated: tuple[tuple[str, str, str, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,7 @@ class Profile:
     extra: dict[str, str] = field(default_factory=dict)
     handle: str = ""  # the account's handle on its platform when it differs from the slug
     reposts: bool = False  # also shares (boosts, reposts) one post of another account each week
+    abusive_comment: bool = False  # in every ISO week numbered 3 mod 4, see with_abusive_comment()
 
     # recurring events of the school's iCalendar feed (see DEMO_CALENDARS); promoted when promotes_events
     calendar: tuple[CalendarEntry, ...] = ()
@@ -229,6 +232,8 @@ def posts_between(slug: str, profiles: dict[str, Profile], since: datetime, unti
                     post = SimPost(id=post.id.replace(source_slug, slug, 1), created_at=post.created_at + timedelta(minutes=3),
                                    title=post.title, text=post.text, media=post.media, links=post.links,
                                    is_reply=post.is_reply)
+                if profile.abusive_comment:
+                    post = with_abusive_comment(post, week)
                 out.append(post)
         week = week + 1
 def _promote_calendar(slug: str, profile: Profile, week: IsoWeek, posts: list[SimPost]) -> None:
@@ -270,6 +275,23 @@ def calendar_ics(school: str, entries: tuple[CalendarEntry, ...], school_name: s
     return out
 
 
+ABUSIVE_COMMENT = "this school is a f***ing joke, sort the car park out"
+
+
+def with_abusive_comment(post: SimPost, week: IsoWeek) -> SimPost:
+    """The week's first post, in weeks numbered 3 mod 4 (2026-W47, W51, ...), draws one abusive comment
+    (fictional, self-censored) three hours after it is posted; the school removes it on the following
+    Monday at 10:00, after the 06:00 weekly audit. So that audit flags it and the next one finds it gone.
+    """
+    if week.week % 4 != 3 or not post.id.endswith(f"-{week}-0") or post.is_reply or post.is_repost:
+        return post
+    removed_at = datetime.combine(week.sunday + timedelta(days=1), time(10), TZ).astimezone(timezone.utc)
+    comment = (f"{post.id}-abuse", "angry_fict_parent", ABUSIVE_COMMENT, removed_at)
+    return SimPost(id=post.id, created_at=post.created_at, title=post.title, text=post.text, media=post.media,
+                   links=post.links, is_reply=post.is_reply, is_repost=post.is_repost, comments=post.comments,
+                   moderated=(comment,))
+
+
 def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
     """Profiles for the demo trust, keyed by account slug, with events read from its config."""
     from socialaudit.config import load_config
@@ -303,7 +325,7 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
         "staidansfict": profile("st-aidans", crosspost_of="st-aidans", handle="StAidansFict", reposts=True, extra={"platform": "x"}),
         "stjosephsfict": profile("st-josephs", fault="unknown", handle="StJosephsFict", extra={"platform": "x"}),
         "sthildasfict": profile("st-hildas", crosspost_of="st-hildas", handle="sthildasfict", extra={"platform": "facebook"}),
-        "ourladylourdesfict": profile("our-lady", crosspost_of="our-lady",
+        "ourladylourdesfict": profile("our-lady", crosspost_of="our-lady", abusive_comment=True,
                                       handle="OurLadyLourdesFict", extra={"platform": "facebook"}),
         "sacredheart_fict": profile("sacred-heart", crosspost_of="sacred-heart",
                                     handle="sacredheart_fict", extra={"platform": "instagram"}),

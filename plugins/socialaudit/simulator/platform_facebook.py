@@ -202,7 +202,7 @@ def comments(request: SimRequest) -> SimResponse:
         return graph_error(100, f"(#100) Unsupported get request. Object with ID '{post_id}' does not exist")
     slug, post, _permalink = entry
     data = []
-    for comment_id, author, text, when in comments_for(post):
+    for comment_id, author, text, when in comments_for(post, request.sim.now):
         if when > request.sim.now:
             continue
         data.append({"id": f"{post_id.split('_')[1]}_{comment_id}", "message": text, "created_time": graph_time(when),
