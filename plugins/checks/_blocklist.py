@@ -23,6 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+MEMO_SIZE = 200_000
 
 __all__ = ["Blocklist", "BlocklistError", "load_blocklists"]
 
@@ -38,9 +42,18 @@ class Blocklist:
     domains: dict[str, str] = field(default_factory=dict)  # host -> category
     urls: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # host -> [(path prefix, category)]
     sources: list[str] = field(default_factory=list)
+    size: int = 0  # entries, counted once loaded
+    memo: dict[Any, Any] = field(default_factory=dict)  # the check's per-URL verdicts, shared by every school
 
     def __len__(self) -> int:
-        return len(self.domains) + sum(len(v) for v in self.urls.values())
+        return self.size
+
+    def remember(self, key: Any, value: T) -> T:
+        """Keep a verdict that depends only on this blocklist and the key (bounded)."""
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.clear()
+        self.memo[key] = value
+        return value
 
     def add_domain(self, entry: str, category: str) -> None:
         """Block a host and its subdomains."""
@@ -161,4 +174,5 @@ def _load_cached(stamps: tuple[tuple[str, int, int], ...], categories: tuple[str
     blocklist = Blocklist()
     for path, _mtime, _size in stamps:
         _load_into(blocklist, Path(path), categories)
+    blocklist.size = len(blocklist.domains) + sum(len(v) for v in blocklist.urls.values())
     return blocklist

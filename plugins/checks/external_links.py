@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ DEFAULT_CATEGORIES = ["adult", "agressif", "cryptojacking", "dangerous_material"
                       "gambling", "hacking", "lingerie", "malware", "mixed_adult", "phishing", "sect", "warez"]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Problem:
     severity: Severity
     kind: str  # blocklisted | lookalike | unsafe | broken | not_https | unverified
@@ -63,38 +63,20 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     for post in sorted(in_week(posts, ctx), key=lambda p: (p.created_at, p.platform, p.id)):
         for link in post.links:
             url = link.strip()
-            if url and urlsplit(url).scheme.lower() not in NOT_WEB:
+            if url and url.split(":", 1)[0].lower() not in NOT_WEB:
                 where.setdefault(url, []).append(post)
 
     problems: dict[str, list[_Problem]] = {}
     to_resolve: list[str] = []
     allowlisted = 0
     for url in where:
-        found: list[_Problem] = []
-        try:
-            parts = urlsplit(url)
-            host = _norm(parts.hostname or "")
-        except ValueError:
-            problems[url] = [_Problem(Severity.WARNING, "broken", "A link is malformed, so it cannot be opened.",
-                                      "Correct or remove the link.", _show(url))]
-            continue
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https"):
-            problems[url] = [_Problem(Severity.BREACH, "unsafe",
-                                      f"A link uses the {scheme or 'missing'} scheme; only web (https) links are safe to post.",
-                                      "Remove the link, or replace it with the https address of the page.", _show(url))]
-            continue
-        if host and _allowlisted(host, allow):
+        verdict, found = _posted(url, blocklist, allow, max_edits, require_https)
+        if verdict == "allowlisted":
             allowlisted += 1
             continue
-        found += _static(url, host, parts.path, blocklist, protected, max_edits, posted=True)
-        if require_https and scheme == "http":
-            found.append(_Problem(Severity.WARNING, "not_https",
-                                  f"A link to {host} uses http:// rather than https://, so it can be intercepted or altered.",
-                                  "Link to the https:// address of the page instead.", _show(url)))
-        if not any(p.kind in ("blocklisted", "lookalike") for p in found):
+        if verdict == "resolve":
             to_resolve.append(url)  # a blocklisted or lookalike site is never opened
-        problems[url] = found
+        problems[url] = list(found)
 
     resolver = ctx.services.get("links")
     by_state: dict[str, int] = {}
@@ -127,10 +109,10 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
             problems[url] += _from_resolution(url, res, blocklist, protected, max_edits, require_https)
 
     findings: list[Finding] = []
-    for url, found in problems.items():
+    for url, url_problems in problems.items():
         first = where[url][0]
         others = len({(p.platform, p.account, p.id) for p in where[url]}) - 1
-        for problem in found:
+        for problem in url_problems:
             evidence = problem.evidence + (f" (also in {others} other post{'s' if others != 1 else ''})" if others else "")
             status = {Severity.CRITICAL: Status.FAIL, Severity.BREACH: Status.FAIL,
                       Severity.WARNING: Status.WARN}.get(problem.severity, Status.NOT_EVALUATED)
@@ -183,6 +165,37 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
 
 # --- rules ---------------------------------------------------------------------------------------
 
+def _posted(url: str, blocklist: Blocklist, allow: tuple[str, ...], max_edits: int,
+            require_https: bool) -> tuple[str, tuple[_Problem, ...]]:
+    """("allowlisted" | "resolve" | "never", problems) for a posted URL; memoised with the blocklist."""
+    key = ("posted", url, allow, max_edits, require_https)
+    known = blocklist.memo.get(key)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    try:
+        parts = urlsplit(url)
+        host = _norm(parts.hostname or "")
+    except ValueError:
+        answer: tuple[str, tuple[_Problem, ...]] = ("never", (_Problem(
+            Severity.WARNING, "broken", "A link is malformed, so it cannot be opened.", "Correct or remove the link.",
+            _show(url)),))
+        return blocklist.remember(key, answer)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return blocklist.remember(key, ("never", (_Problem(
+            Severity.BREACH, "unsafe", f"A link uses the {scheme or 'missing'} scheme; only web (https) links are safe to post.",
+            "Remove the link, or replace it with the https address of the page.", _show(url)),)))
+    if host and _allowlisted(host, allow):
+        return blocklist.remember(key, ("allowlisted", ()))
+    found = _static(url, host, parts.path, blocklist, allow, max_edits, posted=True)
+    if require_https and scheme == "http":
+        found.append(_Problem(Severity.WARNING, "not_https",
+                              f"A link to {host} uses http:// rather than https://, so it can be intercepted or altered.",
+                              "Link to the https:// address of the page instead.", _show(url)))
+    never = any(p.kind in ("blocklisted", "lookalike") for p in found)
+    return blocklist.remember(key, ("never" if never else "resolve", tuple(found)))
+
+
 def _static(url: str, host: str, path: str, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
             *, posted: bool) -> list[_Problem]:
     """Blocklist and lookalike problems of one URL (the posted one, or a hop it redirects through)."""
@@ -205,6 +218,16 @@ def _static(url: str, host: str, path: str, blocklist: Blocklist, protected: tup
 
 def _from_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
                      require_https: bool) -> list[_Problem]:
+    """Problems found by following the link (memoised with the blocklist, per resolution)."""
+    key = ("resolved", res, protected, max_edits, require_https)
+    known = blocklist.memo.get(key)
+    if known is None:
+        known = blocklist.remember(key, tuple(_judge_resolution(url, res, blocklist, protected, max_edits, require_https)))
+    return list(known)
+
+
+def _judge_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
+                      require_https: bool) -> list[_Problem]:
     from socialaudit.links import LinkState
 
     out: list[_Problem] = []
@@ -213,8 +236,7 @@ def _from_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[
         parts = urlsplit(hop)
         for problem in _static(hop, _norm(parts.hostname or ""), parts.path, blocklist, protected, max_edits,
                                posted=False):
-            problem.evidence = trail
-            out.append(problem)
+            out.append(replace(problem, evidence=trail))
     final = urlsplit(res.final_url)
     if require_https and urlsplit(url).scheme.lower() == "https" and final.scheme.lower() == "http":
         out.append(_Problem(Severity.WARNING, "not_https",
