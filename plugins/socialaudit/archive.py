@@ -572,15 +572,21 @@ class Archive:
                     plan.removed.append({"folder": entry["folder"], "path": rel, "sha256": info["sha256"], "kind": kind})
         return plan
 
-    def record_purge(self, plan: PurgePlan, retention: Mapping[str, int | None], now: datetime) -> dict[str, Any]:
+    def record_purge(self, plan: PurgePlan, retention: Mapping[str, int | None], as_of: datetime,
+                     now: datetime | None = None) -> dict[str, Any]:
         """Remove the planned files and seal a purge record into the chain (written before the removal,
-        so an interrupted purge leaves files the record accounts for, never unexplained gaps)."""
+        so an interrupted purge leaves files the record accounts for, never unexplained gaps).
+
+        ``as_of`` is the moment retention was applied for; ``now`` (default: the clock) when it happened.
+        """
         entries = self.index()
         previous = entries[-1] if entries else None
-        folder = f"{PURGES}/{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{len(entries) + 1:06d}"
+        moment = now or datetime.now(timezone.utc)
+        folder = f"{PURGES}/{moment.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{len(entries) + 1:06d}"
         manifest = {
             "format": FORMAT, "kind": "purge", "folder": folder, "sequence": len(entries) + 1,
-            "purged_at": utc_stamp(now), "retention_days": dict(retention), "removed": plan.removed,
+            "purged_at": utc_stamp(moment), "retention_as_of": utc_stamp(as_of), "retention_days": dict(retention),
+            "removed": plan.removed,
             "store": {"posts_created_before": plan.posts_before, "posts_blanked": plan.posts_blanked},
             "previous": ({"folder": previous["folder"], "manifest_sha256": previous["manifest_sha256"]}
                          if previous else None),

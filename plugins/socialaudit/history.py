@@ -347,8 +347,8 @@ def _purge_output_raw(output: Path, before: IsoWeek, dry_run: bool) -> list[str]
 
 
 def purge(archive: Archive, env: Any, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
-    """Apply ``trust.retention``: remove archived files past it, blank old post texts in the store,
-    drop old working copies of raw responses, and seal a purge record into the chain."""
+    """Apply ``trust.retention`` as of ``now``: remove archived files past it, blank old post texts in
+    the store, drop old working copies of raw responses, and seal a purge record into the chain."""
     from datetime import timedelta
 
     from socialaudit.weeks import week_of
@@ -370,7 +370,7 @@ def purge(archive: Archive, env: Any, *, now: datetime, dry_run: bool = False) -
         keep_from = week_of(now - timedelta(days=retention["raw_responses"]), config.trust.timezone)
         summary["output_removed"] = _purge_output_raw(env.output, keep_from, dry_run)
     if not dry_run and (plan.removed or plan.posts_blanked):
-        summary["entry"] = archive.record_purge(plan, retention, now)
+        summary["entry"] = archive.record_purge(plan, retention, as_of=now)
     return summary
 
 

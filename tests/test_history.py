@@ -1,0 +1,250 @@
+"""``python -m socialaudit history``: list, show, export, verify and purge over three archived demo weeks,
+through the real CLI entry point (exit codes and one-line errors included)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from socialaudit import archive, cli
+from socialaudit.pipeline import Environment
+from tests.conftest import write_demo_config
+from tests.test_archive import WEEKS, build_three_weeks, folder, run_id_for
+
+
+@pytest.fixture(scope="module")
+def archived(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("history")
+    config = write_demo_config(simulator.url, base / "trust.yaml")
+    env = Environment(config=config, output=base / "output", db_url=f"sqlite:///{base / 'output' / 'socialaudit.db'}")
+    build_three_weeks(env)
+    return base
+
+
+@pytest.fixture
+def env(archived: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
+    base = tmp_path / "copy"
+    shutil.copytree(archived, base)
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(base / "trust.yaml"))
+    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(base / "output"))
+    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{base / 'output' / 'socialaudit.db'}")
+    monkeypatch.delenv("SOCIALAUDIT_ARCHIVE", raising=False)
+    return Environment.from_env()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(["history", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_each_run_with_week_state_and_counts(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "list")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["#", "week", "run", "state"]
+    index = archive.open_archive(env.output).runs()
+    for line, entry in zip(lines[1:4], index, strict=True):
+        fields = line.split()
+        assert fields[:4] == [str(entry["seq"]), entry["week"], entry["run_id"], "success"]
+        assert fields[4] == "6/6" and fields[5] == str(entry["counts"]["findings"])
+    assert len(lines) == 4
+    code, out, _ = run(capsys, "list", "--from", "2026-W46", "--to", "2026-W46")
+    assert code == 0 and [line.split()[1] for line in out.splitlines()[1:]] == ["2026-W46"]
+
+
+def test_list_for_one_school_gives_its_status_in_each_run(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list", "--school", "holy-cross")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [r[1] for r in rows] == [str(w) for w in WEEKS]
+    assert all(r[4] == "fail" and int(r[5]) >= 1 for r in rows), rows  # one post a week: below the 3 the policy asks
+    code, _, err = run(capsys, "list", "--school", "no-such-school")
+    assert code == 2 and err.strip() == "socialaudit history: no archived run includes school 'no-such-school'"
+
+
+def test_list_names_runs_the_store_has_but_the_archive_does_not(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    from socialaudit import pipeline
+
+    pipeline.plan(WEEKS[2], "manual__never_archived", env)
+    _, out, _ = run(capsys, "list")
+    assert any("manual__never_archived" in line and line.rstrip().endswith("not archived") for line in out.splitlines())
+
+
+def test_show_prints_what_the_run_found_per_school(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", run_id_for(WEEKS[2]))
+    assert code == 0, err
+    assert out.startswith(f"run {run_id_for(WEEKS[2])} ({folder(WEEKS[2])}), week 2026-W47: success")
+    assert "Holy Cross RC Primary School (holy-cross): Fail" in out
+    assert "1 original post in 2026-W47; the policy asks for at least 3 a week." in out
+    for school in env.load().schools:
+        assert f"({school.id}):" in out
+    # by folder name and as 'latest' it is the same run
+    assert run(capsys, "show", "latest")[1] == out
+    assert run(capsys, "show", folder(WEEKS[2]))[1] == out
+
+
+def test_show_escapes_terminal_control_characters_from_posts() -> None:
+    from socialaudit.history import clean
+
+    assert clean("see \x1b]8;;http://evil.example\x07here\x1b[0m") == "see ?]8;;http://evil.example?here?[0m"
+
+
+def test_show_an_unknown_run_is_one_line_and_exit_2(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", "scheduled__1999")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "no archived run 'scheduled__1999'" in err
+
+
+def test_bad_weeks_are_one_line_and_exit_2(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "export", "--from", "2026-W47", "--to", "2026-W45", "--format", "csv")
+    assert code == 2 and err.strip() == "socialaudit history: --to 2026-W45 is before --from 2026-W47"
+    code, _, err = run(capsys, "verify", "--from", "2026-W54")
+    assert code == 2 and "2026 has no week 54" in err
+
+
+def test_export_csv_across_weeks(env: Environment, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "export.csv"
+    code, out, err = run(capsys, "export", "--from", "2026-W44", "--to", "2026-W47", "--format", "csv", "-o", str(target))
+    assert code == 0 and out == ""
+    assert "no archived run for 2026-W44" in err
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    findings = [r for r in rows if r["record"] == "finding"]
+    metrics = [r for r in rows if r["record"] == "metric"]
+    assert {r["week"] for r in findings} == {str(w) for w in WEEKS}
+    sealed = archive.open_archive(env.output)
+    for week in WEEKS:
+        expected = json.loads((env.output / "archive" / folder(week) / "findings.json").read_bytes())
+        got = [r for r in findings if r["week"] == str(week)]
+        assert [(r["school"], r["check"], r["message"]) for r in got] == [(f["school"], f["check"], f["message"]) for f in expected]
+        assert {r["run_id"] for r in got} == {run_id_for(week)}
+        results = sealed.read_json(folder(week), "results.json")["schools"]
+        holy = next(s for s in results if s["school"] == "holy-cross")
+        frequency = next(c for c in holy["checks"] if c["check"] == "post_frequency")
+        posts = next(r for r in metrics if r["week"] == str(week) and r["school"] == "holy-cross"
+                     and r["check"] == "post_frequency" and r["metric"] == "posts")
+        assert int(posts["value"]) == frequency["metrics"]["posts"] and posts["status"] == "fail"
+
+
+def test_export_json_for_one_school(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "export", "--from", "2026-W45", "--to", "2026-W47", "--school", "holy-cross", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [r["week"] for r in data["runs"]] == [str(w) for w in WEEKS]
+    assert data["findings"] and {f["school"] for f in data["findings"]} == {"holy-cross"}
+    assert {m["school"] for m in data["metrics"]} == {"holy-cross"}
+    by_week = {m["week"]: m for m in data["metrics"] if m["check"] == "post_frequency"}
+    assert set(by_week) == {str(w) for w in WEEKS} and all(m["metrics"]["minimum"] == 3 for m in by_week.values())
+    code, _, err = run(capsys, "export", "--from", "2026-W45", "--to", "2026-W47", "--school", "nowhere", "--format", "json")
+    assert code == 2 and "includes school 'nowhere'" in err
+
+
+def test_export_progress_bar_goes_to_stderr_only(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "export", "--from", "2026-W45", "--to", "2026-W47", "--format", "json", "--progress")
+    assert code == 0 and "export" in err and "3/3" in err
+    json.loads(out)  # stdout stays pure JSON
+    _, _, quiet = run(capsys, "export", "--from", "2026-W45", "--to", "2026-W47", "--format", "json", "--no-progress")
+    assert "3/3" not in quiet
+
+
+def test_verify_passes_then_names_a_changed_file_with_exit_1(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify")
+    assert code == 0 and out.startswith("verified 3 run(s)") and "the chain is intact" in out
+    target = env.output / "archive" / folder(WEEKS[0]) / "reports" / "schools" / "holy-cross.html"
+    target.write_bytes(target.read_bytes().replace(b"Fail", b"Pass", 1))
+    code, out, _ = run(capsys, "verify")
+    assert code == 1
+    assert f"MISMATCH: {folder(WEEKS[0])}/reports/schools/holy-cross.html: changed" in out
+    assert "verification FAILED: 1 problem(s)" in out
+    # limited to later weeks, that run's files are not re-hashed (its manifest still is, for the chain)
+    code, out, _ = run(capsys, "verify", "--from", "2026-W46", "--to", "2026-W47")
+    assert code == 0 and out.startswith("verified 2 run(s)")
+
+
+def _set_retention(env: Environment, **days: int) -> None:
+    path = Path(env.config)
+    raw = yaml.safe_load(path.read_text())
+    raw["trust"]["retention"] = days
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def test_purge_without_retention_keeps_everything(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "purge")
+    assert code == 0 and "trust.retention keeps everything: nothing to purge" in out
+    assert len(archive.open_archive(env.output).index()) == 3
+
+
+def test_purge_removes_what_is_past_retention_and_verify_says_so(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    # As of Monday 2026-11-30: 14 days after their week ends, W45 (ended 9 Nov) and W46 (16 Nov) are
+    # past retention for raw responses and post texts; W47 (ended 23 Nov) is not.
+    _set_retention(env, raw_responses=14, post_texts=14)
+    root = env.output / "archive"
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    code, out, _ = run(capsys, "purge", "--dry-run", "--as-of", "2026-11-30")
+    assert code == 0 and "would remove" in out
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # a dry run changes nothing
+
+    code, out, err = run(capsys, "purge", "--as-of", "2026-11-30")
+    assert code == 0, err
+    assert "recorded in the chain as purges/" in out
+    for week in WEEKS[:2]:
+        run_dir = root / folder(week)
+        assert not (run_dir / "raw").exists() or not any(p.is_file() for p in (run_dir / "raw").rglob("*"))
+        assert not (run_dir / "posts.jsonl.gz").exists()
+        assert (run_dir / "findings.json").exists() and (run_dir / "reports" / "trust.html").exists()
+    kept = root / folder(WEEKS[2])
+    assert (kept / "posts.jsonl.gz").exists() and any(p.is_file() for p in (kept / "raw").rglob("*"))
+    assert gzip.decompress((kept / "posts.jsonl.gz").read_bytes())
+    # the store's old post texts are blanked, recent ones kept
+    store = env.store()
+    since, until = WEEKS[0].bounds()
+    assert all(p.text == "" for p in store.posts_for("st-aidans", since, until))
+    since, until = WEEKS[2].bounds()
+    assert any(p.text for p in store.posts_for("st-aidans", since, until))
+    # the working copies of old raw responses are gone too
+    assert not (env.output / "raw" / str(WEEKS[0])).exists() and (env.output / "raw" / str(WEEKS[2])).exists()
+
+    code, out, _ = run(capsys, "verify")
+    assert code == 0, out
+    assert re.search(rf"^purged: {re.escape(folder(WEEKS[0]))}: \d+ file\(s\) purged \(post_texts, raw_responses\) on "
+                     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", out, re.M), out
+    assert f"purged: {folder(WEEKS[2])}" not in out
+    record = archive.open_archive(env.output).index()[-1]
+    assert record["kind"] == "purge" and record["seq"] == 4 and record["removed"] > 0
+    manifest = json.loads((root / record["folder"] / "manifest.json").read_bytes())
+    removed = {(r["folder"], r["path"]): r["sha256"] for r in manifest["removed"]}
+    sealed = json.loads((root / folder(WEEKS[0]) / "manifest.json").read_bytes())["files"]
+    assert removed[(folder(WEEKS[0]), "posts.jsonl.gz")] == sealed["posts.jsonl.gz"]["sha256"]  # the old hashes
+
+    # purging again finds nothing new and writes no record; a later run chains after the purge record
+    code, out, _ = run(capsys, "purge", "--as-of", "2026-11-30")
+    assert code == 0 and "no purge record written" in out
+    assert len(archive.open_archive(env.output).index()) == 4
+    entry = archive.archive_run(WEEKS[2], "manual__after_purge", env)
+    assert entry["seq"] == 5
+    assert json.loads((root / entry["folder"] / "manifest.json").read_bytes())["previous"]["folder"] == record["folder"]
+    assert run(capsys, "verify")[0] == 0
+
+
+def test_a_file_deleted_outside_a_purge_still_fails_verify(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    _set_retention(env, raw_responses=14)
+    assert run(capsys, "purge", "--as-of", "2026-11-30")[0] == 0
+    # posts.jsonl.gz of W45 was not due (post_texts keeps forever): deleting it is not a purge
+    (env.output / "archive" / folder(WEEKS[0]) / "posts.jsonl.gz").unlink()
+    code, out, _ = run(capsys, "verify")
+    assert code == 1 and f"MISMATCH: {folder(WEEKS[0])}/posts.jsonl.gz: deleted" in out
+    # and a purge record that is edited afterwards breaks the chain
+    record = archive.open_archive(env.output).index()[-1]
+    path = env.output / "archive" / record["folder"] / "manifest.json"
+    path.write_bytes(path.read_bytes().replace(b'"raw_responses": 14', b'"raw_responses": 7'))
+    code, out, _ = run(capsys, "verify")
+    assert code == 1 and f"MISMATCH: {record['folder']}/manifest.json: edited" in out
