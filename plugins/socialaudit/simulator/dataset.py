@@ -311,7 +311,7 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
         "st-hildas": profile("st-hildas", per_week=3, names_child=True),
         "our-lady": profile("our-lady", per_week=3),
         "st-josephs": profile("st-josephs", per_week=4, fault="unknown"),
-        "sacred-heart": profile("sacred-heart", per_week=5, bad_links=True),
+        "sacred-heart": profile("sacred-heart", per_week=5),
         # Social accounts (Mastodon, Bluesky, YouTube): see config/trust.yaml for where each lives.
         "st-aidans-masto": profile("st-aidans", crosspost_of="st-aidans", handle="staidans"),
         "holy-cross-bsky": profile("holy-cross", per_week=0, promotes_events=False, reposts=True,
@@ -319,8 +319,9 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
         "st-hildas-yt": profile("st-hildas", per_week=1, promotes_events=False, handle="@sthildasacademy"),
         "our-lady-masto": profile("our-lady", per_week=2, promotes_events=False, handle="ourladylourdes"),
         "st-josephs-bsky": profile("st-josephs", fault="unknown", handle="stjosephs-old.bsky.social"),
+        # its Bluesky posts a shortened link to a blocklisted site and a plain-http link (external_links)
         "sacred-heart-bsky": profile("sacred-heart", per_week=2, promotes_events=False, reposts=True,
-                                     handle="sacred-heart.example.sch.uk"),
+                                     handle="sacred-heart.example.sch.uk", bad_links=True),
         # X, Facebook and Instagram accounts (extra['platform'] names the platform; see simulator/credentialed.py)
         "staidansfict": profile("st-aidans", crosspost_of="st-aidans", handle="StAidansFict", reposts=True, extra={"platform": "x"}),
         "stjosephsfict": profile("st-josephs", fault="unknown", handle="StJosephsFict", extra={"platform": "x"}),
