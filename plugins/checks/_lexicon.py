@@ -240,7 +240,7 @@ class Lexicon:
         """The hits that overlap none of the data set's whitelisted terms ("dick whittington", "blue tit")."""
         white = _lower_same_length(text.translate(self._white_table))
         white, white_index = _collapse(white, 1, _SPACES)
-        intervals = []
+        intervals: list[tuple[int, int]] = []
         if terms:
             # term by term, as the library does, so that overlapping whitelisted terms all count
             for term in terms:
