@@ -150,6 +150,12 @@ _NAME_VERBS = frozenset("read wrote won scored made built painted drew sang play
 # Words after a name that make it a topic or a thing, not a person: "Tudor day", "Sherwood topic".
 _TOPIC_NOUNS = frozenset("day days topic week costume costumes times era period style food house houses class "
                          "museum castle forest road street estate era kings queens history village".split())
+# Words that, seen anywhere in a text, mean a cue may be present (the fast path's test).
+_CUE_WORDS = frozenset(w for cue in _PREFIX_CUES for w in cue if w not in ("to", "you", "the", "of", "is", "our", "out",
+                                                                           "well", "good", "happy", "very"))
+_CUES_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
+for _cue in _PREFIX_CUES:
+    _CUES_BY_LAST.setdefault(_cue[-1], []).append(_cue)
 _HASHTAG_CUES = ("welldone", "congratulations", "congrats", "happybirthday", "thankyou", "goodluck",
                  "staroftheweek", "wellplayed", "bravo", "proudof", "goteam", "go")
 _YEARISH = re.compile(r"^(?:y|yr|year)\d{1,2}$|^(?:reception|nursery|ks[12]|p[1-7])$")
@@ -195,6 +201,10 @@ FAMOUS = tuple(
     daniel in the lions|jonah and the whale|lily-mae""".replace("\n", " ").split("|")
     if phrase.strip() and phrase.strip() != "lily-mae"
 )
+_FAMOUS_BY_WORD: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+for _phrase in FAMOUS:
+    for _at, _word in enumerate(_phrase):
+        _FAMOUS_BY_WORD.setdefault(_word, []).append((_phrase, _at))
 FICTIONAL_SINGLE = frozenset("elsa moana peppa elmer paddington pinocchio aladdin mulan simba nemo shrek "
                              "pooh matilda gruffalo zog supertato rapunzel cinderella ariel olaf".split())
 
@@ -211,6 +221,11 @@ class NameTables:
     british: frozenset[str]
     other: frozenset[str]
     min_frequency: int
+    candidates: frozenset[str] = frozenset()  # every word that can make find_names look closer
+
+    def __post_init__(self) -> None:
+        parts = {p for name in self.british | self.other for p in name.replace("'", "-").split("-")}
+        object.__setattr__(self, "candidates", frozenset(((self.british | self.other | parts) - STOP) | _CUE_WORDS))
 
     def __contains__(self, word: str) -> bool:
         return word in self.british or word in self.other
@@ -258,6 +273,9 @@ def name_tables(min_frequency: int = 1) -> NameTables:
 _WORD = re.compile(r"#?[^\W\d_](?:[^\W_]|['’][^\W\d_]|-[^\W\d_])*", re.UNICODE)
 _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
 _NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<!\w)@\w+")
+_PLAIN = re.compile(r"[^\W\d_]+")
+_HASHTAG = re.compile(r"#[^\W\d_]")
+_SKIP_BACK = frozenset(" \t\"'“‘(")
 _SENTENCE_END = frozenset(".!?:;\n\u2022|")
 
 
@@ -270,6 +288,7 @@ class Token:
     initial: bool  # first word of a sentence (or of the text)
     hashtag: bool = False
     possessive: bool = False  # written "Leo's" / "Lucas'"
+    whole_tag: bool = False  # a hashtag that is one word: "#welldoneava"
 
 
 def _possessive(word: str) -> str:
@@ -292,20 +311,24 @@ def tokenize(text: str) -> list[Token]:
     handle is an account, and ``jane.smith@...`` is reported as an email address, not a name.
     """
     tokens: list[Token] = []
-    text = _NOT_WORDS.sub(_blank, text)
+    if "@" in text or "http" in text or "www." in text:
+        text = _NOT_WORDS.sub(_blank, text)
     for match in _WORD.finditer(text):
         word = match.group()
         start = match.start()
-        before = text[:start].rstrip(" \t\"'“‘(")
-        initial = not before or before[-1] in _SENTENCE_END or not before[-1].isascii() and not before[-1].isalnum()
+        k = start - 1
+        while k >= 0 and text[k] in _SKIP_BACK:
+            k -= 1
+        prev = text[k] if k >= 0 else ""
+        initial = not prev or prev in _SENTENCE_END or (not prev.isascii() and not prev.isalnum())
         if word.startswith("#"):
             body = word[1:].replace("’", "'")
             parts = _CAMEL.findall(body) if not body.islower() and not body.isupper() else [body]
             for n, part in enumerate(parts):
                 tokens.append(Token(part, part.lower(), start, part[:1].isupper() and not part.isupper(),
-                                    initial=n == 0, hashtag=True))
+                                    initial=n == 0, hashtag=True, whole_tag=len(parts) == 1))
             continue
-        bare = _possessive(word)
+        bare = _possessive(word) if ("'" in word or "’" in word) else word
         tokens.append(Token(bare, bare.lower().replace("’", "'"), start,
                             bare[:1].isupper() and not (len(bare) > 1 and bare.isupper()), initial,
                             possessive=bare != word))
@@ -335,8 +358,16 @@ def _is_name_word(low: str, tables: NameTables) -> bool:
 
 
 def _has_prefix_cue(tokens: Sequence[Token], i: int) -> bool:
-    lows = [t.low for t in tokens[max(0, i - 4): i]]
-    return any(tuple(lows[-len(cue):]) == cue for cue in _PREFIX_CUES if len(lows) >= len(cue))
+    if i == 0:
+        return False
+    cues = _CUES_BY_LAST.get(tokens[i - 1].low)
+    if not cues:
+        return False
+    for cue in cues:
+        k = len(cue)
+        if k <= i and all(tokens[i - k + j].low == cue[j] for j in range(k - 1)):
+            return True
+    return False
 
 
 def _has_suffix_cue(tokens: Sequence[Token], i: int) -> bool:
@@ -388,6 +419,11 @@ def find_names(text: str, tables: NameTables | None = None, *, extra: frozenset[
                ignore: frozenset[str] = frozenset()) -> tuple[list[Token], list[NameSpan]]:
     """The raw name finder: people's names in ``text``, before the policy's exclusions."""
     tables = tables or name_tables()
+    if "#" not in text or not _HASHTAG.search(text):
+        # fast path: most posts have no word that could start a name; skip the tokens altogether
+        words = set(_PLAIN.findall(text.lower()))
+        if words.isdisjoint(tables.candidates) and (not extra or words.isdisjoint(extra)):
+            return [], []
     tokens = tokenize(text)
     n = len(tokens)
     verdict: list[int] = [0] * n  # 0 no, 1 a name, 2 a name by context
@@ -396,7 +432,7 @@ def find_names(text: str, tables: NameTables | None = None, *, extra: frozenset[
         low = tok.low
         if low in ignore or (low in STOP and low not in extra):
             continue
-        if tok.hashtag and len([t for t in tokens if t.start == tok.start]) == 1 and " " not in tok.text:
+        if tok.whole_tag:
             if low in extra or _hashtag_name(tok, tables):
                 verdict[i] = 2
                 continue
@@ -499,6 +535,7 @@ _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|ve
 # A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
 _PERSONAL = re.compile(r"\b(?:home|mum|dad|mother|father|grandparents?|nan|grandma|grandad|family|parents?|"
                        r"carers?|his|her|their)\b", re.I)
+_DIGIT = re.compile(r"\d")
 ORG_SUFFIXES = (".sch.uk", ".gov.uk", ".nhs.uk", ".ac.uk", ".police.uk")
 
 
@@ -608,9 +645,11 @@ def _excluded(text: str, tokens: Sequence[Token], span: NameSpan, ctx: SchoolCon
         if len(phrase) == 1 and len(seq) == 1 and seq[0] == phrase[0] and span.surname == "":
             # a staff list entry without a surname ("Coach Dan"): the bare given name is that adult
             return "staff"
-    for phrase in FAMOUS:
+    for phrase, at in _FAMOUS_BY_WORD.get(low, ()):
         k = len(phrase)
-        for s in range(max(0, i - k + 1), i + 1):
+        for s in (i - at,):
+            if s < 0:
+                continue
             words = [t.low for t in tokens[s: s + k]]
             if words and words[-1].endswith("s") and words[-1][:-1] == phrase[-1]:
                 words[-1] = phrase[-1]  # "three Willy Wonkas"
@@ -648,6 +687,8 @@ def _own_domain(domain: str, ctx: SchoolContext) -> bool:
 
 def _pii(text: str, ctx: SchoolContext, named: bool) -> list[PiiHit]:
     hits: list[PiiHit] = []
+    if "@" not in text and not _DIGIT.search(text):
+        return hits  # every kind below needs a digit or an "@"
     for m in _EMAIL.finditer(text):
         if not _own_domain(m.group(2), ctx):
             hits.append(PiiHit("personal email address", _mask_email(m.group(1), m.group(2).lower())))

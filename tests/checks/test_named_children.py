@@ -1,0 +1,253 @@
+"""named_children (policy 4.1): children's names and personal information in posts, masked findings."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from checks._base import run_checks
+from checks._names import analyse, find_names, name_tables, school_context
+from socialaudit.config import DEFAULT_CONFIG, load_config
+from socialaudit.models import AccountCollection, CollectionStatus, Media, Severity, Status
+from socialaudit.weeks import IsoWeek
+
+CONFIG = load_config(DEFAULT_CONFIG)
+SCHOOL = CONFIG.school("st-aidans")  # staff: Mrs Thompson, Mr Okafor; has a DSL
+W47 = IsoWeek.parse("2026-W47")
+LABELLED = Path(__file__).resolve().parents[1] / "data" / "named_children_posts.jsonl"
+PHOTO = (Media(type="photo", url="https://cdn.example/p.jpg"),)
+
+
+def run(posts, *, collections=(), config=CONFIG, school=SCHOOL):
+    [result] = run_checks(school, posts, week=W47, config=config, collections=collections, names=["named_children"])
+    return result
+
+
+def names_in(text: str) -> list[str]:
+    ctx = school_context(SCHOOL.staff, CONFIG.trust.domains, SCHOOL.name)
+    return [n.given.lower() for n in analyse([("text", text)], ctx).names]
+
+
+# --- positives: every way a child's name is written ---------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Well done Ava in Year 4 for her poem!", ["ava"]),
+    ("well done jack and mia", ["jack", "mia"]),  # any letter case
+    ("WELL DONE AVA", ["ava"]),
+    ("Another busy week! #WellDoneAva", ["ava"]),  # CamelCase hashtag
+    ("#welldoneava", ["ava"]),  # lowercase hashtag: a cue, then a name
+    ("Lily-Mae's painting is on display", ["lily-mae"]),  # hyphenated and possessive
+    ("Leo's volcano erupted!", ["leo"]),
+    ("Lucas' Lego model", ["lucas"]),
+    ("Grace in Year 3 won the prize", ["grace"]),  # an ordinary word made a name by its context
+    ("Well done Grace!", ["grace"]),
+    ("Jack, Grace and Mia won the relay", ["jack", "grace", "mia"]),  # a list of names
+    ("Summer and Ruby from Year 1 with their trophies", ["summer", "ruby"]),
+    ("Great goal from Muhammad today", ["muhammad"]),  # outside the GB/IE columns, capitalised
+    ("Yusuf and his team won the quiz", ["yusuf"]),
+    ("Congratulations to Aarav on his black belt", ["aarav"]),  # not in the dictionary, after a cue
+    ("Well done Mary in Year 2 for reading at Mass", ["mary"]),  # religious context, but a child's
+    ("Ava played Mary in our Nativity", ["ava"]),  # the role is not the child
+    ("Harry read his Harry Potter review - well done Harry!", ["harry"]),
+])
+def test_names_found(text, expected):
+    assert names_in(text) == expected
+
+
+# --- hard negatives: adults, saints, famous people, ordinary words --------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Mrs Grace Hill led our assembly.",
+    "Thank you to Mrs Thompson and Mr Okafor.",  # staff list, with titles
+    "Canon Brendan blessed the new library. Deacon Joe led the service.",
+    "Sister Bernadette, Cllr Hughes and PC Davies visited.",
+    "Sir Isaac Newton would be proud. Dame Mary joined us.",
+    "Pope Leo's message was read in assembly.",
+    "We said a prayer to St Joseph and Our Lady.",
+    "Our nativity: Mary, Joseph, the shepherds and the angel Gabriel.",
+    "Jesus welcomed the children.",
+    "Year 5 learned about Florence Nightingale and Mary Seacole.",
+    "Reading Harry Potter by the fire.",
+    "The Gruffalo came to visit Reception!",
+    "We had three Willy Wonkas and a Matilda for World Book Day!",
+    "Dressed as Elsa and Paddington.",
+    "Amazing grace: our choir sang.",
+    "We hope you all have a lovely summer.",
+    "Will you join us in May for the fair?",
+    "Holly Class made wreaths from holly and ivy.",
+    "Willow Class and Rowan Class went to the forest.",
+    "Mark your calendars: the Summer Fair is on 3rd June.",
+    "Poppy appeal: we sold 300 poppies.",
+    "We saw a robin on the bird feeder.",
+    "Our Year 5 pupils enjoyed the Tudor day.",
+    "Please bring your PE kit. Key Stage 2 enjoyed it.",
+    "Faith, hope and love: our Lent journey.",
+    "Follow us @janesmith for updates.",  # a handle is an account, not a name
+])
+def test_not_a_childs_name(text):
+    assert names_in(text) == []
+
+
+def test_staff_list_with_a_given_name_is_excluded(make_post):
+    school = SCHOOL.model_copy(update={"staff": ["Jane Oduya"]})
+    result = run([make_post(text="Thanks to Jane Oduya for the choir.", media=PHOTO)], school=school)
+    assert result.status is Status.PASS
+    # without the staff entry, the same words are a full name
+    result = run([make_post(text="Thanks to Jane Oduya for the choir.", media=PHOTO)])
+    assert result.findings[0].severity is Severity.CRITICAL
+
+
+# --- severities ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "media", "severity"), [
+    ("Well done Ava in Year 4!", PHOTO, Severity.CRITICAL),  # a name with a photo
+    ("A lovely afternoon.", (Media(type="photo", alt="Ava holding her certificate"),), Severity.CRITICAL),  # alt text
+    ("Well done Ava!", (Media(type="video"),), Severity.CRITICAL),
+    ("Congratulations to Isla Brackwell, our new head girl.", (), Severity.CRITICAL),  # full name, no photo
+    ("Well done to Ava for 100 nights of reading!", (), Severity.WARNING),  # first name, text only
+    ("Lost property: please text 07700 900456.", (), Severity.CRITICAL),  # mobile number
+    ("Send the form to sarah.pellow83@gmail.com by Friday.", (), Severity.CRITICAL),  # personal email
+    ("The family are at 14 Larch Close, NM4 7QT for the swap.", (), Severity.CRITICAL),  # home address
+    ("Happy birthday Harvey, born 12th March 2019!", (), Severity.CRITICAL),  # date of birth next to a name
+])
+def test_severity(make_post, text, media, severity):
+    result = run([make_post(text=text, media=media)])
+    [finding] = result.findings
+    assert finding.severity is severity
+    assert finding.policy == "4.1"
+    assert result.status is (Status.FAIL if severity is Severity.CRITICAL else Status.WARN)
+
+
+@pytest.mark.parametrize("text", [
+    "Please email office@st-aidans.example.sch.uk with any questions.",  # the trust's own domain
+    "Call the school office on 01632 960123.",  # the school's landline
+    "Open evening at school: 12 Church Lane, NM1 4AB.",  # the school's address
+    "Applications for September close on 15th January 2027.",
+])
+def test_organisational_details_are_not_personal(make_post, text):
+    assert run([make_post(text=text)]).status is Status.PASS
+
+
+def test_text_only_severity_is_a_setting(make_post):
+    config = CONFIG.model_copy(update={"trust": CONFIG.trust.model_copy(
+        update={"checks": {"named_children": {"text_only_first_name": "breach"}}})})
+    result = run([make_post(text="Well done to Ava!")], config=config)
+    assert result.findings[0].severity is Severity.BREACH
+    assert result.status is Status.FAIL
+
+
+def test_ignore_words_and_extra_names_settings(make_post):
+    school = SCHOOL.model_copy(update={"checks": {"named_children": {"ignore_words": ["Bernadette"],
+                                                                      "extra_names": ["Zorbel"]}}})
+    result = run([make_post(id="a", text="Bernadette House won the cup", media=PHOTO),
+                  make_post(id="b", text="zorbel built a rocket", media=PHOTO)], school=school)
+    assert [f.post_id for f in result.findings] == ["b"]
+
+
+# --- masking: never the name anywhere in a finding -------------------------------------------------
+
+def _labelled() -> list[dict]:
+    return [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_no_finding_string_contains_a_name(make_post):
+    records = _labelled()
+    posts = []
+    for i, record in enumerate(records):
+        media = tuple(Media(type="photo", alt=a) for a in record["alt"]) or (PHOTO if record["has_photo"] else ())
+        posts.append(make_post(id=f"p{i}", url=f"https://st-aidans.example.sch.uk/news/{i}/", text=record["text"], media=media))
+    result = run(posts)
+    assert len(result.findings) >= 90  # the set has over 100 positives: the test must see findings
+    by_id = {f.post_id: f for f in result.findings}
+    checked = 0
+    for i, record in enumerate(records):
+        finding = by_id.get(f"p{i}")
+        if finding is None:
+            continue
+        words = set(record["names"])  # the children's names, and the surname written after each
+        for name in record["names"]:
+            words |= set(re.findall(rf"\b{re.escape(name)}\s+([A-Z][a-z]+)", record["text"] + " " + " ".join(record["alt"])))
+        shown = " ".join([finding.message, finding.evidence, finding.action, finding.key])
+        for name in words:
+            assert not re.search(rf"\b{re.escape(name)}\b", shown, re.I), (name, shown)
+        checked += 1
+    assert checked == len(result.findings)
+
+
+def test_masked_evidence_gives_initial_and_year(make_post):
+    [finding] = run([make_post(text="Well done Ava Brackwell in Year 4!", media=PHOTO)]).findings
+    assert "A*** B*** (Year 4)" in finding.message
+    assert "A*** B*** (Year 4)" in finding.evidence
+    assert "photo" in finding.evidence
+    assert finding.post_url.startswith("https://st-aidans.example.sch.uk/")
+
+
+def test_pii_is_masked(make_post):
+    [finding] = run([make_post(text="Text 07700 900456 or email sarah.pellow83@gmail.com")]).findings
+    shown = finding.message + finding.evidence
+    assert "900456" not in shown and "pellow" not in shown
+    assert "mobile number" in shown and "personal email address" in shown
+
+
+# --- statuses -----------------------------------------------------------------------------------
+
+def test_clean_week_passes(make_post):
+    result = run([make_post(text="Year 3 built Roman shields today.", media=PHOTO)])
+    assert result.status is Status.PASS
+    assert result.metrics["posts"] == 1
+
+
+def test_failed_collection_is_not_evaluated_not_pass(make_post):
+    failed = AccountCollection(school="st-aidans", platform="x", account="StAidansFict", status=CollectionStatus.ERROR)
+    result = run([make_post(text="Year 3 built Roman shields today.")], collections=[failed])
+    assert result.status is Status.NOT_EVALUATED
+    assert "could not be collected" in result.summary
+
+
+def test_findings_still_shown_when_another_account_failed(make_post):
+    failed = AccountCollection(school="st-aidans", platform="x", account="StAidansFict", status=CollectionStatus.ERROR)
+    result = run([make_post(text="Well done Ava!", media=PHOTO)], collections=[failed])
+    assert result.status is Status.FAIL
+    assert "could not be collected" in result.summary
+
+
+def test_posts_outside_the_week_are_not_judged(make_post):
+    old = make_post(text="Well done Ava!", media=PHOTO, created_at=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    assert run([old]).findings == ()
+
+
+# --- the name tables ------------------------------------------------------------------------------
+
+def test_name_tables_are_built_once_and_hold_british_names():
+    first = name_tables()
+    assert name_tables() is first  # cached: parsed once per process
+    assert {"oliver", "amelia", "siobhan", "rhys"} <= first.british
+    assert "muhammad" in first.other and "muhammad" not in first.british
+    assert 2000 < len(first.british) < 4000
+
+
+def test_raw_finder_keeps_titled_adults_for_the_conll_evaluation():
+    tokens, spans = find_names("Mrs Olivia Brackwell and Isaac Newton")  # before the exclusions: two people
+    assert [(tokens[s.first].text, s.surname) for s in spans] == [("Olivia", "Brackwell"), ("Isaac", "Newton")]
+    assert names_in("Mrs Olivia Brackwell and Isaac Newton") == []  # after them: no child
+
+
+# --- the DSL is copied on critical findings ---------------------------------------------------------
+
+def test_critical_finding_copies_the_dsl_and_the_email_masks_the_name(make_post, tmp_path):
+    from socialaudit import mail, reports
+    from socialaudit.store import Store
+
+    result = run([make_post(text="Well done Ava Brackwell in Year 4!", media=PHOTO)])
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.save_results(W47, "st-aidans", [result], run_id="t")
+    view = reports.school_view(CONFIG, SCHOOL, W47, store)
+    message = mail.build_school_email(view, CONFIG)
+    assert SCHOOL.dsl_email and SCHOOL.dsl_email in message["Cc"]
+    assert message["Subject"].startswith("[Safeguarding]")
+    raw = bytes(message).decode("utf-8", "replace")
+    assert "Brackwell" not in raw and "Ava" not in raw
