@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from checks._base import CheckContext, Setting, check, in_week
+from checks._base import CheckContext, Setting, check
 from checks._calendar import CalendarEvent, SchoolEvents
 from socialaudit.config import School, TrustConfig
 from socialaudit.models import CheckResult, Finding, Post, Severity, Status
@@ -86,7 +86,9 @@ def mentioned_dates(text: str, posted: date) -> set[date]:
     """Every date a post's text names, read relative to the day it was posted (local date)."""
     found: set[date] = set()
     spans: list[tuple[int, int]] = []
-    for pattern in (_DAY_MONTH, _MONTH_DAY):
+    lowered = text.lower()
+    digits = _DIGIT.search(text) is not None
+    for pattern in (_DAY_MONTH, _MONTH_DAY) if digits else ():
         for match in pattern.finditer(text):
             month = _MONTHS[match.group("month").lower().rstrip(".")]
             day = int(match.group("day"))
@@ -95,7 +97,7 @@ def mentioned_dates(text: str, posted: date) -> set[date]:
             if value:
                 found.add(value)
                 spans.append(match.span())
-    for match in _NUMERIC.finditer(text):
+    for match in _NUMERIC.finditer(text) if digits else ():
         day = int(match.group("day") or match.group("day2"))
         month = int(match.group("month") or match.group("month2"))
         year_text = match.group("year") or match.group("year2")
@@ -106,7 +108,8 @@ def mentioned_dates(text: str, posted: date) -> set[date]:
             value = _nearest_year(posted, month, day)
         if value:
             found.add(value)
-    for match in _WEEKDAY_ORDINAL.finditer(text):
+    weekdays = _WEEKDAY_HINT.search(lowered) is not None
+    for match in _WEEKDAY_ORDINAL.finditer(text) if digits and weekdays else ():
         if any(start <= match.start() < end for start, end in spans):
             continue  # "Thursday 5th October" was read above
         day = int(match.group("day"))
@@ -117,15 +120,15 @@ def mentioned_dates(text: str, posted: date) -> set[date]:
             if value and value >= posted:
                 found.add(value)
                 break
-    for match in _RELATIVE.finditer(text):
+    for match in _RELATIVE.finditer(text) if ("to" in lowered or "this" in lowered) else ():
         found.add(posted + timedelta(days=1 if match.group("word").lower() == "tomorrow" else 0))
-    for match in _NEXT_WEEKDAY.finditer(text):
+    for match in _NEXT_WEEKDAY.finditer(text) if weekdays and "next" in lowered else ():
         weekday = _WEEKDAYS[match.group("weekday").lower()]
         ahead = (weekday - posted.weekday()) % 7 or 7
         found.add(posted + timedelta(days=ahead))  # the first one after today
         next_monday = posted + timedelta(days=7 - posted.weekday())
         found.add(next_monday + timedelta(days=weekday))  # the one in next week
-    for match in _WEEKDAY_ALONE.finditer(text):
+    for match in _WEEKDAY_ALONE.finditer(text) if weekdays else ():
         if any(start <= match.start() < end for start, end in spans):
             continue  # "Thursday 5th October": the date says it
         before = text[max(0, match.start() - 5):match.start()].lower()
@@ -136,9 +139,21 @@ def mentioned_dates(text: str, posted: date) -> set[date]:
     return found
 
 
+# Substrings without which a kind's vocabulary cannot match: a cheap test before the regular expression.
+_HINTS: dict[str, re.Pattern[str]] = {
+    "open_evening": re.compile("open|tour|prospective|admission"),
+    "parents_evening": re.compile("parent|progress"),
+    "parish": re.compile("mass|parish|liturgy|benediction|rosary|communion|confirmation|service"),
+}
+_DIGIT = re.compile(r"\d")
+_WEEKDAY_HINT = re.compile("mon|tue|wed|thu|fri|sat|sun")
+
+
 def promotion_kinds(text: str) -> set[str]:
     """The event kinds whose vocabulary a text uses."""
-    return {kind for kind, pattern in VOCABULARY.items() if pattern.search(text)}
+    lowered = text.lower()
+    return {kind for kind, pattern in VOCABULARY.items()
+            if _HINTS[kind].search(lowered) and pattern.search(text)}
 
 
 def _title_words(title: str) -> list[str]:
@@ -167,21 +182,40 @@ class Promotion:
     post: Post
 
 
-def promotions(event: CalendarEvent, lead: int, posts: Sequence[Post], zone: ZoneInfo) -> list[Promotion]:
+@dataclass(slots=True)
+class Read:
+    """A post read once for every event: its local day, the event kinds it names, the dates it names."""
+
+    post: Post
+    posted: date
+    kinds: frozenset[str]
+    _dates: set[date] | None = None
+
+    @classmethod
+    def of(cls, post: Post, zone: ZoneInfo) -> Read:
+        return cls(post, post.created_at.astimezone(zone).date(), frozenset(promotion_kinds(post.text)))
+
+    def dates(self) -> set[date]:
+        if self._dates is None:
+            self._dates = mentioned_dates(self.post.text, self.posted)
+        return self._dates
+
+    def mentions(self, event: CalendarEvent) -> bool:
+        if event.kind in VOCABULARY:
+            return event.kind in self.kinds
+        return mentions_event(self.post.text, event)
+
+
+def promotions(event: CalendarEvent, lead: int, reads: Sequence[Read]) -> list[Promotion]:
     """Every post in the event's lead time that names it (kind vocabulary or title) and its date, oldest first."""
     first = event.date - timedelta(days=lead)
-    out: list[Promotion] = []
-    for post in posts:
-        posted = post.created_at.astimezone(zone).date()
-        if first <= posted <= event.date and mentions_event(post.text, event) \
-                and event.date in mentioned_dates(post.text, posted):
-            out.append(Promotion(post))
-    return out
+    return [Promotion(r.post) for r in reads
+            if first <= r.posted <= event.date and r.mentions(event) and event.date in r.dates()]
 
 
 def find_promotion(event: CalendarEvent, lead: int, posts: Sequence[Post], zone: ZoneInfo) -> Promotion | None:
     """The earliest post that promotes the event in its lead time, or None."""
-    found = promotions(event, lead, posts, zone)
+    found = promotions(event, lead, [Read.of(p, zone) for p in sorted(posts, key=lambda p: p.created_at)])
     return found[0] if found else None
 
 
@@ -230,6 +264,7 @@ def event_promotion(school: School, posts: Sequence[Post], ctx: CheckContext) ->
     # posts after the week are the next run's business: a rerun of this week must give the same result
     candidates = sorted((p for p in posts if not p.is_reply and p.created_at < week_end),
                         key=lambda p: (p.created_at, p.platform, p.id))
+    reads = [Read.of(p, zone) for p in candidates]
     findings: list[Finding] = []
     rows: list[dict[str, Any]] = []
     matched_posts: set[tuple[str, str]] = set()
@@ -240,7 +275,7 @@ def event_promotion(school: School, posts: Sequence[Post], ctx: CheckContext) ->
 
     # every event a post may be promoting, so that a promotion of a later event is not "unmatched"
     for event in events:
-        found = promotions(event, lead_of(event), candidates, zone)
+        found = promotions(event, lead_of(event), reads)
         matched_posts.update((p.post.platform, p.post.id) for p in found)
         promotion = found[0] if found else None
         this_week = monday <= event.date <= sunday
@@ -280,7 +315,8 @@ def event_promotion(school: School, posts: Sequence[Post], ctx: CheckContext) ->
                 message=f"{event.title} on {_day(event.date)} is coming up and has not been promoted yet.",
                 evidence=evidence, action=f"Post about it by {_day(event.date - timedelta(days=1))}."))
 
-    unmatched = _unmatched(in_week(candidates, ctx), matched_posts, events, zone)
+    start, _ = ctx.week.bounds(ctx.tz)
+    unmatched = _unmatched([r for r in reads if r.post.created_at >= start], matched_posts, events)
     for post, kinds in unmatched[: int(ctx.setting("max_unmatched_notes"))]:
         findings.append(Finding(
             check="event_promotion", severity=Severity.INFO, status=Status.PASS, school=school.id, policy="4.4",
@@ -331,17 +367,13 @@ def _upcoming_text(rows: Iterable[dict[str, Any]]) -> str:
     return f" Coming up: {len(coming)} ({promoted} promoted already)."
 
 
-def _unmatched(posts: Sequence[Post], matched: set[tuple[str, str]], events: Sequence[CalendarEvent],
-               zone: ZoneInfo) -> list[tuple[Post, set[str]]]:
+def _unmatched(reads: Sequence[Read], matched: set[tuple[str, str]], events: Sequence[CalendarEvent]) -> list[tuple[Post, set[str]]]:
     """The week's posts that use event vocabulary and name a date, but no known event of that date."""
     out: list[tuple[Post, set[str]]] = []
-    for post in posts:
-        if (post.platform, post.id) in matched:
+    for read in reads:
+        if not read.kinds or (read.post.platform, read.post.id) in matched:
             continue
-        kinds = promotion_kinds(post.text)
-        if not kinds:
-            continue
-        dates = mentioned_dates(post.text, post.created_at.astimezone(zone).date())
-        if dates and not any(e.date in dates and mentions_event(post.text, e) for e in events):
-            out.append((post, kinds))
+        dates = read.dates()
+        if dates and not any(e.date in dates and read.mentions(e) for e in events):
+            out.append((read.post, set(read.kinds)))
     return out
