@@ -11,7 +11,7 @@ SSRF rules, at every hop, before any connection:
 - only ``http`` and ``https``; a URL carrying a user name (``https://gov.uk@evil.example``) is refused;
 - the host is resolved (``getaddrinfo``) and refused if *any* address is loopback, private,
   link-local (169.254.169.254), multicast, reserved, unspecified or otherwise not globally routable,
-  IPv4 and IPv6 alike (an IPv4-mapped IPv6 address is judged as its IPv4 address);
+  IPv4 and IPv6 alike (an IPv4-mapped, 6to4 or NAT64 IPv6 address is judged as its IPv4 address);
 - the connection goes to the address that was checked: the transport adapter pins the host to it,
   so a DNS answer that changes between the check and the connection (DNS rebinding) is never used.
   TLS still verifies the certificate against the URL's host name (SNI and hostname match unchanged).
@@ -112,14 +112,26 @@ class _DnsFailure(Exception):
 
 # --- addresses -----------------------------------------------------------------------------------
 
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
 def address_problem(ip: str, *, allow_loopback: bool = False) -> str:
     """Why the resolver must not connect to ``ip`` ("private address", ...), or "" when it may."""
     try:
         addr: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
         return "not an IP address"
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+        else:
+            # IPv4 carried inside IPv6 (6to4, NAT64) reaches that IPv4 address: judge it as such
+            embedded = addr.sixtofour or (ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+                                          if any(addr in net for net in _NAT64) else None)
+            if embedded is not None:
+                inner = address_problem(str(embedded), allow_loopback=allow_loopback)
+                if inner:
+                    return f"{inner} (inside an IPv6 address)"
     if addr.is_loopback:
         return "" if allow_loopback else "loopback address"
     for flag, label in (("is_unspecified", "unspecified address"), ("is_link_local", "link-local address"),
