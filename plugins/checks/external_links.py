@@ -113,12 +113,15 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
         first = where[url][0]
         others = len({(p.platform, p.account, p.id) for p in where[url]}) - 1
         for problem in url_problems:
-            evidence = problem.evidence + (f" (also in {others} other post{'s' if others != 1 else ''})" if others else "")
+            # the evidence stays the same week to week (it is part of the finding's key, for suppressions)
+            message = problem.message
+            if others:
+                message = message.removesuffix(".") + f"; it is also in {others} other post{'s' if others != 1 else ''}."
             status = {Severity.CRITICAL: Status.FAIL, Severity.BREACH: Status.FAIL,
                       Severity.WARNING: Status.WARN}.get(problem.severity, Status.NOT_EVALUATED)
             findings.append(Finding(check=NAME, severity=problem.severity, status=status, school=school.id,
-                                    policy=POLICY, message=problem.message, account=first.account, post_id=first.id,
-                                    post_url=first.url, evidence=evidence, action=problem.action))
+                                    policy=POLICY, message=message, account=first.account, post_id=first.id,
+                                    post_url=first.url, evidence=problem.evidence, action=problem.action))
     if unresolved:
         hosts = sorted({_norm(urlsplit(u).hostname or "") for u in unresolved})
         why = "link resolution is switched off" if resolver is None else "the resolver gave no answer"
