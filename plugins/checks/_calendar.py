@@ -131,9 +131,10 @@ def read_source(source: str, *, base: Path, session: Any = None) -> bytes:
     """The bytes of a calendar: an http(s) URL through the collectors' session, else a local file."""
     if source.startswith(("http://", "https://")):
         from collectors._base import CollectorError
-        from collectors._http import make_session
+        from collectors._http import HttpPolicy, make_session
 
-        http = session or make_session()
+        # one retry: a calendar that is down makes only its school's event check "not evaluated"
+        http = session or make_session(policy=HttpPolicy(retries=1, max_body_bytes=5 * 1024 * 1024))
         try:
             response = http.get(source)
         except CollectorError as exc:

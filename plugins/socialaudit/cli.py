@@ -249,7 +249,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     services = {"links": resolver_for(config, resolve=not args.no_resolve)}
     for school_id, school_posts in sorted(by_school.items()):
         school = known.get(school_id) or default_school(school_id)
-        for result in run_checks(school, school_posts, week=week, config=config, names=names, services=services):
+        school_services = dict(services)
+        if names is None or "event_promotion" in names:
+            from socialaudit.pipeline import load_events
+
+            school_services.update(load_events(config, school, week))  # the school's calendars, as the DAG reads them
+        for result in run_checks(school, school_posts, week=week, config=config, names=names, services=school_services):
             for finding in result.findings:
                 sys.stdout.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
     return 0
