@@ -59,6 +59,7 @@ _MASKED_TOKEN = re.compile(r"(?<![\w*#])[^\W\d_][^\W\d_*#]*[*#][^\W\d_*#]*(?:[*#
 _RUN3 = re.compile(r"(.)\1{2,}")  # three or more of one character
 _SPACES = re.compile(r" {2,}")
 _TOKEN = re.compile(r"\S+")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ _COMMON = frozenset("a an and for i is it of the to we you you'll your yourself 
 
 def _phrase_anchor(phrase: str) -> str:
     """The phrase's least common word (longest first), a cheap substring test before its regex runs."""
-    words = sorted(phrase.split(), key=len, reverse=True)
+    words = sorted(_WORD.findall(phrase.lower()), key=len, reverse=True) or [phrase.lower()]
     rare = [w for w in words if w not in _COMMON]
     return (rare or words)[0]
 
@@ -169,14 +170,17 @@ class Lexicon:
         self._any = re.compile("|".join(f"(?:{p.pattern})" for p, _ in self._terms))
         self._token_hits = lru_cache(maxsize=1 << 16)(self._scan_token)
         white = [re.compile(t["pattern"]) for t in built["whitelisted_terms"]]
-        self._white_words = [t for t in white if not any(c.isspace() for c in t.pattern)]
-        self._white_phrases = [t for t in white if any(c.isspace() for c in t.pattern)]
+        # (term, a word it contains): the cheap substring test that skips most terms
+        self._white_words = [(t, max(t.pattern.split(), key=len)) for t in white if " " not in t.pattern]
+        self._white_phrases = [(t, max(t.pattern.split(), key=len)) for t in white if " " in t.pattern]
         self._phrases: list[tuple[re.Pattern[str], str, str]] = []
         for kind, phrases in (("threat", threats), ("attack", attacks)):
             for phrase in phrases:
                 if phrase.strip():
                     self._phrases.append((re.compile(_phrase_pattern(phrase)), phrase.strip().lower(), kind))
-        self._phrase_anchors = tuple(sorted({_phrase_anchor(word) for _, word, _ in self._phrases}))
+        self._phrases_by_anchor: dict[str, list[tuple[re.Pattern[str], str, str]]] = {}
+        for item in self._phrases:
+            self._phrases_by_anchor.setdefault(_phrase_anchor(item[1]), []).append(item)
         allowed = [_phrase_pattern(a) for a in allow if a.strip()]
         self._allow = re.compile("|".join(allowed), re.IGNORECASE) if allowed else None
         by_length: dict[int, list[str]] = {}
@@ -193,11 +197,12 @@ class Lexicon:
         # a word boundary on both sides, so each whitespace-separated token is matched alone (and
         # remembered: comments reuse a small vocabulary). The rest is matched on the whole text.
         token_hits = self._token_hits
-        for m in _TOKEN.finditer(text):
-            found = token_hits(m.group())
-            if found:
-                offset = m.start()
-                hits.extend(Hit(offset + s, offset + e, word, "profanity") for s, e, word in found)
+        if any(map(token_hits, text.split())):  # the common case, all clean, stays in C
+            for m in _TOKEN.finditer(text):
+                found = token_hits(m.group())
+                if found:
+                    offset = m.start()
+                    hits.extend(Hit(offset + s, offset + e, word, "profanity") for s, e, word in found)
         normal = _lower_same_length(text.translate(self._black_table))
         for pattern, word, anchor in self._text_terms:
             if anchor in normal:
@@ -205,9 +210,10 @@ class Lexicon:
                 hits.extend(Hit(*_span(mm, index), word, "profanity") for mm in pattern.finditer(collapsed))
         if hits:
             hits = self._unwhitelisted(text, hits, self._white_phrases)
-        if any(anchor in normal for anchor in self._phrase_anchors):
-            for pattern, word, kind in self._phrases:
-                hits.extend(Hit(m.start(), m.end(), word, kind) for m in pattern.finditer(normal))
+        if self._phrases_by_anchor:
+            for anchor in self._phrases_by_anchor.keys() & set(_WORD.findall(normal)):
+                for pattern, word, kind in self._phrases_by_anchor[anchor]:
+                    hits.extend(Hit(m.start(), m.end(), word, kind) for m in pattern.finditer(normal))
         if "*" in text or "#" in text:
             hits.extend(self._masked_hits(text))
         if hits and self._allow is not None:
@@ -236,14 +242,16 @@ class Lexicon:
             out = [(h.start, h.end, h.word) for h in kept]
         return tuple(out)
 
-    def _unwhitelisted(self, text: str, hits: list[Hit], terms: Sequence[re.Pattern[str]]) -> list[Hit]:
+    def _unwhitelisted(self, text: str, hits: list[Hit], terms: Sequence[tuple[re.Pattern[str], str]]) -> list[Hit]:
         """The hits that overlap none of the data set's whitelisted terms ("dick whittington", "blue tit")."""
         white = _lower_same_length(text.translate(self._white_table))
         white, white_index = _collapse(white, 1, _SPACES)
         intervals: list[tuple[int, int]] = []
         if terms:
             # term by term, as the library does, so that overlapping whitelisted terms all count
-            for term in terms:
+            for term, anchor in terms:
+                if anchor not in white:
+                    continue
                 intervals.extend(_span(m, white_index) for m in term.finditer(white))
         return [h for h in hits if not any(s < h.end and h.start < e for s, e in intervals)]
 
