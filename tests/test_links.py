@@ -349,3 +349,25 @@ def test_resolution_round_trips_as_json() -> None:
     item = LinkResolution(url="http://a.test/s/1", state=LinkState.BROKEN, final_url="https://b.test/x",
                           chain=("http://a.test/s/1", "https://b.test/x"), http_status=404, reason="HTTP 404")
     assert LinkResolution.from_dict(item.to_dict()) == item
+
+
+def test_resolver_for_the_config(store: Any) -> None:
+    import copy
+
+    import yaml
+
+    from socialaudit.config import DEFAULT_CONFIG, parse_config
+    from socialaudit.links import resolver_for
+    from socialaudit.simulator.dataset import DEMO_WEB_HOSTS
+
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    demo = resolver_for(parse_config(raw, "demo.yaml"), store=store)
+    assert demo is not None and demo.only_overrides and not demo.allow_loopback
+    assert demo.host_overrides == {host: ("127.0.0.1", 8765) for host in DEMO_WEB_HOSTS}  # the simulator only
+    assert demo.store_cache is not None
+    real = copy.deepcopy(raw)
+    del real["demo"]
+    production = resolver_for(parse_config(real, "trust.yaml"))
+    assert production is not None and not production.only_overrides and not production.host_overrides
+    assert not production.allow_loopback and production.store_cache is None
+    assert resolver_for(parse_config(real, "trust.yaml"), resolve=False) is None
