@@ -147,7 +147,7 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
         return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so no links were seen.")
     failing = [f for f in findings if f.status is Status.FAIL]
     warnings = [f for f in findings if f.status is Status.WARN]
-    unknown = [f for f in findings if f.status is Status.NOT_EVALUATED]
+    unknown = len(unresolved) + sum(1 for found in problems.values() if any(p.kind == "unverified" for p in found))
     if failing:
         return result(Status.FAIL, f"{len(failing)} unsafe or inappropriate link problem{'s' if len(failing) != 1 else ''} "
                                    f"in {len(where)} link{'s' if len(where) != 1 else ''} this week.")
@@ -157,7 +157,8 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
         return result(Status.NOT_EVALUATED, f"{len(where)} links checked, but {names} could not be collected, "
                                             "so their links are unknown.")
     if unknown:
-        return result(Status.NOT_EVALUATED, f"{len(unknown)} of {len(where)} links could not be verified.")
+        return result(Status.NOT_EVALUATED, f"{unknown} of {len(where)} link{'s' if len(where) != 1 else ''} "
+                                            "could not be verified.")
     if warnings:
         return result(Status.WARN, f"{len(warnings)} link problem{'s' if len(warnings) != 1 else ''} "
                                    f"(broken or not https) in {len(where)} links this week.")

@@ -187,8 +187,11 @@ def test_https_can_be_not_required(make_post):
 
 
 def test_without_a_resolver_links_are_not_evaluated_but_blocklists_still_apply(make_post):
-    unknown = run([make_post(links=("https://northmoor-scouts.test/camp",))], resolver=None)
+    unknown = run([make_post(links=("https://northmoor-scouts.test/camp", "https://scouts-fict.test/",
+                                    "https://www.gov.uk/"))], resolver=None)
     assert unknown.status is Status.NOT_EVALUATED
+    assert unknown.summary == "2 of 3 links could not be verified."
+    assert len(unknown.findings) == 1 and unknown.findings[0].evidence == "northmoor-scouts.test, scouts-fict.test"
     assert "switched off" in unknown.findings[0].message
     listed = run([make_post(links=("https://lucky-spins.test/", "https://northmoor-scouts.test/camp"))], resolver=None)
     assert listed.status is Status.FAIL
