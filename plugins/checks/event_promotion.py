@@ -63,6 +63,7 @@ _WEEKDAY_ORDINAL = re.compile(rf"\b{_WEEKDAY}\s+(?:the\s+)?(?P<day>\d{{1,2}})(?:
 _RELATIVE = re.compile(r"\b(?P<word>today|tonight|tomorrow|this\s+(?:evening|morning|afternoon))\b", re.I)
 _NEXT_WEEKDAY = re.compile(rf"\bnext\s+(?P<weekday>{_WEEKDAY})\b", re.I)
 _WEEKDAY_ALONE = re.compile(rf"\b(?:(?:this|on|this\s+coming|coming)\s+)?(?P<weekday>{_WEEKDAY})\b(?!\s*(?:\d|the\s+\d))", re.I)
+LEAD_DAYS = 14  # the default lead time: a post in the 14 days before an event promotes it
 _STOP = frozenset({"the", "and", "for", "with", "our", "your", "school", "evening", "event", "day", "from", "year"})
 
 
@@ -234,11 +235,12 @@ def school_events(school: School, services: dict[str, Any]) -> tuple[list[Calend
 
 
 def lookback_days(config: TrustConfig, school: School) -> int:
-    """How many days before the week the posts must reach: the longest lead time of the school's events."""
-    from checks._base import registry
+    """How many days before the week the posts must reach: the longest lead time of the school's events.
 
-    spec = registry().get("event_promotion")
-    default = int(spec.resolve_settings(config, school)["lead_days"]) if spec else 14
+    Read from config directly (not through the registry), so collection never depends on every
+    other check module importing cleanly.
+    """
+    default = int(config.check_settings("event_promotion", school).get("lead_days", LEAD_DAYS))
     return max([default, *[e.lead_days for e in school.events if e.lead_days is not None]])
 
 
@@ -249,7 +251,7 @@ def _day(value: date) -> str:
 @check(
     "event_promotion",
     policy="4.4",
-    settings={"lead_days": Setting(14, "Days before an event in which a post must promote it, unless the event sets "
+    settings={"lead_days": Setting(LEAD_DAYS, "Days before an event in which a post must promote it, unless the event sets "
                                        "lead_days (policy 4.4)."),
               "max_unmatched_notes": Setting(5, "At most this many info notes a week about posts promoting an event "
                                                 "that no calendar knows (all are counted).")},
