@@ -42,6 +42,9 @@ _CATEGORY_KINDS = {"open_evening": "open_evening", "open evening": "open_evening
                    "parents evening": "parents_evening", "parish": "parish", "mass": "parish", "worship": "parish"}
 
 
+MAX_OCCURRENCES = 10_000  # event occurrences read from one calendar for one window
+
+
 class CalendarError(ValueError):
     """A calendar could not be read; the message names the school and the calendar."""
 
@@ -103,15 +106,18 @@ def parse_ics(data: bytes, *, source: str, start: date, end: date, tz: str) -> l
     calendar = icalendar.Calendar.from_ical(data)
     zone = ZoneInfo(tz)
     out: list[CalendarEvent] = []
-    for component in recurring_ical_events.of(calendar).between(start, end):
-        if str(component.get("STATUS", "")).upper() == "CANCELLED":
-            continue
+    # after() is lazy and chronological, so a runaway rule (FREQ=SECONDLY) is cut off, not expanded
+    for seen, component in enumerate(recurring_ical_events.of(calendar).after(start)):
+        if seen >= MAX_OCCURRENCES:
+            raise ValueError(f"more than {MAX_OCCURRENCES:,} event occurrences between {start} and {end}")
         start_value = component.decoded("DTSTART")
         if isinstance(start_value, datetime):
             day = start_value.astimezone(zone).date() if start_value.tzinfo else start_value.date()
         else:
             day = start_value
-        if not start <= day < end:
+        if day >= end + timedelta(days=1):
+            break
+        if not start <= day < end or str(component.get("STATUS", "")).upper() == "CANCELLED":
             continue
         title = str(component.get("SUMMARY", "")).strip() or "Untitled event"
         lead: int | None = None

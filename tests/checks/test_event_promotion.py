@@ -285,6 +285,7 @@ def test_the_window_limits_the_occurrences():
     ("source", "message"),
     [
         ("calendar-bad-rrule.ics", "invalid iCalendar"),
+        ("calendar-runaway.ics", "more than 10,000 event occurrences"),  # FREQ=MINUTELY, cut off, not expanded
         ("missing.ics", "cannot read"),
         ("named_children_posts.jsonl", "not an iCalendar file"),
         ("ftp://files.example/cal.ics", "only http(s) URLs and files"),
