@@ -258,7 +258,13 @@ def handle_format(school: School, posts: Sequence[Post], ctx: CheckContext) -> C
         summary = f"{len(warnings)} of {judged_count} handle{'s' if judged_count != 1 else ''} not in the @schoolname lowercase form."
         status = Status.WARN
     else:
-        summary = ("The handle follows" if judged_count == 1 else f"All {judged_count} handles follow") + " the @schoolname form."
+        notes = len(findings)
+        if notes:
+            summary = (f"No handle breaks the @schoolname lowercase form ({judged_count} checked); {notes} "
+                       f"add{'s' if notes == 1 else ''} a suffix or punctuation (see the notes).")
+        else:
+            summary = ("The handle follows" if judged_count == 1 else f"All {judged_count} handles follow") \
+                + " the @schoolname lowercase form."
         status = Status.PASS
     return CheckResult(check="handle_format", policy="4.2", school=school.id, status=status, summary=summary,
                        findings=tuple(findings), metrics=metrics)
