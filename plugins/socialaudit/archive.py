@@ -339,9 +339,13 @@ class Archive:
     def _write_index(self, entries: list[dict[str, Any]]) -> None:
         self._write(INDEX, canonical_json({"format": FORMAT, "entries": entries}), atomic=True)
 
-    def _write(self, rel: str, data: bytes, *, atomic: bool = False) -> None:
+    def _write(self, rel: str, data: bytes, *, atomic: bool = False, made: set[str] | None = None) -> None:
         target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        parent = rel.rpartition("/")[0]
+        if made is None or parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if made is not None:
+                made.add(parent)
         if atomic:
             tmp = self.root / (rel + ".tmp")
             tmp.write_bytes(data)
@@ -403,8 +407,9 @@ class Archive:
             for path in stray:
                 path.unlink()
         moment = now or datetime.now(timezone.utc)
+        made: set[str] = set()
         for rel, data in files.items():
-            self._write(f"{folder}/{rel}", data)
+            self._write(f"{folder}/{rel}", data, made=made)
         previous = entries[-1] if entries else None
         manifest = {
             "format": FORMAT, "kind": "run", "folder": folder, "sequence": len(entries) + 1,
