@@ -103,9 +103,9 @@ class Profile:
     handle: str = ""  # the account's handle on its platform when it differs from the slug
     reposts: bool = False  # also shares (boosts, reposts) one post of another account each week
     abusive_comment: bool = False  # in every ISO week numbered 3 mod 4, see with_abusive_comment()
-
     # recurring events of the school's iCalendar feed (see DEMO_CALENDARS); promoted when promotes_events
     calendar: tuple[CalendarEntry, ...] = ()
+
 
 ACTIVITIES = [
     ("Year 3 Romans", "Year 3 built Roman shields from cardboard and tested them in a very orderly testudo."),
@@ -197,6 +197,8 @@ def week_posts(slug: str, profile: Profile, week: IsoWeek) -> list[SimPost]:
                         f"{when.strftime('%B')} at 6pm. All families are welcome - please share!")
                 posts.append(SimPost(id=f"{slug}-{week}-event-{kind}", created_at=_moment(monday, 2, 16 * 60 + 5),
                                      title=title, text=text, links=(f"https://{profile.domain}/events/",)))
+    if profile.promotes_events and profile.calendar:
+        _promote_calendar(slug, profile, week, posts)
     if profile.names_child:
         first, last = CHILD_NAMES[(week.week + week.year) % len(CHILD_NAMES)]
         posts.append(SimPost(
@@ -213,29 +215,9 @@ def week_posts(slug: str, profile: Profile, week: IsoWeek) -> list[SimPost]:
         posts.append(SimPost(id=f"{slug}-{week}-reply", created_at=_moment(monday, 3, 19 * 60), title="",
                              text="Thank you! It will be on the newsletter on Friday.", is_reply=True))
     posts.sort(key=lambda p: p.created_at)
-    if profile.promotes_events and profile.calendar:
-        _promote_calendar(slug, profile, week, posts)
     return posts
 
 
-def posts_between(slug: str, profiles: dict[str, Profile], since: datetime, until: datetime) -> list[SimPost]:
-    """Every post of an account in [since, until), newest first, as feeds and APIs list them."""
-    profile = profiles[slug]
-    source_slug = profile.crosspost_of or slug
-    source = profiles[source_slug]
-    week = IsoWeek.containing(since.astimezone(TZ).date())
-    out: list[SimPost] = []
-    while week.monday <= until.astimezone(TZ).date():
-        for post in week_posts(source_slug, source, week):
-            if since <= post.created_at < until:
-                if profile.crosspost_of:
-                    post = SimPost(id=post.id.replace(source_slug, slug, 1), created_at=post.created_at + timedelta(minutes=3),
-                                   title=post.title, text=post.text, media=post.media, links=post.links,
-                                   is_reply=post.is_reply)
-                if profile.abusive_comment:
-                    post = with_abusive_comment(post, week)
-                out.append(post)
-        week = week + 1
 def _promote_calendar(slug: str, profile: Profile, week: IsoWeek, posts: list[SimPost]) -> None:
     """Mention next week's calendar events in this week's first regular posts (in place, so the
     number of posts, and every other check's figures, stay as they were)."""
@@ -271,6 +253,24 @@ def calendar_ics(school: str, entries: tuple[CalendarEntry, ...], school_name: s
     return "\r\n".join(lines) + "\r\n"
 
 
+def posts_between(slug: str, profiles: dict[str, Profile], since: datetime, until: datetime) -> list[SimPost]:
+    """Every post of an account in [since, until), newest first, as feeds and APIs list them."""
+    profile = profiles[slug]
+    source_slug = profile.crosspost_of or slug
+    source = profiles[source_slug]
+    week = IsoWeek.containing(since.astimezone(TZ).date())
+    out: list[SimPost] = []
+    while week.monday <= until.astimezone(TZ).date():
+        for post in week_posts(source_slug, source, week):
+            if since <= post.created_at < until:
+                if profile.crosspost_of:
+                    post = SimPost(id=post.id.replace(source_slug, slug, 1), created_at=post.created_at + timedelta(minutes=3),
+                                   title=post.title, text=post.text, media=post.media, links=post.links,
+                                   is_reply=post.is_reply)
+                if profile.abusive_comment:
+                    post = with_abusive_comment(post, week)
+                out.append(post)
+        week = week + 1
     out.sort(key=lambda p: p.created_at, reverse=True)
     return out
 
