@@ -127,7 +127,7 @@ def tracking_reach(tracked: Iterable[TrackedComment]) -> dict[tuple[str, str], d
     for item in tracked:
         if item.post_created_at is None:
             continue
-        moment = item.post_created_at - timedelta(minutes=1)
+        moment = item.post_created_at - timedelta(days=1)  # a margin: some APIs filter by day, or by edit time
         key = (item.platform, item.account)
         reach[key] = min(reach.get(key, moment), moment)
     return reach

@@ -220,7 +220,10 @@ def comment_reach(store: Any, config: TrustConfig, school: Any, week: IsoWeek) -
     """(platform, account) -> how far back to collect so the posts of open flagged comments come again."""
     from checks.comments import tracking_reach
 
-    return tracking_reach(_tracked_comments(store, config, school, week))
+    try:
+        return tracking_reach(_tracked_comments(store, config, school, week))
+    except ValueError:
+        return {}  # a bad checks.comments setting: collect as usual; the check task reports the config error
 
 
 def _tracked_comments(store: Any, config: TrustConfig, school: Any, week: IsoWeek) -> tuple[Any, ...]:

@@ -288,3 +288,28 @@ def test_demo_school_flagged_then_removed_through_the_pipeline(tmp_path):
     assert "f****** joke" in reports[W47] and "f***ing" not in reports[W47] and "angry" not in reports[W47]
     assert "Removed: the comment flagged in 2026-W47" in reports[W48]
     shutil.rmtree(tmp_path / "out", ignore_errors=True)
+
+
+def test_a_tracked_post_older_than_the_window_is_collected_again(tmp_path):
+    """Three weeks later (no runs in between) the W47 post is outside the checks' window; the account
+    is collected back to it, so the comment is found removed rather than left unknown."""
+    from socialaudit.simulator import Simulator
+    from tests.conftest import write_demo_config
+
+    w50 = IsoWeek.parse("2026-W50")
+    with Simulator(port=0, now=utc(2026, 11, 23, 6), config_path=str(ROOT / "config" / "trust.yaml")) as sim:
+        config = write_demo_config(sim.url, tmp_path / "trust.yaml")
+        env = pipeline.Environment(config=config, output=tmp_path / "out", db_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+        pipeline.collect_school("our-lady", W47, "run-47", env)
+        pipeline.check_school("our-lady", W47, "run-47", env)
+        sim.fixed_now = utc(2026, 12, 14, 6)
+        school = env.load().school("our-lady")
+        reach = pipeline.comment_reach(env.store(), env.load(), school, w50)
+        since, _ = w50.bounds("Europe/London")
+        assert reach[("facebook", FB)] < since - pipeline.timedelta(days=pipeline.lookback_days(env.load(), school))
+        pipeline.collect_school("our-lady", w50, "run-50", env)
+        pipeline.check_school("our-lady", w50, "run-50", env)
+        result = next(r for r in env.store().results_for(w50, "our-lady") if r.check == "comments")
+    assert result.metrics["removed"] == 1 and result.metrics["unknown"] == 0
+    assert "first seen missing in 2026-W50" in result.findings[0].message
+
