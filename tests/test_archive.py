@@ -219,10 +219,15 @@ def test_an_inserted_run_is_named(copy: Environment) -> None:
 
 
 def test_an_archived_run_is_never_overwritten(copy: Environment) -> None:
-    before = (root(copy) / folder(WEEKS[2]) / "manifest.json").read_bytes()
+    sealed = root(copy) / folder(WEEKS[2])
+    before = {p: p.read_bytes() for p in sealed.rglob("*") if p.is_file()}
     with pytest.raises(archive.AlreadyArchived, match=r"already archived .*rerun the week for a new run id"):
-        archive.archive_run(WEEKS[2], run_id_for(WEEKS[2]), copy)
-    assert (root(copy) / folder(WEEKS[2]) / "manifest.json").read_bytes() == before
+        archive.archive_run(WEEKS[2], run_id_for(WEEKS[2]), copy, again=False)
+    # by default the same run id (an Airflow run cleared and run again) is a new attempt beside it
+    entry = archive.archive_run(WEEKS[2], run_id_for(WEEKS[2]), copy)
+    assert entry["folder"] == folder(WEEKS[2]) + ".2" and entry["attempt"] == 2 and entry["seq"] == 4
+    assert archive.archive_run(WEEKS[2], run_id_for(WEEKS[2]), copy)["folder"] == folder(WEEKS[2]) + ".3"
+    assert {p: p.read_bytes() for p in sealed.rglob("*") if p.is_file()} == before
     assert verify(copy).ok
 
 
@@ -321,3 +326,20 @@ def test_code_version_is_unknown_outside_a_checkout(tmp_path: Path, monkeypatch:
     assert archive.code_version()["commit"] == "unknown"
     monkeypatch.setenv("SOCIALAUDIT_CODE_VERSION", "registry.example/socialaudit:1.4.2")
     assert archive.code_version()["commit"] == "registry.example/socialaudit:1.4.2"
+
+
+def test_a_run_sealed_but_not_indexed_is_linked_on_retry_and_a_forged_one_is_refused(copy: Environment) -> None:
+    # the first attempt stopped between writing the manifest and the index: the retry links it
+    index_path = root(copy) / "index.json"
+    full = index_path.read_bytes()
+    index = json.loads(full)
+    index["entries"] = index["entries"][:2]
+    index_path.write_bytes(archive.canonical_json(index))
+    entry = archive.archive_run(WEEKS[2], run_id_for(WEEKS[2]), copy)
+    assert entry["folder"] == folder(WEEKS[2]) and entry["seq"] == 3
+    assert index_path.read_bytes() == full and verify(copy).ok
+    # a sealed folder that does not follow the chain's head is not linked
+    forged = root(copy) / str(WEEKS[2]) / "manual__forged"
+    shutil.copytree(root(copy) / folder(WEEKS[2]), forged)
+    with pytest.raises(archive.ArchiveError, match="not as the next link of the chain"):
+        archive.archive_run(WEEKS[2], "manual__forged", copy)

@@ -22,8 +22,15 @@ def _run(week: IsoWeek = WEEK):
 
 
 def _files(output: Path) -> dict[str, bytes]:
+    """Reports and emails (the archive holds copies of each run's: it grows by design, see the rerun test)."""
     return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*"))
-            if p.is_file() and p.suffix in (".html", ".eml")}
+            if p.is_file() and p.suffix in (".html", ".eml") and p.relative_to(output).parts[0] != "archive"}
+
+
+def _archive(output: Path):
+    from socialaudit.archive import open_archive
+
+    return open_archive(output)
 
 
 def test_weekly_run_writes_reports_and_emails(audit_env):
@@ -54,6 +61,14 @@ def test_second_run_is_byte_identical_and_store_not_duplicated(audit_env):
     assert _run().state == "success"
     assert _files(audit_env.output) == first
     assert audit_env.store().count_posts() == posts_before
+    # both runs are archived in their own folders (dag.test reuses the run id for the same date, so the
+    # second is archived as attempt 2 beside the first), chained and verified
+    runs = _archive(audit_env.output).runs()
+    assert len(runs) == 2 and runs[0]["folder"] != runs[1]["folder"] and {r["week"] for r in runs} == {"2026-W47"}
+    first_run = audit_env.output / "archive" / runs[0]["folder"] / "reports" / "trust.html"
+    second_run = audit_env.output / "archive" / runs[1]["folder"] / "reports" / "trust.html"
+    assert first_run.read_bytes() == second_run.read_bytes() == first["reports/2026-W47/index.html"]
+    assert _archive(audit_env.output).verify().ok
 
 
 def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simulator, tmp_path, monkeypatch):
@@ -70,4 +85,8 @@ def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simula
     assert run.state == "failed"
     trust = (tmp_path / "out" / "reports" / "2026-W47" / "index.html").read_text()
     assert "did not finish" in trust and "holy-cross" in trust
+    # the failed run is archived too, without the school that did not finish
+    [entry] = _archive(tmp_path / "out").runs()
+    assert entry["state"] == "failed" and entry["missing"] == ["holy-cross"]
+    assert not (tmp_path / "out" / "archive" / entry["folder"] / "reports" / "schools" / "holy-cross.html").exists()
     assert (tmp_path / "out" / "reports" / "2026-W47" / "schools" / "st-aidans.html").exists()

@@ -259,11 +259,13 @@ def _counts(files: Mapping[str, bytes]) -> dict[str, Any]:
 
 
 def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, url: str | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
+                now: datetime | None = None, again: bool = True) -> dict[str, Any]:
     """Seal this run into the archive and append it to the chain; returns the index entry.
 
-    Raises :class:`AlreadyArchived` if the run's folder is already sealed (a rerun of a week is a
-    new run id, hence a new folder).
+    A rerun of a week is a new run id, hence a new folder. A run id that is already sealed (an
+    Airflow run cleared and run again, or ``dag.test`` for the same date, which reuses the id) is
+    archived as a new attempt beside it, ``<run-id>.2``, ``.3``...: the sealed folder is never
+    touched. With ``again=False`` that case raises :class:`AlreadyArchived` instead.
     """
     from socialaudit.pipeline import Environment as Env
     from socialaudit.pipeline import safe_run_id
@@ -282,7 +284,15 @@ def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, u
             "rules_version": json.loads(files["rules.json"])["version"],
             "code_version": json.loads(files["code.json"])["commit"],
             "counts": _counts(files)}
-    entry = archive.seal(f"{week}/{safe_run_id(run_id)}", files, meta, now=now)
+    folder = f"{week}/{safe_run_id(run_id)}"
+    if again:
+        indexed = {e["folder"] for e in archive.index()}
+        attempt = 1
+        while folder in indexed:
+            attempt += 1
+            folder = f"{week}/{safe_run_id(run_id)}.{attempt}"
+        meta["attempt"] = attempt
+    entry = archive.seal(folder, files, meta, now=now)
     log.info("archived %s as %s (manifest sha256 %s, chain position %s)", run_id, entry["folder"],
              entry["manifest_sha256"], entry["seq"])
     return entry
@@ -396,9 +406,11 @@ class Archive:
             data = (run_dir / MANIFEST).read_bytes()
             manifest = json.loads(data)
             entry = self._entry(manifest, sha256(data))
-            if manifest.get("sequence") != len(entries) + 1:
-                raise ArchiveError(f"{run_dir}: sealed at chain position {manifest.get('sequence')} but the index "
-                                   f"has {len(entries)} entries; run 'history verify'")
+            head = ({"folder": entries[-1]["folder"], "manifest_sha256": entries[-1]["manifest_sha256"]}
+                    if entries else None)
+            if manifest.get("sequence") != len(entries) + 1 or manifest.get("previous") != head:
+                raise ArchiveError(f"{run_dir}: sealed, but not as the next link of the chain (position "
+                                   f"{manifest.get('sequence')}, the index has {len(entries)} entries); run 'history verify'")
             self._write_index([*entries, entry])
             return entry
         stray = [p for p in run_dir.rglob("*") if p.is_file()] if run_dir.exists() else []
@@ -430,7 +442,7 @@ class Archive:
                  "manifest_sha256": digest}
         if manifest["kind"] == "run":
             entry.update({k: manifest.get(k) for k in ("week", "run_id", "state", "missing", "archived_at",
-                                                         "rules_version", "code_version", "counts")})
+                                                         "rules_version", "code_version", "counts", "attempt")})
         else:
             entry.update({"purged_at": manifest["purged_at"], "removed": len(manifest["removed"]),
                           "posts_blanked": manifest.get("store", {}).get("posts_blanked", 0)})
