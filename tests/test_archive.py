@@ -80,11 +80,27 @@ def verify(env: Environment) -> archive.Verification:
     return archive.open_archive(env.output).verify()
 
 
+def first_page(env: Environment) -> Path:
+    """The index page holding the chain's first 100 entries (all of them, in these tests)."""
+    return root(env) / "index" / "000001.json"
+
+
+def read_index(env: Environment) -> list[dict[str, Any]]:
+    return json.loads(first_page(env).read_bytes())["entries"]
+
+
+def write_index(env: Environment, entries: list[dict[str, Any]]) -> None:
+    first_page(env).write_bytes(archive.canonical_json({"entries": entries}))
+
+
 def test_three_weeks_form_a_chain_that_verifies(copy: Environment) -> None:
     report = verify(copy)
     assert report.ok, report.problems
     assert report.runs == 3 and report.files > 100
-    index = json.loads((root(copy) / "index.json").read_text())["entries"]
+    index = archive.open_archive(copy.output).index()
+    assert index == read_index(copy)
+    assert json.loads((root(copy) / "index.json").read_bytes()) == {"format": 1, "page_size": 100,
+                                                                      "pages": ["index/000001.json"]}
     assert [e["week"] for e in index] == [str(w) for w in WEEKS]
     assert [e["seq"] for e in index] == [1, 2, 3]
     manifests = [json.loads((root(copy) / e["folder"] / "manifest.json").read_bytes()) for e in index]
@@ -168,12 +184,10 @@ def test_a_deleted_run_is_named(copy: Environment) -> None:
 
 def test_a_run_deleted_with_its_index_entry_breaks_the_chain_at_the_next_run(copy: Environment) -> None:
     shutil.rmtree(root(copy) / folder(WEEKS[1]))
-    index_path = root(copy) / "index.json"
-    index = json.loads(index_path.read_text())
-    index["entries"] = [e for e in index["entries"] if e["week"] != str(WEEKS[1])]
-    for position, entry in enumerate(index["entries"], start=1):
+    entries = [e for e in read_index(copy) if e["week"] != str(WEEKS[1])]
+    for position, entry in enumerate(entries, start=1):
         entry["seq"] = position
-    index_path.write_text(json.dumps(index))
+    write_index(copy, entries)
     problems = verify(copy).problems
     assert any(p.startswith(f"run {folder(WEEKS[2])}: chain broken: it was archived after {folder(WEEKS[1])}") for p in problems), problems
     assert any(f"run {folder(WEEKS[2])}: sealed at chain position 3 but found at 2" in p for p in problems), problems
@@ -191,10 +205,9 @@ def test_an_edited_manifest_is_named_even_when_it_matches_the_edited_file(copy: 
     assert any(p.startswith(f"{folder(WEEKS[0])}/manifest.json: edited") for p in problems), problems
     assert any(p.startswith(f"run {folder(WEEKS[1])}: chain broken: the manifest of {folder(WEEKS[0])}") for p in problems)
     # rewriting the index to match as well still leaves the next run's link broken
-    index_path = root(copy) / "index.json"
-    index = json.loads(index_path.read_text())
-    index["entries"][0]["manifest_sha256"] = archive.sha256((run / "manifest.json").read_bytes())
-    index_path.write_text(json.dumps(index))
+    entries = read_index(copy)
+    entries[0]["manifest_sha256"] = archive.sha256((run / "manifest.json").read_bytes())
+    write_index(copy, entries)
     problems = verify(copy).problems
     assert problems == [f"run {folder(WEEKS[1])}: chain broken: the manifest of {folder(WEEKS[0])} is not the one it was "
                         "chained to (that manifest was edited)"]
@@ -206,13 +219,11 @@ def test_an_inserted_run_is_named(copy: Environment) -> None:
     shutil.copytree(root(copy) / folder(WEEKS[1]), root(copy) / forged)
     problems = verify(copy).problems
     assert f"run {forged}: not in the chain (inserted, or archived outside the index)" in problems
-    index_path = root(copy) / "index.json"
-    index = json.loads(index_path.read_text())
-    fake = dict(index["entries"][1], folder=forged, run_id="manual__forged")
-    index["entries"].insert(1, fake)
-    for position, entry in enumerate(index["entries"], start=1):
+    entries = read_index(copy)
+    entries.insert(1, dict(entries[1], folder=forged, run_id="manual__forged"))
+    for position, entry in enumerate(entries, start=1):
         entry["seq"] = position
-    index_path.write_text(json.dumps(index))
+    write_index(copy, entries)
     problems = verify(copy).problems
     assert any(p.startswith(f"run {folder(WEEKS[1])}: sealed at chain position 2 but found at 3") for p in problems), problems
     assert any(p.startswith(f"run {folder(WEEKS[1])}: chain broken") for p in problems), problems
@@ -330,16 +341,35 @@ def test_code_version_is_unknown_outside_a_checkout(tmp_path: Path, monkeypatch:
 
 def test_a_run_sealed_but_not_indexed_is_linked_on_retry_and_a_forged_one_is_refused(copy: Environment) -> None:
     # the first attempt stopped between writing the manifest and the index: the retry links it
-    index_path = root(copy) / "index.json"
-    full = index_path.read_bytes()
-    index = json.loads(full)
-    index["entries"] = index["entries"][:2]
-    index_path.write_bytes(archive.canonical_json(index))
+    full = first_page(copy).read_bytes()
+    write_index(copy, read_index(copy)[:2])
     entry = archive.archive_run(WEEKS[2], run_id_for(WEEKS[2]), copy)
     assert entry["folder"] == folder(WEEKS[2]) and entry["seq"] == 3
-    assert index_path.read_bytes() == full and verify(copy).ok
+    assert first_page(copy).read_bytes() == full and verify(copy).ok
     # a sealed folder that does not follow the chain's head is not linked
     forged = root(copy) / str(WEEKS[2]) / "manual__forged"
     shutil.copytree(root(copy) / folder(WEEKS[2]), forged)
     with pytest.raises(archive.ArchiveError, match="not as the next link of the chain"):
         archive.archive_run(WEEKS[2], "manual__forged", copy)
+
+
+def test_the_index_is_paged_and_an_append_rewrites_only_the_last_page(copy: Environment, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "PAGE_SIZE", 2)
+    url = (tmp_path / "paged").as_uri()
+    base = tmp_path / "paged"
+    archive.archive_run(WEEKS[0], run_id_for(WEEKS[0]), copy, url=url)
+    archive.archive_run(WEEKS[1], run_id_for(WEEKS[1]), copy, url=url)
+    page_one = (base / "index" / "000001.json").read_bytes()
+    archive.archive_run(WEEKS[2], run_id_for(WEEKS[2]), copy, url=url)
+    listing = (base / "index.json").read_bytes()
+    archive.archive_run(WEEKS[2], "manual__fourth", copy, url=url)
+    assert (base / "index" / "000001.json").read_bytes() == page_one  # full pages are never rewritten
+    assert (base / "index.json").read_bytes() == listing  # nor the page list, until a page is added
+    assert json.loads(listing)["pages"] == ["index/000001.json", "index/000002.json"]
+    opened = archive.open_archive(url=url)
+    assert [e["seq"] for e in opened.index()] == [1, 2, 3, 4]
+    assert opened.head()[0] == 4 and opened.entry_at(3)["folder"] == folder(WEEKS[2])
+    assert opened.verify().ok
+    (base / "index" / "000002.json").unlink()
+    assert any("index page missing" in p for p in opened.verify().problems)

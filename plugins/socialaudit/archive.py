@@ -17,8 +17,10 @@ Every run (a failed or partial one too) is sealed into ``archive/<YYYY-Www>/<run
 replace it); a folder with one is sealed and is never written again. Each manifest carries the
 SHA-256 of the manifest archived before it (across weeks, in order of archiving), so the runs form a
 chain and a changed, removed or inserted run shows when :meth:`Archive.verify` walks it.
-``archive/index.json`` lists the chain; it is the only file rewritten, by one entry per run, and
-past runs are never re-read or re-rendered, so archiving costs the same with 0 or 500 runs behind it.
+The index lists the chain in pages: ``archive/index/000001.json`` holds entries 1-100, and so on;
+``archive/index.json`` lists the pages. Archiving a run rewrites only the last page (and the page
+list when it starts a new page); past runs and full pages are never re-read or rewritten, so
+archiving costs the same with 0 or 500 runs behind it.
 
 A purge (retention) removes files from sealed runs without touching their manifests, and records a
 purge entry in the chain (``archive/purges/<time>/manifest.json``) listing each removed file and its
@@ -61,6 +63,8 @@ FORMAT = 1
 ARCHIVE_ENV = "SOCIALAUDIT_ARCHIVE"
 CODE_VERSION_ENV = "SOCIALAUDIT_CODE_VERSION"
 INDEX = "index.json"
+INDEX_PAGES = "index"
+PAGE_SIZE = 100
 MANIFEST = "manifest.json"
 PURGES = "purges"
 WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
@@ -286,9 +290,8 @@ def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, u
             "counts": _counts(files)}
     folder = f"{week}/{safe_run_id(run_id)}"
     if again:
-        indexed = {e["folder"] for e in archive.index()}
         attempt = 1
-        while folder in indexed:
+        while archive.is_indexed(folder):
             attempt += 1
             folder = f"{week}/{safe_run_id(run_id)}.{attempt}"
         meta["attempt"] = attempt
@@ -335,19 +338,74 @@ class Archive:
         return str(self.root)
 
     # index --------------------------------------------------------------------------------
-    def index(self) -> list[dict[str, Any]]:
-        """The chain's entries in order of archiving (empty for a new archive)."""
+    # The index is paged so that appending never grows with history: index.json lists the pages,
+    # each page (index/000001.json, ...) holds PAGE_SIZE entries; an append rewrites only the last
+    # page, and index.json only when a page is added.
+    def _pages(self) -> tuple[int, list[str]]:
         path = self.root / INDEX
         if not path.exists():
-            return []
+            return PAGE_SIZE, []
         try:
             data = json.loads(path.read_bytes())
-            return list(data["entries"])
+            return int(data["page_size"]), [str(p) for p in data["pages"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise ArchiveError(f"{path}: not a valid archive index: {exc}") from None
 
-    def _write_index(self, entries: list[dict[str, Any]]) -> None:
-        self._write(INDEX, canonical_json({"format": FORMAT, "entries": entries}), atomic=True)
+    def _page(self, rel: str) -> list[dict[str, Any]]:
+        path = self.root / rel
+        try:
+            return list(json.loads(path.read_bytes())["entries"])
+        except FileNotFoundError:
+            raise ArchiveError(f"{path}: index page missing (index.json lists it)") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ArchiveError(f"{path}: not a valid index page: {exc}") from None
+
+    def index(self) -> list[dict[str, Any]]:
+        """The chain's entries in order of archiving (empty for a new archive)."""
+        entries: list[dict[str, Any]] = []
+        for rel in self._pages()[1]:
+            entries.extend(self._page(rel))
+        return entries
+
+    def head(self) -> tuple[int, dict[str, Any] | None]:
+        """How many entries the chain has and its last one, reading only the last index page."""
+        size, pages = self._pages()
+        if not pages:
+            return 0, None
+        last = self._page(pages[-1])
+        return (len(pages) - 1) * size + len(last), (last[-1] if last else None)
+
+    def entry_at(self, seq: int) -> dict[str, Any] | None:
+        """The index entry at chain position ``seq`` (1-based), reading one page."""
+        size, pages = self._pages()
+        page = (seq - 1) // size
+        if seq < 1 or page >= len(pages):
+            return None
+        entries = self._page(pages[page])
+        offset = (seq - 1) % size
+        return entries[offset] if offset < len(entries) else None
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        size, pages = self._pages()
+        last = self._page(pages[-1]) if pages else []
+        if not pages or len(last) >= size:
+            pages, last = [*pages, f"{INDEX_PAGES}/{len(pages) + 1:06d}.json"], []
+            self._write(pages[-1], canonical_json({"entries": [entry]}), atomic=True)
+            self._write(INDEX, canonical_json({"format": FORMAT, "page_size": size, "pages": pages}), atomic=True)
+        else:
+            self._write(pages[-1], canonical_json({"entries": [*last, entry]}), atomic=True)
+
+    def is_indexed(self, folder: str) -> bool:
+        """Whether ``folder`` is sealed and in the chain (its manifest's position holds it)."""
+        path = self.root / folder / MANIFEST
+        if not path.exists():
+            return False
+        try:
+            seq = int(json.loads(path.read_bytes())["sequence"])
+        except (ValueError, KeyError, TypeError):
+            return True  # a damaged manifest: never write over it
+        entry = self.entry_at(seq)
+        return entry is not None and entry["folder"] == folder
 
     def _write(self, rel: str, data: bytes, *, atomic: bool = False, made: set[str] | None = None) -> None:
         target = self.root / rel
@@ -395,23 +453,21 @@ class Archive:
              now: datetime | None = None) -> dict[str, Any]:
         """Write ``files`` into ``folder``, then its manifest (chained to the last entry), then the index."""
         run_dir = self.root / folder
-        entries = self.index()
+        count, previous = self.head()
         if (run_dir / MANIFEST).exists():
-            for entry in entries:
-                if entry["folder"] == folder:
-                    raise AlreadyArchived(f"{run_dir}: run {meta.get('run_id', folder)!r} is already archived "
-                                          f"(sealed, chain position {entry['seq']}); an archived run is never "
-                                          "overwritten: rerun the week for a new run id")
+            if self.is_indexed(folder):
+                raise AlreadyArchived(f"{run_dir}: run {meta.get('run_id', folder)!r} is already archived "
+                                      "(sealed and in the chain); an archived run is never overwritten: "
+                                      "rerun the week for a new run id")
             # Sealed but not indexed: the previous attempt stopped between manifest and index.
             data = (run_dir / MANIFEST).read_bytes()
             manifest = json.loads(data)
             entry = self._entry(manifest, sha256(data))
-            head = ({"folder": entries[-1]["folder"], "manifest_sha256": entries[-1]["manifest_sha256"]}
-                    if entries else None)
-            if manifest.get("sequence") != len(entries) + 1 or manifest.get("previous") != head:
+            link = {"folder": previous["folder"], "manifest_sha256": previous["manifest_sha256"]} if previous else None
+            if manifest.get("sequence") != count + 1 or manifest.get("previous") != link:
                 raise ArchiveError(f"{run_dir}: sealed, but not as the next link of the chain (position "
-                                   f"{manifest.get('sequence')}, the index has {len(entries)} entries); run 'history verify'")
-            self._write_index([*entries, entry])
+                                   f"{manifest.get('sequence')}, the index has {count} entries); run 'history verify'")
+            self._append(entry)
             return entry
         stray = [p for p in run_dir.rglob("*") if p.is_file()] if run_dir.exists() else []
         if stray:
@@ -422,9 +478,8 @@ class Archive:
         made: set[str] = set()
         for rel, data in files.items():
             self._write(f"{folder}/{rel}", data, made=made)
-        previous = entries[-1] if entries else None
         manifest = {
-            "format": FORMAT, "kind": "run", "folder": folder, "sequence": len(entries) + 1,
+            "format": FORMAT, "kind": "run", "folder": folder, "sequence": count + 1,
             "archived_at": utc_stamp(moment), **meta,
             "previous": ({"folder": previous["folder"], "manifest_sha256": previous["manifest_sha256"]}
                          if previous else None),
@@ -433,7 +488,7 @@ class Archive:
         data = canonical_json(manifest)
         self._write(f"{folder}/{MANIFEST}", data)
         entry = self._entry(manifest, sha256(data))
-        self._write_index([*entries, entry])
+        self._append(entry)
         return entry
 
     @staticmethod
@@ -596,12 +651,11 @@ class Archive:
 
         ``as_of`` is the moment retention was applied for; ``now`` (default: the clock) when it happened.
         """
-        entries = self.index()
-        previous = entries[-1] if entries else None
+        count, previous = self.head()
         moment = now or datetime.now(timezone.utc)
-        folder = f"{PURGES}/{moment.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{len(entries) + 1:06d}"
+        folder = f"{PURGES}/{moment.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{count + 1:06d}"
         manifest = {
-            "format": FORMAT, "kind": "purge", "folder": folder, "sequence": len(entries) + 1,
+            "format": FORMAT, "kind": "purge", "folder": folder, "sequence": count + 1,
             "purged_at": utc_stamp(moment), "retention_as_of": utc_stamp(as_of), "retention_days": dict(retention),
             "removed": plan.removed,
             "store": {"posts_created_before": plan.posts_before, "posts_blanked": plan.posts_blanked},
@@ -612,7 +666,7 @@ class Archive:
         data = canonical_json(manifest)
         self._write(f"{folder}/{MANIFEST}", data)
         entry = self._entry(manifest, sha256(data))
-        self._write_index([*entries, entry])
+        self._append(entry)
         for item in plan.removed:
             path = self.root / item["folder"] / item["path"]
             if path.exists():
