@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["DEFAULT_ALLOW", "DEFAULT_ATTACKS", "DEFAULT_THREATS", "MASKED_WORDS", "Hit", "Lexicon", "lexicon", "mask"]
+__all__ = ["DEFAULT_ALLOW", "DEFAULT_ATTACKS", "DEFAULT_THREATS", "IGNORED_WORDS", "MASKED_WORDS", "WEAK_WORDS", "Hit",
+           "Lexicon", "lexicon", "mask"]
 
 # Words a self-censored token may stand for. One-letter tokens ("f***") only match these, so
 # "A*" and "D**" (exam grades) and "J***" (a masked name) are never taken for swearing.
@@ -53,6 +54,18 @@ DEFAULT_ATTACKS: tuple[str, ...] = (
 
 # Real places whose names contain a swear word (the data set already knows Scunthorpe and Cockburn).
 DEFAULT_ALLOW: tuple[str, ...] = ("Penistone", "Twatt", "Shitterton")
+
+# The data set's words that are not abuse in a comment to a school ("damn good job").
+IGNORED_WORDS = frozenset({"damn"})
+# Words that also occur inside proper nouns: place and school names (Biddick, Wansdyke, Cumnor,
+# Penistone, Libanus, St Fagans), children's names (Anushka, Analia, Tanush). Inside a longer
+# Capitalised word they are taken for part of a name, unless the rest is an insult ("Dickhead").
+WEAK_WORDS = frozenset({"anal", "anus", "arse", "ass", "boob", "chink", "cock", "cuck", "cum", "dick", "dyke", "fag",
+                        "hooker", "negro", "penis", "porn", "semen", "sex", "spic", "tit", "turd"})
+_INSULT_ENDINGS = ("head", "heads", "face", "faces", "hole", "holes", "wad", "wads", "sucker", "suckers", "s", "ing",
+                   "er", "ers")
+# English place names joined by "cum" ("Linby-cum-Papplewick", "Blyton Cum Laughton").
+_CUM_PLACE = re.compile(r"[A-Z][a-z]+(?:-| )[Cc]um(?:-| )[A-Z][a-z]+")
 
 _MASK_CHARS = "*#"
 _MASKED_TOKEN = re.compile(r"(?<![\w*#])[^\W\d_][^\W\d_*#]*[*#][^\W\d_*#]*(?:[*#]+[^\W\d_*#]*)*(?![\w*#])")
@@ -209,7 +222,8 @@ class Lexicon:
                 collapsed, index = _collapse(normal, 2)
                 hits.extend(Hit(*_span(mm, index), word, "profanity") for mm in pattern.finditer(collapsed))
         if hits:
-            hits = self._unwhitelisted(text, hits, self._white_phrases)
+            hits = [h for h in self._unwhitelisted(text, hits, self._white_phrases)
+                    if h.word not in IGNORED_WORDS and not (h.word in WEAK_WORDS and _in_a_name(text, h))]
         if self._phrases_by_anchor:
             for anchor in self._phrases_by_anchor.keys() & set(_WORD.findall(normal)):
                 for pattern, word, kind in self._phrases_by_anchor[anchor]:
@@ -268,6 +282,33 @@ class Lexicon:
                     out.append(Hit(m.start(), m.end(), word, "masked"))
                     break
         return out
+
+
+def _in_a_name(text: str, hit: Hit) -> bool:
+    """The hit is part of a Capitalised word that looks like a name: longer than the hit (and not the
+    hit plus an insult ending: "Dickhead"), or the bare word inside a sentence ("Offa's Dyke", "Fell
+    Dyke School"), or, starting a sentence, a given name of the named_children check's table ("Dick")."""
+    start, end = hit.start, hit.end
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    while end < len(text) and text[end].isalpha():
+        end += 1
+    word = text[start:end]
+    if hit.word == "cum" and any(m.start() <= hit.start < m.end() for m in _CUM_PLACE.finditer(text)):
+        return True
+    if not (word[:1].isupper() and word[1:].islower()):
+        return False
+    if len(word) > hit.end - hit.start:
+        low = word.lower()
+        at = low.find(hit.word)
+        rest = low[at + len(hit.word):] if at == 0 else low
+        return rest not in _INSULT_ENDINGS
+    before = text[:start].rstrip(" \t\"'“‘(")
+    if before and before[-1] not in ".!?\n":
+        return True  # a Capitalised word inside a sentence is a proper noun
+    from checks._names import name_tables
+
+    return word.lower() in name_tables()
 
 
 def _merge(hits: Sequence[Hit]) -> list[Hit]:

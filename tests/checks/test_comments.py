@@ -67,6 +67,9 @@ ABUSIVE = [
     ("I know where you live", "threat"),
     ("I'll KILL YOU", "threat"),
     ("ｆｕｃｋ off", "profanity"),  # full-width look-alike letters
+    ("Dickhead!", "profanity"),  # a weak word plus an insult ending, not a name
+    ("you dick", "profanity"),
+    ("Fuckwit", "profanity"),
 ]
 
 CLEAN = [
@@ -90,6 +93,11 @@ CLEAN = [
     "Watch the nativity on the school website",
     "shiitake mushrooms in the harvest basket",
     "Mr Hancock's class loved it",
+    "Well done Anushka, Tanush and Analia!",  # children's names with a weak word inside
+    "Dick Turpin came to the history day",
+    "Year 5 walked Offa's Dyke path",
+    "Linby-cum-Papplewick and Biddick schools",
+    "Damn good job everyone",
     "Lovely to see! \U0001F44F",
     "",
 ]
@@ -115,7 +123,13 @@ def test_fast_matcher_agrees_with_the_library_on_its_own_vocabulary():
     plain = lexicon(threats=(), attacks=(), allow=())
     texts = [t for t, kind in ABUSIVE if kind == "profanity" and "uuu" not in t] + CLEAN
     texts += ["shitake", "assassin", "a bass guitar", "Hello twat", "cumulative totals", "therapist", "grape juice"]
-    assert [bool(plain.find(t)) for t in texts] == [library_check(t) for t in texts]
+    # the library flags these; our proper-noun rule and ignored words do not (tested below)
+    intended = {"Penistone Road will be closed", "Well done Anushka, Tanush and Analia!",
+                "Linby-cum-Papplewick and Biddick schools", "Damn good job everyone"}
+    assert [bool(plain.find(t)) for t in texts if t not in intended] == [library_check(t) for t in texts if t not in intended]
+    for text in ["Penistone Road will be closed", "Well done Anushka!", "Damn good job", "Linby-cum-Papplewick",
+                 "the Fell Dyke School choir"]:
+        assert library_check(text) and not plain.find(text), text  # documented differences, on purpose
 
 
 # --- the check --------------------------------------------------------------------------------
@@ -313,3 +327,35 @@ def test_a_tracked_post_older_than_the_window_is_collected_again(tmp_path):
     assert result.metrics["removed"] == 1 and result.metrics["unknown"] == 0
     assert "first seen missing in 2026-W50" in result.findings[0].message
 
+
+
+# --- real names as hard negatives (read from ../shared/data when present, never copied) ------------
+
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "schools-england" / "schools_2015.tsv").exists(), reason="../shared/data absent")
+def test_english_school_names_are_not_abuse():
+    """Biddick, Wansdyke, Cumnor, Penistone, Libanus, Linby-cum-Papplewick...: of ~30,000 school names
+    only "Dyke House" (a bare weak word starting the text) is still flagged."""
+    import csv
+
+    with (SHARED / "schools-england" / "schools_2015.tsv").open(encoding="utf-8") as handle:
+        names = [row["name"] for row in csv.DictReader(handle, delimiter="\t") if row.get("name")]
+    assert len(names) > 20_000
+    lex = lexicon(allow=DEFAULT_ALLOW)
+    flagged = sorted({name for name in names if lex.find(name)})
+    assert flagged == ["Dyke House Sports and Technology College"]
+
+
+@pytest.mark.skipif(not (SHARED / "ons-babynames").exists(), reason="../shared/data absent")
+def test_childrens_given_names_are_not_abuse():
+    """No given name registered in England and Wales 2022-2024 makes "Well done NAME!" abusive."""
+    import csv
+
+    [path] = sorted((SHARED / "ons-babynames").glob("*.csv"))
+    with path.open(encoding="utf-8") as handle:
+        names = sorted({row["name"] for row in csv.DictReader(handle)})
+    assert len(names) > 10_000
+    lex = lexicon(allow=DEFAULT_ALLOW)
+    assert [n for n in names if lex.find(f"Well done {n}!")] == []
