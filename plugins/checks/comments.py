@@ -168,12 +168,26 @@ def _evidence(post: Post, comment: Comment, hits: Sequence[Hit], tz: ZoneInfo) -
     return f"\u201c{text}\u201d ({where})"
 
 
+def _outside(text: str, hits: Sequence[Hit], names: Sequence[str]) -> list[Hit]:
+    """The hits that overlap none of ``names`` (found case-insensitively in ``text``)."""
+    low = text.lower()
+    spans = []
+    for name in names:
+        at = low.find(name)
+        while at >= 0:
+            spans.append((at, at + len(name)))
+            at = low.find(name, at + 1)
+    return [h for h in hits if not any(s < h.end and h.start < e for s, e in spans)]
+
+
 @check(NAME, policy=POLICY, settings=SETTINGS)
 def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
     history = ctx.services.get("comment_history") or CommentHistory()
     escalate = int(ctx.setting("escalate_after_days"))
     lex = lexicon(tuple(ctx.setting("threat_terms")), tuple(ctx.setting("abuse_terms")),
                   tuple(ctx.setting("allow_terms")) + DEFAULT_ALLOW)
+    # the school's own name and its staff's are never abuse ("Biddick Academy", "Mr Cockburn")
+    own_names = tuple(n.lower() for n in (school.name, *school.staff) if n)
     tz = ZoneInfo(ctx.tz)
     week = str(ctx.week)
     failed = {(c.platform, c.account) for c in ctx.failed_accounts}
@@ -193,12 +207,14 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
     checked = 0
     evaluated_accounts: set[tuple[str, str]] = set()
     for _key, post in sorted(current.items(), key=lambda item: (item[1].created_at, item[0])):
-        if post.platform not in COMMENT_PLATFORMS or not fresh(post):
-            continue
+        if post.platform not in COMMENT_PLATFORMS or post.is_repost or not fresh(post):
+            continue  # a repost's comments are on someone else's post, which the school cannot moderate
         evaluated_accounts.add((post.platform, post.account))
         for comment in post.comments:
             checked += 1
             hits = lex.find(comment.text)
+            if hits:
+                hits = _outside(comment.text, hits, own_names)
             if not hits:
                 continue
             ckey = comment_key(post.platform, post.account, comment)

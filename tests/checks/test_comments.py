@@ -194,6 +194,18 @@ def test_a_failed_account_is_not_evaluated_never_pass(make_post):
     assert result.findings == ()
 
 
+def test_the_schools_own_name_and_staff_are_not_abuse(make_post):
+    school = SCHOOL.model_copy(update={"name": "Shitterton Cocksfoot Academy", "staff": ["Mr Twatling"]})
+    posts = [fb_post(make_post, comment("shitterton cocksfoot academy rocks"), comment("thanks Mr Twatling", "c2"))]
+    assert run(posts, school=school).findings == ()
+    assert run([fb_post(make_post, comment("cocksfoot"))], school=SCHOOL).status is Status.FAIL  # elsewhere it is
+
+
+def test_comments_on_a_repost_are_not_the_schools_to_moderate(make_post):
+    result = run([fb_post(make_post, comment(ABUSE), is_repost=True)])
+    assert result.findings == () and result.metrics["comments"] == 0
+
+
 def test_settings_add_terms_and_allow_local_names(make_post):
     config = CONFIG.model_copy(deep=True)
     config.trust.checks["comments"] = {"abuse_terms": ["numpty"], "allow_terms": ["Fanny Hands Lane"]}
