@@ -153,7 +153,7 @@ _TOPIC_NOUNS = frozenset("day days topic week costume costumes times era period 
 # Words that, seen anywhere in a text, mean a cue may be present (the fast path's test).
 _CUE_WORDS = frozenset(w for cue in _PREFIX_CUES for w in cue if w not in ("to", "you", "the", "of", "is", "our", "out",
                                                                            "well", "good", "happy", "very"))
-_CUE_THEN_CAPITAL = re.compile(r"(?i:\b(?:" + "|".join(sorted(_CUE_WORDS)) + r")\b)[\s,:;!.-]+(?:to\s+|is\s+)?[A-Z]")
+_AFTER_CUE = re.compile(r"\b[\s,:;!.-]+(?:to\s+|is\s+)?[A-Z]")  # what follows a cue word: a capital
 _YEAR_WORDS = frozenset(("year", "yr", "reception", "nursery", "aged", "age", "ks1", "ks2"))
 _YEAR_DIGITS = re.compile(r"\b[yYpP]\d")
 _CUES_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
@@ -181,7 +181,6 @@ _RELIGIOUS_CONTEXT = frozenset(
     confirmation baptism christening parish heaven faith saints stable crib magi kings re religious""".split()
 )
 
-_RELIGIOUS_RE = re.compile(r"\b(?:" + "|".join(sorted(_RELIGIOUS_CONTEXT)) + r")\b", re.I)
 
 # Well-known, historical and fictional people: whole phrases, matched on lowercase tokens.
 FAMOUS = tuple(
@@ -277,12 +276,11 @@ def name_tables(min_frequency: int = 1) -> NameTables:
 
 _WORD = re.compile(r"#?[^\W\d_](?:[^\W_]|['’][^\W\d_]|-[^\W\d_])*", re.UNICODE)
 _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
-_NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<!\w)@\w+")
+_LINKS = re.compile(r"https?://\S+|www\.\S+")
+_ADDRESSES = re.compile(r"[\w.+-]*@[\w-]*(?:\.[\w-]+)*")  # email addresses and @handles
 _PLAIN = re.compile(r"[^\W\d_]+")
 _HASHTAG = re.compile(r"#([^\W\d_][^\W_]*)")
-# A sentence starts at the text's start, or after . ! ? : ; a new line, a bullet, or any symbol such
-# as an emoji, with spaces, quotes and brackets skipped.
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\u2022|]|[^\w\s,'’\"“”‘()&+/-])[\s\"'“‘(]*")
+_MID_SENTENCE = frozenset(",'’\"“”‘()&+/-_%£$")
 _SKIP_BACK = frozenset(" \t\"'“‘(")
 _SENTENCE_END = frozenset(".!?:;\n\u2022|")
 
@@ -308,6 +306,18 @@ def _possessive(word: str) -> str:
     return word
 
 
+def _starts_sentence(text: str, start: int) -> bool:
+    """The word at ``start`` begins the text or a sentence (after . ! ? : ; a new line, a bullet or a
+    symbol such as an emoji; spaces, quotes and brackets skipped)."""
+    k = start - 1
+    while k >= 0 and text[k] in _SKIP_BACK:
+        k -= 1
+    if k < 0:
+        return True
+    prev = text[k]
+    return prev in _SENTENCE_END or (not prev.isalnum() and prev not in _MID_SENTENCE)
+
+
 def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
@@ -320,13 +330,13 @@ def tokenize(text: str) -> list[Token]:
     """
     tokens: list[Token] = []
     append = tokens.append
-    if "@" in text or "http" in text or "www." in text:
-        text = _NOT_WORDS.sub(_blank, text)
-    starts = {m.end() for m in _SENTENCE_START.finditer(text)}  # where sentences begin
+    if "http" in text or "www." in text:
+        text = _LINKS.sub(_blank, text)
+    if "@" in text:
+        text = _ADDRESSES.sub(_blank, text)
     for match in _WORD.finditer(text):
         word = match.group()
         start = match.start()
-        initial = start in starts
         if word[0] == "#":
             body = word[1:].replace("’", "'")
             parts = _CAMEL.findall(body) if not body.islower() and not body.isupper() else [body]
@@ -339,8 +349,11 @@ def tokenize(text: str) -> list[Token]:
             low = bare.lower().replace("’", "'")
         else:
             bare, low = word, word.lower()
-        append(Token(bare, low, start, bare[0].isupper() and not (len(bare) > 1 and bare.isupper()), initial,
-                     False, bare != word))
+        if bare[0].isupper():  # only a capital's place in its sentence is ever asked
+            append(Token(bare, low, start, not (len(bare) > 1 and bare.isupper()), _starts_sentence(text, start),
+                         False, bare is not word))
+        else:
+            append(Token(bare, low, start, False, False, False, bare is not word))
     return tokens
 
 
@@ -400,6 +413,18 @@ def _looks(text: str, tables: NameTables, extra: frozenset[str]) -> bool:
     return bool(extra and not words.isdisjoint(extra)) or _worth_a_look(text, words, tables)
 
 
+def _cue_then_capital(text: str, words: set[str]) -> bool:
+    """A cue word ("done", "congratulations") followed by a capitalised word: "Well done Aarav"."""
+    lowered = text.lower()
+    for cue in words & _CUE_WORDS:
+        at = lowered.find(cue)
+        while at >= 0:
+            if _AFTER_CUE.match(text, at + len(cue)):
+                return True
+            at = lowered.find(cue, at + 1)
+    return False
+
+
 def _worth_a_look(text: str, words: set[str], tables: NameTables) -> bool:
     """Whether any rule of find_names could fire on a text with these (lowercase) words.
 
@@ -411,7 +436,7 @@ def _worth_a_look(text: str, words: set[str], tables: NameTables) -> bool:
     cues = not named.isdisjoint(_CUE_WORDS)
     named -= _CUE_WORDS
     if not named:
-        return cues and _CUE_THEN_CAPITAL.search(text) is not None
+        return cues and _cue_then_capital(text, words)
     if cues or not words.isdisjoint(_YEAR_WORDS) or _YEAR_DIGITS.search(text) or "-" in text or "'" in text \
             or "’" in text:
         return True
@@ -738,7 +763,7 @@ def _pii(text: str, ctx: SchoolContext, named: bool) -> list[PiiHit]:
     places = _PLACE_HINT.search(text) is not None  # "AB1", "12 Oak"
     if not (phones or places or named):
         return hits
-    venue = bool(_VENUE.search(text))
+    venue = (phones or places) and _VENUE.search(text) is not None
     if phones:
         mobiles = list(_PHONE_MOBILE.finditer(text))
         for m in mobiles:
@@ -773,7 +798,7 @@ def analyse(segments: Sequence[tuple[str, str]], ctx: SchoolContext | None = Non
         if not text:
             continue
         tokens, spans = find_names(text, tables, extra=ctx.extra, ignore=ctx.ignore)
-        religious = bool(spans) and _RELIGIOUS_RE.search(text) is not None
+        religious = bool(spans) and not _RELIGIOUS_CONTEXT.isdisjoint([t.low for t in tokens])
         named = False
         for span in spans:
             reason = _excluded(text, tokens, span, ctx, religious)

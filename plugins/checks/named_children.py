@@ -100,8 +100,12 @@ def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     exclusion = context_for(school, ctx)
     mine = in_week(posts, ctx)
     findings: list[Finding] = []
+    seen: dict[tuple[tuple[str, str], ...], Analysis] = {}  # a post cross-posted to several platforms is read once
     for post in mine:
-        found = analyse(post_segments(post), exclusion, tables)
+        segments = tuple(post_segments(post))
+        found = seen.get(segments)
+        if found is None:
+            found = seen[segments] = analyse(segments, exclusion, tables)
         severity = severity_of(post, found, text_only)
         if severity is not None:
             findings.append(finding_for(school, post, found, severity))
