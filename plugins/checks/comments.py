@@ -168,6 +168,14 @@ def _evidence(post: Post, comment: Comment, hits: Sequence[Hit], tz: ZoneInfo) -
     return f"\u201c{text}\u201d ({where})"
 
 
+def _phrases(ctx: CheckContext, name: str) -> tuple[str, ...]:
+    """A list-of-phrases setting, or a one-line error naming the config file and the setting."""
+    value = ctx.setting(name)
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{ctx.config.source}: checks.{NAME}.{name} must be a list of phrases, not {value!r}")
+    return tuple(value)
+
+
 def _outside(text: str, hits: Sequence[Hit], names: Sequence[str]) -> list[Hit]:
     """The hits that overlap none of ``names`` (found case-insensitively in ``text``)."""
     low = text.lower()
@@ -184,8 +192,7 @@ def _outside(text: str, hits: Sequence[Hit], names: Sequence[str]) -> list[Hit]:
 def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
     history = ctx.services.get("comment_history") or CommentHistory()
     escalate = int(ctx.setting("escalate_after_days"))
-    lex = lexicon(tuple(ctx.setting("threat_terms")), tuple(ctx.setting("abuse_terms")),
-                  tuple(ctx.setting("allow_terms")) + DEFAULT_ALLOW)
+    lex = lexicon(_phrases(ctx, "threat_terms"), _phrases(ctx, "abuse_terms"), _phrases(ctx, "allow_terms") + DEFAULT_ALLOW)
     # the school's own name and its staff's are never abuse ("Biddick Academy", "Mr Cockburn")
     own_names = tuple(n.lower() for n in (school.name, *school.staff) if n)
     tz = ZoneInfo(ctx.tz)

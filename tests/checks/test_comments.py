@@ -371,3 +371,12 @@ def test_childrens_given_names_are_not_abuse():
     assert len(names) > 10_000
     lex = lexicon(allow=DEFAULT_ALLOW)
     assert [n for n in names if lex.find(f"Well done {n}!")] == []
+
+
+def test_a_bad_phrase_setting_is_a_one_line_error_naming_the_file(make_post):
+    config = CONFIG.model_copy(deep=True)
+    config.trust.checks["comments"] = {"abuse_terms": "numpty"}
+    result = run([fb_post(make_post, comment("hello"))], config=config)
+    assert result.status is Status.ERROR
+    assert "checks.comments.abuse_terms must be a list of phrases" in result.summary and str(config.source) in result.summary
+
