@@ -271,3 +271,12 @@ def test_history_over_a_store_on_sqlite_and_postgresql(audit_env: Environment, c
     assert all(p.text == "" for p in audit_env.store().posts_for("st-aidans", since, until))
     code, out, _ = run(capsys, "verify")
     assert code == 0 and f"purged: {folder(week)}: 1 file(s) purged (post_texts)" in out
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
+    from socialaudit.archive import csv_cell
+
+    assert csv_cell('=HYPERLINK("http://evil.example","click")') == '\'=HYPERLINK("http://evil.example","click")'
+    assert csv_cell("@staidans@mastodon.example") == "'@staidans@mastodon.example"
+    assert csv_cell("+44 20") == "'+44 20" and csv_cell("-1") == "'-1"
+    assert csv_cell("Year 3 built shields") == "Year 3 built shields" and csv_cell(-1) == -1 and csv_cell(3) == 3

@@ -175,12 +175,20 @@ def rules_version(config: TrustConfig) -> dict[str, Any]:
     return {"version": sha256(canonical_json(body)), **body}
 
 
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run: text from posts starting with = + - @ (or a tab or
+    carriage return) gets a leading apostrophe, as OWASP advises against formula injection."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({c: row.get(c, "") for c in columns})
+        writer.writerow({c: csv_cell(row.get(c, "")) for c in columns})
     return buffer.getvalue().encode("utf-8")
 
 

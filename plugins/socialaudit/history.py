@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from socialaudit.archive import MANIFEST, Archive, ArchiveError, open_archive, retention_days, utc_stamp
+from socialaudit.archive import MANIFEST, Archive, ArchiveError, csv_cell, open_archive, retention_days, utc_stamp
 from socialaudit.cli import EXIT_FAILED, UsageError
 from socialaudit.weeks import IsoWeek
 
@@ -115,9 +115,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for entry in runs:
         counts = entry.get("counts") or {}
         severe = sum(n for s, n in (counts.get("by_severity") or {}).items() if s in ("breach", "critical"))
-        schools = f"{counts.get('schools_finished', '?')}/{counts.get('schools', '?')}"
+        finished = f"{counts.get('schools_finished', '?')}/{counts.get('schools', '?')}"
         out.write(f"{entry['seq']:>4}  {entry['week']:8}  {clean(entry['run_id'])[:40]:40}  {entry['state']:10}  "
-                  f"{schools:>7}  {counts.get('findings', '?'):>8}  {severe:>7}  {entry['archived_at']}\n")
+                  f"{finished:>7}  {counts.get('findings', '?'):>8}  {severe:>7}  {entry['archived_at']}\n")
     for row in _unarchived(archive, first, last):
         out.write(f"{'-':>4}  {row['week']:8}  {clean(row['run_id'])[:40]:40}  {row['state']:10}  not archived\n")
     purges = [e for e in archive.index() if e.get("kind") == "purge"]
@@ -224,10 +224,11 @@ def export_rows(archive: Archive, first: IsoWeek, last: IsoWeek, school: str | N
                            "unavailable": [], "findings": [], "metrics": []}
     seen_school = False
     for week in tqdm(weeks, desc="export", unit="week", file=sys.stderr, disable=not progress):
-        entry = latest.get(week)
-        if entry is None:
+        found = latest.get(week)
+        if found is None:
             out["weeks_without_run"].append(week)
             continue
+        entry = found
         out["runs"].append({"week": week, "run_id": entry["run_id"], "folder": entry["folder"], "state": entry["state"]})
         try:
             schools = _results(archive, entry)
@@ -260,13 +261,13 @@ def _csv(data: Mapping[str, Any]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for f in data["findings"]:
-        writer.writerow({"record": "finding", **{k: f.get(k, "") for k in EXPORT_COLUMNS if k != "record"}})
+        writer.writerow({"record": "finding", **{k: csv_cell(f.get(k, "")) for k in EXPORT_COLUMNS if k != "record"}})
     for m in data["metrics"]:
         base = {"record": "metric", "week": m["week"], "run_id": m["run_id"], "school": m["school"], "check": m["check"],
                 "policy": m["policy"], "status": m["status"]}
         pairs = list(_flatten("", m["metrics"])) or [("", "")]
         for name, value in pairs:
-            writer.writerow({**base, "metric": name, "value": value})
+            writer.writerow({**base, "metric": csv_cell(name), "value": csv_cell(value)})
     return buffer.getvalue()
 
 
