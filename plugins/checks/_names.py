@@ -24,7 +24,7 @@ dictionary, GFDL), which gives each of ~48,000 names a frequency from 1 (rare) t
   and alone recognise under half of the babies born in England and Wales in 2022-2024, while
   matching them in lowercase would turn thousands of English words into names.
 
-The tables are parsed once per process (``functools.cache``), ~0.1 s, never per post.
+The tables are parsed once per process (``functools.cache``, about 0.3 s), never per post.
 """
 
 from __future__ import annotations
