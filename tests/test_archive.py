@@ -373,3 +373,11 @@ def test_the_index_is_paged_and_an_append_rewrites_only_the_last_page(copy: Envi
     assert opened.verify().ok
     (base / "index" / "000002.json").unlink()
     assert any("index page missing" in p for p in opened.verify().problems)
+
+
+def test_an_index_entry_that_disagrees_with_its_manifest_is_named(copy: Environment) -> None:
+    entries = read_index(copy)
+    entries[0]["state"] = "success" if entries[0]["state"] != "success" else "failed"
+    entries[0]["counts"] = dict(entries[0]["counts"], findings=0)
+    write_index(copy, entries)
+    assert verify(copy).problems == [f"index entry 1 ({folder(WEEKS[0])}): counts, state differ from its manifest"]

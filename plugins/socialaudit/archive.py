@@ -571,6 +571,14 @@ class Archive:
             manifest = manifests.get(folder)
             if manifest is not None:
                 self._check_link(manifest, previous, actual, position, report)
+                # What 'history list' shows comes from the index: it must say what the manifest says.
+                try:
+                    sealed = self._entry(manifest, entry["manifest_sha256"])
+                except (KeyError, TypeError):
+                    sealed = {}
+                differs = sorted(k for k in set(sealed) | set(entry) if sealed.get(k) != entry.get(k))
+                if differs and actual.get(folder) == entry["manifest_sha256"]:
+                    report.problems.append(f"index entry {position} ({folder}): {', '.join(differs)} differ from its manifest")
                 in_range = entry.get("kind") != "run" or _in_range(entry.get("week"), first, last)
                 if in_range:
                     report.runs += entry.get("kind") == "run"
