@@ -69,10 +69,11 @@ def finding_for(school: School, post: Post, found: Analysis, severity: Severity)
         who = ", ".join(names)
         full = any(n.full for n in found.names)
         media = "a post with a photo or video" if post.has_visual_media else "a text-only post"
-        parts.append(f"{'a full name' if full else 'a child'} ({who}) in {media}")
+        what = "A child's full name" if full else "A child named"
+        parts.append(f"{what} ({who}) in {media}")
     if kinds:
-        parts.append(", ".join(kinds))
-    message = "Possible " + " and ".join(parts) + "; policy 4.1 forbids identifying children."
+        parts.append(f"{'personal' if parts else 'Personal'} information in the post ({', '.join(kinds)})")
+    message = "; ".join(parts) + "; policy 4.1 forbids identifying children."
     if not found.pii and not any(n.full for n in found.names) and not post.has_visual_media:
         message = (f"A child's first name ({', '.join(names)}) in a text-only post; allowed by 4.1, "
                    f"but check it is not shared with a photo elsewhere.")
