@@ -171,7 +171,10 @@ _HASHTAG_CUES = ("welldone", "congratulations", "congrats", "happybirthday", "th
 _YEARISH = re.compile(r"^(?:y|yr|year)\d{1,2}$|^(?:reception|nursery|ks[12]|p[1-7])$")
 _NAME_NOUNS = frozenset("class house team group street road lane avenue close drive lodge farm park hall "
                         "wood court way centre center church chapel cathedral academy primary school college "
-                        "fair fete day term concert award trust bridge hill green gardens museum".split())
+                        "fair fete day term concert award trust bridge hill green gardens museum zoo aquarium "
+                        "beach castle abbey palace stadium airport station theatre cinema market university "
+                        "hospital gallery library forest bay island valley point park rovers united city town "
+                        "fc afc athletic wanderers rangers albion county harriers".split())
 
 RELIGIOUS_ALWAYS = frozenset("jesus christ god allah buddha krishna yahweh messiah".split())
 BIBLICAL = frozenset(

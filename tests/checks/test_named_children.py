@@ -87,6 +87,10 @@ def test_names_found(text, expected):
     "Please bring your PE kit. Key Stage 2 enjoyed it.",
     "Faith, hope and love: our Lent journey.",
     "Follow us @janesmith for updates.",  # a handle is an account, not a name
+    "Year 2 visited Chester Zoo, then Robin Hood's Bay.",  # places
+    "Congratulations to Northmoor Rovers on the cup win.",  # a team after a cue
+    "Well done Year 4! Thank you to Tesco for the fruit.",
+    "See https://www.example.sch.uk/grace-period/ for uniform rules.",  # words of a link
 ])
 def test_not_a_childs_name(text):
     assert names_in(text) == []
