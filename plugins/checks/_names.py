@@ -163,6 +163,10 @@ _HYPHENATED = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 _AFTER_CUE = re.compile(r"\b[\s,:;!.-]+(?:to\s+|is\s+)?[A-Z]")  # what follows a cue word: a capital
 _YEAR_WORDS = frozenset(("year", "yr", "reception", "nursery", "aged", "age", "ks1", "ks2"))
 _YEAR_DIGITS = re.compile(r"\b[yYpP]\d")
+# The cues after which even a word the dictionary lacks is taken for a child's name.
+_CHILD_CUES = tuple(cue for cue in _PREFIX_CUES if cue[0] in (
+    "well", "done", "congratulations", "congrats", "happy", "good", "of", "bravo", "pupil", "pupils", "student",
+    "students", "superstar", "superstars", "proud") and cue != ("well", "played"))
 _CUES_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
 for _cue in _PREFIX_CUES:
     _CUES_BY_LAST.setdefault(_cue[-1], []).append(_cue)
@@ -402,6 +406,12 @@ def _has_prefix_cue(tokens: Sequence[Token], i: int) -> bool:
     return False
 
 
+def _has_child_cue(tokens: Sequence[Token], i: int) -> bool:
+    """A cue said of children, not of shops or councils ("well done", not "thanks to")."""
+    lows = tuple(t.low for t in tokens[max(0, i - 4): i])
+    return any(lows[-len(cue):] == cue for cue in _CHILD_CUES if len(lows) >= len(cue))
+
+
 def _has_suffix_cue(tokens: Sequence[Token], i: int) -> bool:
     after = [t.low for t in tokens[i + 1: i + 4]]
     if not after:
@@ -527,7 +537,7 @@ def find_names(text: str, tables: NameTables | None = None, *, extra: frozenset[
         if low not in extra and not _is_name_word(low, tables):
             # a capitalised word the dictionary lacks, straight after "well done", "congratulations to"...
             if tok.capital and len(low) > 2 and low not in TITLES and not _YEARISH.match(low) \
-                    and _has_prefix_cue(tokens, i) and not (i + 1 < n and tokens[i + 1].low in _NAME_NOUNS):
+                    and _has_child_cue(tokens, i) and not (i + 1 < n and tokens[i + 1].low in _NAME_NOUNS):
                 verdict[i] = 2
             continue
         context = _has_prefix_cue(tokens, i) or _has_suffix_cue(tokens, i) or (
