@@ -280,3 +280,11 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
     assert csv_cell("@staidans@mastodon.example") == "'@staidans@mastodon.example"
     assert csv_cell("+44 20") == "'+44 20" and csv_cell("-1") == "'-1"
     assert csv_cell("Year 3 built shields") == "Year 3 built shields" and csv_cell(-1) == -1 and csv_cell(3) == 3
+
+
+def test_a_folder_that_is_not_an_archive_is_refused(env: Environment, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for command in (["verify"], ["list"], ["show", "latest"], ["purge", "--dry-run"]):
+        code, out, err = run(capsys, *command, "--archive", str(tmp_path / "typo"))
+        assert code == 2 and out == "", command
+        assert err.strip() == f"socialaudit history: {(tmp_path / 'typo').as_uri()}: no archive there (no index.json); " \
+                              "set SOCIALAUDIT_ARCHIVE or --archive"

@@ -112,16 +112,19 @@ def archive_url(output: Path | None = None) -> str:
 
             output = Environment.from_env().output
         setting = str(output / "archive")
-    if "://" not in setting:
-        setting = Path(setting).resolve().as_uri()
-    return setting
+    return as_url(setting)
+
+
+def as_url(location: str) -> str:
+    """A URL for ``location``: a URL as given, a local path as ``file://`` (absolute)."""
+    return location if "://" in location else Path(location).resolve().as_uri()
 
 
 def open_archive(output: Path | None = None, url: str | None = None) -> Archive:
-    """The archive at ``url`` (default :func:`archive_url`)."""
+    """The archive at ``url`` (a URL or a path; default :func:`archive_url`)."""
     from airflow.sdk import ObjectStoragePath
 
-    return Archive(ObjectStoragePath(url or archive_url(output)))
+    return Archive(ObjectStoragePath(as_url(url) if url else archive_url(output)))
 
 
 # --- what a run is made of ---------------------------------------------------------------------

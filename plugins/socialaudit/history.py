@@ -66,7 +66,11 @@ def _in(week: str, first: IsoWeek | None, last: IsoWeek | None) -> bool:
 def _archive(args: argparse.Namespace) -> Archive:
     if getattr(args, "config", None):
         os.environ["SOCIALAUDIT_CONFIG"] = str(Path(args.config).resolve())
-    return open_archive(url=args.archive or None)
+    found = open_archive(url=args.archive or None)
+    if not (found.root / "index.json").exists():
+        # A mistyped --archive must not "verify" an empty folder as intact.
+        raise UsageError(f"{found.root}: no archive there (no index.json); set SOCIALAUDIT_ARCHIVE or --archive")
+    return found
 
 
 def _school_status(entry: Mapping[str, Any]) -> str:
