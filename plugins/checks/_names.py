@@ -216,8 +216,8 @@ FAMOUS = tuple(
     jane austen|charlotte bronte|emily bronte|george stephenson|isambard kingdom brunel|winston churchill|
     elizabeth fry|grace hopper|alan turing|tim berners lee|john lennon|paul mccartney|freddie mercury|
     elvis presley|taylor swift|billie eilish|harry styles|jack sparrow|david and goliath|noah ark|adam and eve|
-    daniel in the lions|jonah and the whale|lily-mae""".replace("\n", " ").split("|")
-    if phrase.strip() and phrase.strip() != "lily-mae"
+    daniel in the lions|jonah and the whale""".replace("\n", " ").split("|")
+    if phrase.strip()
 )
 _FAMOUS_BY_WORD: dict[str, list[tuple[tuple[str, ...], int]]] = {}
 for _phrase in FAMOUS:
@@ -700,10 +700,11 @@ def school_context(staff: Iterable[str], domains: Iterable[str], school_name: st
 
 
 def _year_near(tokens: Sequence[Token], span: NameSpan) -> str:
+    """'Reception', 'Year 4' (from 'Y4') or 'KS2' in the three words after a name, else ''."""
     for tok_index in range(span.last + 1, min(len(tokens), span.last + 4)):
         low = tokens[tok_index].low
-        if low in ("year", "yr") and tok_index + 1 < len(tokens):
-            return ""  # the number is not a word token; resolved from the text by the caller
+        if low in ("year", "yr"):
+            return ""  # "Year 4": the number is no word token; _year_of reads it from the text
         m = _YEARISH.match(low)
         if m:
             if low in ("reception", "nursery"):
