@@ -381,3 +381,21 @@ def test_an_index_entry_that_disagrees_with_its_manifest_is_named(copy: Environm
     entries[0]["counts"] = dict(entries[0]["counts"], findings=0)
     write_index(copy, entries)
     assert verify(copy).problems == [f"index entry 1 ({folder(WEEKS[0])}): counts, state differ from its manifest"]
+
+
+def test_a_run_whose_trust_report_did_not_finish_is_archived_as_incomplete(copy: Environment) -> None:
+    week = WEEKS[0]  # the output folder holds the first run's Trust report and all six school reports
+    assert (copy.output / "reports" / str(week) / "index.html").exists()
+    run_id = "manual__no_trust_report"
+    pipeline.plan(week, run_id, copy)
+    for school in ("st-aidans", "holy-cross"):  # the other schools' tasks never ran; nor did trust_report
+        pipeline.collect_school(school, week, run_id, copy)
+        pipeline.check_school(school, week, run_id, copy)
+        pipeline.render_school(school, week, run_id, copy)
+    entry = archive.archive_run(week, run_id, copy)
+    assert entry["state"] == "incomplete"
+    assert entry["missing"] == [s.id for s in copy.load().schools if s.id not in ("st-aidans", "holy-cross")]
+    run = root(copy) / entry["folder"]
+    assert not (run / "reports" / "trust.html").exists()
+    assert sorted(p.name for p in (run / "reports" / "schools").iterdir()) == ["holy-cross.html", "st-aidans.html"]
+    assert verify(copy).ok

@@ -199,11 +199,13 @@ def _local_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".tmp")) if folder.is_dir() else []
 
 
-def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence[str] = ()) -> dict[str, bytes]:
+def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence[str] = (),
+              trust_report: bool = True) -> dict[str, bytes]:
     """Every file of a run's archive folder except the manifest, as ``{relative path: bytes}``.
 
     Reports, emails and results of a school in ``missing`` are left out: what the output folder holds
-    for it comes from an earlier run of the week, not this one.
+    for it comes from an earlier run of the week, not this one; so is the Trust report when
+    ``trust_report`` is false (the run's Trust report step did not finish).
     """
     from socialaudit.models import CollectionStatus
     from socialaudit.pipeline import safe_run_id
@@ -214,7 +216,7 @@ def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence
     files: dict[str, bytes] = {}
     reports = env.output / "reports" / str(week)
     for name, rel in (("index.html", "reports/trust.html"), ("summary.json", "reports/summary.json")):
-        if (reports / name).is_file():
+        if trust_report and (reports / name).is_file():
             files[rel] = (reports / name).read_bytes()
     results = []
     findings: list[dict[str, Any]] = []
@@ -273,6 +275,18 @@ def _counts(files: Mapping[str, bytes]) -> dict[str, Any]:
             "raw_files": sum(1 for name in files if name.startswith("raw/"))}
 
 
+def _checked_in_run(env: Environment, week: IsoWeek, run_id: str) -> set[str]:
+    """Schools whose check results for ``week`` were saved by ``run_id`` (a read-only store query)."""
+    from sqlalchemy import and_, select
+
+    from socialaudit.store import check_results
+
+    query = select(check_results.c.school).where(and_(check_results.c.week == str(week),
+                                                       check_results.c.run_id == run_id)).distinct()
+    with env.store().engine.connect() as conn:
+        return {str(row.school) for row in conn.execute(query)}
+
+
 def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, url: str | None = None,
                 now: datetime | None = None, again: bool = True) -> dict[str, Any]:
     """Seal this run into the archive and append it to the chain; returns the index entry.
@@ -291,8 +305,12 @@ def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, u
     missing = list(row.get("missing") or [])
     state = str(row.get("state") or "unknown")
     if state == "running":
-        state = "incomplete"  # the Trust report step did not finish
-    files = run_files(week, run_id, env, missing=missing)
+        # The Trust report step did not finish, so it named no missing schools: a school finished in
+        # this run if its check results carry this run's id.
+        state = "incomplete"
+        done = _checked_in_run(env, week, run_id)
+        missing = [s for s in row.get("schools") or [] if s not in done]
+    files = run_files(week, run_id, env, missing=missing, trust_report=state != "incomplete")
     meta = {"week": str(week), "run_id": run_id, "state": state, "missing": missing,
             "started_at": utc_stamp(row["started_at"]) if row.get("started_at") else None,
             "finished_at": utc_stamp(row["finished_at"]) if row.get("finished_at") else None,
