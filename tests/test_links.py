@@ -53,8 +53,6 @@ class Web:
         with self.lock:
             self.hits[f"{method} {path}"] += 1
             self.hosts.append(handler.headers.get("Host", ""))
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             status, headers = self._answer(method, path)
             body = b"" if method == "HEAD" else b"<html>page</html>"
@@ -67,16 +65,21 @@ class Web:
                 handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        finally:
-            with self.lock:
-                self.in_flight -= 1
 
     def _answer(self, method: str, path: str) -> tuple[int, dict[str, str]]:
         if path.startswith("/hops/"):
             left = int(path.rsplit("/", 1)[1])
             return (302, {"Location": f"/hops/{left - 1}"}) if left > 0 else (200, {})
         if path.startswith("/busy-host/"):
+            # Counted only here, before the answer is sent: the client holds its per-host slot for
+            # at least this long, so the count cannot include a request whose slot was released
+            # (nor a slow request of an earlier test that is still sleeping on another thread).
+            with self.lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
             time.sleep(0.15)
+            with self.lock:
+                self.in_flight -= 1
             return 200, {}
         routes: dict[str, tuple[int, dict[str, str]]] = {
             "/ok": (200, {}),

@@ -18,7 +18,12 @@ def test_sends_the_outbox_message_to_the_head(demo_week, smtp_connection):
     assert got.mail_from == "audit@stoswins-trust.example.org"  # the connection's from_email
     message = got.message
     assert message["From"] == "Audit <audit@stoswins-trust.example.org>"
-    assert message["Subject"] == "Holy Cross RC Primary School: social media audit 2026-W47 - 1 action this week"
+    # Holy Cross posts once a week (4.3) and never promotes its weekly parish Mass (4.4)
+    actions = [f for r in demo_week.store().results_for(WEEK, "holy-cross") for f in r.findings
+               if f.severity.value != "info" and not f.suppression]
+    assert {f.check for f in actions} >= {"post_frequency", "event_promotion"}
+    assert message["Subject"] == (f"Holy Cross RC Primary School: social media audit 2026-W47 - "
+                                  f"{len(actions)} action{'s' if len(actions) != 1 else ''} this week")
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     text = message.get_body(("plain",)).get_content()
@@ -77,9 +82,13 @@ def test_the_cli_sends_every_school_once(demo_week, smtp_connection, capsys):
 
     assert main(["send", "--week", str(WEEK), "--config", str(demo_week.config)]) == 0
     assert main(["send", "--week", str(WEEK), "--config", str(demo_week.config)]) == 0
-    heads = sorted(r for got in smtp_connection.received for r in got.rcpt_tos)
-    assert heads == sorted(f"head@{s}.example.sch.uk" for s in
-                           ("st-aidans", "holy-cross", "st-hildas", "our-lady", "st-josephs", "sacred-heart"))
+    received = sorted(r for got in smtp_connection.received for r in got.rcpt_tos)
+    heads = sorted(f"head@{s}.example.sch.uk" for s in
+                   ("st-aidans", "holy-cross", "st-hildas", "our-lady", "st-josephs", "sacred-heart"))
+    # each head once; a DSL only where the school has a critical finding (St Hilda's names a child)
+    assert sorted(r for r in received if r.startswith("head@")) == heads
+    assert "safeguarding@st-hildas.example.sch.uk" in received
+    assert len(received) == len(set(received))
 
 
 def test_unknown_school_is_a_one_line_usage_error(demo_week, capsys):
