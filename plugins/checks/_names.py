@@ -127,6 +127,7 @@ STOP = frozenset(
     performed practise practising practice win winning won lose lost race races match matches game games
     goal goals points score scored medal medals trophy cup league tournament heat final semi
     co com org net www http https html php htm asp
+    save donate
     """.split()
 ) - AMBIGUOUS  # "will", "may", "june": names when the context says so
 
