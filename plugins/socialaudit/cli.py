@@ -133,6 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  Trust report:   {output / 'reports' / str(week) / 'index.html'}")
             print(f"  School reports: {output / 'reports' / str(week) / 'schools'}/")
             print(f"  Emails:         {output / 'outbox' / str(week)}/")
+            print(f"  Archive:        {os.environ.get('SOCIALAUDIT_ARCHIVE') or output / 'archive'}/{week}/ "
+                  f"(python -m socialaudit history verify)")
             if state != "success":
                 failed.append(str(week))
     finally:
