@@ -46,26 +46,36 @@ def build_three_weeks(env: Environment, url: str | None = None) -> list[dict[str
     return entries
 
 
-@pytest.fixture(scope="module")
-def three_weeks(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three consecutive demo weeks audited and archived once per module (output, store and archive)."""
-    base = tmp_path_factory.mktemp("three-weeks")
+def archived_three_weeks(simulator: Any, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """Three consecutive demo weeks audited and archived in a new folder (output, store and archive)."""
+    base = tmp_path_factory.mktemp(name)
     config = write_demo_config(simulator.url, base / "trust.yaml")
     env = Environment(config=config, output=base / "output", db_url=f"sqlite:///{base / 'output' / 'socialaudit.db'}")
     build_three_weeks(env)
     return base
 
 
-@pytest.fixture
-def copy(three_weeks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
-    """A private copy of the three archived weeks that a test may tamper with."""
+def private_copy(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
+    """A private copy of archived weeks that a test may tamper with, as the environment of the run."""
     base = tmp_path / "copy"
-    shutil.copytree(three_weeks, base)
+    shutil.copytree(source, base)
     monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(base / "trust.yaml"))
     monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(base / "output"))
     monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{base / 'output' / 'socialaudit.db'}")
     monkeypatch.delenv("SOCIALAUDIT_ARCHIVE", raising=False)
     return Environment.from_env()
+
+
+@pytest.fixture(scope="module")
+def three_weeks(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three consecutive demo weeks audited and archived once per module."""
+    return archived_three_weeks(simulator, tmp_path_factory, "three-weeks")
+
+
+@pytest.fixture
+def copy(three_weeks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
+    """A private copy of the three archived weeks that a test may tamper with."""
+    return private_copy(three_weeks, tmp_path, monkeypatch)
 
 
 def root(env: Environment) -> Path:

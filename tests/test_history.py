@@ -8,7 +8,6 @@ import gzip
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +16,17 @@ import yaml
 
 from socialaudit import archive, cli
 from socialaudit.pipeline import Environment
-from tests.conftest import write_demo_config
-from tests.test_archive import WEEKS, build_three_weeks, folder, run_id_for
+from tests.test_archive import WEEKS, archived_three_weeks, folder, private_copy, run_id_for
 
 
 @pytest.fixture(scope="module")
 def archived(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("history")
-    config = write_demo_config(simulator.url, base / "trust.yaml")
-    env = Environment(config=config, output=base / "output", db_url=f"sqlite:///{base / 'output' / 'socialaudit.db'}")
-    build_three_weeks(env)
-    return base
+    return archived_three_weeks(simulator, tmp_path_factory, "history")
 
 
 @pytest.fixture
 def env(archived: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
-    base = tmp_path / "copy"
-    shutil.copytree(archived, base)
-    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(base / "trust.yaml"))
-    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(base / "output"))
-    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{base / 'output' / 'socialaudit.db'}")
-    monkeypatch.delenv("SOCIALAUDIT_ARCHIVE", raising=False)
-    return Environment.from_env()
+    return private_copy(archived, tmp_path, monkeypatch)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
