@@ -63,6 +63,10 @@ def in_week(posts: Sequence[Post], ctx: CheckContext) -> list[Post]:
 CheckFn = Callable[[School, Sequence[Post], CheckContext], CheckResult]
 
 
+# The headings of a check's module docstring; the reports show "How to fix" to heads.
+DOC_HEADINGS = ("what it checks", "why it matters", "example", "how to fix")
+
+
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
     name: str
@@ -77,19 +81,23 @@ class CheckSpec:
         return self.doc.strip().splitlines()[0].strip() if self.doc.strip() else self.name
 
     def doc_section(self, heading: str) -> str:
-        """A section of the module docstring ("What it checks", "How to fix", ...)."""
-        lines = self.doc.splitlines()
+        """A section of the module docstring ("What it checks", "How to fix", ...).
+
+        A section runs until a blank line or the next heading (one of ``DOC_HEADINGS``, followed
+        by a colon), so a multi-line "Example" never swallows the "How to fix" after it.
+        """
         out: list[str] = []
         capture = False
-        for line in lines:
+        for line in self.doc.splitlines():
             stripped = line.strip()
-            if stripped.lower().startswith(heading.lower() + ":"):
+            label, colon, rest = stripped.partition(":")
+            is_heading = bool(colon) and label.lower() in DOC_HEADINGS
+            if capture and (not stripped or is_heading):
+                break
+            if is_heading and label.lower() == heading.lower():
                 capture = True
-                out.append(stripped.split(":", 1)[1].strip())
-                continue
-            if capture:
-                if not stripped or (":" in stripped and stripped.split(":", 1)[0].istitle() and len(stripped.split(":", 1)[0].split()) <= 4):
-                    break
+                out.append(rest.strip())
+            elif capture:
                 out.append(stripped)
         return " ".join(part for part in out if part)
 
