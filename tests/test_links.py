@@ -374,3 +374,35 @@ def test_resolver_for_the_config(store: Any) -> None:
     assert production is not None and not production.only_overrides and not production.host_overrides
     assert not production.allow_loopback and production.store_cache is None
     assert resolver_for(parse_config(real, "trust.yaml"), resolve=False) is None
+
+
+def test_a_dns_lookup_that_hangs_is_not_evaluated_and_does_not_hold_the_check() -> None:
+    from socialaudit.links import with_timeout
+
+    released = threading.Event()
+
+    def hanging(host: str, port: int, **kw: Any) -> list[tuple[Any, ...]]:
+        released.wait(5)  # a resolver that does not answer
+        return []
+
+    started = time.perf_counter()
+    result = LinkResolver(getaddrinfo=with_timeout(hanging, 0.2), dns_canary=None).resolve("https://slow-dns.test/")
+    elapsed = time.perf_counter() - started
+    released.set()
+    assert result.state is LinkState.NOT_EVALUATED and result.transient
+    assert "took longer than 0.2 s" in result.reason
+    assert elapsed < 3  # gave up at the limit, not when the resolver answered
+
+
+def test_the_bounded_lookup_passes_answers_and_errors_through() -> None:
+    from socialaudit.links import with_timeout
+
+    def answer(host: str, port: int, **kw: Any) -> list[tuple[Any, ...]]:
+        if host == "gone.test":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    lookup = with_timeout(answer, 1.0)
+    assert lookup("site.test", 443, type=socket.SOCK_STREAM)[0][4] == ("93.184.215.14", 443)
+    with pytest.raises(socket.gaierror):
+        lookup("gone.test", 443)

@@ -144,6 +144,36 @@ def address_problem(ip: str, *, allow_loopback: bool = False) -> str:
     return ""
 
 
+def with_timeout(getaddrinfo: GetAddrInfo, seconds: float) -> GetAddrInfo:
+    """``getaddrinfo`` that gives up after ``seconds``: the system resolver has no timeout of its own.
+
+    The lookup runs on a daemon thread; when it outlives the limit the caller gets ``TimeoutError``
+    (the link is "not evaluated", never "broken") and the thread is left to finish on its own, so a
+    slow DNS server cannot hold a check task's worker or delay the process's exit.
+    """
+
+    def lookup(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["value"] = getaddrinfo(host, port, *args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="dns-lookup", daemon=True).start()
+        if not done.wait(seconds):
+            raise TimeoutError(f"the DNS lookup of {host} took longer than {seconds:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
+
+    return lookup
+
+
 def check_address(host: str, port: int, *, getaddrinfo: GetAddrInfo = socket.getaddrinfo,
                   allow_loopback: bool = False) -> str:
     """Resolve ``host`` and return the address to connect to; refuse if any address is not public.
@@ -157,6 +187,8 @@ def check_address(host: str, port: int, *, getaddrinfo: GetAddrInfo = socket.get
         raise _DnsFailure(f"DNS: {exc.strerror or exc}", missing=missing) from None
     except UnicodeError:
         raise _DnsFailure("the host name is not valid", missing=True) from None
+    except TimeoutError as exc:
+        raise _DnsFailure(str(exc), missing=False) from None
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise _DnsFailure("DNS returned no address", missing=True)
@@ -298,7 +330,7 @@ class LinkResolver:
     def __init__(self, *, max_hops: int = 5, per_host: int = 2, workers: int = 8, connect_timeout: float = 5.0,
                  read_timeout: float = 10.0, allow_loopback: bool = False,
                  host_overrides: Mapping[str, tuple[str, int]] | None = None, only_overrides: bool = False,
-                 getaddrinfo: GetAddrInfo = socket.getaddrinfo, dns_canary: str | None = "www.gov.uk",
+                 getaddrinfo: GetAddrInfo | None = None, dns_canary: str | None = "www.gov.uk",
                  cache: StoreCache | None = None, retries: int = 1, sleep: Callable[[float], None] | None = None) -> None:
         from collectors._http import HttpPolicy, make_session
 
@@ -308,7 +340,8 @@ class LinkResolver:
         self.allow_loopback = allow_loopback
         self.host_overrides = {h.lower(): t for h, t in (host_overrides or {}).items()}
         self.only_overrides = only_overrides
-        self.getaddrinfo = getaddrinfo
+        # the system's lookup, bounded by the connect timeout (an injected one is used as given)
+        self.getaddrinfo = getaddrinfo or with_timeout(socket.getaddrinfo, connect_timeout)
         self.dns_canary = dns_canary
         self.store_cache = cache
         self.retries = retries
