@@ -56,9 +56,22 @@ def archived_three_weeks(simulator: Any, tmp_path_factory: pytest.TempPathFactor
 
 
 def private_copy(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Environment:
-    """A private copy of archived weeks that a test may tamper with, as the environment of the run."""
+    """A private copy of archived weeks that a test may tamper with, as the environment of the run.
+
+    The copy's store keeps the seals of the archive it was copied from; they are moved to the copy's
+    location (as an operator moving an archive would), so ``history verify`` checks its anchor.
+    """
+    from sqlalchemy import create_engine
+
+    from socialaudit.store import archive_seals
+
     base = tmp_path / "copy"
     shutil.copytree(source, base)
+    engine = create_engine(f"sqlite:///{base / 'output' / 'socialaudit.db'}")
+    with engine.begin() as conn:
+        conn.execute(archive_seals.update().where(archive_seals.c.archive == (source / "output" / "archive").resolve().as_uri())
+                     .values(archive=(base / "output" / "archive").resolve().as_uri()))
+    engine.dispose()
     monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(base / "trust.yaml"))
     monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(base / "output"))
     monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{base / 'output' / 'socialaudit.db'}")

@@ -99,3 +99,32 @@ def test_invalid_config_is_one_line_exit_2(tmp_path):
     proc = cli("scan", "--config", str(path), "-", stdin="")
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"socialaudit scan: {path}: school 'a': head_email: 'nope' is not an email address"
+
+
+def test_scan_marks_a_finding_the_config_suppresses(tmp_path):
+    """A reviewed false positive in the config is marked in scan's output as in the DAG, until it expires."""
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "config" / "trust.yaml").read_text(encoding="utf-8"))
+    raw["suppressions"] = [*(raw.get("suppressions") or []),
+                           {"finding": "post_frequency:holy-cross", "kind": "false_positive", "reviewer": "Ms Rowan Ashby",
+                            "reason": "the newsletter went out by email that week", "expires": "2026-11-22",
+                            "reviewed": "2026-11-20"}]
+    config = tmp_path / "trust.yaml"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    lines = post_line() + "\n" + post_line(school="sacred-heart", id="2", account="https://sacred-heart.example.sch.uk/feed/")
+    proc = cli("scan", "--config", str(config), "--checks", "post_frequency", "--week", "2026-W47", "-", stdin=lines)
+    assert proc.returncode == 0, proc.stderr
+    findings = {f["school"]: f for f in map(json.loads, proc.stdout.splitlines())}
+    assert set(findings) == {"holy-cross", "sacred-heart"}
+    assert findings["holy-cross"]["suppression"] == {
+        "kind": "false_positive", "reviewer": "Ms Rowan Ashby", "reason": "the newsletter went out by email that week",
+        "expires": "2026-11-22", "reviewed": "2026-11-20", "rule": "post_frequency:holy-cross", "source": "config"}
+    assert "1 original post" in findings["holy-cross"]["message"]  # kept, only marked
+    assert "suppression" not in findings["sacred-heart"]
+    # 2026-W48 ends after the expiry: the finding comes back unmarked
+    later = post_line(created_at="2026-11-25T10:00:00Z")
+    proc = cli("scan", "--config", str(config), "--checks", "post_frequency", "--week", "2026-W48", "-", stdin=later)
+    assert proc.returncode == 0, proc.stderr
+    [finding] = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert finding["school"] == "holy-cross" and "suppression" not in finding

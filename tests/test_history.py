@@ -147,6 +147,7 @@ def test_export_progress_bar_goes_to_stderr_only(env: Environment, capsys: pytes
 def test_verify_passes_then_names_a_changed_file_with_exit_1(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify")
     assert code == 0 and out.startswith("verified 3 run(s)") and "the chain is intact" in out
+    assert out.rstrip().endswith("; 3 run(s) match their seals in the store")
     target = env.output / "archive" / folder(WEEKS[0]) / "reports" / "schools" / "holy-cross.html"
     target.write_bytes(target.read_bytes().replace(b"Fail", b"Pass", 1))
     code, out, _ = run(capsys, "verify")
@@ -203,6 +204,7 @@ def test_purge_removes_what_is_past_retention_and_verify_says_so(env: Environmen
 
     code, out, _ = run(capsys, "verify")
     assert code == 0, out
+    assert "3 run(s) match their seals in the store" in out  # purge records are in the chain, not among the seals
     assert re.search(rf"^purged: {re.escape(folder(WEEKS[0]))}: \d+ file\(s\) purged \(post_texts, raw_responses\) on "
                      r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", out, re.M), out
     assert f"purged: {folder(WEEKS[2])}" not in out
@@ -276,3 +278,133 @@ def test_a_folder_that_is_not_an_archive_is_refused(env: Environment, capsys: py
         assert code == 2 and out == "", command
         assert err.strip() == f"socialaudit history: {(tmp_path / 'typo').as_uri()}: no archive there (no index.json); " \
                               "set SOCIALAUDIT_ARCHIVE or --archive"
+
+
+# --- the chain's anchor in the store ---------------------------------------------------------------
+
+def _drop_latest_run(env: Environment) -> str:
+    """Delete the latest run's folder and its index entry: what is left is a shorter, consistent chain."""
+    import shutil
+
+    from tests.test_archive import read_index, write_index
+
+    entries = read_index(env)
+    latest = entries[-1]["folder"]
+    shutil.rmtree(env.output / "archive" / latest)
+    write_index(env, entries[:-1])
+    return latest
+
+
+def test_the_latest_run_deleted_with_its_index_entry_is_named(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    latest = _drop_latest_run(env)
+    assert archive.open_archive(env.output).verify().ok  # the chain alone cannot see it
+    code, out, _ = run(capsys, "verify")
+    assert code == 1
+    [line] = [line for line in out.splitlines() if line.startswith("MISMATCH:")]
+    assert re.fullmatch(rf"MISMATCH: run {re.escape(latest)}: sealed in the store at chain position 3 on "
+                        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(manifest sha256 [0-9a-f]{16}\.\.\.\) but not in the "
+                        r"archive's index: deleted", line), line
+
+
+def test_a_replaced_latest_manifest_is_named(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    """The latest manifest and its index entry edited to match each other: no later run's link can show it."""
+    from tests.test_archive import read_index, write_index
+
+    entries = read_index(env)
+    latest = entries[-1]["folder"]
+    path = env.output / "archive" / latest / "manifest.json"
+    manifest = json.loads(path.read_bytes())
+    manifest["state"] = "failed"
+    path.write_bytes(archive.canonical_json(manifest))
+    entries[-1].update(state="failed", manifest_sha256=archive.sha256(path.read_bytes()))
+    write_index(env, entries)
+    assert archive.open_archive(env.output).verify().ok
+    code, out, _ = run(capsys, "verify")
+    assert code == 1
+    assert f"MISMATCH: run {latest}: manifest sha256 {entries[-1]['manifest_sha256'][:16]}... is not the one sealed" in out
+
+
+def test_a_run_appended_to_the_chain_but_never_sealed_is_named(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    """A forged run linked correctly after the head passes the chain; the store never sealed it."""
+    import shutil
+
+    from tests.test_archive import read_index, write_index
+
+    entries = read_index(env)
+    head = entries[-1]
+    forged = f"{WEEKS[2]}/manual__forged"
+    root = env.output / "archive"
+    shutil.copytree(root / head["folder"], root / forged)
+    manifest = json.loads((root / forged / "manifest.json").read_bytes())
+    manifest.update(folder=forged, run_id="manual__forged", sequence=4,
+                    previous={"folder": head["folder"], "manifest_sha256": head["manifest_sha256"]})
+    data = archive.canonical_json(manifest)
+    (root / forged / "manifest.json").write_bytes(data)
+    write_index(env, [*entries, archive.Archive._entry(manifest, archive.sha256(data))])
+    assert archive.open_archive(env.output).verify().ok
+    code, out, _ = run(capsys, "verify")
+    assert code == 1
+    assert f"MISMATCH: run {forged} (chain position 4): in the archive but never sealed in the store (inserted run)" in out
+
+
+def test_an_archive_whose_store_has_no_seals_verifies_with_a_warning(env: Environment,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs archived before seals were recorded: verify still works, and says the head is not anchored."""
+    from sqlalchemy import delete
+
+    from socialaudit.store import archive_seals
+
+    store = env.store()
+    with store.engine.begin() as conn:
+        conn.execute(delete(archive_seals))
+    code, out, err = run(capsys, "verify")
+    assert code == 0 and out.rstrip().endswith("; NOT anchored in the store (see the warning)")
+    assert err.startswith("socialaudit history verify: warning: the store holds no seals for file://")
+    assert "deleting the latest run together with its index entry cannot be detected" in err
+
+
+def test_runs_archived_before_the_first_seal_are_a_warning_not_a_mismatch(env: Environment,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlalchemy import delete
+
+    from socialaudit.store import archive_seals
+
+    store = env.store()
+    with store.engine.begin() as conn:
+        conn.execute(delete(archive_seals).where(archive_seals.c.seq == 1))
+    code, out, err = run(capsys, "verify")
+    assert code == 0 and "; 2 run(s) match their seals in the store" in out
+    assert "warning: 1 run(s) before chain position 2 were archived before seals were recorded" in err
+
+
+def test_a_copied_archive_names_where_the_store_has_seals(env: Environment, capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(env.output / "archive", moved)
+    code, out, err = run(capsys, "verify", "--archive", str(moved))
+    assert code == 0 and "NOT anchored" in out
+    assert f"other archive location(s) (a moved or copied archive?): {(env.output / 'archive').resolve().as_uri()}" in err
+
+
+@pytest.mark.parametrize("audit_env", ["sqlite", "postgresql"], indirect=True)
+def test_the_anchor_on_sqlite_and_postgresql(audit_env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two weeks archived with the store on each backend; deleting the latest with its index entry is named."""
+    from tests.test_archive import audit_week
+
+    for week in WEEKS[1:]:
+        audit_week(audit_env, week, run_id_for(week))
+        archive.archive_run(week, run_id_for(week), audit_env)
+    seals = audit_env.store().seals_for(archive.open_archive(audit_env.output).location)
+    index = archive.open_archive(audit_env.output).runs()
+    assert [(s["folder"], s["seq"], s["manifest_sha256"]) for s in seals] == \
+        [(e["folder"], e["seq"], e["manifest_sha256"]) for e in index]
+    assert seals[0]["previous_sha256"] is None and seals[1]["previous_sha256"] == index[0]["manifest_sha256"]
+    assert seals[1]["sealed_at"].tzinfo is not None
+    code, out, _ = run(capsys, "verify")
+    assert code == 0 and "2 run(s) match their seals in the store" in out
+    latest = _drop_latest_run(audit_env)
+    assert latest == folder(WEEKS[2])
+    code, out, _ = run(capsys, "verify")
+    assert code == 1 and f"MISMATCH: run {latest}: sealed in the store at chain position 2 on " in out

@@ -153,6 +153,26 @@ def test_purge_posts_before_blanks_text_and_keeps_identity(store, make_post):
     assert store.count_posts() == 2
 
 
+def test_archive_seals_are_kept_per_archive_and_never_replaced(store):
+    from datetime import datetime, timezone
+
+    from socialaudit.store import SealConflict
+
+    sealed_at = datetime(2026, 11, 30, 6, 12, tzinfo=timezone.utc)
+    seal = {"folder": "2026-W47/scheduled__2026-11-23", "seq": 1, "run_id": "scheduled__2026-11-23", "week": "2026-W47",
+            "manifest_sha256": "a" * 64, "previous_sha256": None, "sealed_at": sealed_at}
+    store.record_seal(archive="file:///srv/archive", **seal)
+    store.record_seal(archive="file:///srv/archive", **seal)  # a retried archive task: the same seal again
+    store.record_seal(archive="s3://bucket/archive", **{**seal, "manifest_sha256": "b" * 64})  # another archive
+    [row] = store.seals_for("file:///srv/archive")
+    assert row["manifest_sha256"] == "a" * 64 and row["sealed_at"] == sealed_at and row["previous_sha256"] is None
+    assert store.sealed_archives() == ["file:///srv/archive", "s3://bucket/archive"]
+    with pytest.raises(SealConflict, match=r"^file:///srv/archive: the store already holds a different seal for "
+                                           r"2026-W47/scheduled__2026-11-23 \(position 1, manifest sha256 a{16}\.\.\.\)"):
+        store.record_seal(archive="file:///srv/archive", **{**seal, "manifest_sha256": "c" * 64})
+    assert store.seals_for("file:///srv/archive") == [row]
+
+
 def test_pg_helper_says_what_is_missing(monkeypatch, tmp_path):
     """Without server binaries the PostgreSQL cases skip (or fail under SOCIALAUDIT_REQUIRE_PG=1) saying why."""
     import pytest

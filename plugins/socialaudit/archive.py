@@ -22,6 +22,13 @@ The index lists the chain in pages: ``archive/index/000001.json`` holds entries 
 list when it starts a new page); past runs and full pages are never re-read or rewritten, so
 archiving costs the same with 0 or 500 runs behind it.
 
+The chain alone cannot show that its *latest* run was deleted together with its index entry (what
+is left is a shorter, consistent chain), so every sealed run is also recorded in the audit store
+(``archive_seals``: folder, position, manifest SHA-256, previous SHA-256, time). Given those seals,
+:meth:`Archive.verify` also names a sealed run missing from the archive, a manifest that is not the
+one sealed, and a run in the archive the store never sealed (inserted). The anchor means something
+only when the store and the archive live on different systems (one writer cannot rewrite both).
+
 A purge (retention) removes files from sealed runs without touching their manifests, and records a
 purge entry in the chain (``archive/purges/<time>/manifest.json``) listing each removed file and its
 old SHA-256, so ``verify`` still passes and reports what was purged when.
@@ -43,7 +50,7 @@ import logging
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -76,8 +83,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "findings": ("findings.json", "findings.csv", "results.json"),
     "reports": ("reports/", "emails/"),
 }
+# A reviewed suppression (socialaudit.suppressions) in columns of its own: empty when the finding is not suppressed.
+SUPPRESSION_COLUMNS = ("suppression_kind", "suppression_reviewer", "suppression_reason", "suppression_expires")
 FINDING_COLUMNS = ("week", "school", "check", "policy", "severity", "status", "account", "post_id", "post_url",
-                   "message", "evidence", "action")
+                   "message", "evidence", "action", *SUPPRESSION_COLUMNS)
+
+
+Anchor = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
+"""Called with a sealed run's index entry and manifest before the entry joins the index."""
 
 
 class ArchiveError(Exception):
@@ -186,6 +199,13 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+def suppression_cells(finding: Mapping[str, Any]) -> dict[str, Any]:
+    """A finding's suppression as the CSV columns ``suppression_kind``, ``_reviewer``, ``_reason`` and
+    ``_expires`` (empty strings when it is not suppressed), as the JSON's ``suppression`` field has them."""
+    suppression = finding.get("suppression") or {}
+    return {f"suppression_{name}": suppression.get(name) or "" for name in ("kind", "reviewer", "reason", "expires")}
+
+
 def _csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
@@ -248,7 +268,7 @@ def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence
             posts += json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
     files["results.json"] = canonical_json({"week": str(week), "schools": results})
     files["findings.json"] = canonical_json(findings)
-    files["findings.csv"] = _csv_bytes(findings, FINDING_COLUMNS)
+    files["findings.csv"] = _csv_bytes(({**f, **suppression_cells(f)} for f in findings), FINDING_COLUMNS)
     files["posts.jsonl.gz"] = gzip.compress(bytes(posts), mtime=0)
     raw = env.output / "raw" / str(week) / safe_run_id(run_id)
     for path in _local_files(raw):
@@ -324,7 +344,21 @@ def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, u
             attempt += 1
             folder = f"{week}/{safe_run_id(run_id)}.{attempt}"
         meta["attempt"] = attempt
-    entry = archive.seal(folder, files, meta, now=now)
+    store = env.store()
+
+    def anchor(entry: Mapping[str, Any], manifest: Mapping[str, Any]) -> None:
+        from socialaudit.store import SealConflict
+
+        link = manifest.get("previous") or {}
+        try:
+            store.record_seal(archive=archive.location, folder=entry["folder"], seq=entry["seq"], run_id=run_id,
+                              week=str(week), manifest_sha256=entry["manifest_sha256"],
+                              previous_sha256=link.get("manifest_sha256"),
+                              sealed_at=datetime.fromisoformat(str(manifest["archived_at"]).replace("Z", "+00:00")))
+        except SealConflict as exc:
+            raise ArchiveError(str(exc)) from None
+
+    entry = archive.seal(folder, files, meta, now=now, anchor=anchor)
     log.info("archived %s as %s (manifest sha256 %s, chain position %s)", run_id, entry["folder"],
              entry["manifest_sha256"], entry["seq"])
     return entry
@@ -338,9 +372,11 @@ class Verification:
 
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what could not be checked (e.g. no seals in the store)
     runs: int = 0
     files: int = 0
     head: str = ""
+    anchored: int | None = None  # runs whose seal in the store matched; None when no seals were checked
 
     @property
     def ok(self) -> bool:
@@ -365,6 +401,11 @@ class Archive:
 
     def __str__(self) -> str:
         return str(self.root)
+
+    @property
+    def location(self) -> str:
+        """The archive's URL without a trailing slash: the key of its seals in the store."""
+        return str(self.root).rstrip("/")
 
     # index --------------------------------------------------------------------------------
     # The index is paged so that appending never grows with history: index.json lists the pages,
@@ -479,8 +520,13 @@ class Archive:
 
     # sealing ------------------------------------------------------------------------------
     def seal(self, folder: str, files: Mapping[str, bytes], meta: Mapping[str, Any], *,
-             now: datetime | None = None) -> dict[str, Any]:
-        """Write ``files`` into ``folder``, then its manifest (chained to the last entry), then the index."""
+             now: datetime | None = None, anchor: Anchor | None = None) -> dict[str, Any]:
+        """Write ``files`` into ``folder``, then its manifest (chained to the last entry), then the index.
+
+        ``anchor(entry, manifest)`` is called between the manifest and the index (archive_run records
+        the seal in the store there): if it fails, the retry finds the run sealed but not indexed,
+        anchors it again (idempotent) and links it, so a run is never in the index without its seal.
+        """
         run_dir = self.root / folder
         count, previous = self.head()
         if (run_dir / MANIFEST).exists():
@@ -496,6 +542,8 @@ class Archive:
             if manifest.get("sequence") != count + 1 or manifest.get("previous") != link:
                 raise ArchiveError(f"{run_dir}: sealed, but not as the next link of the chain (position "
                                    f"{manifest.get('sequence')}, the index has {count} entries); run 'history verify'")
+            if anchor is not None:
+                anchor(entry, manifest)
             self._append(entry)
             return entry
         stray = [p for p in run_dir.rglob("*") if p.is_file()] if run_dir.exists() else []
@@ -517,6 +565,8 @@ class Archive:
         data = canonical_json(manifest)
         self._write(f"{folder}/{MANIFEST}", data)
         entry = self._entry(manifest, sha256(data))
+        if anchor is not None:
+            anchor(entry, manifest)
         self._append(entry)
         return entry
 
@@ -542,11 +592,13 @@ class Archive:
                 found.update(f"{week.name}/{run.name}" for run in week.iterdir() if run.is_dir())
         return found
 
-    def verify(self, first: IsoWeek | None = None, last: IsoWeek | None = None) -> Verification:
+    def verify(self, first: IsoWeek | None = None, last: IsoWeek | None = None, *,
+               seals: Sequence[Mapping[str, Any]] | None = None) -> Verification:
         """Recompute every hash and walk the chain; every mismatch is a problem naming the file or run.
 
         ``first``/``last`` limit the file checks to runs of those weeks; the chain is walked whole
-        (each link needs only the manifest before it).
+        (each link needs only the manifest before it). ``seals`` (the store's ``archive_seals`` rows
+        for this archive) anchor the chain: see :meth:`_check_seals`. ``None`` skips that check.
         """
         report = Verification()
         try:
@@ -611,7 +663,61 @@ class Archive:
             kinds = ", ".join(sorted(note["kinds"]))
             report.notes.append(f"{folder}: {note['files']} file(s) purged ({kinds}) on {', '.join(sorted(note['when']))}")
         report.head = entries[-1]["manifest_sha256"] if entries else ""
+        if seals is not None:
+            self._check_seals(entries, actual, seals, report)
         return report
+
+    def _check_seals(self, entries: Sequence[Mapping[str, Any]], actual: Mapping[str, str],
+                     seals: Sequence[Mapping[str, Any]], report: Verification) -> None:
+        """Compare the chain with the store's seals: every sealed run must be in the index at its position
+        with the manifest it was sealed with; every run from the first sealed position on must be sealed.
+
+        Runs before the first seal were archived before seals were recorded: a warning, not a problem.
+        Purge records are not sealed in the store; the runs they accounted for still are.
+        """
+        if not seals:
+            report.warnings.append(f"the store holds no seals for {self.location}: the runs were archived before seals "
+                                   "were recorded (or the store is another one), so deleting the latest run together "
+                                   "with its index entry cannot be detected")
+            report.anchored = 0
+            return
+        runs = {e["folder"]: e for e in entries if e.get("kind") == "run"}
+        sealed = {str(s["folder"]): s for s in seals}
+        start = min(int(s["seq"]) for s in seals)
+        matched = 0
+        for seal in sorted(seals, key=lambda s: int(s["seq"])):
+            folder, digest = str(seal["folder"]), str(seal["manifest_sha256"])
+            when = utc_stamp(seal["sealed_at"]) if isinstance(seal["sealed_at"], datetime) else str(seal["sealed_at"])
+            entry = runs.get(folder)
+            if entry is None:
+                report.problems.append(f"run {folder}: sealed in the store at chain position {seal['seq']} on {when} "
+                                       f"(manifest sha256 {digest[:16]}...) but not in the archive's index: deleted")
+                continue
+            found = actual.get(folder, entry["manifest_sha256"])
+            ok = True
+            # The index agreeing with the seal but not the file is the chain check's "edited" already.
+            if entry["manifest_sha256"] != digest:
+                report.problems.append(f"run {folder}: manifest sha256 {found[:16]}... is not the one sealed in the "
+                                       f"store on {when} ({digest[:16]}...): the manifest was replaced")
+                ok = False
+            if entry.get("seq") != seal["seq"]:
+                report.problems.append(f"run {folder}: sealed in the store at chain position {seal['seq']}, found at "
+                                       f"{entry.get('seq')} in the index")
+                ok = False
+            matched += ok
+        legacy = 0
+        for folder, entry in runs.items():
+            if folder in sealed:
+                continue
+            if int(entry.get("seq") or 0) < start:
+                legacy += 1
+            else:
+                report.problems.append(f"run {folder} (chain position {entry.get('seq')}): in the archive but never "
+                                       "sealed in the store (inserted run)")
+        if legacy:
+            report.warnings.append(f"{legacy} run(s) before chain position {start} were archived before seals were "
+                                   "recorded in the store: only the chain protects them")
+        report.anchored = matched
 
     @staticmethod
     def _check_link(manifest: Mapping[str, Any], previous: Mapping[str, Any] | None, actual: Mapping[str, str],

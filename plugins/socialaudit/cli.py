@@ -218,7 +218,13 @@ def _valid_id(value: str) -> bool:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    """Run the checks on posts from JSON lines; print each finding as a JSON line.
+
+    The config's reviewed suppressions are applied as in the DAG (a suppressed finding is printed
+    with its ``suppression``); the store's CLI suppressions are not: scan reads no store.
+    """
     from checks._base import run_checks, select
+    from socialaudit import suppressions
 
     try:
         select(args.checks.split(",") if args.checks else None)
@@ -249,6 +255,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     # --no-resolve: links are judged offline (blocklists, lookalikes, https); where they lead is "not evaluated"
     services = {"links": resolver_for(config, resolve=not args.no_resolve)}
+    rules = suppressions.rules(config, None)  # the config's; CLI ones live in the store, which scan does not open
     for school_id, school_posts in sorted(by_school.items()):
         school = known.get(school_id) or default_school(school_id)
         school_services = dict(services)
@@ -256,7 +263,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             from socialaudit.pipeline import load_events
 
             school_services.update(load_events(config, school, week))  # the school's calendars, as the DAG reads them
-        for result in run_checks(school, school_posts, week=week, config=config, names=names, services=school_services):
+        results = run_checks(school, school_posts, week=week, config=config, names=names, services=school_services)
+        for result in suppressions.apply(results, rules, week):
             for finding in result.findings:
                 sys.stdout.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
     return 0

@@ -28,13 +28,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from socialaudit.archive import MANIFEST, Archive, ArchiveError, csv_cell, open_archive, retention_days, utc_stamp
+from socialaudit.archive import (
+    MANIFEST,
+    SUPPRESSION_COLUMNS,
+    Archive,
+    ArchiveError,
+    csv_cell,
+    open_archive,
+    retention_days,
+    suppression_cells,
+    utc_stamp,
+)
 from socialaudit.cli import EXIT_FAILED, UsageError
 from socialaudit.weeks import IsoWeek
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 EXPORT_COLUMNS = ("record", "week", "run_id", "school", "check", "policy", "status", "severity", "account", "post_id",
-                  "post_url", "message", "evidence", "action", "metric", "value")
+                  "post_url", "message", "evidence", "action", "metric", "value", *SUPPRESSION_COLUMNS)
 
 
 def clean(text: Any) -> str:
@@ -265,7 +275,8 @@ def _csv(data: Mapping[str, Any]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for f in data["findings"]:
-        writer.writerow({"record": "finding", **{k: csv_cell(f.get(k, "")) for k in EXPORT_COLUMNS if k != "record"}})
+        row = {**f, **suppression_cells(f)}
+        writer.writerow({"record": "finding", **{k: csv_cell(row.get(k, "")) for k in EXPORT_COLUMNS if k != "record"}})
     for m in data["metrics"]:
         base = {"record": "metric", "week": m["week"], "run_id": m["run_id"], "school": m["school"], "check": m["check"],
                 "policy": m["policy"], "status": m["status"]}
@@ -303,12 +314,35 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # --- verify ------------------------------------------------------------------------------------
 
+def _seals(archive: Archive) -> tuple[list[dict[str, Any]] | None, str]:
+    """The store's seals for ``archive``, and a warning to print: which other archives the store has seals
+    for when it has none for this one; why not, with None, when the store cannot be read (the chain
+    is then checked without its anchor)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from socialaudit.pipeline import Environment
+
+    try:
+        store = Environment.from_env().store()
+        seals = store.seals_for(archive.location)
+        others = [a for a in store.sealed_archives() if a != archive.location] if not seals else []
+    except (SQLAlchemyError, OSError) as exc:
+        return None, (f"the store could not be read ({type(exc).__name__}): the chain is not anchored, so deleting "
+                      "the latest run together with its index entry cannot be detected")
+    hint = (f"the store holds seals for {len(others)} other archive location(s) (a moved or copied archive?): "
+            f"{', '.join(others)}") if others else ""
+    return seals, hint
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Recompute every hash and walk the chain; exit 1 naming every mismatch."""
+    """Recompute every hash, walk the chain and compare it with the store's seals; exit 1 naming every mismatch."""
     first, last = _range(args)
     archive = _archive(args)
-    report = archive.verify(first, last)
+    seals, why = _seals(archive)
+    report = archive.verify(first, last, seals=seals)
     out = sys.stdout
+    for warning in ([why] if why else []) + report.warnings:
+        print(f"socialaudit history verify: warning: {warning}", file=sys.stderr)
     for note in report.notes:
         out.write(f"purged: {note}\n")
     for problem in report.problems:
@@ -316,7 +350,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if report.problems:
         out.write(f"verification FAILED: {len(report.problems)} problem(s) in {archive}\n")
         return EXIT_FAILED
-    out.write(f"verified {report.runs} run(s), {report.files} file(s); the chain is intact; head manifest sha256 {report.head or '(empty archive)'}\n")
+    anchor = (f"; {report.anchored} run(s) match their seals in the store" if report.anchored
+              else "; NOT anchored in the store (see the warning)")
+    out.write(f"verified {report.runs} run(s), {report.files} file(s); the chain is intact; head manifest sha256 "
+              f"{report.head or '(empty archive)'}{anchor}\n")
     return 0
 
 

@@ -1,5 +1,8 @@
 """The audit store: posts, runs, collection status, check results and findings (SQLAlchemy Core).
 
+It also anchors the archive's hash chain: ``archive_seals`` holds every sealed run's manifest
+SHA-256, so ``history verify`` can tell when the latest run was deleted together with its index entry.
+
 Everything is keyed so that a rerun overwrites instead of duplicating: posts by
 (platform, account, post id); collections by (week, school, platform, account); check results by
 (week, school, check); findings are replaced per (week, school, check) in one transaction. Works on
@@ -135,6 +138,23 @@ suppressions = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+# The archive's anchor: one row per run sealed into an archive (socialaudit.archive), written when the
+# run is archived and never changed. Keyed by the archive's location (its URL) and the run's folder,
+# so archives elsewhere that share this store never mix. ``history verify`` compares the archive
+# with it: a run deleted together with its index entry, a replaced manifest or an inserted run shows.
+archive_seals = Table(
+    "archive_seals",
+    metadata,
+    Column("archive", String(1024), primary_key=True),  # Archive.location, e.g. file:///srv/archive
+    Column("folder", String(255), primary_key=True),  # <YYYY-Www>/<run-id>
+    Column("seq", Integer, nullable=False),  # its position in the chain
+    Column("run_id", String(128), nullable=False),
+    Column("week", String(8), nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("previous_sha256", String(64)),  # the chain link; None for the first entry
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
+)
+
 # The comments check's removal tracking: each flagged comment's state ("visible" or "removed") as
 # seen in a week. A rerun replaces the week's rows of the accounts it could collect.
 comment_observations = Table(
@@ -185,6 +205,10 @@ def dispose_engines() -> None:
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+
+
+class SealConflict(Exception):
+    """The store already holds a different seal for an archived run folder (one line naming it)."""
 
 
 class Store:
@@ -437,6 +461,39 @@ class Store:
                                 .where(and_(suppressions.c.id == suppression_id, suppressions.c.revoked_at.is_(None)))
                                 .values(revoked_by=revoked_by, revoked_at=datetime.now(timezone.utc)))
         return bool(done.rowcount)
+
+    # --- archive seals (the chain's anchor) --------------------------------------------------
+    def record_seal(self, *, archive: str, folder: str, seq: int, run_id: str, week: str, manifest_sha256: str,
+                    previous_sha256: str | None, sealed_at: datetime) -> None:
+        """Record that ``folder`` was sealed into ``archive`` with this manifest hash.
+
+        Idempotent for the same seal (an archive task retried after the manifest was written); a
+        different seal for a folder already recorded raises :class:`SealConflict`: a seal is never replaced.
+        """
+        row = {"archive": archive, "folder": folder, "seq": seq, "run_id": run_id, "week": week,
+               "manifest_sha256": manifest_sha256, "previous_sha256": previous_sha256, "sealed_at": _aware(sealed_at)}
+        key = and_(archive_seals.c.archive == archive, archive_seals.c.folder == folder)
+        with self.engine.begin() as conn:
+            found = conn.execute(select(archive_seals.c.manifest_sha256, archive_seals.c.seq).where(key)).first()
+            if found is None:
+                conn.execute(archive_seals.insert().values(**row))
+            elif (found.manifest_sha256, found.seq) != (manifest_sha256, seq):
+                raise SealConflict(f"{archive}: the store already holds a different seal for {folder} (position "
+                                   f"{found.seq}, manifest sha256 {found.manifest_sha256[:16]}...); a seal is never replaced")
+
+    def seals_for(self, archive: str) -> list[dict[str, Any]]:
+        """The seals recorded for ``archive``, in chain order, with aware UTC ``sealed_at``."""
+        query = select(archive_seals).where(archive_seals.c.archive == archive).order_by(archive_seals.c.seq)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row["sealed_at"] = _aware(row["sealed_at"])
+        return rows
+
+    def sealed_archives(self) -> list[str]:
+        """Every archive location the store holds seals for (to name them when one has none)."""
+        with self.engine.connect() as conn:
+            return sorted(str(r.archive) for r in conn.execute(select(archive_seals.c.archive).distinct()))
 
     # --- deliveries -------------------------------------------------------------------------
     def delivered(self, week: IsoWeek, school: str, recipient: str) -> bool:
