@@ -218,7 +218,11 @@ class Api:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 raw = response.read()
-                return response.status, json.loads(raw) if raw else None
+                if not raw:
+                    return response.status, None
+                if "json" not in (response.headers.get("Content-Type") or ""):
+                    return response.status, raw.decode(errors="replace")  # a plugin's HTML page
+                return response.status, json.loads(raw)
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             try:
@@ -436,6 +440,16 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     if others:
         raise ClusterError(f"school reports missing in the broken run: {others}")
     cluster.say(f"cluster-broken: failed as expected; Trust report names {broken_id}; other schools reported")
+
+    # 3. The auditors' view: both runs (the failed one too) are archived, and the chain verifies.
+    history = subprocess.run([sys.executable, "-m", "socialaudit", "history", "verify"], capture_output=True, text=True,
+                             env=af, timeout=300)
+    listed = subprocess.run([sys.executable, "-m", "socialaudit", "history", "list"], capture_output=True, text=True,
+                            env=af, timeout=300)
+    if history.returncode != 0 or "cluster-good" not in listed.stdout or "cluster-broken" not in listed.stdout:
+        raise ClusterError(f"history verify exited {history.returncode}: {(history.stdout + history.stderr).strip()[-600:]}; "
+                           f"history list: {(listed.stdout + listed.stderr).strip()[-600:]}")
+    cluster.say(f"archive: {history.stdout.strip().splitlines()[-1] if history.stdout.strip() else 'verified'}")
     return {"task_instances": len(tis), "per_worker": hosts, "per_task": per_task, "good_run_s": good["seconds"],
             "broken_run_s": broken["seconds"], "mails": len(list((mailbox / "new").glob("*"))) if (mailbox / "new").is_dir() else 0}
 
