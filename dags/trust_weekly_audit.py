@@ -79,12 +79,9 @@ def trust_weekly_audit():
         ctx["batch_label"] = ",".join(item["schools"])
         week, run_id = _week_and_run(item)
         final = ctx["ti"].try_number > ctx["ti"].max_tries
-        from_store = not pipeline.wants_collection(ctx["params"])
+        collect = pipeline.wants_collection(ctx["params"])
         for school in item["schools"]:
-            if from_store:
-                pipeline.collect_from_store(school, week, run_id)
-            else:
-                pipeline.collect_school(school, week, run_id, final_attempt=final)
+            pipeline.gather_school(school, week, run_id, collect=collect, final_attempt=final)
         return item
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)

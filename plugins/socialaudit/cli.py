@@ -223,8 +223,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     The config's reviewed suppressions are applied as in the DAG (a suppressed finding is printed
     with its ``suppression``); the store's CLI suppressions are not: scan reads no store.
     """
-    from checks._base import run_checks, select
-    from socialaudit import suppressions
+    from checks._base import select
+    from socialaudit.links import resolver_for
+    from socialaudit.pipeline import run_school_checks
 
     try:
         select(args.checks.split(",") if args.checks else None)
@@ -251,20 +252,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
         by_school.setdefault(post.school, []).append(post)
     known = {s.id: s for s in config.schools}
     names = args.checks.split(",") if args.checks else None
-    from socialaudit.links import resolver_for
-
-    # --no-resolve: links are judged offline (blocklists, lookalikes, https); where they lead is "not evaluated"
+    # --no-resolve: links are judged offline (blocklists, lookalikes, https); where they lead is "not evaluated".
+    # One resolver (and its cache) for every school; no store, so only the config's suppressions apply.
     services = {"links": resolver_for(config, resolve=not args.no_resolve)}
-    rules = suppressions.rules(config, None)  # the config's; CLI ones live in the store, which scan does not open
     for school_id, school_posts in sorted(by_school.items()):
         school = known.get(school_id) or default_school(school_id)
-        school_services = dict(services)
-        if names is None or "event_promotion" in names:
-            from socialaudit.pipeline import load_events
-
-            school_services.update(load_events(config, school, week))  # the school's calendars, as the DAG reads them
-        results = run_checks(school, school_posts, week=week, config=config, names=names, services=school_services)
-        for result in suppressions.apply(results, rules, week):
+        for result in run_school_checks(config, school, school_posts, week, names=names, services=services):
             for finding in result.findings:
                 sys.stdout.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
     return 0
@@ -309,8 +302,10 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 # --- entry point -----------------------------------------------------------------------------
 
-# Sub-command modules (see build_parser): the evaluation of the name finder, the auditors' history.
+# Sub-command modules (see build_parser): reviewed suppressions, the auditors' history, the
+# evaluation of the name finder.
 EXTRA_COMMANDS: list[str] = ["socialaudit.suppressions", "socialaudit.history", "socialaudit.evaluate"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m socialaudit", description="Audit a trust's school social media accounts.")

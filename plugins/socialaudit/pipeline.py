@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -268,9 +268,6 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
 
     Reviewed suppressions (config and CLI) are applied to the results before they are stored.
     """
-    from checks._base import run_checks
-    from socialaudit import suppressions
-
     env = env or Environment.from_env()
     config = env.load()
     school = config.school(school_id)
@@ -283,21 +280,39 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     services = dict(services or {})
     if "comment_history" not in services:
         services["comment_history"] = comment_history(store, config, school, week, run_id, collections, posts_since)
-    if "events" not in services:
-        services.update(load_events(config, school, week))
-    if "links" not in services:
-        from socialaudit.links import resolver_for
-
-        # external_links asks this resolver; its answers are cached in the store for the task's retries
-        services["links"] = resolver_for(config, store=store)
-    results = run_checks(school, posts, week=week, config=config, collections=collections, services=services)
-    results = suppressions.apply(results, suppressions.rules(config, store), week)
+    results = run_school_checks(config, school, posts, week, collections=collections, services=services, store=store)
     store.save_results(week, school_id, results, run_id=run_id)
     record_comment_observations(store, week, school_id, results, run_id)
     return {"school": school_id, "week": str(week), "run_id": run_id,
             "statuses": {r.check: r.status.value for r in results},
             "findings": sum(len(r.findings) for r in results),
             "suppressed": sum(1 for r in results for f in r.findings if f.suppressed)}
+
+
+def run_school_checks(config: TrustConfig, school: Any, posts: Sequence[Any], week: IsoWeek, *,
+                      collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
+                      services: Mapping[str, Any] | None = None, store: Any = None,
+                      resolve: bool = True) -> list[Any]:
+    """Run the checks for one school as the DAG does; ``check_school`` and ``scan`` both come here.
+
+    The I/O the pure checks need is done first: the school's calendars (``services["events"]``,
+    only when event_promotion runs) and the link resolver (``services["links"]``; with a store its
+    answers are cached there, so a retried task opens nothing again). Reviewed suppressions are
+    applied after: the config's, and the store's CLI ones when there is a store.
+    """
+    from checks._base import run_checks
+    from socialaudit import suppressions
+
+    services = dict(services or {})
+    if "events" not in services and (names is None or "event_promotion" in names):
+        services.update(load_events(config, school, week))
+    if "links" not in services:
+        from socialaudit.links import resolver_for
+
+        services["links"] = resolver_for(config, store=store, resolve=resolve)
+    results = run_checks(school, posts, week=week, config=config, collections=collections, names=names,
+                         services=services)
+    return suppressions.apply(results, suppressions.rules(config, store), week)
 
 
 FROM_STORE = "From the store"
@@ -355,6 +370,15 @@ def collect_from_store(school_id: str, week: IsoWeek, run_id: str, env: Environm
             "posts": sum(s.posts for s in statuses if s.status.collected)}
 
 
+def gather_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None, *,
+                  collect: bool = True, final_attempt: bool = True) -> dict[str, Any]:
+    """The collect step: collect the school's accounts, or with ``collect=False`` (a backfill) take
+    the week's stored collection (``collect_from_store``)."""
+    if collect:
+        return collect_school(school_id, week, run_id, env, final_attempt=final_attempt)
+    return collect_from_store(school_id, week, run_id, env)
+
+
 def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:
     """Write the school's HTML report and the head's email to the outbox."""
     from socialaudit import mail, reports
@@ -375,10 +399,7 @@ def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, fi
     week = IsoWeek.parse(item["week"])
     out = []
     for school_id in item["schools"]:
-        if collect:
-            collect_school(school_id, week, item["run_id"], env, final_attempt=final_attempt)
-        else:
-            collect_from_store(school_id, week, item["run_id"], env)
+        gather_school(school_id, week, item["run_id"], env, collect=collect, final_attempt=final_attempt)
         check_school(school_id, week, item["run_id"], env)
         out.append(render_school(school_id, week, item["run_id"], env))
     return out
