@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["DEFAULT_ALLOW", "DEFAULT_ATTACKS", "DEFAULT_THREATS", "IGNORED_WORDS", "MASKED_WORDS", "WEAK_WORDS", "Hit",
+__all__ = ["mask_spans", "word_span", "AMBIGUOUS", "EXTRA_PROFANITY", "INSULT_ENDINGS", "SURE_SLURS", "CUE_PHRASES", "CUE_WORDS", "DEFAULT_ALLOW", "DEFAULT_ATTACKS", "DEFAULT_THREATS", "IGNORED_WORDS", "MASKED_WORDS", "WEAK_WORDS", "Hit",
            "Lexicon", "lexicon", "mask"]
 
 # Words a self-censored token may stand for. One-letter tokens ("f***") only match these, so
@@ -52,6 +52,112 @@ DEFAULT_ATTACKS: tuple[str, ...] = (
     "waste of space", "slag", "retard",
 )
 
+# Swearing the data set does not know, as normalised words: acronyms, dialect and phonetic spellings,
+# other languages' strong words. Matched as whole words of the normalised comment.
+EXTRA_PROFANITY = frozenset({
+    "ffs", "wtf", "stfu", "fml", "gtfo", "fk", "fks", "fkn", "fkin", "fking", "fook", "fooking", "fookin", "fcuk",
+    "fcuking", "fcuked", "phuk", "phuck", "phucking", "fuk", "fuking", "fukin", "fucc", "fuccin", "kunt", "kunts",
+    "knobhead", "knobheads", "bellend", "bellends", "kurwa", "kurwy", "mierda", "joder", "cabron", "scheisse",
+    "scheiße", "merde", "putain", "cazzo", "vaffanculo", "shite", "shitload", "shitshow", "clusterfuck", "dogshit",
+    "arsehole", "arseholes", "bastard", "bastards", "bollocks", "pissed", "wankers", "wanker", "twats",
+    # self-censored spellings as the normaliser leaves them ("f@#king" -> "f*king")
+    "f*ck", "f*cking", "f*cked", "f*cker", "f*k", "f*king", "f*kin", "ph*ck", "ph*cking", "sh*t", "sh*te", "sh*tty",
+    "c*nt", "c*nts", "tw*t", "w*nker", "w*nkers", "b*llocks", "b*stard", "p*ss", "a*sehole",
+})
+
+# Cue words for the comment classifier (``checks._comment_model``): each word seen in a comment, after
+# normalisation, adds a ``C:<cue>`` feature whose weight the model learns. They are hints, not verdicts:
+# "girls" is a pupil cue in a leering comment and nothing at all in "girls' football won". Slurs are
+# listed in their normalised spellings (look-alikes, leetspeak and repeats are undone first).
+CUE_WORDS: dict[str, tuple[str, ...]] = {
+    "slur": ("nigger", "niggers", "nigga", "niggas", "nigg", "paki", "pakis", "chink", "chinks", "chinky", "chinkies",
+             "coon", "coons", "wog", "wogs", "kike", "kikes", "yid", "yids", "raghead", "ragheads", "towelhead",
+             "towelheads", "golliwog", "gollywog", "spastic", "spastics", "spaz", "spazz", "spacker", "spackers",
+             "mong", "mongs", "retard", "retards", "retarded", "tranny", "trannies", "faggot", "faggots", "fag", "fags",
+             "dyke", "dykes", "poof", "poofs", "poofter", "batty", "bender", "benders", "polack", "polacks", "taig",
+             "taigs", "fenian", "fenians", "gyppo", "gyppos", "pikey", "pikeys", "spic", "spics", "gook", "gooks",
+             "sambo", "darkie", "darkies", "wetback", "jap", "japs", "shemale", "mongoloid", "cripple", "kaffir",
+             "1488", "zog"),
+    "group": ("muslims", "muslim", "islam", "jews", "jewish", "gay", "gays", "lesbians", "trans", "black", "blacks",
+              "chinese", "polish", "romanian", "romanians", "travellers", "gypsies", "immigrants", "migrants",
+              "refugees", "asylum", "foreigners", "women", "disabled", "asians", "africans", "pakistanis", "indians",
+              "catholics", "hindus", "sikhs", "eastern", "boats", "pride", "diwali", "eid"),
+    "hostile": ("cancer", "vermin", "invaders", "invasion", "breed", "thieving", "thieves", "back", "home", "shouldn't",
+                "shouldnt", "ban", "deport", "power", "danger", "grooming", "illness", "naturally", "always", "hide",
+                "cheat", "emotional", "holds"),
+    "selfharm": ("kys", "unalive", "unaliv", "neck", "noose", "e_noose", "rope", "bleach", "overdose", "starve",
+                 "slit", "wrists", "hang", "jumped", "viaduct", "packet", "pills", "e_pill", "suicide",
+                 "oxygen"),
+    "threat": ("stab", "stabbed", "stabbing", "batter", "battered", "kicking", "torch", "torched", "burn", "burnt",
+               "burned", "bomb", "e_bomb", "shoot", "shooting", "shot", "slash", "crowbar", "e_knife", "e_gun",
+               "knife", "gun", "kill", "killed", "dead", "blood", "hurt", "smash", "knock", "teeth", "break",
+               "stretcher", "hide", "catch", "find", "watch", "accident", "accidentally", "fire", "ploughs", "tyres",
+               "lesson", "e_fist", "machete", "acid", "hell", "deserve", "deserves", "alone", "run"),
+    "sexual": ("sexy", "fit", "hot", "peng", "milf", "dilf", "nudes", "nude", "legs", "tits", "boobs", "bouncing",
+               "developed", "jailbait", "onlyfans", "package", "goer", "single", "singles", "uncropped", "e_peach",
+               "e_aubergine", "e_droplets", "e_tongue", "e_hot", "e_smirk", "e_devil", "e_drool", "e_hearteyes",
+               "e_cherries", "smash", "shower", "knees", "bend", "thighs", "bum", "arse", "gorgeous", "cheerleading",
+               "swimming", "body", "sexual", "horny", "knickers", "bra", "naked", "dm"),
+    "insult": ("moron", "idiot", "idiots", "clown", "liar", "slob", "rat", "snake", "cow", "witch", "pig", "git", "knob",
+               "dickhead", "hack", "coward", "disgrace", "pathetic", "useless", "thick", "dim", "lazy", "clueless",
+               "incompetent", "vile", "crook", "leech", "doormat", "weapon", "dinosaur", "slag", "imbecil", "krowa",
+               "glupia", "idiota", "stupid", "dumb", "dumbest", "ugly", "fat", "smug", "spineless", "talentless",
+               "smarmy", "stinks", "nasty", "bully", "bitter", "madam", "donkey", "gob", "gobby", "lettuce", "mince",
+               "embarrassment", "bellend", "tosser", "muppet", "numpty", "plank", "waste", "loser", "scumbag",
+               "freak", "weirdo", "drama"),
+    "mock": ("nobody", "everyone", "loner", "weird", "smells", "poor", "skint", "lisp", "crying", "cried", "cry", "lol",
+             "lmao", "haha", "rate", "unfollow", "blank", "ignore", "alone", "forever", "teeth", "glasses", "monobrow",
+             "wets", "teddy", "baby", "virgin", "greasy", "snitch", "petition", "vote", "tag", "uglier", "e_laugh",
+             "e_cry", "e_skull", "e_thumbsdown", "haircut", "trending", "friends", "ruined", "size", "e_clown"),
+    "pupil": ("girl", "girls", "boy", "boys", "lad", "lads", "kid", "kids", "pupil", "pupils", "schoolgirl",
+              "schoolgirls", "schoolboy", "u11", "u12", "u13", "u14", "u15", "u16", "u18", "sixth", "leavers", "squad",
+              "team", "student", "students", "daughter", "son", "7", "8", "9", "10", "11", "12", "13", "year", "yr",
+              "y7", "y8", "y9", "y10", "y11", "y12", "y13", "17", "16", "15", "14"),
+    "photo": ("photo", "photos", "pic", "pics", "picture", "pictures", "snap", "video", "uncropped"),
+    "staff": ("mr", "mrs", "miss", "ms", "sir", "dr", "teacher", "teachers", "head", "headteacher", "deputy",
+              "principal", "caretaker", "receptionist", "bursar", "governor", "governors", "coach", "ta", "staff",
+              "senco", "dinner", "lady", "ladies", "supply", "trust", "ceo"),
+    "dox": ("lives", "address", "live", "street", "road", "close", "avenue", "lane", "drive", "mews", "terrace", "rise",
+            "cottages", "flat", "door", "gate", "number", "insta", "instagram", "snapchat", "facebook", "linkedin",
+            "twitter", "tiktok", "hinge", "tinder", "profile", "private", "personal", "home", "reg", "parks", "walks",
+            "morning", "night", "nights", "maiden", "wife", "husband", "boyfriend", "girlfriend", "ring", "text",
+            "email", "add", "search", "bio", "works", "airbnb", "listing"),
+}
+# Phrases (normalised, lowercase) that add the same cues.
+CUE_PHRASES: dict[str, tuple[str, ...]] = {
+    "selfharm": ("kill yourself", "kill urself", "neck yourself", "neck urself", "end it", "end yourself",
+                 "unalive yourself", "unalive urself", "hang yourself", "slit your", "drink bleach", "starve herself",
+                 "starve himself", "starve yourself", "don't wake up", "dont wake up", "jump off", "nobody would miss",
+                 "no one would miss", "waste of oxygen", "take the whole", "do the world a favour", "do us all a favour",
+                 "should die", "go die", "e_gun e_pointleft", "k y s"),
+    "threat": ("i know where", "knows where", "watch her back", "watch his back", "watch your back", "watch their back",
+               "we'll find you", "we will find you", "see u at", "see you at", "coming up the school", "set fire",
+               "burnt to the ground", "burn it down", "burn down", "six feet under", "won't make it", "wont make it",
+               "be a shame if", "teach that", "teach her a lesson", "teach him a lesson", "a lesson", "proper kicking",
+               "deserves a", "deserve their", "getting stabbed", "get stabbed", "i'll break", "ill break",
+               "knock his", "knock her", "knock the", "dead men", "is dead", "he's dead", "she's dead", "you're dead",
+               "ur dead", "carrying", "on a stretcher", "blood on", "make their life hell", "make his life hell",
+               "make her life hell", "five minutes alone", "5 minutes alone", "after school", "at the gates",
+               "tell the head to hide", "walks home", "past my house", "school shooting", "bomb in", "run while"),
+    "sexual": ("dm me", "send nudes", "how old is she", "how old is he", "could get it", "right goer", "gives good head",
+               "on her knees", "on his knees", "cold shower", "all the right places", "worth her while",
+               "worth his while", "wish i was", "giving me ideas", "want to see more", "hot tub", "is single",
+               "asking for a", "hot singles", "at it", "well fit", "biggest package", "nice legs", "rate the"),
+    "mock": ("nobody sit", "nobody pass", "no friends", "everyone make sure", "everyone blank", "pass it on",
+             "spread the word", "comment if", "comments below", "out of 10", "i'll start", "i'll wait",
+             "screenshot this", "let him look", "let her look", "alone forever", "sounds like", "looks like",
+             "walk like", "the size of"),
+    "insult": ("thick as", "face like", "piss-up", "pathetic excuse", "brain-dead", "brain dead", "waste of space",
+               "drama queen", "two-faced", "big gob", "wet lettuce", "jumped-up", "no backbone", "struck off"),
+    "dox": ("lives at", "lives on", "lives in", "lives with", "address is", "new address", "home address",
+            "personal number", "at home", "private insta", "dating profile", "maiden name", "every morning",
+            "most nights", "parks on", "linked in my bio", "search '", "her snap", "his snap", "add her", "add him",
+            "works at", "kids go to", "home email", "go round"),
+    "hate": ("go home", "send them back", "this is england", "white power", "shouldn't be teaching",
+             "shouldn't teach", "should learn english", "hide your", "mental illness", "too emotional",
+             "hold everyone", "(((they)))"),
+}
+
 # Real places whose names contain a swear word (the data set already knows Scunthorpe and Cockburn).
 DEFAULT_ALLOW: tuple[str, ...] = ("Penistone", "Twatt", "Shitterton")
 
@@ -62,8 +168,20 @@ IGNORED_WORDS = frozenset({"damn"})
 # Capitalised word they are taken for part of a name, unless the rest is an insult ("Dickhead").
 WEAK_WORDS = frozenset({"anal", "anus", "arse", "ass", "boob", "chink", "cock", "cuck", "cum", "dick", "dyke", "fag",
                         "hooker", "negro", "penis", "porn", "semen", "sex", "spic", "tit", "turd"})
-_INSULT_ENDINGS = ("head", "heads", "face", "faces", "hole", "holes", "wad", "wads", "sucker", "suckers", "s", "ing",
+INSULT_ENDINGS = _INSULT_ENDINGS = ("head", "heads", "face", "faces", "hole", "holes", "wad", "wads", "sucker", "suckers", "s", "ing",
                    "er", "ers")
+# Lexicon words with innocent uses too (Swedish "slut" is "end", "faggots and peas", a quoted "kys",
+# body-part and proper-noun words): a hit on one is left to the model, never the first pass alone.
+AMBIGUOUS = WEAK_WORDS | frozenset({"slut", "fag", "kys", "kill yourself", "tits", "bloody", "hell", "crap", "bugger",
+                                    "sod", "god", "kill you", "coming for you", "scum", "nonce", "slag"})
+# Slurs with no innocent use (normalised spellings): the first pass flags them wherever they are.
+SURE_SLURS = frozenset({"nigger", "niggers", "nigga", "niggas", "paki", "pakis", "chinky", "chinkies", "wog", "wogs",
+                        "kike", "kikes", "yid", "yids", "raghead", "ragheads", "towelhead", "towelheads", "golliwog",
+                        "spastic", "spastics", "spaz", "spazz", "spacker", "spackers", "retard", "retards", "tranny",
+                        "trannies", "faggot", "faggots", "f*ggot", "f*ggots", "poofs", "poofter", "polack", "polacks",
+                        "taig", "taigs", "gyppo", "gyppos", "pikey", "pikeys", "gook", "gooks", "sambo", "darkie",
+                        "darkies", "wetback", "kaffir"})
+
 # English place names joined by "cum" ("Linby-cum-Papplewick", "Blyton Cum Laughton").
 _CUM_PLACE = re.compile(r"[A-Z][a-z]+(?:-| )[Cc]um(?:-| )[A-Z][a-z]+")
 
@@ -325,18 +443,45 @@ def _merge(hits: Sequence[Hit]) -> list[Hit]:
     return out
 
 
-def mask(text: str, hits: Sequence[Hit]) -> str:
-    """The text with every hit masked after its first letter ("f***ing joke"), so reports never repeat abuse."""
+_TRAILING = ".,;:!?'\")]}’”"
+_LEADING = "'\"([{‘“"
+
+
+def word_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole word around ``start:end``: the run of non-space characters, without the punctuation
+    that ends a sentence or closes a quote (so "f🦆**ing," gives "f🦆**ing")."""
+    a, b = start, end
+    while a > 0 and not text[a - 1].isspace():
+        a -= 1
+    while b < len(text) and not text[b].isspace():
+        b += 1
+    while a < b and text[a] in _LEADING:
+        a += 1
+    while b > max(a + 1, end) and text[b - 1] in _TRAILING:
+        b -= 1
+    return a, b
+
+
+def mask_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The text with every word touching a span masked after its first letter: every other character of
+    the word becomes ``*``, emoji and digit stand-ins included ("w4nk3rs" -> "w******")."""
     chars = list(text)
-    for hit in hits:
-        first = True
-        for i in range(hit.start, hit.end):
-            if chars[i].isalnum() or chars[i] in "@$!|*#":
-                if first:
-                    first = False
-                    continue
+    for start, end in spans:
+        if end <= start:
+            continue
+        a, b = word_span(text, start, end)
+        for i in range(a, b):
+            if i == a and (chars[i].isalpha() or chars[i] in "$@!|"):
+                continue
+            if not chars[i].isspace():
                 chars[i] = "*"
     return "".join(chars)
+
+
+def mask(text: str, hits: Sequence[Hit]) -> str:
+    """The text with every hit's whole word masked after its first letter ("f****** joke"), so reports never
+    repeat abuse, nor leak it through an emoji or digit stand-in left unmasked."""
+    return mask_spans(text, ((h.start, h.end) for h in hits))
 
 
 @lru_cache(maxsize=16)

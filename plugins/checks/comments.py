@@ -22,7 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from checks._base import CheckContext, Setting, check
-from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, Hit, lexicon, mask
+from checks._comment_model import LABELS, Reading, read
+from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon, mask_spans
 from socialaudit.config import School, TrustConfig
 from socialaudit.models import CheckResult, Comment, Finding, Post, Severity, Status, iso_utc, parse_utc
 from socialaudit.weeks import IsoWeek
@@ -37,6 +38,7 @@ COMPLETE_WHEN_EMPTY = frozenset({"facebook", "instagram"})
 # Platforms where Comment.author is a public handle, not a display name (Facebook gives a real name).
 HANDLE_PLATFORMS = frozenset({"instagram", "x", "mastodon", "bluesky"})
 ACTION = "Hide or delete the comment, then report it to SLT."
+CRITICAL_ACTION = "Hide the comment now, keep a screenshot, report it to the DSL."
 EXCERPT = 120
 
 SETTINGS = {
@@ -151,11 +153,12 @@ def _weeks_apart(first: str, week: IsoWeek) -> int:
         return 0
 
 
-def _evidence(post: Post, comment: Comment, hits: Sequence[Hit], tz: ZoneInfo) -> str:
+def _evidence(post: Post, comment: Comment, reading: Reading, tz: ZoneInfo) -> str:
     """The comment's text with the abuse masked, cut to a short excerpt, and where to find it."""
-    text = " ".join(mask(comment.text, hits).split())
+    masked = mask_spans(comment.text, reading.spans)
+    text = " ".join(masked.split())
     if len(text) > EXCERPT:
-        first = min(h.start for h in hits)
+        first = len(" ".join(masked[:reading.spans[0][0]].split())) if reading.spans else 0
         lead = max(0, min(first - 20, len(text) - EXCERPT))
         text = ("..." if lead else "") + text[lead:lead + EXCERPT].strip() + "..."
     where = f"{post.platform.capitalize()} comment"
@@ -176,18 +179,6 @@ def _phrases(ctx: CheckContext, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _outside(text: str, hits: Sequence[Hit], names: Sequence[str]) -> list[Hit]:
-    """The hits that overlap none of ``names`` (found case-insensitively in ``text``)."""
-    low = text.lower()
-    spans = []
-    for name in names:
-        at = low.find(name)
-        while at >= 0:
-            spans.append((at, at + len(name)))
-            at = low.find(name, at + 1)
-    return [h for h in hits if not any(s < h.end and h.start < e for s, e in spans)]
-
-
 @check(NAME, policy=POLICY, settings=SETTINGS)
 def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
     history = ctx.services.get("comment_history") or CommentHistory()
@@ -195,6 +186,8 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
     lex = lexicon(_phrases(ctx, "threat_terms"), _phrases(ctx, "abuse_terms"), _phrases(ctx, "allow_terms") + DEFAULT_ALLOW)
     # the school's own name and its staff's are never abuse ("Biddick Academy", "Mr Cockburn")
     own_names = tuple(n.lower() for n in (school.name, *school.staff) if n)
+    # allowed phrases (a local place or family name) are never read, by the lexicon or by the model
+    never_read = own_names + tuple(a.lower() for a in _phrases(ctx, "allow_terms") + DEFAULT_ALLOW if a.strip())
     tz = ZoneInfo(ctx.tz)
     week = str(ctx.week)
     failed = {(c.platform, c.account) for c in ctx.failed_accounts}
@@ -219,31 +212,31 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
         evaluated_accounts.add((post.platform, post.account))
         for comment in post.comments:
             checked += 1
-            hits = lex.find(comment.text)
-            if hits:
-                hits = _outside(comment.text, hits, own_names)
-            if not hits:
+            reading = read(comment.text, lex, exclude=never_read)
+            if not reading.category:
                 continue
             ckey = comment_key(post.platform, post.account, comment)
             visible.add(ckey)
             prior = tracked.get(ckey)
             first = prior.first_week if prior else week
             days = _weeks_apart(first, ctx.week)
-            threat = any(h.kind == "threat" for h in hits)
-            severity = Severity.CRITICAL if threat or (prior is not None and days >= escalate) else Severity.BREACH
-            kind = "A threatening comment" if threat else "An abusive comment"
+            critical = reading.critical
+            severity = Severity.CRITICAL if critical or (prior is not None and days >= escalate) else Severity.BREACH
+            kind = LABELS[reading.category] + (" about a pupil" if reading.category == "sexual" and critical else "")
             if prior is None:
-                message = f"{kind} is visible on this post (first seen in {week})."
+                message = f"{kind} is visible on this post (first seen in {week}): {reading.why}."
             else:
-                message = f"{kind} is still visible since {first} ({days} days after it was first reported)."
-            evidence = _evidence(post, comment, hits, tz)
+                message = (f"{kind} is still visible since {first} ({days} days after it was first reported): "
+                           f"{reading.why}.")
+            evidence = _evidence(post, comment, reading, tz)
             findings.append(Finding(check=NAME, severity=severity, status=Status.FAIL, school=school.id, policy=POLICY,
                                     message=message, account=post.account, post_id=post.id,
                                     post_url=comment.url or post.url, evidence=evidence,
-                                    action=ACTION + (" A threat is also a safeguarding matter: tell the DSL today." if threat else "")))
+                                    action=CRITICAL_ACTION if critical else ACTION))
             observations.append({"platform": post.platform, "account": post.account, "post_id": post.id,
                                  "comment_id": comment.id, "state": "visible", "post_url": post.url,
                                  "comment_url": comment.url, "evidence": evidence, "first_week": first,
+                                 "category": reading.category,
                                  "post_created_at": iso_utc(post.created_at)})
     removed = unknown = 0
     for ckey, item in sorted(tracked.items()):

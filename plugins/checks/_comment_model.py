@@ -1,0 +1,452 @@
+"""The comments check's trained classifier: normalisation, features and a pure-Python linear model.
+
+What it does: reads a whole comment and says whether it is inappropriate and which kind it is
+(:data:`CATEGORIES`), with the words that made it say so. It complements the lexicon
+(``checks._lexicon``), which finds swear words; a threat or a leering remark made of clean words
+("someone needs to teach that receptionist a lesson") needs a model that reads the comment.
+
+Why a linear model: one logistic regression per category over word unigrams and bigrams, character
+3-5-grams inside words, and a few lexicon and cue features, trained with scikit-learn by
+``scripts/train_comments.py`` and shipped as rounded weights in ``checks/data/comments_model.json``.
+Scoring is a dictionary look-up per feature in pure Python (no scikit-learn or numpy at run time),
+so it loads in milliseconds and scores tens of thousands of comments a second, and every decision
+can be explained by the features that weighed most.
+
+The same :func:`normalise` and :func:`features` serve training and scoring, so they cannot drift.
+Normalisation undoes the usual disguises before anything else looks at the text: Unicode
+look-alikes (maths-bold, full-width, small capitals, Cyrillic), leetspeak inside words
+(``w4nk3rs``, ``n!gg@``), spaced, dotted or hyphenated letters (``f u c k``, ``k.y.s``,
+``F-U-C-K-I-N-G``), long repeats (``fuuuuck``) and emoji that stand for words (a knife, a gun,
+a bomb, a noose, the middle finger).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CATEGORIES", "CRITICAL", "Model", "Verdict", "features", "load", "normalise", "personal_data", "words"]
+
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "comments_model.json"
+
+# The kinds of inappropriate comment, in the order of the model's weights.
+CATEGORIES: tuple[str, ...] = ("profanity", "threat", "attack", "bullying", "sexual", "slur", "doxxing", "self-harm")
+# Critical at once (the DSL is copied); "sexual" only when it is about pupils (see comments.py).
+CRITICAL = frozenset({"threat", "doxxing", "self-harm", "sexual"})
+
+# Look-alike letters NFKC leaves alone: small capitals, Cyrillic and Greek letters that read as Latin.
+_LOOKALIKES = {
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ғ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k",
+    "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w",
+    "ʏ": "y", "ᴢ": "z",
+    "а": "a", "в": "b", "с": "c", "е": "e", "ё": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
+    "о": "o", "р": "p", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+    "А": "a", "В": "b", "С": "c", "Е": "e", "Н": "h", "І": "i", "К": "k", "М": "m", "О": "o", "Р": "p", "Т": "t",
+    "Х": "x", "У": "y",
+    "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+    "’": "'", "‘": "'", "`": "'", "–": "-", "—": "-",
+}
+# Emoji that stand for a word. Other pictographs become "e_" + a short name of their own.
+_EMOJI_WORDS = {
+    "🖕": "fuck", "🔪": "e_knife", "🗡": "e_knife", "🔫": "e_gun", "💣": "e_bomb", "🧨": "e_bomb", "🪢": "e_noose",
+    "👊": "e_fist", "🤜": "e_fist", "💀": "e_skull", "☠": "e_skull", "⚰": "e_coffin", "🩸": "e_blood", "🔥": "e_fire",
+    "🍆": "e_aubergine", "🍑": "e_peach", "🍒": "e_cherries", "💦": "e_droplets", "👅": "e_tongue", "🥵": "e_hot",
+    "😏": "e_smirk", "😈": "e_devil", "😉": "e_wink", "😜": "e_wink", "👀": "e_eyes", "😍": "e_hearteyes",
+    "🤤": "e_drool", "💸": "e_money", "📸": "e_camera", "🤮": "e_vomit", "🤢": "e_vomit", "🤡": "e_clown",
+    "😂": "e_laugh", "🤣": "e_laugh", "😭": "e_cry", "🐷": "e_pig", "🐖": "e_pig", "🐒": "e_monkey", "🐵": "e_monkey",
+    "🦍": "e_monkey", "🍌": "e_banana", "👌": "e_ok", "🧴": "e_bottle", "💊": "e_pill", "👈": "e_pointleft",
+    "👉": "e_pointright", "👇": "e_pointdown", "👎": "e_thumbsdown", "🐱": "e_cat", "🥔": "e_potato",
+}
+_TRANSLATE = str.maketrans({**_LOOKALIKES, **{k: f" {v} " for k, v in _EMOJI_WORDS.items()}})
+_VARIATION = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+# Leetspeak inside a word: a digit or symbol with a letter before or after it ("sh1t", "w4nk3rs", "n!gg@").
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a", "!": "i",
+                       "|": "l", "€": "e", "£": "l"})
+_LEET_WORD = re.compile(r"(?<![\w@$!|€£*#])(?=[\w@$!|€£*#]*[a-z])(?=[\w@$!|€£*#]*[0-9@$!|€£])"
+                        r"[a-z0-9@$!|€£*#]*[a-z][a-z0-9@$!|€£*#]*(?![\w@$!|€£*#])", re.I)
+_MASKS = re.compile(r"(?<=[a-z])[@$%&]*[*#][*#@$%&]*(?=[a-z])|(?<=[a-z])[*#]+|[*#]+(?=[a-z])", re.I)
+# Three or more single letters joined by spaces, dots, hyphens or underscores ("f u c k", "k.y.s").
+_SPACED = re.compile(r"(?<![a-z0-9'])[a-z](?:[ .\-_]{1,2}[a-z](?![a-z0-9])){2,}\.?", re.I)
+_PICTOGRAPHS = "\u2600-\u27bf\U0001f000-\U0001faff"
+_EMOJI_MASK = re.compile(f"(?<=[^\\W\\d_])[{_PICTOGRAPHS}]+(?=[*#]|[^\\W\\d_])|(?<=[*#])[{_PICTOGRAPHS}]+")
+_REPEATS = re.compile(r"(.)\1{2,}")
+_WORDS = re.compile(r"e_[a-z]+|[a-z0-9*]+(?:'[a-z0-9*]+)*")
+_DIGITS = re.compile(r"[0-9]")
+
+
+def _emoji_word(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return " e_" + ("".join(c for c in name.lower() if c.isalpha()) or "x") + " "
+
+
+@lru_cache(maxsize=4096)
+def _pictograph(char: str) -> str:
+    return _emoji_word(char)
+
+
+def normalise(text: str, lower: bool = True) -> str:
+    """Lowercase text with the disguises undone; the input for the lexicon cues and the features.
+
+    ``lower=False`` keeps the case (for the lexicon, whose name rules read capitals: "Mr Dick")."""
+    if not text:
+        return ""
+    text = _VARIATION.sub("", text)
+    if not text.isascii():
+        text = _EMOJI_MASK.sub("*", text)  # "f🦆**ing": an emoji inside a word masks letters
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+        if not text.isascii():
+            text = "".join(c if ord(c) < 0x2100 or unicodedata.category(c) != "So" else _pictograph(c) for c in text)
+    if lower:
+        text = text.lower()
+    if "*" in text or "#" in text or "@" in text or "%" in text:
+        text = _MASKS.sub("*", text)
+    text = _LEET_WORD.sub(_unleet, text)
+    text = _SPACED.sub(_join, text)
+    return _REPEATS.sub(r"\1\1", text) if lower else text
+
+
+def _unleet(m: re.Match[str]) -> str:
+    word = m.group()
+    if word[:1] == "@" or word.isdigit():
+        return word  # a handle, or a number
+    return word.translate(_LEET)
+
+
+def _join(m: re.Match[str]) -> str:
+    return "".join(c for c in m.group() if c.isalpha())
+
+
+def words(norm: str) -> list[str]:
+    """The normalised text's words (emoji stand-ins included), in order."""
+    return _WORDS.findall(norm)
+
+
+# --- cue lexicons: features, and the reason shown in a finding ---------------------------------------
+
+def _cue_table() -> dict[str, str]:
+    from checks._lexicon import CUE_WORDS
+
+    table: dict[str, str] = {}
+    for cue, items in CUE_WORDS.items():
+        for word in items:
+            table.setdefault(word, cue)
+    return table
+
+
+@lru_cache(maxsize=1)
+def cue_table() -> dict[str, str]:
+    """word -> cue name (``slur``, ``selfharm``, ``pupil``, ...), from ``_lexicon.CUE_WORDS``."""
+    return _cue_table()
+
+
+@lru_cache(maxsize=1)
+def cue_phrases() -> tuple[tuple[re.Pattern[str], str], ...]:
+    from checks._lexicon import CUE_PHRASES
+
+    return tuple((re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?![a-z0-9])"), cue)
+                 for cue, items in CUE_PHRASES.items() for p in items)
+
+
+def personal_data(text: str) -> list[str]:
+    """Kinds of personal data in a comment (a phone number, a home address, a private email, ...).
+
+    The one call into the named-children check's detector, so that moving it is a one-line change.
+    """
+    from checks._names import SchoolContext, _pii
+
+    return [hit.kind for hit in _pii(text, SchoolContext(), True)]
+
+
+def lexicon_hits(text: str, norm: str, lex: Any = None) -> tuple[list[Any], bool, bool]:
+    """The lexicon's hits on the comment (or, when it has none, on its case-kept normalised text:
+    "f u c k" and "k.y.s" are seen only once the letters are joined), and whether they are *sure*:
+    the high-precision first pass that flags a comment whatever the model says.
+
+    A hit is not sure when its word also has innocent uses (``_lexicon.AMBIGUOUS``: Swedish "slut",
+    "faggots and peas", a quoted "kys") or sits inside a longer Capitalised word ("Dikshit",
+    "Bitchfield", "Wankhede": names and places). Unsure hits remain features for the model.
+    """
+    from checks._lexicon import AMBIGUOUS, EXTRA_PROFANITY, SURE_SLURS
+
+    if lex is None:
+        from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
+
+        lex = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
+    source = text
+    hits = lex.find(text)
+    if not hits and norm and norm != text.lower():
+        source = normalise(text, lower=False)
+        hits = lex.find(source)
+    sure = any(h.word not in AMBIGUOUS and not _inside_a_name(source, h.start, h.end) for h in hits)
+    toks = [t.strip("'") for t in _WORDS.findall(norm)]
+    if not sure and not (EXTRA_PROFANITY.isdisjoint(toks) and SURE_SLURS.isdisjoint(toks)):
+        sure = True
+    return hits, sure, source is not text
+
+
+def _inside_a_name(text: str, start: int, end: int) -> bool:
+    from checks._lexicon import INSULT_ENDINGS
+
+    a, b = start, end
+    while a > 0 and text[a - 1].isalpha():
+        a -= 1
+    while b < len(text) and text[b].isalpha():
+        b += 1
+    word = text[a:b]
+    if not (word[:1].isupper() and word[1:].islower()) or b - a <= end - start:
+        return False
+    return text[end:b].lower() not in INSULT_ENDINGS
+
+
+def analyse(text: str, lex: Any = None) -> tuple[list[str], bool, list[Any]]:
+    """(features, sure first-pass hit, lexicon hits) of one comment: what training and the check both use."""
+    norm = normalise(text)
+    hits, sure, _ = lexicon_hits(text, norm, lex)
+    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS
+
+    toks = [t.strip("'") for t in _WORDS.findall(norm)]
+    kinds = sorted({h.kind for h in hits} | ({"profanity"} if not EXTRA_PROFANITY.isdisjoint(toks) else set())
+                   | ({"slur"} if not SURE_SLURS.isdisjoint(toks) else set()))
+    return features(text, norm, kinds), sure, hits
+
+
+def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = ()) -> list[str]:
+    """The comment's features, with repeats (the model counts them): the same for training and scoring.
+
+    ``w:word`` unigrams, ``a b`` bigrams, character 3-5-grams of ``<word>``, ``L:kind`` for each lexicon
+    hit kind, ``C:cue`` for each cue word or phrase, ``P:kind`` for personal data, and shape features
+    (a capitalised name, a year group, digits).
+    """
+    if norm is None:
+        norm = normalise(text)
+    toks = _WORDS.findall(norm)
+    out = ["w:" + t for t in toks]
+    table = cue_table()
+    if _CAPITAL.search(text):
+        proper = _proper_nouns(text)
+        out.extend("C:" + c for c in map(table.get, (t for t in toks if t not in proper)) if c)
+    else:
+        out.extend("C:" + c for c in map(table.get, toks) if c)
+    for pattern, cue in cue_phrases():
+        if pattern.search(norm):
+            out.append("C:" + cue)
+    out.extend("L:" + k for k in lexicon_kinds)
+    if "(((" in text:
+        out.append("C:slur")  # the antisemitic "echo"
+    if any(c.isdigit() for c in text):
+        out.extend("P:" + k for k in personal_data(text))
+    if _NAMEISH.search(text):
+        out.append("S:name")
+    return out
+
+
+_CAPITAL = re.compile(r"[A-Z][a-z]")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
+
+
+def _proper_nouns(text: str) -> frozenset[str]:
+    """Capitalised words inside a sentence ("Grimes Dyke Primary", "Archbishop Wake"): names, whose
+    words are not cues ("dyke", "wake"), though they stay words the model reads."""
+    out = set()
+    for m in _CAPITALISED.finditer(text):
+        before = text[:m.start()].rstrip(" \t\"'“‘(")
+        if before and before[-1] not in ".!?:\n" and not before.endswith(("Mr", "Mrs", "Ms", "Miss", "Dr")):
+            out.add(m.group().lower())
+    return frozenset(out)
+
+
+_NAMEISH = re.compile(r"(?:^|[^.!?]\s)[A-Z][a-z]+(?:'s)?\b|\b(?:Mr|Mrs|Ms|Miss|Dr|Sir)\.?\s+[A-Z]")
+
+
+# --- the model -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The model's reading of one comment."""
+
+    flagged: bool
+    category: str  # one of CATEGORIES, or "" when not flagged
+    score: float  # the flag score (a logit)
+    cues: tuple[str, ...] = ()  # the normalised words that weighed most for the category
+
+
+class Model:
+    """Shipped weights: one logistic regression for "flag" and one per category, over string features.
+
+    ``weights[name]`` maps a feature to its weight; scores are logits, compared with thresholds chosen
+    by cross-validation (``thresholds``).
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.meta = {k: v for k, v in data.items() if k not in ("weights", "bias")}
+        self.bias: dict[str, float] = {k: float(v) for k, v in data["bias"].items()}
+        self.weights: dict[str, dict[str, float]] = {k: dict(v) for k, v in data["weights"].items()}
+        self.thresholds: dict[str, float] = {k: float(v) for k, v in data["thresholds"].items()}
+        self.categories: tuple[str, ...] = tuple(data["categories"])
+
+    def score(self, name: str, feats: Sequence[str]) -> float:
+        """The logit of one head ("flag" or a category) for a comment's features."""
+        w = self.weights[name]
+        return self.bias[name] + sum(map(w.get, feats, repeat(0.0)))
+
+    def verdict(self, feats: Sequence[str], first: bool = False) -> Verdict:
+        """Flag or not, and the most likely category with its cues (only computed for a flagged comment).
+
+        ``first``: the lexicon's first pass found swearing or a configured phrase, so the comment is
+        flagged whatever the flag head says; the heads still name the category."""
+        flag = self.score("flag", feats)
+        gate = self.thresholds.get("gate", self.thresholds["flag"])
+        if flag < gate and not first:
+            return Verdict(False, "", flag)
+        scores = {c: self.score(c, feats) for c in self.categories}
+        category = max(self.categories, key=lambda c: (scores[c] - self.thresholds.get(c, 0.0), -self.categories.index(c)))
+        flagged = first or flag >= self.thresholds["flag"] or scores[category] >= self.thresholds.get(category, 99.0)
+        if not flagged:
+            return Verdict(False, "", flag)
+        return Verdict(True, category, flag, self.cues(category, feats))
+
+    def cues(self, category: str, feats: Sequence[str], top: int = 3) -> tuple[str, ...]:
+        """The words (unigrams and bigrams) that pushed most towards ``category``, strongest first."""
+        w = self.weights[category]
+        cand = {f: w.get(f, 0.0) for f in feats if f[:2] == "w:" or (" " in f and ":" not in f)}
+        best = sorted((f for f, v in cand.items() if v > 0), key=lambda f: (-cand[f], f))[:top]
+        return tuple(f[2:] if f[:2] == "w:" else f for f in best)
+
+
+@lru_cache(maxsize=4)
+def load(path: str | None = None) -> Model:
+    """The shipped model (read once; a few milliseconds)."""
+    with open(path or MODEL_PATH, encoding="utf-8") as fh:
+        return Model(json.load(fh))
+
+
+# --- one comment, read: category, severity, the cue, what to mask ----------------------------------
+
+LABELS = {
+    "profanity": "A comment with swearing",
+    "threat": "A threatening comment",
+    "attack": "A comment insulting a member of staff or a pupil",
+    "bullying": "A comment bullying a pupil",
+    "sexual": "A sexual comment",
+    "slur": "A comment with a slur or identity hate",
+    "doxxing": "A comment giving out personal details (doxxing)",
+    "self-harm": "A comment encouraging self-harm",
+}
+# Cue kinds whose words are abuse in themselves, so they are masked wherever they appear.
+_ABUSIVE_CUES = frozenset({"slur", "insult", "sexual"})
+_PERSONAL = re.compile(r"\S*\d\S*\d\S*|\S+@\S+|@\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the check reports about one comment ("" category: nothing to report)."""
+
+    category: str = ""
+    critical: bool = False
+    why: str = ""  # the cue, already masked: "“f******”", "a mobile number", "“lesson”, “teach”"
+    spans: tuple[tuple[int, int], ...] = ()  # where to mask in the original text
+
+
+def _sexual_about_pupils(feats: Sequence[str]) -> bool:
+    """A sexual comment is about pupils (critical) when it says so, or speaks of a photo and not of staff."""
+    cues = set(feats)
+    return "C:pupil" in cues or ("C:photo" in cues and "C:staff" not in cues)
+
+
+def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Model | None = None) -> Reading:
+    """Read one comment: the lexicon's first pass, then the model; never raises on odd input.
+
+    ``exclude``: lowercase phrases (the school's own name, its staff) whose words are never abuse.
+    """
+    if not text or not text.strip():
+        return Reading()
+    model = model or load()
+    if exclude:
+        text = _blank(text, exclude)
+    norm = normalise(text)
+    hits, sure, from_norm = lexicon_hits(text, norm, lex)
+    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS
+
+    toks = [t.strip("'") for t in _WORDS.findall(norm)]
+    kinds = sorted({h.kind for h in hits} | ({"profanity"} if not EXTRA_PROFANITY.isdisjoint(toks) else set())
+                   | ({"slur"} if not SURE_SLURS.isdisjoint(toks) else set()))
+    feats = features(text, norm, kinds)
+    configured_threat = any(h.kind == "threat" and h.word not in _ambiguous() for h in hits)
+    verdict = model.verdict(feats, sure or configured_threat)
+    if not verdict.flagged:
+        return Reading()
+    category = verdict.category
+    if configured_threat and category not in ("threat", "self-harm"):
+        category = "threat"
+    critical = category in ("threat", "doxxing", "self-harm") or (category == "sexual" and _sexual_about_pupils(feats))
+    # what to mask: the lexicon's words, the normalised abusive words, and personal data
+    table = cue_table()
+    bad = set(EXTRA_PROFANITY) | set(SURE_SLURS) | {h.word for h in hits}
+    bad |= {w for w in toks if table.get(w) in _ABUSIVE_CUES}
+    spans: list[tuple[int, int]] = [] if from_norm else [(h.start, h.end) for h in hits]
+    for m in re.finditer(r"\S+", text):
+        words_here = [w.strip("'") for w in _WORDS.findall(normalise(m.group()))]
+        if any(w in bad or any(b in w for b in _STRONG if len(w) > len(b)) for w in words_here):
+            spans.append((m.start(), m.end()))
+    for m in _SPACED.finditer(text):
+        joined = "".join(c for c in m.group() if c.isalpha()).lower()
+        if joined in bad or any(b in joined for b in _STRONG):
+            spans.append((m.start(), m.end()))
+    personal = personal_data(text) if category == "doxxing" and any(c.isdigit() or c == "@" for c in text) else []
+    if category == "doxxing":
+        spans.extend((m.start(), m.end()) for m in _PERSONAL.finditer(text))
+    why = _why(text, category, spans, verdict.cues, personal)
+    return Reading(category=category, critical=critical, why=why, spans=tuple(sorted(set(spans))))
+
+
+_STRONG = ("fuck", "cunt", "shit", "wank", "nigg", "twat")
+
+
+@lru_cache(maxsize=1)
+def _ambiguous() -> frozenset[str]:
+    from checks._lexicon import AMBIGUOUS
+
+    return AMBIGUOUS
+
+
+def _blank(text: str, phrases: Sequence[str]) -> str:
+    """``text`` with every phrase (case-insensitive, whole words) replaced by spaces: same length, so
+    spans still point into the original, and the school's own names or allowed terms are never read."""
+    low = text.lower()
+    out = text
+    for phrase in phrases:
+        if not phrase or phrase not in low:
+            continue
+        for m in re.finditer(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", low):
+            out = out[:m.start()] + " " * (m.end() - m.start()) + out[m.end():]
+    return out
+
+
+def _why(text: str, category: str, spans: Sequence[tuple[int, int]], cues: Sequence[str], personal: Sequence[str]) -> str:
+    from checks._lexicon import mask_spans
+
+    if personal:
+        kinds = sorted(set(personal))
+        return "it gives " + " and ".join(f"a {k}" for k in kinds)
+    masked = mask_spans(text, spans)
+    shown: list[str] = []
+    for a, b in sorted(set(spans)):
+        from checks._lexicon import word_span
+
+        s, e = word_span(text, a, b)
+        word = masked[s:e]
+        if word and word not in shown:
+            shown.append(word)
+    if not shown:
+        shown = [c for c in cues][:3]
+    if not shown:
+        return f"the wording reads as {category}"
+    return "the words " + ", ".join(f"\u201c{w}\u201d" for w in shown[:3])

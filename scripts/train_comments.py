@@ -1,0 +1,290 @@
+"""Train the comments check's classifier and write ``plugins/checks/data/comments_model.json``.
+
+    PYTHONPATH=plugins .venv/bin/python scripts/train_comments.py [--data ../shared/data] [--out FILE]
+                                                                   [--public] [--report FILE]
+
+What it does:
+
+1. Reads the labelled school comments (``school-comments/comments.jsonl``, CC0-1.0); with
+   ``--public``, also the training splits of HateXplain and Davidson et al. (MIT), down-weighted.
+2. Turns every comment into the features of ``checks._comment_model.features`` (the same function
+   that scores at run time) and fits one L2 logistic regression (scikit-learn, liblinear, fixed
+   seed) for "flag" and one per category (hate is merged into "slur": slur or identity hate).
+3. Chooses the thresholds by stratified 5-fold cross-validation on the school comments: the flag
+   threshold is the lowest with out-of-fold precision >= 0.95; a critical category may also flag on
+   its own head when that keeps precision.
+4. Reports, per category, precision and recall on the school comments by *nested* cross-validation
+   (each outer fold scored with thresholds chosen on the other four only), and figures on the public
+   sets' own test splits (HateXplain ``post_id_divisions.json``; Davidson: a seeded 10% split).
+5. Writes the weights, rounded to 3 decimals and pruned below 0.002, with sorted keys: the same data
+   gives the same bytes.
+
+scikit-learn is needed here only (requirements-dev.txt); the check itself reads the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from checks._comment_model import CATEGORIES, CRITICAL, Model, analyse  # noqa: E402
+
+SEED = 20261206
+FOLDS = 5
+TARGET_PRECISION = 0.95
+DIGITS = 3
+PRUNE = 0.002
+PUBLIC_WEIGHT = 0.3
+HEADS = ("flag", *CATEGORIES)
+DEFAULT_DATA = ROOT.parent / "shared" / "data"
+DEFAULT_OUT = ROOT / "plugins" / "checks" / "data" / "comments_model.json"
+
+
+def school_rows(data: Path) -> list[dict]:
+    rows = []
+    with open(data / "school-comments" / "comments.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            cat = "slur" if r["category"] == "hate" else r["category"]
+            rows.append({"text": r["text"], "flag": r["label"] == "flag", "category": cat if r["label"] == "flag" else "",
+                         "kind": r["category"], "severity": r["severity"] or ""})
+    return rows
+
+
+def hatexplain_rows(data: Path) -> tuple[list[dict], list[dict]]:
+    """(train, test) by the paper's split; hate speech -> slur, offensive -> flagged without a category, normal -> clear."""
+    folder = data / "hatexplain"
+    split = json.loads((folder / "post_id_divisions.json").read_text(encoding="utf-8"))
+    where = {pid: name for name in ("train", "val", "test") for pid in split[name]}
+    train, test = [], []
+    with open(folder / "hatexplain_mbib092.csv", encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            pid = rec[""]
+            cat = {"0": "clear", "1": "hate", "2": "offensive"}.get(rec["category"])
+            if cat is None or pid not in where:
+                continue
+            row = {"text": rec["text"], "flag": cat != "clear", "category": "slur" if cat == "hate" else "", "kind": cat}
+            (test if where[pid] == "test" else train if where[pid] == "train" else []).append(row)
+    return train, test
+
+
+def davidson_rows(data: Path) -> tuple[list[dict], list[dict]]:
+    """(train, test): a seeded 90/10 split of the tweets; hate -> slur, offensive -> flagged, neither -> clear."""
+    rows = []
+    with open(data / "davidson-hate-offensive" / "labeled_data.csv", encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            cat = {"0": "hate", "1": "offensive", "2": "clear"}[rec["class"]]
+            rows.append({"text": rec["tweet"], "flag": cat != "clear", "category": "slur" if cat == "hate" else "",
+                         "kind": cat})
+    rng = random.Random(SEED)
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    cut = len(rows) // 10
+    test = {i for i in order[:cut]}
+    return [r for i, r in enumerate(rows) if i not in test], [r for i, r in enumerate(rows) if i in test]
+
+
+def featurise(rows: list[dict]) -> list[list[str]]:
+    """Each comment's features, with a last ``!sure`` item when the lexicon's first pass is sure."""
+    out = []
+    for r in rows:
+        feats, sure, _ = analyse(r["text"])
+        out.append(feats + (["!sure"] if sure else []))
+    return out
+
+
+def first_pass(feats: list[str]) -> bool:
+    """The lexicon's high-precision first pass, as the check applies it (comments.py)."""
+    return bool(feats) and feats[-1] == "!sure"
+
+
+def fit(feats: list[list[str]], rows: list[dict], weights: list[float] | None = None) -> dict:
+    """One logistic regression per head, exported as the model's dict (rounded and pruned)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = CountVectorizer(analyzer=lambda f: [x for x in f if x != "!sure"], min_df=2, lowercase=False)
+    x = vec.fit_transform(feats)
+    names = vec.get_feature_names_out()
+    out: dict = {"bias": {}, "weights": {}}
+    for head in HEADS:
+        y = [int(r["flag"]) if head == "flag" else int(r["category"] == head) for r in rows]
+        if sum(y) == 0:
+            out["bias"][head], out["weights"][head] = -10.0, {}
+            continue
+        clf = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", random_state=SEED, max_iter=1000)
+        clf.fit(x, y, sample_weight=weights)
+        coef = clf.coef_[0]
+        out["bias"][head] = round(float(clf.intercept_[0]), DIGITS)
+        out["weights"][head] = {str(names[i]): round(float(coef[i]), DIGITS) for i in range(len(names))
+                                if abs(coef[i]) >= PRUNE and round(float(coef[i]), DIGITS) != 0}
+    return out
+
+
+def scores(model: dict, feats: list[list[str]]) -> list[dict[str, float]]:
+    m = Model({**model, "categories": list(CATEGORIES), "thresholds": {"flag": 0.0}})
+    return [{**{h: m.score(h, f) for h in HEADS}, "first": first_pass(f)} for f in feats]
+
+
+def decide(s: dict[str, float], th: dict[str, float]) -> str:
+    """The category a comment is flagged for, or "" (mirrors Model.verdict)."""
+    best = max(CATEGORIES, key=lambda c: (s[c] - th.get(c, 0.0), -CATEGORIES.index(c)))
+    if s["first"] or s["flag"] >= th["flag"]:
+        return best
+    if s[best] >= th.get(best, 99.0):
+        return best
+    return ""
+
+
+def choose_thresholds(sc: list[dict[str, float]], rows: list[dict]) -> dict[str, float]:
+    """Flag threshold: the lowest with precision >= target; then per critical head, the lowest extra threshold
+    that keeps the overall precision >= target (a critical comment the flag head misses may still be caught)."""
+    def prf(th: dict[str, float]) -> tuple[float, float]:
+        tp = fp = fn = 0
+        for s, r in zip(sc, rows, strict=True):
+            got = bool(decide(s, th))
+            tp += got and r["flag"]
+            fp += got and not r["flag"]
+            fn += (not got) and r["flag"]
+        return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 0.0)
+
+    candidates = sorted({round(s["flag"], 3) for s in sc})
+    th: dict[str, float] = {"flag": max(candidates) + 1}
+    for t in candidates:
+        p, _ = prf({"flag": t})
+        if p >= TARGET_PRECISION:
+            th = {"flag": t}
+            break
+    th["gate"] = min(th.values())
+    for cat in [*sorted(CRITICAL), *(c for c in CATEGORIES if c not in CRITICAL)]:
+        options = sorted({round(s[cat], 3) for s in sc}, reverse=True)
+        best = None
+        for t in options:
+            p, _ = prf({**th, cat: t})
+            if p < TARGET_PRECISION:
+                break
+            best = t
+        if best is not None:
+            th[cat] = best
+    th["gate"] = round(min(min(s["flag"] for s in sc), -5.0), 3)  # critical heads are scored for every comment
+    # a category head only reorders categories; non-critical offsets stay 0
+    return th
+
+
+def measure(pred: list[str], rows: list[dict]) -> dict:
+    out: dict = {}
+    kinds = sorted({r["category"] for r in rows if r["flag"]})
+    for k in kinds:
+        tot = [i for i, r in enumerate(rows) if r["category"] == k]
+        caught = sum(1 for i in tot if pred[i])
+        right = sum(1 for i in tot if pred[i] == k)
+        predicted = sum(1 for p in pred if p == k)
+        out[k] = {"n": len(tot), "caught": caught, "recall": round(caught / len(tot), 3),
+                  "category_right": right,
+                  "category_precision": round(right / predicted, 3) if predicted else None}
+    tp = sum(1 for p, r in zip(pred, rows, strict=True) if p and r["flag"])
+    fp = sum(1 for p, r in zip(pred, rows, strict=True) if p and not r["flag"])
+    fn = sum(1 for p, r in zip(pred, rows, strict=True) if not p and r["flag"])
+    out["overall"] = {"tp": tp, "fp": fp, "fn": fn, "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+                      "recall": round(tp / (tp + fn), 3) if tp + fn else None}
+    out["false_alarms"] = dict(sorted(Counter(r["kind"] for p, r in zip(pred, rows, strict=True) if p and not r["flag"]).items()))
+    return out
+
+
+def kfold(rows: list[dict], seed: int) -> list[list[int]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    y = [r["kind"] for r in rows]
+    return [list(test) for _, test in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(y, y)]
+
+
+def oof_scores(idx: list[int], rows: list[dict], feats: list[list[str]], extra: tuple[list[dict], list[list[str]]],
+               seed: int) -> list[dict[str, float]]:
+    """Out-of-fold scores for the rows ``idx`` (each scored by a model fitted without its fold)."""
+    sub = [rows[i] for i in idx]
+    out: list[dict[str, float] | None] = [None] * len(idx)
+    for test in kfold(sub, seed):
+        held = set(test)
+        train = [j for j in range(len(idx)) if j not in held]
+        model = fit([feats[idx[j]] for j in train] + extra[1], [sub[j] for j in train] + extra[0],
+                    [1.0] * len(train) + [PUBLIC_WEIGHT] * len(extra[0]))
+        for j, s in zip(test, scores(model, [feats[idx[j]] for j in test]), strict=True):
+            out[j] = s
+    return [s for s in out if s is not None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--out", default=str(DEFAULT_OUT))
+    parser.add_argument("--public", action="store_true", help="add the public sets' training splits (down-weighted)")
+    parser.add_argument("--report", help="also write the measurements as JSON here")
+    args = parser.parse_args(argv)
+    data = Path(args.data)
+    rows = school_rows(data)
+    feats = featurise(rows)
+    extra: tuple[list[dict], list[list[str]]] = ([], [])
+    public_tests: dict[str, list[dict]] = {}
+    if (data / "hatexplain").is_dir() and (data / "davidson-hate-offensive").is_dir():
+        hx_train, hx_test = hatexplain_rows(data)
+        dv_train, dv_test = davidson_rows(data)
+        public_tests = {"hatexplain (test split, 1,924)": hx_test, "davidson (seeded 10%)": dv_test}
+        if args.public:
+            ptrain = hx_train + dv_train
+            extra = (ptrain, featurise(ptrain))
+    everyone = list(range(len(rows)))
+    # 1. shipped thresholds: out-of-fold scores on all school comments
+    th = choose_thresholds(oof_scores(everyone, rows, feats, extra, SEED), rows)
+    # 2. honest figures: nested CV (outer folds never seen by the threshold choice)
+    pred = [""] * len(rows)
+    for test in kfold(rows, SEED + 1):
+        held = set(test)
+        train = [i for i in everyone if i not in held]
+        inner_th = choose_thresholds(oof_scores(train, rows, feats, extra, SEED), [rows[i] for i in train])
+        model = fit([feats[i] for i in train] + extra[1], [rows[i] for i in train] + extra[0],
+                    [1.0] * len(train) + [PUBLIC_WEIGHT] * len(extra[0]))
+        for i, s in zip(test, scores(model, [feats[i] for i in test]), strict=True):
+            pred[i] = decide(s, inner_th)
+    report: dict = {"school_comments_nested_cv": measure(pred, rows)}
+    # 3. the shipped model: every school comment (and the public training splits with --public)
+    model = fit(feats + extra[1], rows + extra[0], [1.0] * len(rows) + [PUBLIC_WEIGHT] * len(extra[0]))
+    model.update({"categories": list(CATEGORIES), "thresholds": th, "format": 1,
+                  "trained_on": "school-comments (CC0-1.0)" + (" + HateXplain and Davidson training splits (MIT)"
+                                                               if args.public else "")})
+    for name, test_rows in public_tests.items():
+        m = Model(model)
+        got = []
+        for r in test_rows:
+            f, sure, _ = analyse(r["text"])
+            got.append(m.verdict(f, sure).category)
+        tp = sum(1 for g, r in zip(got, test_rows, strict=True) if g and r["flag"])
+        fp = sum(1 for g, r in zip(got, test_rows, strict=True) if g and not r["flag"])
+        hate = [g for g, r in zip(got, test_rows, strict=True) if r["kind"] == "hate"]
+        report[name] = {"n": len(test_rows), "flag_precision": round(tp / (tp + fp), 3) if tp + fp else None,
+                        "flag_recall": round(tp / sum(r["flag"] for r in test_rows), 3),
+                        "hate_caught": round(sum(1 for g in hate if g) / len(hate), 3),
+                        "hate_as_slur": round(sum(1 for g in hate if g == "slur") / len(hate), 3),
+                        "normal_flagged": round(fp / sum(1 for r in test_rows if not r["flag"]), 3)}
+    text = json.dumps(model, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text + "\n", encoding="utf-8")
+    report["model"] = {"bytes": len(text.encode()) + 1, "sha256": hashlib.sha256((text + "\n").encode()).hexdigest(),
+                       "features": {h: len(model["weights"][h]) for h in HEADS}, "thresholds": th}
+    out = json.dumps(report, indent=1, sort_keys=True)
+    print(out)
+    if args.report:
+        Path(args.report).write_text(out + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
