@@ -42,7 +42,7 @@ TITLES = frozenset(
     "mr mrs miss ms mx dr fr father rev revd reverend canon deacon sister brother bishop archbishop pope "
     "cllr councillor pc sgt sergeant inspector sir dame lord lady prof professor st saint sr br mgr monsignor "
     "king queen prince princess captain capt coach chef nurse officer prophet auntie aunty uncle mister "
-    "madam headteacher head governor".split()
+    "madam headteacher head governor rabbi imam pcso vicar rector chaplain pastor firefighter".split()
 )
 
 # Ordinary English words that are also given names: a name only when the context says so.

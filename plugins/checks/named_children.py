@@ -6,34 +6,50 @@ Example: a photo with "Well done Ava in Year 4!" -> critical: A*** (Year 4) name
 How to fix: edit or delete the post now (remove the name, or the photo), then check the school's other accounts for the same post; the designated safeguarding lead is copied on critical findings.
 
 Severities: critical for a child named in a post with a photo or video (text, alt text or hashtag),
-a child's full name in any post, and any personal information (a mobile number, a personal email
-address, a home address or postcode, a date of birth next to a name). A first name alone in a
+a child's full name in any post, and any personal information (a person's mobile number, personal
+email address, home address or postcode, a date of birth next to a name). A first name alone in a
 text-only post is allowed by the policy's wording but is reported as a *warning* (setting
-``text_only_first_name``: the same post is often shared with a photo elsewhere). Adults with a
-title, the school's staff list, saints, religious, well-known and fictional figures, and ordinary
-words that are also names are not children's names (see ``checks/_names.py``). Evidence and
-messages show only initials ("A*** (Year 4)"), never a name.
+``text_only_first_name``: the same post is often shared with a photo elsewhere).
+
+How a name is judged a child's: every word that could be a name gets features (how common it is
+as a given name among children born in England and Wales and as an English word, its case and
+place, the words and cues around it) and a trained logistic regression decides (see
+``checks/_childnames.py``; rebuilt by ``python -m socialaudit.name_training``). Hard exclusions: a
+word after a title (Mrs, Fr, Coach, ...) and the school's staff list. The school's own contact
+details (its domains, role mailboxes, address, postcode and phones) are not personal information
+(``checks/_personal.py``). Evidence and messages show only initials ("A*** (Year 4)") and the cue
+that made it a child's name, never a name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from checks._base import CheckContext, Setting, check, in_week
-from checks._names import Analysis, SchoolContext, analyse, name_tables, school_context
+from checks._childnames import ChildName, NameContext, child_names, load_model, names_a_person, read_post, score_post
+from checks._personal import OwnDetails, PiiHit, personal_data
 from socialaudit.config import School
 from socialaudit.models import CheckResult, Finding, Post, Severity, Status
 
 NAME = "named_children"
 POLICY = "4.1"
 SETTINGS = {
-    "min_name_frequency": Setting(1, "Lowest Great Britain/Ireland frequency (1 rare .. 13 very common) in gender-guesser's "
-                                     "name dictionary for a given name to count in any letter case."),
+    "threshold": Setting(None, "Probability from which a word is taken for a child's name (0..1); default: the "
+                               "shipped model's cross-validated threshold."),
     "text_only_first_name": Setting("warning", "Severity of a child's first name alone in a post without photos or video: "
                                                "info, warning, breach or critical."),
-    "extra_names": Setting([], "Given names to treat as names although the dictionary lacks them."),
+    "extra_names": Setting([], "Given names to treat as common given names although the tables lack them."),
     "ignore_words": Setting([], "Words never to treat as a child's name at this school (a class named after a saint, say)."),
 }
+
+
+@dataclass(slots=True)
+class Found:
+    """What one post carries: children's names and personal information."""
+
+    names: list[ChildName] = field(default_factory=list)
+    pii: list[PiiHit] = field(default_factory=list)
 
 
 def post_segments(post: Post) -> list[tuple[str, str]]:
@@ -43,14 +59,32 @@ def post_segments(post: Post) -> list[tuple[str, str]]:
     return segments
 
 
-def context_for(school: School, ctx: CheckContext) -> SchoolContext:
-    """The exclusion context of a school: staff, own domains, settings."""
+def context_for(school: School, ctx: CheckContext) -> tuple[NameContext, OwnDetails]:
+    """The exclusions of a school (staff, settings) and its own contact details."""
     trust = ctx.config.trust
-    return school_context(school.staff, [*trust.domains, *trust.allow_domains], school.name,
-                          extra=ctx.setting("extra_names"), ignore=ctx.setting("ignore_words"))
+    names = NameContext.build(staff=school.staff, ignore=ctx.setting("ignore_words"), extra=ctx.setting("extra_names"))
+    feeds = [a.url for a in school.accounts if a.platform == "rss" and a.url]
+    own = OwnDetails.build(domains=[*trust.domains, *trust.allow_domains], urls=[school.website, *feeds],
+                           postcodes=[school.postcode] if school.postcode else [], phones=school.phones,
+                           addresses=[school.address] if school.address else [])
+    return names, own
 
 
-def severity_of(post: Post, found: Analysis, text_only: Severity) -> Severity | None:
+def analyse(segments: Sequence[tuple[str, str]], names: NameContext | None = None, own: OwnDetails | None = None,
+            threshold: float | None = None) -> Found:
+    """Children's names and personal information in a post's (where, text) segments."""
+    model = load_model()
+    read = read_post(segments, model, names)
+    found = Found(names=child_names(read, score_post(read, model), model.threshold if threshold is None else threshold,
+                                    model))
+    named = bool(found.names) or names_a_person(read, model)
+    for _, text in segments:
+        if text:
+            found.pii.extend(personal_data(text, own, named=named))
+    return found
+
+
+def severity_of(post: Post, found: Found, text_only: Severity) -> Severity | None:
     """The finding's severity for what was found in ``post`` (None: nothing to report)."""
     if found.pii or any(n.full for n in found.names):
         return Severity.CRITICAL
@@ -59,11 +93,11 @@ def severity_of(post: Post, found: Analysis, text_only: Severity) -> Severity | 
     return None
 
 
-def finding_for(school: School, post: Post, found: Analysis, severity: Severity) -> Finding:
-    """One finding per post; only masked names ("A*** (Year 4)") and kinds of information appear."""
+def finding_for(school: School, post: Post, found: Found, severity: Severity) -> Finding:
+    """One finding per post; only masked names ("A*** (Year 4)"), the cue and kinds of information appear."""
     names = [n.masked() for n in found.names]
     places = sorted({n.where for n in found.names})
-    kinds = sorted({p.kind for p in found.pii})
+    kinds = sorted({p.described for p in found.pii})
     parts = []
     if names:
         who = ", ".join(names)
@@ -73,18 +107,24 @@ def finding_for(school: School, post: Post, found: Analysis, severity: Severity)
         parts.append(f"{what} ({who}) in {media}")
     if kinds:
         parts.append(f"{'personal' if parts else 'Personal'} information in the post ({', '.join(kinds)})")
-    message = "; ".join(parts) + "; policy 4.1 forbids identifying children."
+    if names:
+        message = "; ".join(parts) + "; policy 4.1 forbids identifying children."
+    else:
+        message = "; ".join(parts) + "; policy 4.1 forbids publishing personally identifying information."
     if not found.pii and not any(n.full for n in found.names) and not post.has_visual_media:
         message = (f"A child's first name ({', '.join(names)}) in a text-only post; allowed by 4.1, "
                    f"but check it is not shared with a photo elsewhere.")
     evidence_bits = []
     if names:
-        evidence_bits.append(f"{', '.join(names)} in the {' and '.join(places)}")
+        why = "; ".join(f"{n.masked()}: {n.cue}" for n in found.names if n.cue)
+        evidence_bits.append(f"{', '.join(names)} in the {' and '.join(places)}" + (f" (why: {why})" if why else ""))
     evidence_bits.extend(f"{p.kind}: {p.shown}" for p in found.pii)
     if post.has_visual_media:
         evidence_bits.append("photo/video attached")
-    if severity is Severity.CRITICAL:
+    if severity is Severity.CRITICAL and names:
         action = "Edit or delete the post now (remove the name or the photo); the safeguarding lead has been copied."
+    elif severity is Severity.CRITICAL:
+        action = "Edit or delete the post now (remove the personal details); the safeguarding lead has been copied."
     else:
         action = "Check parental consent and that no photo of this child is posted with the name."
     status = Status.FAIL if severity.rank >= Severity.BREACH.rank else Status.WARN
@@ -96,17 +136,18 @@ def finding_for(school: School, post: Post, found: Analysis, severity: Severity)
 @check(NAME, policy=POLICY, settings=SETTINGS)
 def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
     """Flag posts that name children or carry personal information."""
-    tables = name_tables(int(ctx.setting("min_name_frequency")))
     text_only = Severity(str(ctx.setting("text_only_first_name")))
-    exclusion = context_for(school, ctx)
+    raw = ctx.setting("threshold")
+    threshold = None if raw is None else float(raw)
+    names, own = context_for(school, ctx)
     mine = in_week(posts, ctx)
     findings: list[Finding] = []
-    seen: dict[tuple[tuple[str, str], ...], Analysis] = {}  # a post cross-posted to several platforms is read once
+    seen: dict[tuple[tuple[str, str], ...], Found] = {}  # a post cross-posted to several platforms is read once
     for post in mine:
         segments = tuple(post_segments(post))
         found = seen.get(segments)
         if found is None:
-            found = seen[segments] = analyse(segments, exclusion, tables)
+            found = seen[segments] = analyse(segments, names, own, threshold)
         severity = severity_of(post, found, text_only)
         if severity is not None:
             findings.append(finding_for(school, post, found, severity))

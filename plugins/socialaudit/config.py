@@ -148,6 +148,11 @@ class School(_Model):
     head_email: str
     dsl_email: str = ""
     staff: list[str] = []
+    # The school's own contact details: never reported as personal information (named_children, comments).
+    website: str = ""  # "https://st-aidans.example.sch.uk/": its domain is the school's own
+    address: str = ""
+    postcode: str = ""
+    phones: list[str] = []
     accounts: list[Account] = []
     events: list[Event] = []
     calendars: list[str] = []

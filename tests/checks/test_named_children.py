@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from checks._base import run_checks
-from checks._names import analyse, find_names, name_tables, school_context
+from checks._childnames import NameContext, load_model, tables, tokenize
+from checks.named_children import analyse
 from socialaudit.config import DEFAULT_CONFIG, load_config
 from socialaudit.models import AccountCollection, CollectionStatus, Media, Severity, Status
 from socialaudit.weeks import IsoWeek
@@ -28,8 +29,7 @@ def run(posts, *, collections=(), config=CONFIG, school=SCHOOL):
 
 
 def names_in(text: str) -> list[str]:
-    ctx = school_context(SCHOOL.staff, CONFIG.trust.domains, SCHOOL.name)
-    return [n.given.lower() for n in analyse([("text", text)], ctx).names]
+    return [n.given.lower() for n in analyse([("text", text)], NameContext.build(staff=SCHOOL.staff)).names]
 
 
 # --- positives: every way a child's name is written ---------------------------------------------
@@ -101,10 +101,10 @@ def test_not_a_childs_name(text):
 
 def test_staff_list_with_a_given_name_is_excluded(make_post):
     school = SCHOOL.model_copy(update={"staff": ["Jane Oduya"]})
-    result = run([make_post(text="Thanks to Jane Oduya for the choir.", media=PHOTO)], school=school)
+    result = run([make_post(text="Well done to Jane Oduya for her solo in the choir.", media=PHOTO)], school=school)
     assert result.status is Status.PASS
     # without the staff entry, the same words are a full name
-    result = run([make_post(text="Thanks to Jane Oduya for the choir.", media=PHOTO)])
+    result = run([make_post(text="Well done to Jane Oduya for her solo in the choir.", media=PHOTO)])
     assert result.findings[0].severity is Severity.CRITICAL
 
 
@@ -229,18 +229,26 @@ def test_posts_outside_the_week_are_not_judged(make_post):
 
 # --- the name tables ------------------------------------------------------------------------------
 
-def test_name_tables_are_built_once_and_hold_british_names():
-    first = name_tables()
-    assert name_tables() is first  # cached: parsed once per process
-    assert {"oliver", "amelia", "siobhan", "rhys"} <= first.british
-    assert "muhammad" in first.other and "muhammad" not in first.british
-    assert 2000 < len(first.british) < 4000
+def test_tables_and_model_are_loaded_once_and_hold_children_s_names():
+    given, zipf = tables()
+    assert tables() is tables() and load_model() is load_model()  # cached: parsed once per process
+    assert {"oliver", "amelia", "siobhan", "rhys", "muhammad", "oliwia", "aarav"} <= set(given)
+    assert given["oliver"] > given["siobhan"]  # buckets follow the number of births
+    assert zipf["the"] > zipf["will"] > zipf["ava"]
+    model = load_model()
+    assert 0.0 < model.threshold < 1.0 and len(model.weights) > 1000
 
 
-def test_raw_finder_keeps_titled_adults_for_the_conll_evaluation():
-    tokens, spans = find_names("Mrs Olivia Brackwell and Isaac Newton")  # before the exclusions: two people
-    assert [(tokens[s.first].text, s.surname) for s in spans] == [("Olivia", "Brackwell"), ("Isaac", "Newton")]
-    assert names_in("Mrs Olivia Brackwell and Isaac Newton") == []  # after them: no child
+def test_tokens_keep_offsets_inside_hashtags_and_possessives():
+    text = "Thanks #StarOfTheWeekLeo and Lily-Mae's mum! #welldoneava"
+    tokens = tokenize(text)
+    assert [(t.text, text[t.start:t.end]) for t in tokens if t.text in ("Leo", "Lily-Mae", "ava")] == [
+        ("Leo", "Leo"), ("Lily-Mae", "Lily-Mae"), ("ava", "ava")]
+    assert next(t for t in tokens if t.text == "Lily-Mae").possessive
+
+
+def test_titled_adults_and_well_known_people_are_not_children():
+    assert names_in("Mrs Olivia Brackwell and Isaac Newton") == []
 
 
 # --- the DSL is copied on critical findings ---------------------------------------------------------

@@ -1,0 +1,201 @@
+"""Personal information in text: a person's mobile, personal email, home address or postcode, a date of birth.
+
+Used by named_children (posts) and by the comments check (doxxing). What is *not* personal data:
+the school's and the trust's own contact details.
+
+* **Email addresses** at the school's or trust's own domains (from ``domains``/``allow_domains``, the
+  school's ``website`` and feed URLs) and at public-sector suffixes (``.sch.uk``, ``.gov.uk``,
+  ``.nhs.uk``, ``.ac.uk``, ``.police.uk``) are the organisation's. Elsewhere, a role mailbox
+  (``office@``, ``admissions@``, ``pta.hexley@``, ``bookings@``) is an organisation's too; an address
+  whose local part is a person's (``danni.hurst1988@``) is personal.
+* **Phone numbers**: a mobile (07...) is personal unless it is one of the school's configured
+  ``phones`` or the post says it is the school's (a trip mobile); a landline is personal only when
+  the post ties it to a person or a home, and never when it is the school's.
+* **Postcodes and addresses**: the school's own ``postcode`` and ``address`` are not personal, nor a
+  venue's (a church, hall or club named beside it); a house number and street, or a postcode, in a
+  post about someone's house are.
+* **Dates of birth**: a full date with a year beside "born" or "date of birth", when a person is named.
+
+Every hit carries a kind ("a personal mobile number") and a masked form for the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class PiiHit:
+    kind: str  # "mobile number", "phone number", "personal email address", "postcode", "home address", "date of birth"
+    shown: str  # masked
+
+    @property
+    def described(self) -> str:
+        """'a personal mobile number': how a message names it."""
+        return DESCRIBED.get(self.kind, self.kind)
+
+
+DESCRIBED = {
+    "mobile number": "a personal mobile number",
+    "phone number": "a personal phone number",
+    "personal email address": "a personal email address",
+    "postcode": "a home postcode",
+    "home address": "a home address",
+    "date of birth": "a date of birth",
+}
+
+ORG_SUFFIXES = (".sch.uk", ".gov.uk", ".nhs.uk", ".ac.uk", ".police.uk")
+ROLE_MAILBOXES = frozenset(
+    """office admin administration admissions enquiries enquiry info information head headteacher principal
+    senco sendco send bursar finance accounts clerk pta ptfa friends fos committee reception hello contact
+    contactus governors governor safeguarding dsl attendance absence absences absenceline business school
+    schooloffice sport sports pe music library it ict support help helpdesk communications comms marketing
+    press media hr payroll catering kitchen lettings bookings booking trips uniform parents parent
+    events fundraising donations membership secretary chair treasurer team club clubs nursery preschool
+    wraparound breakfastclub afterschool holidayclub exams examinations careers transport hub mail
+    noreply no-reply newsletter""".split()
+)
+
+_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+_PHONE_MOBILE = re.compile(r"(?<![\d+])(?:\+44\s?\(?0?\)?\s?7\d{3}|\(?07\d{3}\)?)[\s.-]?\d{3}[\s.-]?\d{3}(?!\d)")
+_PHONE_LAND = re.compile(r"(?<![\d+])(?:\+44\s?\(?0?\)?\s?|\(?0)(?:1\d{2,4}|2\d|3\d{2}|8\d{2})\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\d)")
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
+_ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|"
+                      r"Way|Crescent|Grove|Gardens|Terrace|Place|Court|Walk|Mews|Rise|View|Row|Square|Hill|Park)\b")
+_DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+                   r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
+_BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b", re.I)
+_VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
+                    r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
+                    r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue)\b", re.I)
+_HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+'s\s+(?:house|home)\b"
+                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b|\bcollect", re.I)
+# A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
+_PERSONAL = re.compile(r"\b(?:home|mum|dad|mother|father|grandparents?|nan|grandma|grandad|family|parents?|"
+                       r"carers?|his|her|their|my|me)\b", re.I)
+_SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip)\s+(?:trip\s+)?(?:mobile|phone)\b"
+                            r"|\bnot\s+a\s+personal\s+(?:number|mobile|phone)", re.I)
+_PHONE_HINT = re.compile(r"\d(?:[\s().-]{0,2}\d){8}")
+_PLACE_HINT = re.compile(r"\b[A-Z]{1,2}\d|\b\d{1,4}[a-zA-Z]?,?\s+[A-Z]")
+_DIGITS = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnDetails:
+    """The school's and the trust's own contact details: never personal information."""
+
+    domains: tuple[str, ...] = ()  # lowercase, no leading dot; subdomains count
+    postcodes: frozenset[str] = frozenset()  # "HX41AB": upper case, no spaces
+    phones: frozenset[str] = frozenset()  # national digits: "01632960000"
+    addresses: tuple[str, ...] = ()  # lowercase, single-spaced
+
+    @classmethod
+    def build(cls, domains: Iterable[str] = (), urls: Iterable[str] = (), postcodes: Iterable[str] = (),
+              phones: Iterable[str] = (), addresses: Iterable[str] = ()) -> OwnDetails:
+        """From configured domains, and the domains of the school's website and feed URLs."""
+        found = {d.lower().strip().lstrip(".") for d in domains if d and d.strip()}
+        for url in urls:
+            host = (urlsplit(url).hostname or "") if "//" in (url or "") else ""
+            if host:
+                found.add(host[4:] if host.startswith("www.") else host)
+        return cls(domains=tuple(sorted(found)),
+                   postcodes=frozenset(p.upper().replace(" ", "") for p in postcodes if p),
+                   phones=frozenset(national_digits(p) for p in phones if p),
+                   addresses=tuple(" ".join(a.lower().split()) for a in addresses if a))
+
+
+def national_digits(phone: str) -> str:
+    digits = "".join(_DIGITS.findall(phone))
+    if digits.startswith("44"):
+        digits = "0" + digits[2:]
+    return digits.replace("00", "0", 1) if digits.startswith("0440") else digits
+
+
+def own_domain(domain: str, own: OwnDetails) -> bool:
+    domain = domain.lower()
+    if domain.endswith(ORG_SUFFIXES):
+        return True
+    return any(domain == d or domain.endswith("." + d) for d in own.domains)
+
+
+def role_mailbox(local: str) -> bool:
+    """'office', 'pta.hexley', 'friendsofwharfebank', 'bookings2026': an organisation's mailbox."""
+    low = local.lower()
+    parts = [p for p in re.split(r"[._+\-\d]+", low) if p]
+    if any(p in ROLE_MAILBOXES for p in parts):
+        return True
+    joined = "".join(parts)
+    return any(joined.startswith(r) for r in ROLE_MAILBOXES if len(r) >= 4)
+
+
+FREE_MAIL = ("gmail.", "googlemail.", "hotmail.", "outlook.", "live.", "icloud.", "me.com", "yahoo.", "btinternet.",
+             "aol.", "sky.com", "virginmedia.", "talktalk.", "protonmail.", "proton.me", "gmx.", "mail.com", "ymail.")
+_PERSON_LOCAL = re.compile(r"^[a-z]\.?[a-z]{2,}|[a-z]{2,}[._][a-z]{2,}|\d{2,4}$")
+
+
+def person_mailbox(local: str, domain: str, given: frozenset[str] | dict[str, int] | None = None) -> bool:
+    """An address that is a person's own: at a free mail provider, or with a name-shaped local part
+    ('jane.smith', 'd.harrop1962', 'lou.carver82'); never a role mailbox."""
+    if role_mailbox(local):
+        return False
+    domain = domain.lower()
+    if any(domain.startswith(p) or ("." + p) in domain for p in FREE_MAIL):
+        return True
+    low = local.lower()
+    if re.search(r"[._-]", low) and _PERSON_LOCAL.search(low):
+        return True
+    return bool(re.search(r"(?:19|20)\d{2}$|\D\d{2}$", low))
+
+
+def _mask_email(local: str, domain: str) -> str:
+    return f"{local[:1]}***@{domain}"
+
+
+def personal_data(text: str, own: OwnDetails | None = None, named: bool = False) -> list[PiiHit]:
+    """Personal information in ``text``; ``named``: the text names a person (a date of birth needs one)."""
+    own = own or OwnDetails()
+    hits: list[PiiHit] = []
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            local, domain = m.group(1), m.group(2)
+            if not own_domain(domain, own) and person_mailbox(local, domain):
+                hits.append(PiiHit("personal email address", _mask_email(local, domain.lower())))
+    phones = _PHONE_HINT.search(text) is not None  # nine digits or more, maybe spaced
+    places = _PLACE_HINT.search(text) is not None  # "AB1", "12 Oak"
+    if not (phones or places or named):
+        return hits
+    if phones:
+        school_mobile = _SCHOOL_MOBILE.search(text) is not None
+        mobiles = [m for m in _PHONE_MOBILE.finditer(text) if national_digits(m.group()) not in own.phones]
+        if not school_mobile:
+            hits.extend(PiiHit("mobile number", m.group()[:4] + "*** ***") for m in mobiles)
+        personal = named or _PERSONAL.search(text) is not None
+        venue = _VENUE.search(text) is not None
+        for m in _PHONE_LAND.finditer(text):
+            if any(mm.start() <= m.start() < mm.end() for mm in _PHONE_MOBILE.finditer(text)):
+                continue
+            if national_digits(m.group()) in own.phones:
+                continue
+            if personal and not venue:
+                hits.append(PiiHit("phone number", m.group()[:4] + "*** ***"))
+    if places:
+        home = _HOME.search(text) is not None
+        venue = _VENUE.search(text) is not None
+        if home or not venue:
+            for m in _ADDRESS.finditer(text):
+                if any(" ".join(m.group().lower().split()) in a for a in own.addresses):
+                    continue
+                hits.append(PiiHit("home address", "a house number and street"))
+            for m in _POSTCODE.finditer(text):
+                code = m.group().replace(" ", "")
+                if code in own.postcodes or any(code.lower() in a.replace(" ", "") for a in own.addresses):
+                    continue
+                if not home and not any(h.kind == "home address" for h in hits):
+                    continue  # a postcode alone, with no house: a place, not a home
+                hits.append(PiiHit("postcode", m.group().split()[0][:2] + "** ***"))
+    if named and _BIRTH.search(text) and _DATE.search(text):
+        hits.append(PiiHit("date of birth", "a date of birth next to a name"))
+    return hits

@@ -1,0 +1,466 @@
+"""Build, train and cross-validate the named_children model (a development tool; needs scikit-learn).
+
+``python -m socialaudit.name_training`` rebuilds ``plugins/checks/data/`` from the labelled posts and
+the public tables in ``../shared/data`` (same data, same bytes), and prints the cross-validated
+figures. ``python -m socialaudit evaluate named_children`` prints the same figures without writing.
+
+The data: the shared school-posts set (863 posts, every name span with its role) and the project's
+own labelled set (``tests/data/named_children_posts.jsonl``, 237 posts). Every candidate word (see
+``checks/_childnames.py``) is labelled child when it lies inside a span labelled ``child``.
+
+How the figures are made: 5-fold cross-validation over posts (stratified by label and source, fixed
+seed). Inside each outer fold, the regularisation and the threshold are chosen by a 4-fold
+cross-validation of the training part alone; the model trained on the whole training part at those
+settings is then measured on the outer fold, which nothing was chosen on. The shipped settings are
+chosen by the same 5-fold procedure over all the data, and the shipped weights are trained on all
+of it. Post-level figures count posts whose expected finding is critical (status fail); a
+text-only first-name warning counts neither way, as the issue asks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checks import _childnames as cn
+from checks._personal import OwnDetails, personal_data
+from socialaudit.config import PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared" / "data"
+SHARED_POSTS = SHARED / "school-posts" / "posts.jsonl"
+OWN_POSTS = PROJECT_ROOT / "tests" / "data" / "named_children_posts.jsonl"
+DATA_DIR = PROJECT_ROOT / "plugins" / "checks" / "data"
+SEED = 20261206
+FOLDS = 5
+INNER_FOLDS = 4
+C_GRID = (0.3, 1.0, 3.0)
+THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(2, 19))  # 0.10 .. 0.90
+# The labelled posts treat these as the school's own (the demo trust's domains, as in config/trust.yaml).
+OWN = OwnDetails.build(domains=("stoswins-trust.example.org", "example.sch.uk"))
+STAFF = ("Mrs Thompson", "Mr Okafor", "Miss Rahman", "Mrs Gallagher", "Mrs Novak", "Mr Byrne")
+
+
+class TrainingError(RuntimeError):
+    """The training data is missing or unreadable."""
+
+
+# --- the tables ------------------------------------------------------------------------------
+
+def given_table(ons_dir: Path) -> dict[str, int]:
+    """Lowercase given name -> bucket 1..7: ceil(log10(births in England and Wales, 1996-2024))."""
+    import csv
+
+    totals: Counter[str] = Counter()
+    for path in sorted(ons_dir.glob("ons_babynames_ew_*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                try:
+                    totals[row["name"].strip().lower()] += int(row["count"])
+                except (KeyError, ValueError):
+                    continue
+    if not totals:
+        raise TrainingError(f"no ONS baby names under {ons_dir}")
+    return {name: max(1, min(7, math.ceil(math.log10(count + 1)))) for name, count in totals.items() if name}
+
+
+def zipf_table(names: Sequence[str], top: int = 60000) -> dict[str, int]:
+    """Lowercase word -> Zipf frequency x10 in English (wordfreq), for common words and every given name."""
+    import wordfreq
+
+    words = set(wordfreq.top_n_list("en", top)) | set(names)
+    table = {}
+    for word in words:
+        z = int(round(wordfreq.zipf_frequency(word, "en") * 10))
+        if z >= 10 and word.isalpha() or ("-" in word or "'" in word) and z >= 10:
+            table[word.lower()] = z
+    return table
+
+
+GIVEN_HEADER = """# Given names of babies born in England and Wales, 1996-2024, with ceil(log10(births)) from 1 to 7.
+# Derived from the ONS "Baby names in England and Wales" tables (all names given to 3 or more babies a year).
+# Contains public sector information licensed under the Open Government Licence v3.0
+# (https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/). Source: Office for National Statistics.
+# Rebuilt by: python -m socialaudit.name_training
+"""
+ZIPF_HEADER = """# English word frequencies as Zipf x10 (wordfreq 3.1.1, zipf_frequency(word, "en")), for the 60,000 most
+# common English words and every given name in given_names.tsv; words below Zipf 1.0 are left out.
+# Derived from wordfreq by Robyn Speer (https://github.com/rspeer/wordfreq), whose data is licensed under
+# CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/); this table is shared under the same licence.
+# Rebuilt by: python -m socialaudit.name_training
+"""
+
+
+def table_text(header: str, table: dict[str, int]) -> str:
+    return header + "".join(f"{word}\t{value}\n" for word, value in sorted(table.items()))
+
+
+# --- the labelled posts ----------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Example:
+    id: str
+    source: str  # "shared" or "own"
+    segments: list[tuple[str, str]]
+    media: bool
+    severity: str | None  # "critical", "warning" or None
+    gold_pii: bool
+    child_ranges: list[list[tuple[int, int]]]  # per segment
+    tags: tuple[str, ...] = ()
+    read: list[cn.Segment] = field(default_factory=list)
+    labels: list[dict[int, int]] = field(default_factory=list)
+
+
+def _occurrences(text: str, needle: str, flags: int = 0) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"(?<![^\W\d_])" + re.escape(needle), text, flags)]
+
+
+def _occurrences_in_tags(text: str, needle: str) -> list[tuple[int, int]]:
+    """A name inside a hashtag ('Leo' in '#StarOfTheWeekLeo'), where a letter may come before it."""
+    return [(m.start(), m.end()) for m in re.finditer(re.escape(needle), text)
+            if text.rfind("#", 0, m.start()) > max(text.rfind(" ", 0, m.start()), text.rfind("\n", 0, m.start()))]
+
+
+def load_shared(path: Path = SHARED_POSTS) -> list[Example]:
+    if not path.exists():
+        raise TrainingError(f"{path} is missing (the shared development data)")
+    examples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        segments = [("text", r["text"])] + [("alt text", m.get("alt") or "") for m in r.get("media") or []]
+        ranges: list[list[tuple[int, int]]] = []
+        for _, text in segments:
+            found: list[tuple[int, int]] = []
+            for span in r.get("names") or []:
+                if span.get("role") == "child":
+                    found += _occurrences(text, span["text"]) + _occurrences_in_tags(text, span["text"])
+            ranges.append(found)
+        examples.append(Example(id=r["id"], source="shared", segments=segments, media=bool(r.get("media")),
+                                severity=r.get("severity"), gold_pii=bool(r.get("pii")), child_ranges=ranges,
+                                tags=tuple(r.get("tags") or ())))
+    return examples
+
+
+def load_own(zipf: dict[str, int], path: Path = OWN_POSTS) -> list[Example]:
+    examples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        alts = list(r.get("alt") or [])
+        segments = [("text", r["text"])] + [("alt text", a) for a in alts]
+        ranges = []
+        for _, text in segments:
+            found: list[tuple[int, int]] = []
+            for name in r.get("names") or []:
+                for s, e in _occurrences(text, name, re.I) + _occurrences_in_tags(text, name):
+                    # the project's own set lists given names only: a capitalised word straight after is the surname
+                    m = re.match(r" ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b", text[e:])
+                    if m and zipf.get(m.group(1).lower(), 0) < 50:
+                        e += m.end()
+                    found.append((s, e))
+            ranges.append(found)
+        severity = None if r.get("severity") in (None, "none") else r["severity"]
+        examples.append(Example(id=r["id"], source="own", segments=segments, media=bool(r.get("has_photo") or alts),
+                                severity=severity, gold_pii=r.get("label") == "pii", child_ranges=ranges))
+    return examples
+
+
+def prepare(examples: Sequence[Example], model: cn.Model) -> None:
+    """Read every post with the shipped tables; label each candidate child (1) or not (0)."""
+    ctx = cn.NameContext.build(staff=STAFF)
+    for ex in examples:
+        ex.read = cn.read_post(ex.segments, model, ctx)
+        ex.labels = []
+        by_text = dict(zip((t for _, t in ex.segments if t), (r for t, r in zip(ex.segments, ex.child_ranges) if t[1])))
+        for seg in ex.read:
+            ranges = by_text.get(seg.text, [])
+            ex.labels.append({i: int(any(s <= seg.tokens[k].start and seg.tokens[k].end <= e
+                                         for s, e in ranges for k in range(i, seg.ends[i] + 1)))
+                              for i in seg.feats})
+
+
+# --- training and decoding -------------------------------------------------------------------
+
+def _rows(examples: Sequence[Example]) -> tuple[list[dict[str, int]], list[int]]:
+    X, y = [], []
+    for ex in examples:
+        for seg, labels in zip(ex.read, ex.labels):
+            for i, f in seg.feats.items():
+                X.append(dict.fromkeys(f, 1))
+                y.append(labels[i])
+    return X, y
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    weights: dict[str, float]
+    bias: float
+
+    def probs(self, ex: Example) -> list[dict[int, float]]:
+        out = []
+        for seg in ex.read:
+            p = {}
+            for i, f in seg.feats.items():
+                z = self.bias + sum(self.weights.get(x, 0.0) for x in f)
+                p[i] = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            out.append(p)
+        return out
+
+
+def fit(examples: Sequence[Example], c: float) -> Fitted:
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _rows(examples)
+    vec = DictVectorizer()
+    matrix = vec.fit_transform(X).tocsr()
+    matrix.indices = matrix.indices.astype("int32")
+    matrix.indptr = matrix.indptr.astype("int32")
+    clf = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", random_state=SEED, max_iter=2000)
+    clf.fit(matrix, y)
+    names = vec.get_feature_names_out()
+    weights = {str(n): round(float(w), 4) for n, w in zip(names, clf.coef_[0]) if abs(w) >= 0.0005}
+    return Fitted(weights=weights, bias=round(float(clf.intercept_[0]), 4))
+
+
+def predict(ex: Example, probs: list[dict[int, float]], threshold: float, model: cn.Model) -> tuple[str | None, list[cn.ChildName]]:
+    names = cn.child_names(ex.read, probs, threshold)
+    named = cn.names_a_person(ex.read, model)
+    pii = []
+    for _, text in ex.segments:
+        if text:
+            pii += personal_data(text, OWN, named=named)
+    if pii or any(n.full for n in names) or (names and ex.media):
+        return "critical", names
+    return ("warning" if names else None), names
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, gold: bool, pred: bool) -> None:
+        self.tp += gold and pred
+        self.fp += pred and not gold
+        self.fn += gold and not pred
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def cells(self) -> str:
+        return f"{self.precision:.3f} | {self.recall:.3f} | {self.tp} | {self.fp} | {self.fn}"
+
+
+def post_counts(examples: Sequence[Example], predictions: dict[str, str | None]) -> dict[str, Counts]:
+    out: dict[str, Counts] = defaultdict(Counts)
+    for ex in examples:
+        gold = ex.severity == "critical"
+        pred = predictions[ex.id] == "critical"
+        out["all"].add(gold, pred)
+        out["photo or video" if ex.media else "text only"].add(gold, pred)
+        out[f"source {ex.source}"].add(gold, pred)
+        out["warning (any finding)"].add(ex.severity is not None, predictions[ex.id] is not None)
+    return out
+
+
+def span_counts(examples: Sequence[Example], names: dict[str, list[cn.ChildName]], probs: dict[str, list[dict[int, float]]],
+                threshold: float) -> Counts:
+    """Child spans: a gold span is found when a word inside it is judged a child's; a judged word is right
+    when it lies inside a gold child span."""
+    counts = Counts()
+    for ex in examples:
+        by_text = dict(zip((t for _, t in ex.segments if t), (r for t, r in zip(ex.segments, ex.child_ranges) if t[1])))
+        for seg, p in zip(ex.read, probs[ex.id]):
+            ranges = by_text.get(seg.text, [])
+            hit = [i for i, v in p.items() if v >= threshold]
+            words = [k for i in hit for k in range(i, seg.ends[i] + 1)]
+            for s, e in set(ranges):
+                counts.add(True, any(s <= seg.tokens[k].start and seg.tokens[k].end <= e for k in words))
+            for i in hit:
+                if not any(s <= seg.tokens[k].start and seg.tokens[k].end <= e
+                           for s, e in ranges for k in range(i, seg.ends[i] + 1)):
+                    counts.fp += 1
+    return counts
+
+
+def _folds(examples: Sequence[Example], k: int, seed: int) -> list[list[int]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = [f"{ex.source}:{ex.severity}" for ex in examples]
+    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [list(test) for _, test in skf.split(list(range(len(examples))), strata)]
+
+
+def _choose(examples: Sequence[Example], model: cn.Model, seed: int) -> tuple[float, float]:
+    """(C, threshold) with the best post-level score over an inner cross-validation of ``examples``."""
+    folds = _folds(examples, INNER_FOLDS, seed)
+    oof: dict[float, dict[str, list[dict[int, float]]]] = {c: {} for c in C_GRID}
+    for test in folds:
+        held = set(test)
+        train = [ex for n, ex in enumerate(examples) if n not in held]
+        for c in C_GRID:
+            fitted = fit(train, c)
+            for n in test:
+                oof[c][examples[n].id] = fitted.probs(examples[n])
+    best = (-1.0, 0.0, 0.0)
+    for c in C_GRID:
+        for t in THRESHOLDS:
+            preds = {ex.id: predict(ex, oof[c][ex.id], t, model)[0] for ex in examples}
+            counts = post_counts(examples, preds)["all"]
+            score = objective(counts)
+            if score > best[0] + 1e-9:
+                best = (score, c, t)
+    return best[1], best[2]
+
+
+def objective(c: Counts) -> float:
+    """F-beta with beta 1.5: a missed named child costs more than a false alarm, but both matter."""
+    p, r = c.precision, c.recall
+    b2 = 1.5 ** 2
+    return (1 + b2) * p * r / (b2 * p + r) if p + r else 0.0
+
+
+@dataclass(slots=True)
+class Report:
+    lines: list[str] = field(default_factory=list)
+
+    def __call__(self, line: str = "") -> None:
+        self.lines.append(line)
+
+
+def cross_validate(examples: Sequence[Example], model: cn.Model, out: Report) -> dict[str, Any]:
+    """Nested cross-validation: per-fold, pooled, per-tag and span-level figures."""
+    folds = _folds(examples, FOLDS, SEED)
+    preds: dict[str, str | None] = {}
+    names: dict[str, list[cn.ChildName]] = {}
+    probs: dict[str, list[dict[int, float]]] = {}
+    thresholds: dict[str, float] = {}
+    out("Nested 5-fold cross-validation (settings chosen inside each training part; figures on the held-out fold)")
+    out()
+    out("| fold | posts | C | threshold | critical precision | critical recall | tp | fp | fn |")
+    out("|---|---|---|---|---|---|---|---|---|")
+    for k, test in enumerate(folds, 1):
+        held = set(test)
+        train = [ex for n, ex in enumerate(examples) if n not in held]
+        c, t = _choose(train, model, SEED + k)
+        fitted = fit(train, c)
+        fold_preds = {}
+        for n in test:
+            ex = examples[n]
+            probs[ex.id] = fitted.probs(ex)
+            fold_preds[ex.id], names[ex.id] = predict(ex, probs[ex.id], t, model)
+            thresholds[ex.id] = t
+        preds.update(fold_preds)
+        cnt = post_counts([examples[n] for n in test], fold_preds)["all"]
+        out(f"| {k} | {len(test)} | {c} | {t:.2f} | {cnt.precision:.3f} | {cnt.recall:.3f} | {cnt.tp} | {cnt.fp} | {cnt.fn} |")
+    pooled = post_counts(examples, preds)
+    out()
+    out("Post level, all folds pooled (critical = a finding with status fail):")
+    out()
+    out("| posts | precision | recall | tp | fp | fn |")
+    out("|---|---|---|---|---|---|")
+    for key in ("all", "photo or video", "text only", "source shared", "source own", "warning (any finding)"):
+        out(f"| {key} | {pooled[key].cells()} |")
+    spans = Counts()
+    for ex in examples:
+        one = span_counts([ex], names, probs, thresholds[ex.id])
+        spans.tp += one.tp
+        spans.fp += one.fp
+        spans.fn += one.fn
+    out()
+    out(f"Span level (child spans, pooled): precision {spans.precision:.3f}, recall {spans.recall:.3f} "
+        f"(tp {spans.tp}, fp {spans.fp}, fn {spans.fn})")
+    tags: dict[str, Counts] = defaultdict(Counts)
+    for ex in examples:
+        for tag in ex.tags:
+            tags[tag].add(ex.severity == "critical", preds[ex.id] == "critical")
+    out()
+    out("Per tag of the shared set (critical findings; tags with 15 posts or more):")
+    out()
+    out("| tag | posts | precision | recall | tp | fp | fn |")
+    out("|---|---|---|---|---|---|---|")
+    for tag, cnt in sorted(tags.items(), key=lambda kv: -(kv[1].tp + kv[1].fp + kv[1].fn)):
+        total = sum(1 for ex in examples if tag in ex.tags)
+        if total >= 15:
+            out(f"| {tag} | {total} | {cnt.cells()} |")
+    errors = [(ex, preds[ex.id]) for ex in examples if (ex.severity == "critical") != (preds[ex.id] == "critical")]
+    kinds: Counter[str] = Counter()
+    for ex, pred in errors:
+        kind = "false alarm" if pred == "critical" else "miss"
+        for tag in ex.tags or ("(own set)",):
+            kinds[f"{kind}: {tag}"] += 1
+    out()
+    out(f"Errors left in cross-validation: {sum(1 for _, p in errors if p == 'critical')} false alarms, "
+        f"{sum(1 for _, p in errors if p != 'critical')} misses; by tag: "
+        + ", ".join(f"{k} {v}" for k, v in kinds.most_common(24)))
+    return {"pooled": pooled, "spans": spans, "errors": errors, "preds": preds}
+
+
+def build(shared: Path = SHARED, write: bool = True, out: Report | None = None) -> Report:
+    """Rebuild the tables, cross-validate, choose the settings, train on everything and write the model."""
+    out = out or Report()
+    given = given_table(shared / "ons-babynames")
+    zipf = zipf_table(sorted(given))
+    if write:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        (DATA_DIR / "given_names.tsv").write_text(table_text(GIVEN_HEADER, given), encoding="utf-8")
+        (DATA_DIR / "word_zipf.tsv").write_text(table_text(ZIPF_HEADER, zipf), encoding="utf-8")
+    limits = cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5, **cn.DEFAULT_LIMITS)
+    examples = load_shared(shared / "school-posts" / "posts.jsonl") + load_own(zipf)
+    prepare(examples, limits)
+    missing = sum(1 for ex in examples for seg, r in zip(ex.segments, ex.child_ranges) for _ in r) 
+    covered = sum(1 for ex in examples for lab in ex.labels for v in lab.values() if v)
+    out(f"{len(examples)} posts ({sum(ex.source == 'shared' for ex in examples)} shared, "
+        f"{sum(ex.source == 'own' for ex in examples)} own); {covered} candidate words inside "
+        f"{missing} child span occurrences")
+    out()
+    cross_validate(examples, limits, out)
+    c, t = _choose(examples, limits, SEED)
+    fitted = fit(examples, c)
+    payload = {"about": "named_children: logistic regression over candidate-word features; "
+                        "rebuilt by python -m socialaudit.name_training",
+               "C": c, "threshold": t, "bias": fitted.bias, **cn.DEFAULT_LIMITS,
+               "trained_on": f"{len(examples)} posts", "weights": dict(sorted(fitted.weights.items()))}
+    out()
+    out(f"Shipped: C {c}, threshold {t:.2f}, {len(fitted.weights)} weights")
+    if write:
+        (DATA_DIR / "name_model.json").write_text(json.dumps(payload, indent=0, sort_keys=False, ensure_ascii=False) + "\n",
+                                                  encoding="utf-8")
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m socialaudit.name_training", description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder (default ../shared/data)")
+    parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    args = parser.parse_args(argv)
+    try:
+        report = build(args.shared, write=not args.dry_run)
+    except (TrainingError, ImportError) as exc:
+        print(f"name_training: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
