@@ -6,6 +6,11 @@ cache), hard negatives (class, assess, Scunthorpe, Dick Whittington, Penistone),
 ones (masked, leetspeak, stretched, threats). Two passes over the same posts: the first with an
 empty token cache, the second warm. Prints posts and comments per second per pass; no assertions
 (timings belong in benchmarks). ``python bench/bench_comments.py 20000`` runs a smaller set.
+
+Before that, the classifier alone: the time to load the shipped model (``checks/data/comments_model.json``)
+in a fresh process, its size, and comments per second through ``_comment_model.read`` (lexicon first
+pass, normalisation, features, model) over 50,000 *unique* comments (every one carries a made-up
+token, so no cache can help), on one core.
 """
 
 from __future__ import annotations
@@ -62,6 +67,44 @@ def generate(count: int, school: str, week: Any, tz: str) -> list[Any]:
     return posts
 
 
+def unique_comments(count: int) -> list[str]:
+    """``count`` distinct fictional comments: school-comment words, a made-up token each, 1% abusive."""
+    rng = random.Random(SEED + 1)
+    out = []
+    for n in range(count):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(3, 18))]
+        words.insert(rng.randrange(len(words) + 1), f"{rng.choice(('Mia', 'Mr Fict', 'tok', 'Year'))}{n}")
+        if rng.random() < 0.01:
+            words.insert(rng.randrange(len(words) + 1), rng.choice(ABUSE))
+        out.append(" ".join(words).replace("_", " "))
+    return out
+
+
+def bench_reader(count: int = 50_000) -> None:
+    """Load time and size of the shipped model, then unique comments per second through read()."""
+    import subprocess
+
+    from checks import _comment_model
+    from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
+
+    probe = ("import sys, time; sys.path.insert(0, 'plugins'); t = time.perf_counter(); "
+             "from checks import _comment_model as m; m.load(); print(time.perf_counter() - t)")
+    loaded = float(subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                                  check=True).stdout)
+    size = _comment_model.MODEL_PATH.stat().st_size
+    model = _comment_model.load()
+    print(f"   model: {size:,} bytes, {sum(len(w) for w in model.weights.values()):,} weights; "
+          f"import and load in a fresh process {loaded * 1000:.0f} ms")
+    texts = unique_comments(count)
+    assert len(set(texts)) == len(texts)
+    lex = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
+    read = _comment_model.read
+    started = time.perf_counter()
+    flagged = sum(1 for t in texts if read(t, lex).category)
+    elapsed = time.perf_counter() - started
+    print(f"   reader: {count:,} unique comments in {elapsed:.2f} s: {count / elapsed:,.0f} comments/s; {flagged} flagged")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print posts and comments per second through the comments check, cold and warm token cache."""
     from checks import _lexicon
@@ -76,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         affinity = set(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {min(affinity)})
     try:
+        bench_reader()
         config = load_config(DEFAULT_CONFIG)
         week = IsoWeek.parse("2026-W47")
         school = config.school("our-lady")

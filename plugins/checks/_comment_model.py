@@ -71,6 +71,7 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "|": "l", "€": "e", "£": "l"})
 _LEET_WORD = re.compile(r"(?<![\w@$!|€£*#])(?=[\w@$!|€£*#]*[a-z])(?=[\w@$!|€£*#]*[0-9@$!|€£])"
                         r"[a-z0-9@$!|€£*#]*[a-z][a-z0-9@$!|€£*#]*(?![\w@$!|€£*#])", re.I)
+_LEET_HINT = re.compile(r"[a-z][0-9@$!|€£]|[0-9@$!|€£][a-z]", re.I)
 _MASKS = re.compile(r"(?<=[a-z])[@$%&]*[*#][*#@$%&]*(?=[a-z])|(?<=[a-z])[*#]+|[*#]+(?=[a-z])", re.I)
 # Three or more single letters joined by spaces, dots, hyphens or underscores ("f u c k", "k.y.s").
 _SPACED = re.compile(r"(?<![a-z0-9'])[a-z](?:[ .\-_]{1,2}[a-z](?![a-z0-9])){2,}\.?", re.I)
@@ -99,7 +100,7 @@ def normalise(text: str, lower: bool = True) -> str:
         return ""
     text = _VARIATION.sub("", text)
     if not text.isascii():
-        text = _EMOJI_MASK.sub("*", text)  # "f🦆**ing": an emoji inside a word masks letters
+        text = _EMOJI_MASK.sub(_stars, text)  # "f🦆**ing": an emoji inside a word masks letters
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
         if not text.isascii():
@@ -107,17 +108,26 @@ def normalise(text: str, lower: bool = True) -> str:
     if lower:
         text = text.lower()
     if "*" in text or "#" in text or "@" in text or "%" in text:
-        text = _MASKS.sub("*", text)
-    text = _LEET_WORD.sub(_unleet, text)
+        text = _MASKS.sub(_stars, text)
+    if _LEET_HINT.search(text):
+        text = _LEET_WORD.sub(_unleet, text)
     text = _SPACED.sub(_join, text)
     return _REPEATS.sub(r"\1\1", text) if lower else text
 
 
+def _stars(m: re.Match[str]) -> str:
+    """One star per masked character, so the masked word keeps its length ("f@#king" -> "f**king")."""
+    return "*" * len(m.group())
+
+
 def _unleet(m: re.Match[str]) -> str:
     word = m.group()
-    if word[:1] == "@" or word.isdigit():
-        return word  # a handle, or a number
+    if word[:1] == "@" or _NUMBERISH.search(word):
+        return word  # a handle, or a word with a number in it ("Year6", "tok123", "U15", "3pm")
     return word.translate(_LEET)
+
+
+_NUMBERISH = re.compile(r"\d\d|^\d|^[a-z]\d+$|\d(?:st|nd|rd|th|pm|am|s)$", re.I)
 
 
 def _join(m: re.Match[str]) -> str:
@@ -148,11 +158,18 @@ def cue_table() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def cue_phrases() -> tuple[tuple[re.Pattern[str], str], ...]:
+def cue_phrases() -> dict[str, tuple[tuple[str, str, re.Pattern[str]], ...]]:
+    """Cue phrases by their first word: word -> ((phrase, cue, pattern), ...), so a comment only tries the
+    phrases whose first word it contains."""
     from checks._lexicon import CUE_PHRASES
 
-    return tuple((re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?![a-z0-9])"), cue)
-                 for cue, items in CUE_PHRASES.items() for p in items)
+    out: dict[str, list[tuple[str, str, re.Pattern[str]]]] = {}
+    for cue, items in CUE_PHRASES.items():
+        for phrase in items:
+            first = (_WORDS.findall(phrase) or [phrase])[0]
+            pattern = re.compile(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])")
+            out.setdefault(first, []).append((phrase, cue, pattern))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def personal_data(text: str) -> list[str]:
@@ -160,9 +177,9 @@ def personal_data(text: str) -> list[str]:
 
     The one call into the named-children check's detector, so that moving it is a one-line change.
     """
-    from checks._names import SchoolContext, _pii
+    from checks._personal import personal_data as find
 
-    return [hit.kind for hit in _pii(text, SchoolContext(), True)]
+    return [hit.kind for hit in find(text, None, True)]
 
 
 def lexicon_hits(text: str, norm: str, lex: Any = None) -> tuple[list[Any], bool, bool]:
@@ -183,8 +200,10 @@ def lexicon_hits(text: str, norm: str, lex: Any = None) -> tuple[list[Any], bool
     source = text
     hits = lex.find(text)
     if not hits and norm and norm != text.lower():
-        source = normalise(text, lower=False)
-        hits = lex.find(source)
+        cased = normalise(text, lower=False)
+        if cased != text:
+            source = cased
+            hits = lex.find(source)
     sure = any(h.word not in AMBIGUOUS and not _inside_a_name(source, h.start, h.end) for h in hits)
     toks = [t.strip("'") for t in _WORDS.findall(norm)]
     if not sure and not (EXTRA_PROFANITY.isdisjoint(toks) and SURE_SLURS.isdisjoint(toks)):
@@ -206,20 +225,42 @@ def _inside_a_name(text: str, start: int, end: int) -> bool:
     return text[end:b].lower() not in INSULT_ENDINGS
 
 
-def analyse(text: str, lex: Any = None) -> tuple[list[str], bool, list[Any]]:
-    """(features, sure first-pass hit, lexicon hits) of one comment: what training and the check both use."""
+def analyse(text: str, lex: Any = None, bigrams: bool = False) -> tuple[list[str], bool, list[Any], list[str]]:
+    """(features, sure first-pass hit, lexicon hits, personal data kinds) of one comment: what training and
+    the check both use. Personal data in a comment (a phone number, a home address) is a sure hit too."""
     norm = normalise(text)
     hits, sure, _ = lexicon_hits(text, norm, lex)
+    personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
+    feats = features(text, norm, _kinds(hits, sure, norm), personal, bigrams)
+    return feats, sure or _sure_personal(personal), hits, personal
+
+
+_MAYBE_PERSONAL = re.compile(r"\d|@")
+# Personal data that is doxxing in a public comment whoever posts it; an email address (it may be the
+# school's), a landline (an office) or a date of birth (a birthday post) only weigh in the model.
+_SURE_PERSONAL = frozenset({"mobile number", "home address", "postcode"})
+
+
+def _sure_personal(personal: Sequence[str]) -> bool:
+    return not _SURE_PERSONAL.isdisjoint(personal)
+
+
+def _kinds(hits: Sequence[Any], sure: bool, norm: str) -> list[str]:
+    """The lexicon features: a hit's kind when the first pass is sure of it, else just "weak"."""
     from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS
 
     toks = [t.strip("'") for t in _WORDS.findall(norm)]
-    kinds = sorted({h.kind for h in hits} | ({"profanity"} if not EXTRA_PROFANITY.isdisjoint(toks) else set())
-                   | ({"slur"} if not SURE_SLURS.isdisjoint(toks) else set()))
-    return features(text, norm, kinds), sure, hits
+    kinds = {h.kind for h in hits} if sure else ({"weak"} if hits else set())
+    if not EXTRA_PROFANITY.isdisjoint(toks):
+        kinds.add("profanity")
+    if not SURE_SLURS.isdisjoint(toks):
+        kinds.add("slur")
+    return sorted(kinds)
 
 
-def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = ()) -> list[str]:
-    """The comment's features, with repeats (the model counts them): the same for training and scoring.
+def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = (),
+             personal: Sequence[str] = (), bigrams: bool = False) -> list[str]:
+    """The comment's distinct features (present or not, never counted): the same for training and scoring.
 
     ``w:word`` unigrams, ``a b`` bigrams, character 3-5-grams of ``<word>``, ``L:kind`` for each lexicon
     hit kind, ``C:cue`` for each cue word or phrase, ``P:kind`` for personal data, and shape features
@@ -229,26 +270,35 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
         norm = normalise(text)
     toks = _WORDS.findall(norm)
     out = ["w:" + t for t in toks]
+    if bigrams:
+        out.extend(a + " " + b for a, b in zip(toks, toks[1:], strict=False))
     table = cue_table()
-    if _CAPITAL.search(text):
-        proper = _proper_nouns(text)
-        out.extend("C:" + c for c in map(table.get, (t for t in toks if t not in proper)) if c)
-    else:
-        out.extend("C:" + c for c in map(table.get, toks) if c)
-    for pattern, cue in cue_phrases():
-        if pattern.search(norm):
-            out.append("C:" + cue)
+    cued = [t for t in toks if t in table]
+    if cued:
+        if _CAPITAL.search(text):
+            proper = _proper_nouns(text)
+            cued = [t for t in cued if t not in proper]
+        out.extend("C:" + table[t] for t in cued)
+    from checks._lexicon import SAID_OF_SOMEONE
+
+    if not SAID_OF_SOMEONE.isdisjoint(toks) and any(m.group(1) in SAID_OF_SOMEONE for m in _SAID_OF.finditer(norm)):
+        out.append("C:isa")
+    phrases = cue_phrases()
+    for first in sorted(phrases.keys() & set(toks)):
+        out.extend("C:" + cue for phrase, cue, pattern in phrases[first] if phrase in norm and pattern.search(norm))
     out.extend("L:" + k for k in lexicon_kinds)
     if "(((" in text:
         out.append("C:slur")  # the antisemitic "echo"
-    if any(c.isdigit() for c in text):
-        out.extend("P:" + k for k in personal_data(text))
+    out.extend("P:" + k for k in personal)
     if _NAMEISH.search(text):
         out.append("S:name")
-    return out
+    return list(dict.fromkeys(out))
 
 
 _CAPITAL = re.compile(r"[A-Z][a-z]")
+_SAID_OF = re.compile(r"(?:\bis|'s|\bare|\byou're|\byoure|\bur|\bsuch|=)\s+(?:(?:a|an|such|absolute|total|proper|"
+                      r"right|complete|little|fat|old|bitter|smug|useless|jumped-up|wet|utter|massive|bloody|"
+                      r"pathetic|nasty|fake)\s+){0,3}([a-z]+)")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 
 
@@ -291,6 +341,7 @@ class Model:
         self.weights: dict[str, dict[str, float]] = {k: dict(v) for k, v in data["weights"].items()}
         self.thresholds: dict[str, float] = {k: float(v) for k, v in data["thresholds"].items()}
         self.categories: tuple[str, ...] = tuple(data["categories"])
+        self.bigrams = bool(data.get("bigrams", False))
 
     def score(self, name: str, feats: Sequence[str]) -> float:
         """The logit of one head ("flag" or a category) for a comment's features."""
@@ -376,16 +427,17 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS
 
     toks = [t.strip("'") for t in _WORDS.findall(norm)]
-    kinds = sorted({h.kind for h in hits} | ({"profanity"} if not EXTRA_PROFANITY.isdisjoint(toks) else set())
-                   | ({"slur"} if not SURE_SLURS.isdisjoint(toks) else set()))
-    feats = features(text, norm, kinds)
+    personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
+    feats = features(text, norm, _kinds(hits, sure, norm), personal, model.bigrams)
     configured_threat = any(h.kind == "threat" and h.word not in _ambiguous() for h in hits)
-    verdict = model.verdict(feats, sure or configured_threat)
+    verdict = model.verdict(feats, sure or configured_threat or _sure_personal(personal))
     if not verdict.flagged:
         return Reading()
     category = verdict.category
     if configured_threat and category not in ("threat", "self-harm"):
         category = "threat"
+    elif _sure_personal(personal) and category not in ("threat", "self-harm"):
+        category = "doxxing"
     critical = category in ("threat", "doxxing", "self-harm") or (category == "sexual" and _sexual_about_pupils(feats))
     # what to mask: the lexicon's words, the normalised abusive words, and personal data
     table = cue_table()
@@ -400,7 +452,6 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
         joined = "".join(c for c in m.group() if c.isalpha()).lower()
         if joined in bad or any(b in joined for b in _STRONG):
             spans.append((m.start(), m.end()))
-    personal = personal_data(text) if category == "doxxing" and any(c.isdigit() or c == "@" for c in text) else []
     if category == "doxxing":
         spans.extend((m.start(), m.end()) for m in _PERSONAL.finditer(text))
     why = _why(text, category, spans, verdict.cues, personal)
@@ -433,7 +484,7 @@ def _blank(text: str, phrases: Sequence[str]) -> str:
 def _why(text: str, category: str, spans: Sequence[tuple[int, int]], cues: Sequence[str], personal: Sequence[str]) -> str:
     from checks._lexicon import mask_spans
 
-    if personal:
+    if personal and category == "doxxing":
         kinds = sorted(set(personal))
         return "it gives " + " and ".join(f"a {k}" for k in kinds)
     masked = mask_spans(text, spans)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["mask_spans", "word_span", "AMBIGUOUS", "EXTRA_PROFANITY", "INSULT_ENDINGS", "SURE_SLURS", "CUE_PHRASES", "CUE_WORDS", "DEFAULT_ALLOW", "DEFAULT_ATTACKS", "DEFAULT_THREATS", "IGNORED_WORDS", "MASKED_WORDS", "WEAK_WORDS", "Hit",
+__all__ = ["SAID_OF_SOMEONE", "mask_spans", "word_span", "AMBIGUOUS", "EXTRA_PROFANITY", "INSULT_ENDINGS", "SURE_SLURS", "CUE_PHRASES", "CUE_WORDS", "DEFAULT_ALLOW", "DEFAULT_ATTACKS", "DEFAULT_THREATS", "IGNORED_WORDS", "MASKED_WORDS", "WEAK_WORDS", "Hit",
            "Lexicon", "lexicon", "mask"]
 
 # Words a self-censored token may stand for. One-letter tokens ("f***") only match these, so
@@ -78,51 +78,52 @@ CUE_WORDS: dict[str, tuple[str, ...]] = {
              "taigs", "fenian", "fenians", "gyppo", "gyppos", "pikey", "pikeys", "spic", "spics", "gook", "gooks",
              "sambo", "darkie", "darkies", "wetback", "jap", "japs", "shemale", "mongoloid", "cripple", "kaffir",
              "1488", "zog"),
-    "group": ("muslims", "muslim", "islam", "jews", "jewish", "gay", "gays", "lesbians", "trans", "black", "blacks",
-              "chinese", "polish", "romanian", "romanians", "travellers", "gypsies", "immigrants", "migrants",
-              "refugees", "asylum", "foreigners", "women", "disabled", "asians", "africans", "pakistanis", "indians",
-              "catholics", "hindus", "sikhs", "eastern", "boats", "pride", "diwali", "eid"),
-    "hostile": ("cancer", "vermin", "invaders", "invasion", "breed", "thieving", "thieves", "back", "home", "shouldn't",
-                "shouldnt", "ban", "deport", "power", "danger", "grooming", "illness", "naturally", "always", "hide",
-                "cheat", "emotional", "holds"),
-    "selfharm": ("kys", "unalive", "unaliv", "neck", "noose", "e_noose", "rope", "bleach", "overdose", "starve",
-                 "slit", "wrists", "hang", "jumped", "viaduct", "packet", "pills", "e_pill", "suicide",
-                 "oxygen"),
+    "group": ("muslims", "islam", "jews", "gays", "lesbians", "trans", "blacks", "romanians", "travellers", "gypsies",
+              "immigrants", "migrants", "refugees", "foreigners", "asians", "africans", "pakistanis", "boats"),
+    "hostile": ("cancer", "vermin", "invaders", "invasion", "thieving", "deport", "deported", "grooming", "parasites",
+                "subhuman", "savages", "infestation"),
+    "selfharm": ("kys", "unalive", "unaliv", "noose", "e_noose", "rope", "bleach", "overdose", "starve", "slit",
+                 "wrists", "viaduct", "pills", "e_pill", "oxygen"),
     "threat": ("stab", "stabbed", "stabbing", "batter", "battered", "kicking", "torch", "torched", "burn", "burnt",
                "burned", "bomb", "e_bomb", "shoot", "shooting", "shot", "slash", "crowbar", "e_knife", "e_gun",
-               "knife", "gun", "kill", "killed", "dead", "blood", "hurt", "smash", "knock", "teeth", "break",
-               "stretcher", "hide", "catch", "find", "watch", "accident", "accidentally", "fire", "ploughs", "tyres",
-               "lesson", "e_fist", "machete", "acid", "hell", "deserve", "deserves", "alone", "run"),
+               "knife", "gun", "kill", "killed", "dead", "blood", "hurt", "smash", "stretcher", "ploughs", "tyres",
+               "e_fist", "machete", "acid", "crowbar", "baseball", "petrol", "arson", "shooting"),
     "sexual": ("sexy", "fit", "hot", "peng", "milf", "dilf", "nudes", "nude", "legs", "tits", "boobs", "bouncing",
                "developed", "jailbait", "onlyfans", "package", "goer", "single", "singles", "uncropped", "e_peach",
                "e_aubergine", "e_droplets", "e_tongue", "e_hot", "e_smirk", "e_devil", "e_drool", "e_hearteyes",
                "e_cherries", "smash", "shower", "knees", "bend", "thighs", "bum", "arse", "gorgeous", "cheerleading",
                "swimming", "body", "sexual", "horny", "knickers", "bra", "naked", "dm"),
-    "insult": ("moron", "idiot", "idiots", "clown", "liar", "slob", "rat", "snake", "cow", "witch", "pig", "git", "knob",
-               "dickhead", "hack", "coward", "disgrace", "pathetic", "useless", "thick", "dim", "lazy", "clueless",
-               "incompetent", "vile", "crook", "leech", "doormat", "weapon", "dinosaur", "slag", "imbecil", "krowa",
-               "glupia", "idiota", "stupid", "dumb", "dumbest", "ugly", "fat", "smug", "spineless", "talentless",
-               "smarmy", "stinks", "nasty", "bully", "bitter", "madam", "donkey", "gob", "gobby", "lettuce", "mince",
-               "embarrassment", "bellend", "tosser", "muppet", "numpty", "plank", "waste", "loser", "scumbag",
-               "freak", "weirdo", "drama"),
-    "mock": ("nobody", "everyone", "loner", "weird", "smells", "poor", "skint", "lisp", "crying", "cried", "cry", "lol",
-             "lmao", "haha", "rate", "unfollow", "blank", "ignore", "alone", "forever", "teeth", "glasses", "monobrow",
-             "wets", "teddy", "baby", "virgin", "greasy", "snitch", "petition", "vote", "tag", "uglier", "e_laugh",
-             "e_cry", "e_skull", "e_thumbsdown", "haircut", "trending", "friends", "ruined", "size", "e_clown"),
+    "insult": ("moron", "morons", "idiot", "idiots", "liar", "slob", "coward", "disgrace", "pathetic", "useless",
+               "incompetent", "clueless", "talentless", "spineless", "smarmy", "vile", "crook", "leech", "doormat", "git",
+               "knob", "dickhead", "bellend", "tosser", "muppet", "numpty", "imbecil", "imbecile", "krowa", "glupia",
+               "idiota", "stupid", "dumb", "dumbest", "scumbag", "loser", "slag", "cretin", "halfwit", "dimwit", "thick",
+               "stinks", "embarrassment", "nasty", "lazy", "smug", "gobby", "bitter"),
+    "mock": ("loner", "weird", "smells", "skint", "lisp", "unfollow", "monobrow", "wets", "teddy", "virgin", "greasy",
+             "snitch", "uglier", "ugly", "fatty", "freak", "weirdo", "pathetic", "attention", "seeker", "lmao"),
     "pupil": ("girl", "girls", "boy", "boys", "lad", "lads", "kid", "kids", "pupil", "pupils", "schoolgirl",
               "schoolgirls", "schoolboy", "u11", "u12", "u13", "u14", "u15", "u16", "u18", "sixth", "leavers", "squad",
               "team", "student", "students", "daughter", "son", "7", "8", "9", "10", "11", "12", "13", "year", "yr",
               "y7", "y8", "y9", "y10", "y11", "y12", "y13", "17", "16", "15", "14"),
+    "medical": ("biology", "puberty", "reproduction", "rse", "anatomy", "science", "health", "nhs", "nurse", "doctor",
+                "gp", "clinic", "vaccine", "vaccination", "lesson", "lessons", "curriculum", "diagram", "menstruation",
+                "periods", "contraception", "consent", "wellbeing", "mental", "support", "helpline", "samaritans",
+                "awareness", "prevention", "dissected", "organs", "biological", "genitals"),
     "photo": ("photo", "photos", "pic", "pics", "picture", "pictures", "snap", "video", "uncropped"),
     "staff": ("mr", "mrs", "miss", "ms", "sir", "dr", "teacher", "teachers", "head", "headteacher", "deputy",
               "principal", "caretaker", "receptionist", "bursar", "governor", "governors", "coach", "ta", "staff",
               "senco", "dinner", "lady", "ladies", "supply", "trust", "ceo"),
-    "dox": ("lives", "address", "live", "street", "road", "close", "avenue", "lane", "drive", "mews", "terrace", "rise",
-            "cottages", "flat", "door", "gate", "number", "insta", "instagram", "snapchat", "facebook", "linkedin",
-            "twitter", "tiktok", "hinge", "tinder", "profile", "private", "personal", "home", "reg", "parks", "walks",
-            "morning", "night", "nights", "maiden", "wife", "husband", "boyfriend", "girlfriend", "ring", "text",
-            "email", "add", "search", "bio", "works", "airbnb", "listing"),
+    "dox": ("lives", "address", "insta", "instagram", "snapchat", "linkedin", "tiktok", "hinge", "tinder", "profile",
+            "private", "personal", "reg", "maiden", "airbnb", "listing", "bio"),
 }
+# Words that insult only when said of someone ("Mr X is a snake", "she's a donkey on the pitch"):
+# a comment gets the ``C:isa`` cue when one follows "is a", "'s a", "you're a", "such a" and the like.
+SAID_OF_SOMEONE = frozenset({
+    "pig", "cow", "rat", "snake", "witch", "clown", "donkey", "dinosaur", "weapon", "lettuce", "madam", "plank",
+    "potato", "slob", "hack", "leech", "crook", "liar", "coward", "disgrace", "joke", "bully", "drama", "queen",
+    "doormat", "moron", "idiot", "git", "knob", "muppet", "numpty", "loser", "freak", "baby", "snitch", "failure",
+    "waste", "embarrassment", "nightmare", "thug", "psycho", "creep", "weirdo", "parasite", "fraud", "tyrant",
+})
+
 # Phrases (normalised, lowercase) that add the same cues.
 CUE_PHRASES: dict[str, tuple[str, ...]] = {
     "selfharm": ("kill yourself", "kill urself", "neck yourself", "neck urself", "end it", "end yourself",
@@ -150,7 +151,7 @@ CUE_PHRASES: dict[str, tuple[str, ...]] = {
     "insult": ("thick as", "face like", "piss-up", "pathetic excuse", "brain-dead", "brain dead", "waste of space",
                "drama queen", "two-faced", "big gob", "wet lettuce", "jumped-up", "no backbone", "struck off"),
     "dox": ("lives at", "lives on", "lives in", "lives with", "address is", "new address", "home address",
-            "personal number", "at home", "private insta", "dating profile", "maiden name", "every morning",
+            "personal number", "private insta", "dating profile", "maiden name", "every morning",
             "most nights", "parks on", "linked in my bio", "search '", "her snap", "his snap", "add her", "add him",
             "works at", "kids go to", "home email", "go round"),
     "hate": ("go home", "send them back", "this is england", "white power", "shouldn't be teaching",
@@ -173,7 +174,10 @@ INSULT_ENDINGS = _INSULT_ENDINGS = ("head", "heads", "face", "faces", "hole", "h
 # Lexicon words with innocent uses too (Swedish "slut" is "end", "faggots and peas", a quoted "kys",
 # body-part and proper-noun words): a hit on one is left to the model, never the first pass alone.
 AMBIGUOUS = WEAK_WORDS | frozenset({"slut", "fag", "kys", "kill yourself", "tits", "bloody", "hell", "crap", "bugger",
-                                    "sod", "god", "kill you", "coming for you", "scum", "nonce", "slag"})
+                                    "sod", "god", "kill you", "coming for you", "scum", "nonce", "slag",
+                                    # clinical words of biology, RSE and safeguarding lessons
+                                    "vagina", "semen", "orgasm", "ejaculate", "masturbate", "incest", "rape",
+                                    "bestiality"})
 # Slurs with no innocent use (normalised spellings): the first pass flags them wherever they are.
 SURE_SLURS = frozenset({"nigger", "niggers", "nigga", "niggas", "paki", "pakis", "chinky", "chinkies", "wog", "wogs",
                         "kike", "kikes", "yid", "yids", "raghead", "ragheads", "towelhead", "towelheads", "golliwog",

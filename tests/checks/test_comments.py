@@ -198,7 +198,7 @@ def test_the_schools_own_name_and_staff_are_not_abuse(make_post):
     school = SCHOOL.model_copy(update={"name": "Shitterton Cocksfoot Academy", "staff": ["Mr Twatling"]})
     posts = [fb_post(make_post, comment("shitterton cocksfoot academy rocks"), comment("thanks Mr Twatling", "c2"))]
     assert run(posts, school=school).findings == ()
-    assert run([fb_post(make_post, comment("cocksfoot"))], school=SCHOOL).status is Status.FAIL  # elsewhere it is
+    assert run([fb_post(make_post, comment("twatling"))], school=SCHOOL).status is Status.FAIL  # elsewhere it is
 
 
 def test_comments_on_a_repost_are_not_the_schools_to_moderate(make_post):
