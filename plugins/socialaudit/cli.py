@@ -303,8 +303,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 # --- entry point -----------------------------------------------------------------------------
 
 # Sub-command modules (see build_parser): reviewed suppressions, the auditors' history, the
-# evaluation of the name finder.
-EXTRA_COMMANDS: list[str] = ["socialaudit.suppressions", "socialaudit.history", "socialaudit.evaluate"]
+# evaluations of the name finder and of the comments reader.
+EXTRA_COMMANDS: list[str] = ["socialaudit.suppressions", "socialaudit.history", "socialaudit.evaluate",
+                             "socialaudit.evaluate_comments"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,11 +148,13 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
     """Print the figures; return them (for tests). Missing public sets are skipped with a note."""
     path = labelled or data / "school-comments" / "comments.jsonl"
     if not path.exists():
-        raise EvaluationError(f"{path}: no labelled comments (give --labelled FILE or --data DIR)")
+        raise EvaluationError(f"{path}: no labelled comments (give --comments-labelled FILE or --data DIR)")
     figures: dict[str, Any] = {"school": school_figures(school_comments(path))}
     s = figures["school"]
-    print(f"comments: {path.name}, {s['tp'] + s['fn']} to flag, {s['clear']} clear "
-          "(the model was trained on this set: training-set figures; cross-validated ones in the README)", file=out)
+    trained_on = path.parent.name == "school-comments"
+    print(f"comments: {path.name}, {s['tp'] + s['fn']} to flag, {s['clear']} clear"
+          + (" (the model was trained on this set: training-set figures; cross-validated ones in the README)"
+             if trained_on else ""), file=out)
     print(f"  {'category':<10} {'n':>4} {'caught':>7} {'recall':>7} {'right category':>15} {'severity ok':>12}", file=out)
     for name, c in s["categories"].items():
         print(f"  {name:<10} {c['n']:>4} {c['caught']:>7} {c['caught'] / c['n']:>7.3f} {c['right']:>15} "
