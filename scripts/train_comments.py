@@ -44,7 +44,8 @@ DIGITS = 3
 PRUNE = 0.002
 PUBLIC_WEIGHT = 0.3
 BIGRAMS = bool(int(__import__("os").environ.get("BIGRAMS", "0")))
-C = float(__import__("os").environ.get("C", "1.0"))
+C = float(__import__("os").environ.get("C", "2.0"))
+GATE_MARGIN = 0.5  # below the lowest flag score a category head alone lifted, minus this: not scored further
 CATEGORY_FLOOR = 0.0  # a category head alone flags only at even odds or better
 HEADS = ("flag", *CATEGORIES)
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -147,6 +148,8 @@ def scores(model: dict, feats: list[list[str]]) -> list[dict[str, float]]:
 
 def decide(s: dict[str, float], th: dict[str, float]) -> str:
     """The category a comment is flagged for, or "" (mirrors Model.verdict)."""
+    if not s["first"] and s["flag"] < th.get("gate", -99.0):
+        return ""
     best = max(CATEGORIES, key=lambda c: (s[c] - th.get(c, 0.0), -CATEGORIES.index(c)))
     if s["first"] or s["flag"] >= th["flag"]:
         return best
@@ -174,7 +177,6 @@ def choose_thresholds(sc: list[dict[str, float]], rows: list[dict]) -> dict[str,
         if p >= TARGET_PRECISION:
             th = {"flag": t}
             break
-    th["gate"] = min(th.values())
     for cat in [*sorted(CRITICAL), *(c for c in CATEGORIES if c not in CRITICAL)]:
         options = sorted({round(s[cat], 3) for s in sc}, reverse=True)
         best = None
@@ -188,7 +190,7 @@ def choose_thresholds(sc: list[dict[str, float]], rows: list[dict]) -> dict[str,
     # below the gate a comment is not scored per category (fast): under the lowest flag score that a
     # category head alone lifted above its threshold, with a margin
     alone = [s["flag"] for s in sc if not s["first"] and s["flag"] < th["flag"] and decide(s, th)]
-    th["gate"] = round(min(alone, default=th["flag"]) - 1.0, 3)
+    th["gate"] = round(min(alone, default=th["flag"]) - GATE_MARGIN, 3)
     # a category head only reorders categories; non-critical offsets stay 0
     return th
 

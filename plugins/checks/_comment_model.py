@@ -269,7 +269,7 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     if norm is None:
         norm = normalise(text)
     toks = _WORDS.findall(norm)
-    out = ["w:" + t for t in toks]
+    out = ["w:" + t for t in toks if t not in _STOP]
     if bigrams:
         out.extend(a + " " + b for a, b in zip(toks, toks[1:], strict=False))
     table = cue_table()
@@ -295,6 +295,12 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     return list(dict.fromkeys(out))
 
 
+# Function words: a few hundred labelled comments give them weights by chance ("this", "they", "it"),
+# so they are not features by themselves (the cue phrases still read them: "someone should", "go home").
+_STOP = frozenset("the a an and or but this that these those it its it's is are was were be been being do does did "
+                  "have has had to of in on at for with from by as so what when where which who how all any some "
+                  "one again just very too also then than there here my our we us they them their see get got can "
+                  "could would will about into out up off over after before me i i'm im".split())
 _CAPITAL = re.compile(r"[A-Z][a-z]")
 _SAID_OF = re.compile(r"(?:\bis|'s|\bare|\byou're|\byoure|\bur|\bsuch|=)\s+(?:(?:a|an|such|absolute|total|proper|"
                       r"right|complete|little|fat|old|bitter|smug|useless|jumped-up|wet|utter|massive|bloody|"
