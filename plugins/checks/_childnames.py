@@ -36,8 +36,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from checks._names import (BIBLICAL, FAMOUS, FICTIONAL_SINGLE, RELIGIOUS_ALWAYS, TITLES, _RELIGIOUS_CONTEXT, _fold,
-                           _starts_sentence)
+from checks._names import (_MID_SENTENCE, _RELIGIOUS_CONTEXT, _SENTENCE_END, _SKIP_BACK, BIBLICAL, FAMOUS,
+                           FICTIONAL_SINGLE, RELIGIOUS_ALWAYS, TITLES, _fold, _starts_sentence)
 
 DATA = "data"
 
@@ -119,7 +119,8 @@ _FAMOUS_WORDS = frozenset(w for phrase in FAMOUS for w in phrase)
 
 # --- tokens ----------------------------------------------------------------------------------
 
-_WORD = re.compile(r"#?[^\W\d_](?:[^\W_]|['’][^\W\d_]|-[^\W\d_])*", re.UNICODE)
+_WORD = re.compile(r"#?[^\W\d_][^\W_]*(?:['’\-][^\W\d_][^\W_]*)*")
+_WORD_ASCII = re.compile(r"#?[A-Za-z][A-Za-z0-9]*(?:['\-][A-Za-z][A-Za-z0-9]*)*")  # the same, for ASCII text (twice as fast)
 _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
 _LINKS = re.compile(r"https?://\S+|www\.\S+")
 _ADDRESSES = re.compile(r"[\w.+-]*@[\w-]*(?:\.[\w-]+)*")  # email addresses and @handles
@@ -154,54 +155,98 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
-def tokenize(text: str) -> list[Token]:
-    """Words of ``text`` with offsets; CamelCase hashtags become their words (offsets inside the tag)."""
-    tokens: list[Token] = []
-    append = tokens.append
+_LOWER_TOKENS: dict[str, Token] = {}  # one shared, offset-less token per lowercase word (see tokenize)
+
+
+def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset()) -> list[Token]:
+    """Words of ``text`` with offsets; CamelCase hashtags become their words (offsets inside the tag).
+
+    Speed: a plain lowercase word that is not in ``keep`` (the lowercase words that could be a name)
+    is one shared token without offsets (``start`` and ``end`` are -1): nothing reads where an
+    ordinary word is, only what it is. Every other word is found in order with its offsets.
+    """
     if "http" in text or "www." in text:
         text = _LINKS.sub(_blank, text)
     if "@" in text:
         text = _ADDRESSES.sub(_blank, text)
-    for match in _WORD.finditer(text):
-        word = match.group()
-        start = match.start()
-        if word[0] == "#":
-            body = word[1:]
-            if body.islower() or body.isupper():
-                low = body.lower()
-                for cue in _TAG_CUES:
-                    if low.startswith(cue) and len(low) > len(cue) + 1:
-                        rest = body[len(cue):]
-                        append(Token(rest, rest.lower(), start + 1 + len(cue), match.end(), "cap", False, True, False, True))
-                        break
-                else:
-                    append(Token(body, low, start + 1, match.end(), _shape(body), True, True))
-                continue
-            offset = start + 1
-            for n, part in enumerate(_CAMEL.findall(body)):
-                at = body.find(part, offset - start - 1) + start + 1
-                offset = at + len(part)
-                append(Token(part, part.lower(), at, offset, _shape(part), n == 0, True))
+    tokens: list[Token] = []
+    append = tokens.append
+    shared = _LOWER_TOKENS
+    pos = 0
+    for word in (_WORD_ASCII if text.isascii() else _WORD).findall(text):
+        if word.islower() and word.isascii() and word[0] != "#" and "'" not in word and word not in keep:
+            tok = shared.get(word)
+            if tok is None:
+                tok = _shared(word)
+            append(tok)
             continue
-        possessive = False
-        bare = word
-        if "'" in word or "’" in word:
-            for suffix in ("'s", "’s", "'S", "’S"):
-                if word.endswith(suffix):
-                    bare, possessive = word[: -len(suffix)], True
-                    break
-            else:
-                if word.endswith(("s'", "s’")):
-                    bare, possessive = word[:-1], True
-        shape = _shape(bare)
-        initial = shape != "lower" and _starts_sentence(text, start)
-        append(Token(bare, bare.lower().replace("’", "'"), start, start + len(bare), shape, initial, False, possessive))
+        start = text.find(word, pos)
+        while start > 0 and _WORD.match(text, start - 1) is not None:  # inside a longer word: look further on
+            start = text.find(word, start + 1)
+        if start < 0:  # a word that searching cannot place: let the regex say where every word is
+            return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep)]
+        pos = start + len(word)
+        if word[0] != "#" and "'" not in word and "’" not in word and word[0].isupper() and word[1:].islower():
+            k = start - 1  # a plain capitalised word (most of the rest): is it the first of its sentence?
+            while k >= 0 and text[k] in _SKIP_BACK:
+                k -= 1
+            initial = k < 0 or text[k] in _SENTENCE_END or (not text[k].isalnum() and text[k] not in _MID_SENTENCE)
+            append(Token(word, word.lower(), start, pos, "cap", initial))
+            continue
+        tokens.extend(_tokens_of(text, word, start, keep))
     return tokens
+
+
+def _shared(word: str) -> Token:
+    if len(_LOWER_TOKENS) > 100_000:
+        _LOWER_TOKENS.clear()
+    tok = _LOWER_TOKENS[word] = Token(word, word, -1, -1, "lower", False)
+    return tok
+
+
+def _tokens_of(text: str, word: str, start: int, keep: frozenset[str] | set[str]) -> list[Token]:
+    """The token(s) of one word found at ``start``: a hashtag gives one per CamelCase part."""
+    end = start + len(word)
+    if word.islower() and word[0] != "#" and "'" not in word and "’" not in word:
+        if word.isascii() and word not in keep:
+            return [_LOWER_TOKENS.get(word) or _shared(word)]
+        return [Token(word, word, start, end, "lower", False)]
+    if word[0] == "#":
+        body = word[1:]
+        if body.islower() or body.isupper():
+            low = body.lower()
+            for cue in _TAG_CUES:
+                if low.startswith(cue) and len(low) > len(cue) + 1:
+                    rest = body[len(cue):]
+                    return [Token(rest, rest.lower(), start + 1 + len(cue), end, "cap", False, True, False, True)]
+            return [Token(body, low, start + 1, end, _shape(body), True, True)]
+        out = []
+        offset = start + 1
+        for n, part in enumerate(_CAMEL.findall(body)):
+            at = body.find(part, offset - start - 1) + start + 1
+            offset = at + len(part)
+            out.append(Token(part, part.lower(), at, offset, _shape(part), n == 0, True))
+        return out
+    possessive = False
+    bare = word
+    if "'" in word or "’" in word:
+        for suffix in ("'s", "’s", "'S", "’S"):
+            if word.endswith(suffix):
+                bare, possessive = word[: -len(suffix)], True
+                break
+        else:
+            if word.endswith(("s'", "s’")):
+                bare, possessive = word[:-1], True
+    shape = _shape(bare)
+    initial = shape != "lower" and _starts_sentence(text, start)
+    low = bare.lower()
+    return [Token(bare, low.replace("’", "'") if possessive or "’" in low else low, start, start + len(bare), shape,
+                  initial, False, possessive)]
 
 
 # --- tables and weights ------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Model:
     """The shipped decision: tables, weights and the threshold."""
 
@@ -213,17 +258,37 @@ class Model:
     cap_zipf_max: int  # a capitalised word is no candidate when more common than this and no given name
     lower_zipf_max: int  # a lowercase given name is a candidate only when rarer than this
     lower_given_min: int  # ... and at least this common as a given name
+    featurizer: Featurizer = field(init=False, repr=False, compare=False)
+    candidates: dict[tuple[str, bool, bool], bool] = field(init=False, repr=False, compare=False)  # a cache
+    lower_candidates: frozenset[str] = field(init=False, repr=False, compare=False)  # lowercase words that may be names
 
-    def score(self, feats: Iterable[str]) -> float:
-        weights = self.weights
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "featurizer", Featurizer(self.given, self.zipf, self.weights))
+        object.__setattr__(self, "candidates", {})
+        object.__setattr__(self, "lower_candidates", frozenset(
+            w for w, g in self.given.items() if g >= self.lower_given_min and self.zipf.get(w, 0) < self.lower_zipf_max))
+
+    def with_extra(self, extra: frozenset[str]) -> Model:
+        """This model with a school's ``extra_names`` as common given names (built once per set of names)."""
+        return _with_extra(self, extra)
+
+    def score(self, keys: Iterable[tuple[object, ...]]) -> float:
+        """The probability that a mention with these feature groups names a child."""
+        weight = self.featurizer.weight
         z = self.bias
-        for f in feats:
-            w = weights.get(f)
-            if w is not None:
-                z += w
+        for key in keys:
+            z += weight(key)
         if z < -30:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
+
+
+@functools.lru_cache(maxsize=64)
+def _with_extra(model: Model, extra: frozenset[str]) -> Model:
+    given = {**model.given, **dict.fromkeys(extra, 5)}
+    return Model(given=given, zipf=model.zipf, weights=model.weights, bias=model.bias, threshold=model.threshold,
+                 cap_zipf_max=model.cap_zipf_max, lower_zipf_max=model.lower_zipf_max,
+                 lower_given_min=model.lower_given_min)
 
 
 def _read(name: str) -> str:
@@ -263,120 +328,193 @@ def load_model() -> Model:
     return model_from(json.loads(_read("name_model.json")), given, zipf)
 
 
-DEFAULT_LIMITS = {"cap_zipf_max": 50, "lower_zipf_max": 50, "lower_given_min": 3}
+DEFAULT_LIMITS = {"cap_zipf_max": 40, "lower_zipf_max": 50, "lower_given_min": 3}
 
 
 # --- candidates and features -------------------------------------------------------------------
 
-def is_candidate(tok: Token, given: dict[str, int], zipf: dict[str, int], limits: Model | dict[str, int]) -> bool:
+def is_candidate(tok: Token, given: dict[str, int], zipf: dict[str, int], model: Model) -> bool:
     """Whether ``tok`` could be a person's name (see the module's docstring)."""
     low = tok.low
     if len(low) < 2 or low[-1] == ".":
         return False
-    get = limits.__getitem__ if isinstance(limits, dict) else limits.__getattribute__
-    g = given.get(low) or given.get(_fold(low), 0)
+    g = given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0)
     if tok.shape == "lower":
-        return g >= get("lower_given_min") and zipf.get(low, 0) < get("lower_zipf_max")
+        return g >= model.lower_given_min and zipf.get(low, 0) < model.lower_zipf_max
     if tok.tagcue:
         return True
-    return bool(g) or zipf.get(low, 0) < get("cap_zipf_max") or "-" in low
+    # a common English word counts only when more than a handful of children a year are given it
+    return zipf.get(low, 0) < model.cap_zipf_max or g >= 2 or "-" in low
 
 
 def _bucket_z(z: int) -> str:
     return str(min(z // 10, 7))
 
 
-def _lexical(tok: Token, given: dict[str, int], zipf: dict[str, int], prefix: str) -> tuple[list[str], int]:
-    """Features of one word of a mention: the word, how common as a given name and as a word, its shape."""
-    low = tok.low
-    g = given.get(low) or given.get(_fold(low), 0)
-    hyph = ""
-    if "-" in low:
-        parts = low.split("-")
-        if not g:
-            g = min((given.get(p, 0) for p in parts), default=0)
-        hyph = "hn" if g else "hx"
-    zf = _bucket_z(zipf.get(low, 0))
-    pos = "i" if tok.initial else "m"
-    f = [f"{prefix}w={low}", f"{prefix}g={g}", f"{prefix}z={zf}", f"{prefix}gz={g}{zf}", f"{prefix}s={tok.shape}{pos}",
-         f"{prefix}sg={tok.shape}{pos}{g}"]
-    if hyph:
-        f.append(f"{prefix}hy={hyph}")
-    if not g and len(low) > 4:
-        f.append(f"{prefix}suf={low[-3:]}")
-    return f, g
+class Featurizer:
+    """Features of a mention, built from small groups (the head word, the word before, the word after,
+    the cue families around it...). Each group depends on a short key, so both its feature strings
+    and, once weights are known, its share of the score are computed once per key and cached: a
+    mention is scored with a dozen dictionary lookups, not fifty strings."""
+
+    MAX_CACHE = 200_000
+
+    def __init__(self, given: dict[str, int], zipf: dict[str, int], weights: dict[str, float] | None = None) -> None:
+        self.given = given
+        self.zipf = zipf
+        self.weights = weights or {}
+        self._groups: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._sums: dict[tuple[object, ...], float] = {}
+
+    def given_bucket(self, low: str) -> int:
+        given = self.given
+        g = given.get(low)
+        if g is None:
+            g = given.get(_fold(low), 0) if not low.isascii() else 0
+            if not g and "-" in low:
+                g = min((given.get(p, 0) for p in low.split("-")), default=0)
+        return g
+
+    def group(self, key: tuple[object, ...]) -> tuple[str, ...]:
+        got = self._groups.get(key)
+        if got is None:
+            if len(self._groups) > self.MAX_CACHE:
+                self._groups.clear()
+            got = self._groups[key] = tuple(self._build(key))
+        return got
+
+    def weight(self, key: tuple[object, ...]) -> float:
+        got = self._sums.get(key)
+        if got is None:
+            if len(self._sums) > self.MAX_CACHE:
+                self._sums.clear()
+            weights = self.weights
+            got = self._sums[key] = sum(weights.get(f, 0.0) for f in self.group(key))
+        return got
+
+    def features(self, keys: Iterable[tuple[object, ...]]) -> list[str]:
+        out: list[str] = []
+        for key in keys:
+            out.extend(self.group(key))
+        return out
+
+    def _lexical(self, low: str, shape: str, initial: bool, prefix: str) -> tuple[list[str], int]:
+        g = self.given_bucket(low)
+        zf = _bucket_z(self.zipf.get(low, 0))
+        pos = "i" if initial else "m"
+        f = [f"{prefix}w={low}", f"{prefix}g={g}", f"{prefix}z={zf}", f"{prefix}gz={g}{zf}", f"{prefix}s={shape}{pos}",
+             f"{prefix}sg={shape}{pos}{g}"]
+        if "-" in low:
+            f.append(f"{prefix}hy={'hn' if g else 'hx'}")
+        if not g and len(low) > 4:
+            f.append(f"{prefix}suf={low[-3:]}")
+        return f, g
+
+    def _build(self, key: tuple[object, ...]) -> list[str]:
+        kind = key[0]
+        if kind == "head":  # the mention's first word, where it is, how long the mention is
+            _, low, shape, initial, where, length = key
+            assert isinstance(low, str) and isinstance(shape, str)
+            f, _g = self._lexical(low, shape, bool(initial), "")
+            zf = _bucket_z(self.zipf.get(low, 0))
+            f += [f"sz={shape}{'i' if initial else 'm'}{zf}", f"at={where}{'i' if initial else 'm'}", f"len={length}"]
+            if low in FICTIONAL_SINGLE:
+                f.append("fictional")
+            if low in BIBLICAL:
+                f.append("biblical")
+            return f
+        if kind == "last":  # a surname: the last word of a longer mention
+            _, low, shape, initial, first = key
+            assert isinstance(low, str) and isinstance(shape, str) and isinstance(first, str)
+            f, lg = self._lexical(low, shape, bool(initial), "l")
+            f.append(f"gl={self.given_bucket(first)}{lg}")
+            return f
+        if kind == "p1":
+            _, low, shape, length = key
+            assert isinstance(low, str)
+            f = [f"p1={low}", *(f"p1f:{fam}" for fam in _FAMILIES.get(low, ())), f"p1s={shape}"]
+            if shape == "lower" and len(low) > 3:
+                f += [f"p1suf={low[-2:]}", f"p1suf_len={low[-2:]}{length}"]
+            if low.rstrip(".") in TITLES:
+                f.append("title")
+            if low in THING_BEFORE:
+                f.append("thing_before")
+            return f
+        if kind == "p2":
+            low = str(key[1])
+            return [f"p2={low}", *(f"p2f:{fam}" for fam in _FAMILIES.get(low, ()))]
+        if kind == "n1":
+            _, low, shape = key
+            assert isinstance(low, str)
+            f = [f"n1={low}", *(f"n1f:{fam}" for fam in _FAMILIES.get(low, ())),
+                 f"n1s={shape}{_bucket_z(self.zipf.get(low, 0))}"]
+            if shape == "lower" and len(low) > 3:
+                f.append(f"n1suf={low[-2:]}")
+            if low in THING_AFTER and shape == "cap":
+                f.append("thing_after")
+            return f
+        if kind == "n2":
+            return [f"n2={key[1]}"]
+        if kind == "punct":
+            return [f"cb={key[1]}", f"ca={key[2]}"]
+        if kind in ("L", "R", "S", "P"):
+            return [f"{kind}:{fam}" for fam in key[1:]]
+        return [str(x) for x in key[1:]]  # ("flags", "tag", "poss", ...): the names are the features
 
 
-def features(tokens: Sequence[Token], i: int, j: int, where: str, post_cues: frozenset[str], given: dict[str, int],
-             zipf: dict[str, int], punct: tuple[str, str] | None = None) -> list[str]:
-    """The features of the mention ``tokens[i..j]`` (one word, or a given name and a surname);
-    ``where`` is "text" or "alt"; ``post_cues`` are the cue families anywhere in the post."""
+def mention_keys(tokens: Sequence[Token], i: int, j: int, where: str, post_cues: tuple[str, ...],
+                 punct: tuple[str, str]) -> list[tuple[object, ...]]:
+    """The feature groups of the mention ``tokens[i..j]`` (one word, or a given name and a surname);
+    ``where`` is "text" or "alt"; ``post_cues`` the cue families found anywhere in the post."""
+    families = _FAMILIES
     tok = tokens[i]
-    last = tokens[j]
     n = len(tokens)
-    f, g = _lexical(tok, given, zipf, "")
-    zf = _bucket_z(zipf.get(tok.low, 0))
-    pos = "i" if tok.initial else "m"
-    f += [f"sz={tok.shape}{pos}{zf}", f"at={where}{pos}", f"len={min(j - i + 1, 3)}"]
+    length = min(j - i + 1, 3)
+    keys: list[tuple[object, ...]] = [("head", tok.low, tok.shape, tok.initial, where, length)]
     if j > i:
-        lf, lg = _lexical(last, given, zipf, "l")
-        f += lf
-        f.append(f"gl={g}{lg}")
+        last = tokens[j]
+        keys.append(("last", last.low, last.shape, last.initial, tok.low))
+    flags: list[str] = []
     if tok.hashtag:
-        f.append("tag" if not tok.tagcue else "tagcue")
-    if last.possessive:
-        f.append("poss")
+        flags.append("tagcue" if tok.tagcue else "tag")
+    if tokens[j].possessive:
+        flags.append("poss")
         if j + 1 < n and tokens[j + 1].low in CREATIONS:
-            f.append("poss+work")
+            flags.append("poss+work")
     if where == "alt" and i == 0:
-        f.append("alt0")
-    # neighbours: the words, their cue families, case and frequency; the characters either side
-    if i > 0:
-        p = tokens[i - 1]
-        f.append(f"p1={p.low}")
-        f.extend(f"p1f:{fam}" for fam in _FAMILIES.get(p.low, ()))
-        f.append(f"p1s={p.shape}")
-        if p.shape == "lower" and len(p.low) > 3:
-            f.append(f"p1suf={p.low[-2:]}")
-            f.append(f"p1suf_len={p.low[-2:]}{min(j - i + 1, 2)}")
-        if p.low.rstrip(".") in TITLES:
-            f.append("title")
-        if p.low in THING_BEFORE:
-            f.append("thing_before")
-        if i > 1:
-            f.append(f"p2={tokens[i - 2].low}")
-            f.extend(f"p2f:{fam}" for fam in _FAMILIES.get(tokens[i - 2].low, ()))
-    else:
-        f.append("p1=^")
+        flags.append("alt0")
     if j + 1 < n:
         q = tokens[j + 1]
-        f.append(f"n1={q.low}")
-        f.extend(f"n1f:{fam}" for fam in _FAMILIES.get(q.low, ()))
-        f.append(f"n1s={q.shape}{_bucket_z(zipf.get(q.low, 0))}")
-        if q.shape == "lower" and len(q.low) > 3:
-            f.append(f"n1suf={q.low[-2:]}")
-        if q.low in THING_AFTER and q.shape == "cap":
-            f.append("thing_after")
         if _YEAR_TOKEN.match(q.low) or (q.low in ("in", "from") and j + 2 < n and _YEAR_TOKEN.match(tokens[j + 2].low)):
-            f.append("year_after")
-        if j + 2 < n:
-            f.append(f"n2={tokens[j + 2].low}")
+            flags.append("year_after")
+    if flags:
+        keys.append(("flags", *flags))
+    if i > 0:
+        p = tokens[i - 1]
+        keys.append(("p1", p.low, p.shape, min(length, 2)))
+        if i > 1:
+            keys.append(("p2", tokens[i - 2].low))
     else:
-        f.append("n1=$")
-    if punct is not None:
-        b, a = punct
-        f.append(f"cb={b}")
-        f.append(f"ca={a}")
-    # cue families in a window, left and right, in the sentence and in the post
+        keys.append(("flags", "p1=^"))
+    if j + 1 < n:
+        q = tokens[j + 1]
+        keys.append(("n1", q.low, q.shape))
+        if j + 2 < n:
+            keys.append(("n2", tokens[j + 2].low))
+    else:
+        keys.append(("flags", "n1=$"))
+    keys.append(("punct", *punct))
     for side, lo, hi in (("L", max(0, i - 4), i), ("R", j + 1, min(n, j + 5))):
         seen: set[str] = set()
         for k in range(lo, hi):
-            fams = _FAMILIES.get(tokens[k].low)
-            if fams:
-                seen.update(fams)
-        f.extend(f"{side}:{fam}" for fam in sorted(seen))
-    for fam in post_cues:
-        f.append(f"P:{fam}")
+            got = families.get(tokens[k].low)
+            if got:
+                seen.update(got)
+        if seen:
+            keys.append((side, *sorted(seen)))
+    if post_cues:
+        keys.append(("P", *post_cues))
+    # the cue families of the rest of the mention's sentence
     lo = i
     while lo > 0 and not tokens[lo].initial:
         lo -= 1
@@ -384,18 +522,13 @@ def features(tokens: Sequence[Token], i: int, j: int, where: str, post_cues: fro
     while hi < n and not tokens[hi].initial:
         hi += 1
     sentence: set[str] = set()
-    for k in range(lo, hi):
-        if not i <= k <= j:
-            fams = _FAMILIES.get(tokens[k].low)
-            if fams:
-                sentence.update(fams)
-    f.extend(f"S:{fam}" for fam in sorted(sentence))
-    low = tok.low
-    if low in FICTIONAL_SINGLE:
-        f.append("fictional")
-    if low in BIBLICAL:
-        f.append("biblical")
-    return f
+    for k in (*range(lo, i), *range(j + 1, hi)):
+        got = families.get(tokens[k].low)
+        if got:
+            sentence.update(got)
+    if sentence:
+        keys.append(("S", *sorted(sentence)))
+    return keys
 
 
 def _in_famous(tokens: Sequence[Token], i: int) -> bool:
@@ -421,6 +554,7 @@ def post_cue_families(segments: Sequence[Sequence[Token]]) -> frozenset[str]:
 
 
 _POST_FAMILIES = frozenset(("religious", "animal", "story"))
+_POST_WORDS = frozenset(w for w, fams in _FAMILIES.items() if _POST_FAMILIES.intersection(fams))
 
 
 # --- reading a post ----------------------------------------------------------------------------
@@ -454,7 +588,7 @@ class Segment:
     tokens: list[Token]
     candidate: list[bool]
     excluded: list[str]  # per token: "" or why it is never a child ("title", "staff", "ignored")
-    feats: dict[int, list[str]]  # mention start -> features (candidates not excluded)
+    feats: dict[int, list[tuple[object, ...]]]  # mention start -> its feature groups (see Featurizer)
     ends: dict[int, int] = field(default_factory=dict)  # mention start -> its last word
 
 
@@ -513,39 +647,66 @@ def _cue_word(tok: Token, given: dict[str, int]) -> bool:
 
 
 def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContext | None = None) -> list[Segment]:
-    """Tokens, candidates, exclusions and features for each (where, text) segment of a post."""
+    """Tokens, candidates, exclusions and mentions with their feature groups, for each (where, text)
+    segment of a post. Only the words that are not plain lowercase words are looked at one by one;
+    the cue families around a mention are read when there is a mention."""
     ctx = ctx or NameContext()
-    given, zipf = model.given, model.zipf
     if ctx.extra:
-        given = {**given, **{w: 5 for w in ctx.extra}}
+        model = model.with_extra(ctx.extra)
+    given, zipf = model.given, model.zipf
+    keep = model.lower_candidates
+    cache = model.candidates
     read: list[Segment] = []
+    pending: list[tuple[Segment, list[int]]] = []  # segments with candidates, and where they are
+    words: set[str] = set()
     for where, text in segments:
         if not text:
             continue
-        tokens = tokenize(text)
-        cand = [is_candidate(t, given, zipf, model) for t in tokens]
-        reasons = [""] * len(tokens)
-        for i, ok in enumerate(cand):
+        tokens = tokenize(text, keep)
+        n = len(tokens)
+        words.update([t.low for t in tokens])
+        cand = [False] * n
+        found: list[int] = []
+        for k in [k for k, t in enumerate(tokens) if t.start >= 0]:  # shared lowercase tokens are no candidates
+            t = tokens[k]
+            if t.shape == "lower":
+                ok = t.low in keep or is_candidate(t, given, zipf, model)
+            else:
+                key = (t.low, False, t.tagcue)
+                ok = cache.get(key)
+                if ok is None:
+                    if len(cache) > Featurizer.MAX_CACHE:
+                        cache.clear()
+                    ok = cache[key] = is_candidate(t, given, zipf, model)
             if ok:
-                reasons[i] = _excluded(tokens, i, ctx, reasons)
-        read.append(Segment(where, text, tokens, cand, reasons, {}))
-    post_cues = post_cue_families([s.tokens for s in read])
-    for seg in read:
+                cand[k] = True
+                found.append(k)
+        reasons = [""] * n
+        for k in found:
+            reasons[k] = _excluded(tokens, k, ctx, reasons)
+        seg = Segment(where, text, tokens, cand, reasons, {})
+        read.append(seg)
+        if found:
+            pending.append((seg, found))
+    fams: set[str] = set()
+    for word in words & _POST_WORDS:
+        fams.update(_FAMILIES[word])
+    post_cues = tuple(sorted(fams & _POST_FAMILIES))
+    for seg, found in pending:
         where = "alt" if seg.where == "alt text" else "text"
         toks = seg.tokens
         n = len(toks)
-        i = 0
-        while i < n:
-            if not seg.candidate[i] or seg.excluded[i]:
-                i += 1
+        after = -1
+        for i in found:
+            if i <= after or seg.excluded[i]:
                 continue
             j = i
             while j + 1 < n and seg.candidate[j + 1] and not seg.excluded[j + 1] and _adjacent(toks, j, j + 1, seg) \
                     and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given):
                 j += 1
             seg.ends[i] = j
-            seg.feats[i] = features(toks, i, j, where, post_cues, given, zipf, _punct(seg.text, toks[i], toks[j]))
-            i = j + 1
+            seg.feats[i] = mention_keys(toks, i, j, where, post_cues, _punct(seg.text, toks[i], toks[j]))
+            after = j
     return read
 
 
@@ -584,7 +745,16 @@ _EXPLAINED = (
 
 
 def _cue(seg: Segment, i: int, model: Model) -> str:
-    feats = set(seg.feats.get(i, ()))
+    feats: set[str] = set()
+    for key in seg.feats.get(i, ()):
+        kind = key[0]
+        if kind == "flags":
+            feats.update(str(x) for x in key[1:])
+        elif kind in ("L", "R"):
+            feats.update(f"{kind}:{fam}" for fam in key[1:])
+        elif kind == "head":
+            feats.add(f"len={key[5]}")
+            feats.add(f"g={model.featurizer.given_bucket(str(key[1]))}")
     best, best_w = "", 0.0
     for feat, words in _EXPLAINED:
         w = model.weights.get(feat, 0.0)

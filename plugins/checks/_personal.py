@@ -67,17 +67,17 @@ _ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd
                       r"Way|Crescent|Grove|Gardens|Terrace|Place|Court|Walk|Mews|Rise|View|Row|Square|Hill|Park)\b")
 _DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
                    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
-_BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b", re.I)
+_BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b")
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
-                    r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue)\b", re.I)
-_HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+'s\s+(?:house|home)\b"
-                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b|\bcollect", re.I)
+                    r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue)\b")
+_HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
+                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b|\bcollect")
 # A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
 _PERSONAL = re.compile(r"\b(?:home|mum|dad|mother|father|grandparents?|nan|grandma|grandad|family|parents?|"
-                       r"carers?|his|her|their|my|me)\b", re.I)
+                       r"carers?|his|her|their|my|me)\b")
 _SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip)\s+(?:trip\s+)?(?:mobile|phone)\b"
-                            r"|\bnot\s+a\s+personal\s+(?:number|mobile|phone)", re.I)
+                            r"|\bnot\s+a\s+personal\s+(?:number|mobile|phone)")
 _PHONE_HINT = re.compile(r"\d(?:[\s().-]{0,2}\d){8}")
 _PLACE_HINT = re.compile(r"\b[A-Z]{1,2}\d|\b\d{1,4}[a-zA-Z]?,?\s+[A-Z]")
 _DIGITS = re.compile(r"\d")
@@ -154,10 +154,20 @@ def _mask_email(local: str, domain: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+_DIGIT_OR_AT = re.compile(r"[\d@]")
+
+
+def might_be_personal(text: str) -> bool:
+    """Every kind of personal information has a digit or an @: a text with neither is passed over."""
+    return _DIGIT_OR_AT.search(text) is not None
+
+
 def personal_data(text: str, own: OwnDetails | None = None, named: bool = False) -> list[PiiHit]:
     """Personal information in ``text``; ``named``: the text names a person (a date of birth needs one)."""
     own = own or OwnDetails()
     hits: list[PiiHit] = []
+    if not might_be_personal(text):
+        return hits
     if "@" in text:
         for m in _EMAIL.finditer(text):
             local, domain = m.group(1), m.group(2)
@@ -167,35 +177,33 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
     places = _PLACE_HINT.search(text) is not None  # "AB1", "12 Oak"
     if not (phones or places or named):
         return hits
+    lower = text.lower()  # the word patterns below are written in lowercase
     if phones:
-        school_mobile = _SCHOOL_MOBILE.search(text) is not None
+        school_mobile = _SCHOOL_MOBILE.search(lower) is not None
         mobiles = [m for m in _PHONE_MOBILE.finditer(text) if national_digits(m.group()) not in own.phones]
         if not school_mobile:
             hits.extend(PiiHit("mobile number", m.group()[:4] + "*** ***") for m in mobiles)
-        personal = named or _PERSONAL.search(text) is not None
-        venue = _VENUE.search(text) is not None
-        for m in _PHONE_LAND.finditer(text):
-            if any(mm.start() <= m.start() < mm.end() for mm in _PHONE_MOBILE.finditer(text)):
-                continue
-            if national_digits(m.group()) in own.phones:
-                continue
-            if personal and not venue:
-                hits.append(PiiHit("phone number", m.group()[:4] + "*** ***"))
+        landlines = [m for m in _PHONE_LAND.finditer(text) if national_digits(m.group()) not in own.phones
+                     and not any(mm.start() <= m.start() < mm.end() for mm in _PHONE_MOBILE.finditer(text))]
+        if landlines and (named or _PERSONAL.search(lower) is not None) and _VENUE.search(lower) is None:
+            hits.extend(PiiHit("phone number", m.group()[:4] + "*** ***") for m in landlines)
     if places:
-        home = _HOME.search(text) is not None
-        venue = _VENUE.search(text) is not None
-        if home or not venue:
-            for m in _ADDRESS.finditer(text):
-                if any(" ".join(m.group().lower().split()) in a for a in own.addresses):
-                    continue
-                hits.append(PiiHit("home address", "a house number and street"))
-            for m in _POSTCODE.finditer(text):
-                code = m.group().replace(" ", "")
-                if code in own.postcodes or any(code.lower() in a.replace(" ", "") for a in own.addresses):
-                    continue
-                if not home and not any(h.kind == "home address" for h in hits):
-                    continue  # a postcode alone, with no house: a place, not a home
-                hits.append(PiiHit("postcode", m.group().split()[0][:2] + "** ***"))
-    if named and _BIRTH.search(text) and _DATE.search(text):
+        addresses = list(_ADDRESS.finditer(text))
+        postcodes = list(_POSTCODE.finditer(text))
+        if addresses or postcodes:
+            home = _HOME.search(lower) is not None
+            if home or _VENUE.search(lower) is None:
+                for m in addresses:
+                    if any(" ".join(m.group().lower().split()) in a for a in own.addresses):
+                        continue
+                    hits.append(PiiHit("home address", "a house number and street"))
+                for m in postcodes:
+                    code = m.group().replace(" ", "")
+                    if code in own.postcodes or any(code.lower() in a.replace(" ", "") for a in own.addresses):
+                        continue
+                    if not home and not any(h.kind == "home address" for h in hits):
+                        continue  # a postcode alone, with no house: a place, not a home
+                    hits.append(PiiHit("postcode", m.group().split()[0][:2] + "** ***"))
+    if named and _BIRTH.search(lower) and _DATE.search(text):
         hits.append(PiiHit("date of birth", "a date of birth next to a name"))
     return hits

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from checks._base import CheckContext, Setting, check, in_week
 from checks._childnames import ChildName, NameContext, child_names, load_model, names_a_person, read_post, score_post
-from checks._personal import OwnDetails, PiiHit, personal_data
+from checks._personal import OwnDetails, PiiHit, might_be_personal, personal_data
 from socialaudit.config import School
 from socialaudit.models import CheckResult, Finding, Post, Severity, Status
 
@@ -74,12 +74,16 @@ def analyse(segments: Sequence[tuple[str, str]], names: NameContext | None = Non
             threshold: float | None = None) -> Found:
     """Children's names and personal information in a post's (where, text) segments."""
     model = load_model()
+    if names is not None and names.extra:
+        model = model.with_extra(names.extra)
     read = read_post(segments, model, names)
     found = Found(names=child_names(read, score_post(read, model), model.threshold if threshold is None else threshold,
                                     model))
-    named = bool(found.names) or names_a_person(read, model)
+    named: bool | None = bool(found.names) or None  # worked out only for a text that may hold personal data
     for _, text in segments:
-        if text:
+        if text and might_be_personal(text):
+            if named is None:
+                named = names_a_person(read, model)
             found.pii.extend(personal_data(text, own, named=named))
     return found
 

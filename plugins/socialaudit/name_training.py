@@ -116,6 +116,7 @@ class Example:
     tags: tuple[str, ...] = ()
     read: list[cn.Segment] = field(default_factory=list)
     labels: list[dict[int, int]] = field(default_factory=list)
+    feats: list[dict[int, list[str]]] = field(default_factory=list)  # per segment: mention start -> features
 
 
 def _occurrences(text: str, needle: str, flags: int = 0) -> list[tuple[int, int]]:
@@ -180,6 +181,7 @@ def prepare(examples: Sequence[Example], model: cn.Model) -> None:
     ctx = cn.NameContext.build(staff=STAFF)
     for ex in examples:
         ex.read = cn.read_post(ex.segments, model, ctx)
+        ex.feats = [{i: model.featurizer.features(keys) for i, keys in seg.feats.items()} for seg in ex.read]
         ex.labels = []
         by_text = dict(zip((t for _, t in ex.segments if t), (r for t, r in zip(ex.segments, ex.child_ranges) if t[1])))
         for seg in ex.read:
@@ -194,8 +196,8 @@ def prepare(examples: Sequence[Example], model: cn.Model) -> None:
 def _rows(examples: Sequence[Example]) -> tuple[list[dict[str, int]], list[int]]:
     X, y = [], []
     for ex in examples:
-        for seg, labels in zip(ex.read, ex.labels):
-            for i, f in seg.feats.items():
+        for feats, labels in zip(ex.feats, ex.labels):
+            for i, f in feats.items():
                 X.append(dict.fromkeys(f, 1))
                 y.append(labels[i])
     return X, y
@@ -208,9 +210,9 @@ class Fitted:
 
     def probs(self, ex: Example) -> list[dict[int, float]]:
         out = []
-        for seg in ex.read:
+        for feats in ex.feats:
             p = {}
-            for i, f in seg.feats.items():
+            for i, f in feats.items():
                 z = self.bias + sum(self.weights.get(x, 0.0) for x in f)
                 p[i] = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
             out.append(p)
@@ -342,6 +344,7 @@ def objective(c: Counts) -> float:
 @dataclass(slots=True)
 class Report:
     lines: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, line: str = "") -> None:
         self.lines.append(line)
@@ -415,7 +418,7 @@ def cross_validate(examples: Sequence[Example], model: cn.Model, out: Report) ->
     return {"pooled": pooled, "spans": spans, "errors": errors, "preds": preds}
 
 
-def build(shared: Path = SHARED, write: bool = True, out: Report | None = None) -> Report:
+def build(shared: Path = SHARED, write: bool = True, out: Report | None = None, own: Path = OWN_POSTS) -> Report:
     """Rebuild the tables, cross-validate, choose the settings, train on everything and write the model."""
     out = out or Report()
     given = given_table(shared / "ons-babynames")
@@ -425,7 +428,7 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None) 
         (DATA_DIR / "given_names.tsv").write_text(table_text(GIVEN_HEADER, given), encoding="utf-8")
         (DATA_DIR / "word_zipf.tsv").write_text(table_text(ZIPF_HEADER, zipf), encoding="utf-8")
     limits = cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5, **cn.DEFAULT_LIMITS)
-    examples = load_shared(shared / "school-posts" / "posts.jsonl") + load_own(zipf)
+    examples = load_shared(shared / "school-posts" / "posts.jsonl") + load_own(zipf, own)
     prepare(examples, limits)
     missing = sum(1 for ex in examples for seg, r in zip(ex.segments, ex.child_ranges) for _ in r) 
     covered = sum(1 for ex in examples for lab in ex.labels for v in lab.values() if v)
@@ -433,8 +436,9 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None) 
         f"{sum(ex.source == 'own' for ex in examples)} own); {covered} candidate words inside "
         f"{missing} child span occurrences")
     out()
-    cross_validate(examples, limits, out)
+    out.figures.update(cross_validate(examples, limits, out))
     c, t = _choose(examples, limits, SEED)
+    out.figures["shipped"] = {"C": c, "threshold": t}
     fitted = fit(examples, c)
     payload = {"about": "named_children: logistic regression over candidate-word features; "
                         "rebuilt by python -m socialaudit.name_training",
