@@ -798,7 +798,8 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
             where = "hashtag" if toks[i].hashtag else seg.where
             found.append(ChildName(given=given, surname=surname, where=where, year=year, probability=prob,
                                    cue=_cue(seg, i, model) if model is not None else ""))
-    return found
+    full = {n.given.lower() for n in found if n.surname}
+    return [n for n in found if n.surname or n.given.lower() not in full]  # "Ava" in the alt text of "Ava Kowalczyk"
 
 
 def _adjacent(toks: Sequence[Token], a: int, b: int, seg: Segment) -> bool:
