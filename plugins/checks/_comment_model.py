@@ -292,7 +292,22 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     out.extend("P:" + k for k in personal)
     if _NAMEISH.search(text):
         out.append("S:name")
+    # a few pairs a linear model cannot add up: a group and a sweeping word, a leer and a pupil, ...
+    present = {f[2:] for f in out if f[:2] in ("C:", "S:")}
+    out.extend("X:" + a + "+" + b for a, b in _PAIRS if a in present and b in present)
+    if not _CONTEXT_ONLY.isdisjoint(present):
+        out = [f for f in out if f[2:] not in _CONTEXT_ONLY or f[:2] != "C:"]
     return list(dict.fromkeys(out))
+
+
+# Cues that mean something only next to another (a photo, a pupil, "always", "you"): pairs only.
+_CONTEXT_ONLY = frozenset({"photo", "pupil", "general", "looks", "second"})
+
+
+_PAIRS = (("group", "general"), ("group", "hostile"), ("leer", "pupil"), ("leer", "photo"), ("sexual", "pupil"),
+          ("violence", "staff"), ("violence", "pupil"), ("violence", "second"), ("violence", "name"),
+          ("mock", "name"), ("laugh", "name"), ("laugh", "looks"), ("looks", "name"), ("mock", "pupil"),
+          ("laugh", "pupil"), ("insult", "name"), ("insult", "staff"), ("selfharm", "second"), ("selfharm", "name"))
 
 
 # Function words: a few hundred labelled comments give them weights by chance ("this", "they", "it"),
@@ -300,7 +315,8 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
 _STOP = frozenset("the a an and or but this that these those it its it's is are was were be been being do does did "
                   "have has had to of in on at for with from by as so what when where which who how all any some "
                   "one again just very too also then than there here my our we us they them their see get got can "
-                  "could would will about into out up off over after before me i i'm im".split())
+                  "could would will about into out up off over after before me i i'm im someone anyone everyone "
+                  "came come back home".split())
 _CAPITAL = re.compile(r"[A-Z][a-z]")
 _SAID_OF = re.compile(r"(?:\bis|'s|\bare|\byou're|\byoure|\bur|\bsuch|=)\s+(?:(?:a|an|such|absolute|total|proper|"
                       r"right|complete|little|fat|old|bitter|smug|useless|jumped-up|wet|utter|massive|bloody|"
