@@ -155,36 +155,47 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
-_LOWER_TOKENS: dict[str, Token] = {}  # one shared, offset-less token per lowercase word (see tokenize)
+_LOWER_TOKENS: dict[str, Token] = {}  # shared, offset-less tokens of lowercase words when nothing is kept
 
 
-def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset()) -> list[Token]:
+def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
+             shared: dict[str, Token] | None = None) -> list[Token]:
     """Words of ``text`` with offsets; CamelCase hashtags become their words (offsets inside the tag).
 
     Speed: a plain lowercase word that is not in ``keep`` (the lowercase words that could be a name)
-    is one shared token without offsets (``start`` and ``end`` are -1): nothing reads where an
-    ordinary word is, only what it is. Every other word is found in order with its offsets.
+    is one shared token without offsets (``start`` and ``end`` are -1), kept in ``shared`` (one dict
+    per ``keep``): nothing reads where an ordinary word is, only what it is. Every other word is
+    found in order with its offsets.
     """
     if "http" in text or "www." in text:
         text = _LINKS.sub(_blank, text)
     if "@" in text:
         text = _ADDRESSES.sub(_blank, text)
-    tokens: list[Token] = []
-    append = tokens.append
-    shared = _LOWER_TOKENS
+    if shared is None:
+        shared = _LOWER_TOKENS if not keep else {}
+    words = (_WORD_ASCII if text.isascii() else _WORD).findall(text)
+    get = shared.get
+    tokens: list[Token | None] = [get(w) for w in words]  # most words: a dictionary hit
+    if None not in tokens:
+        return tokens  # type: ignore[return-value]
+    out: list[Token] = []
+    append = out.append
     pos = 0
-    for word in (_WORD_ASCII if text.isascii() else _WORD).findall(text):
+    for word, tok in zip(words, tokens):
+        if tok is not None:
+            append(tok)
+            continue
         if word.islower() and word.isascii() and word[0] != "#" and "'" not in word and word not in keep:
-            tok = shared.get(word)
-            if tok is None:
-                tok = _shared(word)
+            if len(shared) > 100_000:
+                shared.clear()
+            tok = shared[word] = Token(word, word, -1, -1, "lower", False)
             append(tok)
             continue
         start = text.find(word, pos)
         while start > 0 and _WORD.match(text, start - 1) is not None:  # inside a longer word: look further on
             start = text.find(word, start + 1)
         if start < 0:  # a word that searching cannot place: let the regex say where every word is
-            return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep)]
+            return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep, shared)]
         pos = start + len(word)
         if word[0] != "#" and "'" not in word and "’" not in word and word[0].isupper() and word[1:].islower():
             k = start - 1  # a plain capitalised word (most of the rest): is it the first of its sentence?
@@ -193,23 +204,20 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset()) -> list[T
             initial = k < 0 or text[k] in _SENTENCE_END or (not text[k].isalnum() and text[k] not in _MID_SENTENCE)
             append(Token(word, word.lower(), start, pos, "cap", initial))
             continue
-        tokens.extend(_tokens_of(text, word, start, keep))
-    return tokens
+        out.extend(_tokens_of(text, word, start, keep, shared))
+    return out
 
 
-def _shared(word: str) -> Token:
-    if len(_LOWER_TOKENS) > 100_000:
-        _LOWER_TOKENS.clear()
-    tok = _LOWER_TOKENS[word] = Token(word, word, -1, -1, "lower", False)
-    return tok
-
-
-def _tokens_of(text: str, word: str, start: int, keep: frozenset[str] | set[str]) -> list[Token]:
+def _tokens_of(text: str, word: str, start: int, keep: frozenset[str] | set[str],
+               shared: dict[str, Token]) -> list[Token]:
     """The token(s) of one word found at ``start``: a hashtag gives one per CamelCase part."""
     end = start + len(word)
     if word.islower() and word[0] != "#" and "'" not in word and "’" not in word:
         if word.isascii() and word not in keep:
-            return [_LOWER_TOKENS.get(word) or _shared(word)]
+            tok = shared.get(word)
+            if tok is None:
+                tok = shared[word] = Token(word, word, -1, -1, "lower", False)
+            return [tok]
         return [Token(word, word, start, end, "lower", False)]
     if word[0] == "#":
         body = word[1:]
@@ -261,10 +269,12 @@ class Model:
     featurizer: Featurizer = field(init=False, repr=False, compare=False)
     candidates: dict[tuple[str, bool, bool], bool] = field(init=False, repr=False, compare=False)  # a cache
     lower_candidates: frozenset[str] = field(init=False, repr=False, compare=False)  # lowercase words that may be names
+    shared_tokens: dict[str, Token] = field(init=False, repr=False, compare=False)  # see tokenize
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "featurizer", Featurizer(self.given, self.zipf, self.weights))
         object.__setattr__(self, "candidates", {})
+        object.__setattr__(self, "shared_tokens", {})
         object.__setattr__(self, "lower_candidates", frozenset(
             w for w, g in self.given.items() if g >= self.lower_given_min and self.zipf.get(w, 0) < self.lower_zipf_max))
 
@@ -662,7 +672,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     for where, text in segments:
         if not text:
             continue
-        tokens = tokenize(text, keep)
+        tokens = tokenize(text, keep, model.shared_tokens)
         n = len(tokens)
         words.update([t.low for t in tokens])
         cand = [False] * n

@@ -42,6 +42,7 @@ SEED = 20261206
 FOLDS = 5
 INNER_FOLDS = 4
 C_GRID = (0.3, 1.0, 3.0)
+BETA = 1.5  # the threshold maximises F-beta: recall weighs 1.5 times precision (F1 gave P 0.928, R 0.949 in nested CV)
 THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(2, 19))  # 0.10 .. 0.90
 # The labelled posts treat these as the school's own (the demo trust's domains, as in config/trust.yaml).
 OWN = OwnDetails.build(domains=("stoswins-trust.example.org", "example.sch.uk"))
@@ -337,7 +338,7 @@ def _choose(examples: Sequence[Example], model: cn.Model, seed: int) -> tuple[fl
 def objective(c: Counts) -> float:
     """F-beta with beta 1.5: a missed named child costs more than a false alarm, but both matter."""
     p, r = c.precision, c.recall
-    b2 = 1.5 ** 2
+    b2 = BETA ** 2
     return (1 + b2) * p * r / (b2 * p + r) if p + r else 0.0
 
 
