@@ -301,7 +301,7 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
 
 
 # Cues that mean something only next to another (a photo, a pupil, "always", "you"): pairs only.
-_CONTEXT_ONLY = frozenset({"photo", "pupil", "general", "looks", "second"})
+_CONTEXT_ONLY = frozenset({"photo", "pupil", "general", "looks", "second", "group"})
 
 
 _PAIRS = (("group", "general"), ("group", "hostile"), ("leer", "pupil"), ("leer", "photo"), ("sexual", "pupil"),
@@ -442,6 +442,10 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     if not text or not text.strip():
         return Reading()
     model = model or load()
+    if lex is None:
+        from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
+
+        lex = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
     if exclude:
         text = _blank(text, exclude)
     norm = normalise(text)
@@ -467,9 +471,12 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     bad |= {w for w in toks if table.get(w) in _ABUSIVE_CUES}
     spans: list[tuple[int, int]] = [] if from_norm else [(h.start, h.end) for h in hits]
     for m in re.finditer(r"\S+", text):
-        words_here = [w.strip("'") for w in _WORDS.findall(normalise(m.group()))]
+        token = m.group()
+        words_here = [w.strip("'") for w in _WORDS.findall(normalise(token))]
         if any(w in bad or any(b in w for b in _STRONG if len(w) > len(b)) for w in words_here):
             spans.append((m.start(), m.end()))
+        elif from_norm and not token.isalpha() and lex.find(normalise(token, lower=False)):
+            spans.append((m.start(), m.end()))  # a disguised word ("w***3rs", "f🦆**ing")
     for m in _SPACED.finditer(text):
         joined = "".join(c for c in m.group() if c.isalpha()).lower()
         if joined in bad or any(b in joined for b in _STRONG):

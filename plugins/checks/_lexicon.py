@@ -126,7 +126,7 @@ CUE_WORDS: dict[str, tuple[str, ...]] = {
               "principal", "caretaker", "receptionist", "bursar", "governor", "governors", "coach", "ta", "staff",
               "senco", "dinner", "lady", "ladies", "supply", "trust", "ceo"),
     "dox": ("lives", "address", "insta", "instagram", "snapchat", "linkedin", "tiktok", "hinge", "tinder", "profile",
-            "private", "personal", "reg", "maiden", "airbnb", "listing", "bio"),
+            "private", "personal", "reg", "airbnb", "listing", "bio"),
 }
 # Words that insult only when said of someone ("Mr X is a snake", "she's a donkey on the pitch"):
 # a comment gets the ``C:isa`` cue when one follows "is a", "'s a", "you're a", "such a" and the like.
