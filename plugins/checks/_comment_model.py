@@ -124,7 +124,8 @@ def _unleet(m: re.Match[str]) -> str:
     word = m.group()
     if word[:1] == "@" or _NUMBERISH.search(word):
         return word  # a handle, or a word with a number in it ("Year6", "tok123", "U15", "3pm")
-    return word.translate(_LEET)
+    core = word.rstrip("!|")  # "Amelia!" ends a sentence; "sh!t" and "n!gg@" are disguised
+    return core.translate(_LEET) + word[len(core):]
 
 
 _NUMBERISH = re.compile(r"\d\d|^\d|^[a-z]\d+$|\d(?:st|nd|rd|th|pm|am|s)$", re.I)
@@ -415,7 +416,7 @@ LABELS = {
 }
 # Cue kinds whose words are abuse in themselves, so they are masked wherever they appear.
 _ABUSIVE_CUES = frozenset({"slur", "insult", "sexual"})
-_PERSONAL = re.compile(r"\S*\d\S*\d\S*|\S+@\S+|@\w+")
+_PERSONAL = re.compile(r"\S*\d\S*|\S+@\S+|@\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,10 +429,9 @@ class Reading:
     spans: tuple[tuple[int, int], ...] = ()  # where to mask in the original text
 
 
-def _sexual_about_pupils(feats: Sequence[str]) -> bool:
+def _sexual_about_pupils(cues: set[str]) -> bool:
     """A sexual comment is about pupils (critical) when it says so, or speaks of a photo and not of staff."""
-    cues = set(feats)
-    return "C:pupil" in cues or ("C:photo" in cues and "C:staff" not in cues)
+    return "pupil" in cues or ("photo" in cues and "staff" not in cues)
 
 
 def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Model | None = None) -> Reading:
@@ -450,7 +450,7 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
         text = _blank(text, exclude)
     norm = normalise(text)
     hits, sure, from_norm = lexicon_hits(text, norm, lex)
-    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS
+    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS, word_span
 
     toks = [t.strip("'") for t in _WORDS.findall(norm)]
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
@@ -464,9 +464,10 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
         category = "threat"
     elif _sure_personal(personal) and category not in ("threat", "self-harm"):
         category = "doxxing"
-    critical = category in ("threat", "doxxing", "self-harm") or (category == "sexual" and _sexual_about_pupils(feats))
-    # what to mask: the lexicon's words, the normalised abusive words, and personal data
     table = cue_table()
+    critical = category in ("threat", "doxxing", "self-harm") or (
+        category == "sexual" and _sexual_about_pupils({table[t] for t in toks if t in table}))
+    # what to mask: the lexicon's words, the normalised abusive words, and personal data
     bad = set(EXTRA_PROFANITY) | set(SURE_SLURS) | {h.word for h in hits}
     bad |= {w for w in toks if table.get(w) in _ABUSIVE_CUES}
     spans: list[tuple[int, int]] = [] if from_norm else [(h.start, h.end) for h in hits]
@@ -474,9 +475,9 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
         token = m.group()
         words_here = [w.strip("'") for w in _WORDS.findall(normalise(token))]
         if any(w in bad or any(b in w for b in _STRONG if len(w) > len(b)) for w in words_here):
-            spans.append((m.start(), m.end()))
+            spans.append(word_span(text, m.start(), m.start() + 1))
         elif from_norm and not token.isalpha() and lex.find(normalise(token, lower=False)):
-            spans.append((m.start(), m.end()))  # a disguised word ("w***3rs", "f🦆**ing")
+            spans.append(word_span(text, m.start(), m.start() + 1))  # a disguise ("w***3rs", an emoji inside a word)
     for m in _SPACED.finditer(text):
         joined = "".join(c for c in m.group() if c.isalpha()).lower()
         if joined in bad or any(b in joined for b in _STRONG):

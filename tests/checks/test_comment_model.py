@@ -1,0 +1,284 @@
+"""The comments check's classifier: normalisation, categories, severity, masking, hostile input, the shipped model.
+
+Every comment here is fictional and written for these tests (none is from the training data).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checks import _comment_model as model
+from checks._base import run_checks
+from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon, mask_spans
+from checks.comments import ACTION, CRITICAL_ACTION
+from socialaudit.config import DEFAULT_CONFIG, load_config
+from socialaudit.models import Comment, Severity, Status
+from socialaudit.weeks import IsoWeek
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+CONFIG = load_config(DEFAULT_CONFIG)
+SCHOOL = CONFIG.school("our-lady")
+LEX = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
+
+
+def read(text: str) -> model.Reading:
+    return model.read(text, LEX)
+
+
+# --- normalisation: the disguises undone before anything reads the comment -----------------------
+
+@pytest.mark.parametrize(("text", "normal"), [
+    ("f u c k this", "fuck this"),  # spaced
+    ("k.y.s", "kys"),  # dotted
+    ("F-U-C-K-I-N-G cold", "fucking cold"),  # hyphenated
+    ("ｆｕｃｋｉｎｇ", "fucking"),  # full-width
+    ("𝐬𝐡𝐢𝐭 parking", "shit parking"),  # maths bold
+    ("ʀᴇᴛᴀʀᴅs", "retards"),  # small capitals
+    ("fuсking", "fucking"),  # a Cyrillic "с"
+    ("w4nk3rs", "wankers"),  # leetspeak
+    ("n!gg@ please", "nigga please"),
+    ("fuuuuuck", "fuuck"),  # long repeats cut to two
+    ("f🦆**ing", "f**ing"),  # an emoji standing for letters is a mask
+    ("f@#king", "f**king"),
+    ("🖕 to that", " fuck  to that"),  # an emoji standing for a word
+    ("Year6 and U15 at 3pm, 07700 900123", "year6 and u15 at 3pm, 07700 900123"),  # numbers are not leetspeak
+    ("Well done Amelia!", "well done amelia!"),
+])
+def test_normalise_undoes_the_disguises(text, normal):
+    assert model.normalise(text) == normal
+
+
+# --- categories and severity -------------------------------------------------------------------
+
+FLAGGED = [
+    ("f u c k the new lunch rota", "profanity", False),
+    ("this is s.h.i.t organisation", "profanity", False),
+    ("T-W-A-T-S in the staff car park again", "profanity", False),
+    ("ｆｕｃｋｉｎｇ shambles at drop off", "profanity", False),
+    ("w4nk3rs blocking the bus lane", "profanity", False),
+    ("f🦆**ing joke of a timetable", "profanity", False),
+    ("🖕 to the new uniform supplier", "profanity", False),
+    ("I'm going to stab Mr Fictman when he leaves tonight", "threat", True),
+    ("someone ought to teach that teacher a lesson after school", "threat", True),
+    ("Mrs Fictwell better watch her back in the car park", "threat", True),
+    ("see you at the gates tomorrow Jaxon 🔪", "threat", True),
+    ("Mr Fictory is a useless spineless moron", "attack", False),
+    ("Miss Fictell is a lazy clueless idiot", "attack", False),
+    ("everyone ignore Poppy on Monday, she's a weird loner lol", "bullying", False),
+    ("the girl in the netball photo is well fit, how old is she?", "sexual", True),
+    ("DM me the uncropped swimming gala pics of the girls", "sexual", True),
+    ("bunch of p@kis in that photo", "slur", False),
+    ("that spaz in the sack race lol", "slur", False),
+    ("Mr Fictwood's home number is 07700 900555, ring him at midnight", "doxxing", True),
+    ("Miss Fictwick lives at 4 Quarry Nook, QV2 1XX", "doxxing", True),
+    ("go unalive yourself Kai", "self-harm", True),
+    ("k.y.s Ethan nobody likes you", "self-harm", True),
+    ("drink bleach Jayden", "self-harm", True),
+]
+
+
+@pytest.mark.parametrize(("text", "category", "critical"), FLAGGED)
+def test_categories_and_severity(text, category, critical):
+    reading = read(text)
+    assert (reading.category, reading.critical) == (category, critical), reading
+
+
+# The false-alarm kinds the issue names: names, biology, other languages, banter, civil complaints,
+# Scunthorpe words, slang praise, set texts.
+CLEAR = [
+    "Well done to Mr Dick and the whole science department!",
+    "Shital and Dhruv won the quiz",
+    "Year 9 biology: the penis and vagina, puberty and reproduction, handled really well",
+    "Year 10 dissected a heart, a bit gory but fascinating",
+    "Kurs polskiego w sobotę, dziękujemy pani Nowak",
+    "Tack för en fin termin, nu är det slut på skolan",
+    "Scunthorpe away day for the U14s, great result",
+    "Lovely trip to Penistone and Cockermouth",
+    "the panto was Dick Whittington and it was brilliant",
+    "Mr Fictson's dad jokes are criminal 😂",
+    "you absolute legend, Miss, what a goal",
+    "that cover was sick",
+    "Homework club was cancelled twice without notice. Please let parents know earlier.",
+    "The new one-way system is badly signposted and dangerous at 3pm",
+    "We had blue tits nesting in the school garden",
+    "Spotted dick and custard on Thursday!",
+    "Thanks for all your hard work this term",
+    "killed it at the concert tonight, so proud",
+    "Year 8 are reading Lord of the Flies: 'Kill the pig! Cut her throat!'",
+    "Assembly on the history of the Holocaust was powerful",
+    "Our class is learning about suicide prevention and mental health this week",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", CLEAR)
+def test_hard_negatives_stay_clear(text):
+    assert read(text) == model.Reading()
+
+
+# --- masking: the whole word, emoji and digit stand-ins included -----------------------------------
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("what a f🦆**ing joke", "what a f****** joke"),
+    ("w***3rs at the gate", "w****** at the gate"),
+    ("total w4nk3rs, all of them", "total w******, all of them"),
+    ("f u c k this tie policy", "f * * * this tie policy"),
+])
+def test_masking_hides_the_whole_word(text, shown):
+    reading = read(text)
+    assert reading.category == "profanity"
+    assert mask_spans(text, reading.spans) == shown
+
+
+def test_doxxing_evidence_hides_the_number_and_address():
+    text = "Mr Fictwood lives at 12 Quillon Row, QX9 9ZZ, his mobile is 07700 900555"
+    reading = read(text)
+    shown = mask_spans(text, reading.spans)
+    assert reading.category == "doxxing" and reading.critical
+    for secret in ("12", "QX9", "9ZZ", "07700", "900555"):
+        assert secret not in shown
+    assert "mobile number" in reading.why and "home address" in reading.why
+
+
+# --- the check: severity, action, message, removal tracking unchanged ------------------------------
+
+def comment(text: str, cid: str = "c1") -> Comment:
+    return Comment(id=cid, post_id="p1", text=text, author="parent_fict_amy",
+                   created_at=datetime(2026, 11, 18, 15, tzinfo=timezone.utc),
+                   url=f"https://www.facebook.com/x/posts/p1?comment_id={cid}")
+
+
+def check(make_post, *comments: Comment):
+    post = make_post(platform="facebook", account="OurLadyLourdesFict", school="our-lady", id="p1",
+                     url="https://www.facebook.com/x/posts/p1", created_at=datetime(2026, 11, 18, 10, tzinfo=timezone.utc),
+                     text="Year 3 built Roman shields.", comments=comments)
+    [result] = run_checks(SCHOOL, [post], week=IsoWeek.parse("2026-W47"), config=CONFIG, names=["comments"])
+    return result
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("someone ought to teach that teacher a lesson after school", "A threatening comment"),
+    ("go unalive yourself Kai", "A comment encouraging self-harm"),
+    ("the girl in the netball photo is well fit, how old is she?", "A sexual comment about a pupil"),
+    ("Mr Fictwood's home number is 07700 900555, ring him at midnight", "A comment giving out personal details"),
+])
+def test_critical_categories_copy_the_dsl_at_once(make_post, text, label):
+    result = check(make_post, comment(text))
+    [finding] = result.findings
+    assert result.status is Status.FAIL and finding.severity is Severity.CRITICAL
+    assert finding.action == CRITICAL_ACTION == "Hide the comment now, keep a screenshot, report it to the DSL."
+    assert finding.message.startswith(label) and "first seen in 2026-W47" in finding.message
+    assert "900555" not in finding.message + finding.evidence
+
+
+@pytest.mark.parametrize(("text", "label", "cue"), [
+    ("Mr Fictory is a useless spineless moron", "A comment insulting", "m****"),
+    ("f u c k the new lunch rota", "A comment with swearing", "f * * *"),
+    ("that spaz in the sack race lol", "A comment with a slur", "s***"),
+])
+def test_other_categories_are_breaches_naming_the_masked_cue(make_post, text, label, cue):
+    [finding] = check(make_post, comment(text)).findings
+    assert finding.severity is Severity.BREACH and finding.action == ACTION
+    assert finding.message.startswith(label) and cue in finding.message
+    assert cue in finding.evidence
+
+
+def test_a_sexual_comment_about_staff_is_a_breach(make_post):
+    [finding] = check(make_post, comment("Miss Fictlow is a proper MILF")).findings
+    assert finding.severity is Severity.BREACH and finding.message.startswith("A sexual comment is visible")
+
+
+def test_the_demo_comment_is_still_caught_and_masked(make_post):
+    from socialaudit.simulator.dataset import ABUSIVE_COMMENT
+
+    [finding] = check(make_post, comment(ABUSIVE_COMMENT)).findings
+    assert finding.severity is Severity.BREACH and "f******" in finding.evidence and "ing" not in finding.evidence
+
+
+# --- hostile input: never a traceback ---------------------------------------------------------------
+
+NASTY = ["\x00\x01\x02", "\ud800 lone surrogate", "\u202e\u202d reversed", "e\u0301\u0301\u0301" * 50,
+         "🏳️‍🌈" * 500, "a " * 20_000, "f" + "*" * 5000 + "k", "@" * 300, "0" * 10_000, "\n\t\r" * 100,
+         "ﷺ" * 40, "f.u.c.k." * 300, "<script>alert(1)</script>", "k y s " * 1000, "(((" * 100]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_hostile_input_never_raises(text):
+    reading = read(text)
+    assert isinstance(reading, model.Reading)
+    mask_spans(text, reading.spans)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_is_read_without_error(text):
+    reading = read(text)
+    assert reading.category in ("", *model.CATEGORIES)
+    assert all(0 <= a <= b <= len(text) for a, b in reading.spans)
+
+
+# --- the shipped model ------------------------------------------------------------------------------
+
+def test_the_model_ships_as_package_data_and_loads_without_sklearn_or_numpy():
+    assert model.MODEL_PATH == ROOT / "plugins" / "checks" / "data" / "comments_model.json"
+    probe = ("import sys; sys.path.insert(0, 'plugins'); from checks import _comment_model as m; m.load(); "
+             "m.read('f u c k'); print(sorted(k for k in ('numpy', 'sklearn', 'scipy') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    data = json.loads(model.MODEL_PATH.read_text(encoding="utf-8"))
+    assert data["categories"] == list(model.CATEGORIES) and set(data["weights"]) == {"flag", *model.CATEGORIES}
+    assert "plugins" not in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "school-comments" / "comments.jsonl").exists(), reason="../shared/data absent")
+def test_training_again_gives_the_same_bytes(tmp_path):
+    """Same data, same model: the shipped file is what ``scripts/train_comments.py`` writes."""
+    pytest.importorskip("sklearn")
+    out = tmp_path / "model.json"
+    subprocess.run([sys.executable, "scripts/train_comments.py", "--out", str(out), "--no-report"], cwd=ROOT,
+                   check=True, capture_output=True, env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": ""})
+    assert out.read_bytes() == model.MODEL_PATH.read_bytes()
+
+
+@pytest.mark.skipif(not (SHARED / "ons-babynames" / "ons_babynames_ew_2022-2024.csv").exists(),
+                    reason="../shared/data absent")
+def test_childrens_given_names_are_not_read_as_abuse():
+    """Of 18,853 given names registered 2022-2024, at most 3 make "Well done NAME!" a finding (measured: "El",
+    "El-Roi", "Kal-El": the Spanish article weighs towards an insult in the training set)."""
+    import csv
+
+    path = SHARED / "ons-babynames" / "ons_babynames_ew_2022-2024.csv"
+    with path.open(encoding="utf-8") as handle:
+        names = sorted({row["name"] for row in csv.DictReader(handle)})
+    assert len(names) > 10_000
+    assert len([n for n in names if read(f"Well done {n}!").category]) <= 3
+
+
+# --- the evaluation command ---------------------------------------------------------------------------
+
+def test_evaluate_comments_prints_the_figures(capsys, tmp_path):
+    from socialaudit.cli import main
+
+    labelled = ROOT / "tests" / "data" / "comments_labelled.jsonl"
+    assert main(["evaluate", "comments", "--comments-labelled", str(labelled), "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "overall: precision 1.000, recall 1.000 (tp 3, fp 0, fn 0)" in out
+    assert "HateXplain test split: " in out and "absent, skipped" in out
+
+
+def test_evaluate_comments_without_data_is_a_usage_error(capsys, tmp_path):
+    from socialaudit.cli import main
+
+    assert main(["evaluate", "comments", "--data", str(tmp_path)]) == 2
+    assert "no labelled comments" in capsys.readouterr().err
