@@ -82,3 +82,16 @@ def test_shared_ons_names_coverage():
     assert ons["names"] > 10_000
     assert ons["known_distinct"] > 0.99  # the table is built from these names (and earlier years)
     assert 0.5 < ons["flagged_distinct"] <= 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not POSTS.exists(), reason="../shared/data school posts absent")
+def test_rebuilding_the_model_gives_the_shipped_bytes():
+    pytest.importorskip("sklearn")
+    pytest.importorskip("wordfreq")
+    from socialaudit import name_training
+
+    report = name_training.build(SHARED, write=False)
+    for name, text in report.figures["files"].items():
+        shipped = (name_training.DATA_DIR / name).read_text(encoding="utf-8")
+        assert text == shipped, f"{name} differs from what the training command builds"

@@ -36,8 +36,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from checks._names import (_MID_SENTENCE, _RELIGIOUS_CONTEXT, _SENTENCE_END, _SKIP_BACK, BIBLICAL, FAMOUS,
-                           FICTIONAL_SINGLE, RELIGIOUS_ALWAYS, TITLES, _fold, _starts_sentence)
+from checks._names import (
+    _MID_SENTENCE,
+    _RELIGIOUS_CONTEXT,
+    _SENTENCE_END,
+    _SKIP_BACK,
+    BIBLICAL,
+    FAMOUS,
+    FICTIONAL_SINGLE,
+    RELIGIOUS_ALWAYS,
+    TITLES,
+    _fold,
+    _starts_sentence,
+)
 
 DATA = "data"
 
@@ -181,7 +192,7 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
     out: list[Token] = []
     append = out.append
     pos = 0
-    for word, tok in zip(words, tokens):
+    for word, tok in zip(words, tokens, strict=True):
         if tok is not None:
             append(tok)
             continue
@@ -683,11 +694,12 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                 ok = t.low in keep or is_candidate(t, given, zipf, model)
             else:
                 key = (t.low, False, t.tagcue)
-                ok = cache.get(key)
-                if ok is None:
+                cached = cache.get(key)
+                if cached is None:
                     if len(cache) > Featurizer.MAX_CACHE:
                         cache.clear()
-                    ok = cache[key] = is_candidate(t, given, zipf, model)
+                    cached = cache[key] = is_candidate(t, given, zipf, model)
+                ok = cached
             if ok:
                 cand[k] = True
                 found.append(k)
@@ -786,7 +798,7 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
     """The children's names in a read post, given each mention's probability."""
     found: list[ChildName] = []
     seen: set[tuple[str, str]] = set()
-    for seg, p in zip(read, probs):
+    for seg, p in zip(read, probs, strict=True):
         toks = seg.tokens
         for i, j in seg.ends.items():
             prob = p.get(i, 0.0)

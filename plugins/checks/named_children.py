@@ -165,8 +165,8 @@ def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
         return CheckResult(check=NAME, policy=POLICY, school=school.id, status=status, summary=summary,
                            findings=tuple(findings), metrics=metrics)
 
-    names = ", ".join(f"{c.platform} {c.account}" for c in failed)
-    missing = f" ({names} could not be collected)" if failed else ""
+    unread = ", ".join(f"{c.platform} {c.account}" for c in failed)
+    missing = f" ({unread} could not be collected)" if failed else ""
     serious = sum(1 for f in findings if f.status is Status.FAIL)
     if serious:
         return result(Status.FAIL, f"{serious} post{'s' if serious != 1 else ''} may identify a child or carry "
@@ -174,7 +174,7 @@ def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     if not school.accounts:
         return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so no post could be checked.")
     if failed:
-        return result(Status.NOT_EVALUATED, f"{len(mine)} posts checked, but {names} could not be collected, "
+        return result(Status.NOT_EVALUATED, f"{len(mine)} posts checked, but {unread} could not be collected, "
                                             f"so posts may be missing.")
     if findings:
         return result(Status.WARN, f"{len(findings)} text-only post{'s' if len(findings) != 1 else ''} give a child's first name.")

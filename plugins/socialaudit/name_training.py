@@ -184,7 +184,7 @@ def prepare(examples: Sequence[Example], model: cn.Model) -> None:
         ex.read = cn.read_post(ex.segments, model, ctx)
         ex.feats = [{i: model.featurizer.features(keys) for i, keys in seg.feats.items()} for seg in ex.read]
         ex.labels = []
-        by_text = dict(zip((t for _, t in ex.segments if t), (r for t, r in zip(ex.segments, ex.child_ranges) if t[1])))
+        by_text = {text: r for (_, text), r in zip(ex.segments, ex.child_ranges, strict=True) if text}
         for seg in ex.read:
             ranges = by_text.get(seg.text, [])
             ex.labels.append({i: int(any(s <= seg.tokens[k].start and seg.tokens[k].end <= e
@@ -197,7 +197,7 @@ def prepare(examples: Sequence[Example], model: cn.Model) -> None:
 def _rows(examples: Sequence[Example]) -> tuple[list[dict[str, int]], list[int]]:
     X, y = [], []
     for ex in examples:
-        for feats, labels in zip(ex.feats, ex.labels):
+        for feats, labels in zip(ex.feats, ex.labels, strict=True):
             for i, f in feats.items():
                 X.append(dict.fromkeys(f, 1))
                 y.append(labels[i])
@@ -232,7 +232,7 @@ def fit(examples: Sequence[Example], c: float) -> Fitted:
     clf = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", random_state=SEED, max_iter=2000)
     clf.fit(matrix, y)
     names = vec.get_feature_names_out()
-    weights = {str(n): round(float(w), 4) for n, w in zip(names, clf.coef_[0]) if abs(w) >= 0.0005}
+    weights = {str(n): round(float(w), 4) for n, w in zip(names, clf.coef_[0], strict=True) if abs(w) >= 0.0005}
     return Fitted(weights=weights, bias=round(float(clf.intercept_[0]), 4))
 
 
@@ -291,8 +291,8 @@ def span_counts(examples: Sequence[Example], names: dict[str, list[cn.ChildName]
     when it lies inside a gold child span."""
     counts = Counts()
     for ex in examples:
-        by_text = dict(zip((t for _, t in ex.segments if t), (r for t, r in zip(ex.segments, ex.child_ranges) if t[1])))
-        for seg, p in zip(ex.read, probs[ex.id]):
+        by_text = {text: r for (_, text), r in zip(ex.segments, ex.child_ranges, strict=True) if text}
+        for seg, p in zip(ex.read, probs[ex.id], strict=True):
             ranges = by_text.get(seg.text, [])
             hit = [i for i, v in p.items() if v >= threshold]
             words = [k for i in hit for k in range(i, seg.ends[i] + 1)]
@@ -426,12 +426,10 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None, 
     zipf = zipf_table(sorted(given))
     if write:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        (DATA_DIR / "given_names.tsv").write_text(table_text(GIVEN_HEADER, given), encoding="utf-8")
-        (DATA_DIR / "word_zipf.tsv").write_text(table_text(ZIPF_HEADER, zipf), encoding="utf-8")
     limits = cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5, **cn.DEFAULT_LIMITS)
     examples = load_shared(shared / "school-posts" / "posts.jsonl") + load_own(zipf, own)
     prepare(examples, limits)
-    missing = sum(1 for ex in examples for seg, r in zip(ex.segments, ex.child_ranges) for _ in r) 
+    missing = sum(len(r) for ex in examples for r in ex.child_ranges)
     covered = sum(1 for ex in examples for lab in ex.labels for v in lab.values() if v)
     out(f"{len(examples)} posts ({sum(ex.source == 'shared' for ex in examples)} shared, "
         f"{sum(ex.source == 'own' for ex in examples)} own); {covered} candidate words inside "
@@ -447,9 +445,12 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None, 
                "trained_on": f"{len(examples)} posts", "weights": dict(sorted(fitted.weights.items()))}
     out()
     out(f"Shipped: C {c}, threshold {t:.2f}, {len(fitted.weights)} weights")
+    files = {"name_model.json": json.dumps(payload, indent=0, sort_keys=False, ensure_ascii=False) + "\n",
+             "given_names.tsv": table_text(GIVEN_HEADER, given), "word_zipf.tsv": table_text(ZIPF_HEADER, zipf)}
+    out.figures["files"] = files
     if write:
-        (DATA_DIR / "name_model.json").write_text(json.dumps(payload, indent=0, sort_keys=False, ensure_ascii=False) + "\n",
-                                                  encoding="utf-8")
+        for name, text in files.items():
+            (DATA_DIR / name).write_text(text, encoding="utf-8")
     return out
 
 
