@@ -56,7 +56,8 @@ ROLE_MAILBOXES = frozenset(
     press media hr payroll catering kitchen lettings bookings booking trips uniform parents parent
     events fundraising donations membership secretary chair treasurer team club clubs nursery preschool
     wraparound breakfastclub afterschool holidayclub exams examinations careers transport hub mail
-    noreply no-reply newsletter""".split()
+    noreply no-reply newsletter yr year class form ks eyfs sixthform pastoral wellbeing nurse therapies
+    familysupport dpo workexperience transition""".split()
 )
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
@@ -74,8 +75,8 @@ _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|ve
 _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
                    r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b|\bcollect")
 # A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
-_PERSONAL = re.compile(r"\b(?:home|mum|dad|mother|father|grandparents?|nan|grandma|grandad|family|parents?|"
-                       r"carers?|his|her|their|my|me)\b")
+_PERSONAL = re.compile(r"\b(?:home|my|his|her|their)\s+(?:phone|number|landline|tel)\b|\b(?:ring|call|phone|text)\s+"
+                       r"(?:me|him|her|them|us\s+at\s+home)\b|\bat\s+home\b|\bon\s+(?:her|his|my)\s+(?:own\s+)?(?:phone|landline)\b")
 _SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip)\s+(?:trip\s+)?(?:mobile|phone)\b"
                             r"|\bnot\s+a\s+personal\s+(?:number|mobile|phone)")
 _PHONE_HINT = re.compile(r"\d(?:[\s().-]{0,2}\d){8}")
@@ -185,7 +186,7 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
             hits.extend(PiiHit("mobile number", m.group()[:4] + "*** ***") for m in mobiles)
         landlines = [m for m in _PHONE_LAND.finditer(text) if national_digits(m.group()) not in own.phones
                      and not any(mm.start() <= m.start() < mm.end() for mm in _PHONE_MOBILE.finditer(text))]
-        if landlines and (named or _PERSONAL.search(lower) is not None) and _VENUE.search(lower) is None:
+        if landlines and _PERSONAL.search(lower) is not None:
             hits.extend(PiiHit("phone number", m.group()[:4] + "*** ***") for m in landlines)
     if places:
         addresses = list(_ADDRESS.finditer(text))

@@ -356,3 +356,11 @@ def test_a_finding_says_why_it_is_a_child(make_post):
     [finding] = run([make_post(text="Well done to Ava Brackwell in Year 4 for her poem!", media=PHOTO)]).findings
     assert "why:" in finding.evidence and ("year group" in finding.evidence or "after 'done'" in finding.evidence)
     assert "Ava" not in finding.evidence and "Brackwell" not in finding.evidence
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=200), min_size=1, max_size=3))
+def test_any_text_is_read_without_a_traceback(texts):
+    found = analyse([("text", texts[0]), *(("alt text", t) for t in texts[1:])])
+    for name in found.names:
+        assert name.masked().count("***") in (1, 2)
