@@ -212,7 +212,27 @@ def measure(pred: list[str], rows: list[dict]) -> dict:
     out["overall"] = {"tp": tp, "fp": fp, "fn": fn, "precision": round(tp / (tp + fp), 3) if tp + fp else None,
                       "recall": round(tp / (tp + fn), 3) if tp + fn else None}
     out["false_alarms"] = dict(sorted(Counter(r["kind"] for p, r in zip(pred, rows, strict=True) if p and not r["flag"]).items()))
+    # the dataset's own kinds (hate apart from slurs) and whether a caught comment gets the right severity
+    out["by_kind"] = {k: f"{sum(1 for p, r in zip(pred, rows, strict=True) if p and r['kind'] == k)}/"
+                         f"{sum(1 for r in rows if r['kind'] == k)}"
+                      for k in sorted({r["kind"] for r in rows if r["flag"]})}
+    sev = [(critical_of(p, r["text"]), r.get("severity") == "critical") for p, r in zip(pred, rows, strict=True)
+           if p and r["flag"]]
+    out["severity_right"] = f"{sum(1 for a, b in sev if a == b)}/{len(sev)}"
+    out["critical_missed_as_breach"] = sum(1 for a, b in sev if b and not a)
     return out
+
+
+def critical_of(category: str, text: str) -> bool:
+    """The check's severity for a category (sexual: critical when about pupils), as comments.py decides it."""
+    from checks._comment_model import _sexual_about_pupils, cue_table, normalise, words
+
+    if category in ("threat", "doxxing", "self-harm"):
+        return True
+    if category != "sexual":
+        return False
+    table = cue_table()
+    return _sexual_about_pupils({table[w] for w in words(normalise(text)) if w in table})
 
 
 def kfold(rows: list[dict], seed: int) -> list[list[int]]:
@@ -242,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--public", action="store_true", help="add the public sets' training splits (down-weighted)")
+    parser.add_argument("--public-sample", type=int, default=0, metavar="N",
+                        help="with --public: a seeded sample of N of their training posts (0: all)")
     parser.add_argument("--report", help="also write the measurements as JSON here")
     parser.add_argument("--no-report", action="store_true",
                         help="only write the model: no nested cross-validation or public-set figures (fast)")
@@ -262,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         public_tests.update({"hatexplain (test split, 1,924)": hx_test, "davidson (seeded 10%)": dv_test})
         if args.public:
             ptrain = hx_train + dv_train
+            if args.public_sample and args.public_sample < len(ptrain):
+                ptrain = random.Random(SEED).sample(ptrain, args.public_sample)
             extra = (extra[0] + ptrain, extra[1] + featurise(ptrain))
     everyone = list(range(len(rows)))
     # 1. shipped thresholds: out-of-fold scores on all school comments

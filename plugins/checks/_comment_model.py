@@ -98,8 +98,8 @@ def normalise(text: str, lower: bool = True) -> str:
     ``lower=False`` keeps the case (for the lexicon, whose name rules read capitals: "Mr Dick")."""
     if not text:
         return ""
-    text = _VARIATION.sub("", text)
     if not text.isascii():
+        text = _VARIATION.sub("", text)
         text = _EMOJI_MASK.sub(_stars, text)  # "f🦆**ing": an emoji inside a word masks letters
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
@@ -183,7 +183,7 @@ def personal_data(text: str) -> list[str]:
     return [hit.kind for hit in find(text, None, True)]
 
 
-def lexicon_hits(text: str, norm: str, lex: Any = None) -> tuple[list[Any], bool, bool]:
+def lexicon_hits(text: str, norm: str, lex: Any = None, toks: Sequence[str] | None = None) -> tuple[list[Any], bool, bool]:
     """The lexicon's hits on the comment (or, when it has none, on its case-kept normalised text:
     "f u c k" and "k.y.s" are seen only once the letters are joined), and whether they are *sure*:
     the high-precision first pass that flags a comment whatever the model says.
@@ -206,7 +206,8 @@ def lexicon_hits(text: str, norm: str, lex: Any = None) -> tuple[list[Any], bool
             source = cased
             hits = lex.find(source)
     sure = any(h.word not in AMBIGUOUS and not _inside_a_name(source, h.start, h.end) for h in hits)
-    toks = [t.strip("'") for t in _WORDS.findall(norm)]
+    if toks is None:
+        toks = _WORDS.findall(norm)
     if not sure and not (EXTRA_PROFANITY.isdisjoint(toks) and SURE_SLURS.isdisjoint(toks)):
         sure = True
     return hits, sure, source is not text
@@ -230,9 +231,10 @@ def analyse(text: str, lex: Any = None, bigrams: bool = False) -> tuple[list[str
     """(features, sure first-pass hit, lexicon hits, personal data kinds) of one comment: what training and
     the check both use. Personal data in a comment (a phone number, a home address) is a sure hit too."""
     norm = normalise(text)
-    hits, sure, _ = lexicon_hits(text, norm, lex)
+    toks = _WORDS.findall(norm)
+    hits, sure, _ = lexicon_hits(text, norm, lex, toks)
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
-    feats = features(text, norm, _kinds(hits, sure, norm), personal, bigrams)
+    feats = features(text, norm, _kinds(hits, sure, toks), personal, bigrams, toks)
     return feats, sure or _sure_personal(personal), hits, personal
 
 
@@ -246,11 +248,10 @@ def _sure_personal(personal: Sequence[str]) -> bool:
     return not _SURE_PERSONAL.isdisjoint(personal)
 
 
-def _kinds(hits: Sequence[Any], sure: bool, norm: str) -> list[str]:
+def _kinds(hits: Sequence[Any], sure: bool, toks: Sequence[str]) -> list[str]:
     """The lexicon features: a hit's kind when the first pass is sure of it, else just "weak"."""
     from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS
 
-    toks = [t.strip("'") for t in _WORDS.findall(norm)]
     kinds = {h.kind for h in hits} if sure else ({"weak"} if hits else set())
     if not EXTRA_PROFANITY.isdisjoint(toks):
         kinds.add("profanity")
@@ -260,44 +261,47 @@ def _kinds(hits: Sequence[Any], sure: bool, norm: str) -> list[str]:
 
 
 def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = (),
-             personal: Sequence[str] = (), bigrams: bool = False) -> list[str]:
+             personal: Sequence[str] = (), bigrams: bool = False, toks: Sequence[str] | None = None) -> list[str]:
     """The comment's distinct features (present or not, never counted): the same for training and scoring.
 
-    ``w:word`` unigrams, ``a b`` bigrams, character 3-5-grams of ``<word>``, ``L:kind`` for each lexicon
-    hit kind, ``C:cue`` for each cue word or phrase, ``P:kind`` for personal data, and shape features
-    (a capitalised name, a year group, digits).
+    ``w:word`` for each word but function words, ``a b`` bigrams (when the model uses them), ``C:cue``
+    for each cue word or phrase of ``_lexicon.CUE_WORDS`` / ``CUE_PHRASES`` (a Capitalised word inside a
+    sentence is a name, not a cue), ``C:isa`` for an insult said of someone, ``L:kind`` for the lexicon's
+    hits, ``P:kind`` for personal data, ``S:name`` for a name, and ``X:a+b`` for a few pairs of cues.
     """
     if norm is None:
         norm = normalise(text)
-    toks = _WORDS.findall(norm)
+    if toks is None:
+        toks = _WORDS.findall(norm)
     out = ["w:" + t for t in toks if t not in _STOP]
     if bigrams:
         out.extend(a + " " + b for a, b in zip(toks, toks[1:], strict=False))
     table = cue_table()
+    present: set[str] = set()
     cued = [t for t in toks if t in table]
     if cued:
         if _CAPITAL.search(text):
             proper = _proper_nouns(text)
             cued = [t for t in cued if t not in proper]
-        out.extend("C:" + table[t] for t in cued)
+        present.update(table[t] for t in cued)
     from checks._lexicon import SAID_OF_SOMEONE
 
     if not SAID_OF_SOMEONE.isdisjoint(toks) and any(m.group(1) in SAID_OF_SOMEONE for m in _SAID_OF.finditer(norm)):
-        out.append("C:isa")
+        present.add("isa")
     phrases = cue_phrases()
-    for first in sorted(phrases.keys() & set(toks)):
-        out.extend("C:" + cue for phrase, cue, pattern in phrases[first] if phrase in norm and pattern.search(norm))
-    out.extend("L:" + k for k in lexicon_kinds)
+    for first in phrases.keys() & set(toks):
+        present.update(cue for phrase, cue, pattern in phrases[first] if phrase in norm and pattern.search(norm))
     if "(((" in text:
-        out.append("C:slur")  # the antisemitic "echo"
+        present.add("slur")  # the antisemitic "echo"
+    out.extend("C:" + c for c in sorted(present) if c not in _CONTEXT_ONLY)
+    out.extend("L:" + k for k in lexicon_kinds)
     out.extend("P:" + k for k in personal)
     if _NAMEISH.search(text):
         out.append("S:name")
+        present.add("name")
     # a few pairs a linear model cannot add up: a group and a sweeping word, a leer and a pupil, ...
-    present = {f[2:] for f in out if f[:2] in ("C:", "S:")}
-    out.extend("X:" + a + "+" + b for a, b in _PAIRS if a in present and b in present)
-    if not _CONTEXT_ONLY.isdisjoint(present):
-        out = [f for f in out if f[2:] not in _CONTEXT_ONLY or f[:2] != "C:"]
+    if len(present) > 1:
+        out.extend("X:" + a + "+" + b for a, b in _PAIRS if a in present and b in present)
     return list(dict.fromkeys(out))
 
 
@@ -449,12 +453,10 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     if exclude:
         text = _blank(text, exclude)
     norm = normalise(text)
-    hits, sure, from_norm = lexicon_hits(text, norm, lex)
-    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS, word_span
-
-    toks = [t.strip("'") for t in _WORDS.findall(norm)]
+    toks = _WORDS.findall(norm)
+    hits, sure, from_norm = lexicon_hits(text, norm, lex, toks)
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
-    feats = features(text, norm, _kinds(hits, sure, norm), personal, model.bigrams)
+    feats = features(text, norm, _kinds(hits, sure, toks), personal, model.bigrams, toks)
     configured_threat = any(h.kind == "threat" and h.word not in _ambiguous() for h in hits)
     verdict = model.verdict(feats, sure or configured_threat or _sure_personal(personal))
     if not verdict.flagged:
@@ -468,12 +470,14 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     critical = category in ("threat", "doxxing", "self-harm") or (
         category == "sexual" and _sexual_about_pupils({table[t] for t in toks if t in table}))
     # what to mask: the lexicon's words, the normalised abusive words, and personal data
+    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS, word_span
+
     bad = set(EXTRA_PROFANITY) | set(SURE_SLURS) | {h.word for h in hits}
     bad |= {w for w in toks if table.get(w) in _ABUSIVE_CUES}
     spans: list[tuple[int, int]] = [] if from_norm else [(h.start, h.end) for h in hits]
     for m in re.finditer(r"\S+", text):
         token = m.group()
-        words_here = [w.strip("'") for w in _WORDS.findall(normalise(token))]
+        words_here = _WORDS.findall(normalise(token))
         if any(w in bad or any(b in w for b in _STRONG if len(w) > len(b)) for w in words_here):
             spans.append(word_span(text, m.start(), m.start() + 1))
         elif from_norm and not token.isalpha() and lex.find(normalise(token, lower=False)):

@@ -1,9 +1,9 @@
 """Comments (policy 4.1).
 
-What it checks: the public comments on the school's posts (Facebook, Instagram, X, Mastodon, Bluesky) for abuse: swearing, also disguised (sh1t, f***ing, fuuuck), threats and personal attacks on staff; and, on later runs, whether each flagged comment has been removed.
-Why it matters: the policy says inappropriate comments on or abuse of the school's accounts must be removed at once and reported to a member of SLT; families and pupils read them too.
-Example: a comment "this school is a f***ing joke" still visible -> breach; still visible a week later -> critical; gone the next week -> removed (first seen missing in that week).
-How to fix: hide or delete the comment on the platform, then report it to SLT; block or report the account if it keeps happening.
+What it checks: the public comments on the school's posts (Facebook, Instagram, X, Mastodon, Bluesky) for inappropriate ones, read by a lexicon first pass and a trained classifier: swearing, also disguised (sh1t, f***ing, f u c k), threats, insults at staff or pupils, bullying of pupils, sexual comments, slurs and identity hate, doxxing (a home address, a phone number) and encouraging self-harm; and, on later runs, whether each flagged comment has been removed.
+Why it matters: the policy says inappropriate comments on or abuse of the school's accounts must be removed at once and reported to a member of SLT; threats, sexual comments about pupils, doxxing and encouraging self-harm are safeguarding matters for the DSL; families and pupils read them too.
+Example: a comment "this school is a f***ing joke" still visible -> breach; still visible a week later -> critical; gone the next week -> removed (first seen missing in that week); "someone ought to teach that teacher a lesson after school" -> critical at once, the DSL copied.
+How to fix: hide the comment now (a critical one: keep a screenshot and report it to the DSL; otherwise report it to SLT); block or report the account if it keeps happening.
 
 Removal tracking: each flagged comment is recorded per week (``comment_observations`` in the store).
 The next runs collect its post again (for ``track_weeks`` weeks). A comment gone from a post that
