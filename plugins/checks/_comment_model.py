@@ -488,11 +488,63 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
             spans.append((m.start(), m.end()))
     if category == "doxxing":
         spans.extend((m.start(), m.end()) for m in _PERSONAL.finditer(text))
-    why = _why(text, category, spans, verdict.cues, personal)
-    return Reading(category=category, critical=critical, why=why, spans=tuple(sorted(set(spans))))
+    names = _name_spans(text) if category != "profanity" else []
+    why = _why(text, category, spans, _cue_words(model, category, text, norm, toks, names), personal)
+    return Reading(category=category, critical=critical, why=why, spans=tuple(sorted(set(spans + names))))
 
 
 _STRONG = ("fuck", "cunt", "shit", "wank", "nigg", "twat")
+_TITLES = frozenset("mr mrs ms miss dr sir mx".split())
+# Words that start many sentences and are also given names somewhere.
+_COMMON_CAPITALS = frozenset("go look see just please well so no yes thanks thank love hope imagine tell ask why who "
+                             "what when where how nobody everyone someone anyone poor nice sack run wait pass rate "
+                             "every another same".split())
+_NAME_WORD = re.compile(r"(?<![\w'])[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?=\b)")
+
+
+def _name_spans(text: str) -> list[tuple[int, int]]:
+    """Where a person's name probably is: a Capitalised word after a title, inside a sentence, or a known
+    given name; masked in the evidence like the abuse, so a report never spreads a pupil's name."""
+    from checks._names import name_tables
+
+    tables = name_tables()
+    out = []
+    for m in _NAME_WORD.finditer(text):
+        word = m.group()
+        low = word.lower()
+        if low in _TITLES:
+            continue
+        before = text[:m.start()].rstrip(" \t\"'\u201c\u2018(")
+        previous = before.split()[-1].lower().rstrip(".") if before else ""
+        inside = bool(before) and before[-1] not in ".!?:\n"
+        common = low in _STOP or low in _COMMON_CAPITALS or low in cue_table()
+        if previous in _TITLES or (not common and (inside or low in tables)):
+            out.append((m.start(), m.end()))
+    return out
+
+
+def _cue_words(model: Model, category: str, text: str, norm: str, toks: Sequence[str],
+               names: Sequence[tuple[int, int]]) -> list[str]:
+    """The words and phrases that weighed most for ``category``: a word's own weight plus its cue's."""
+    w = model.weights.get(category, {})
+    table = cue_table()
+    from checks._names import name_tables
+
+    british = name_tables().british
+    hidden = {text[a:b].lower() for a, b in names} | _TITLES | {t for t in toks if t in british and t not in table}
+    scores: dict[str, float] = {}
+    for t in toks:
+        if t in _STOP or t in hidden or t[:2] == "e_":
+            continue
+        cue = table.get(t)
+        scores[t] = w.get("w:" + t, 0.0) + (w.get("C:" + cue, 0.0) if cue and cue not in _CONTEXT_ONLY else 0.0)
+    phrases = cue_phrases()
+    for first in phrases.keys() & set(toks):
+        for phrase, cue, pattern in phrases[first]:
+            if phrase in norm and pattern.search(norm) and not any(h in phrase.split() for h in hidden):
+                scores[phrase] = w.get("C:" + cue, 0.0) + 0.01 * len(phrase)
+    best = sorted((k for k, v in scores.items() if v > 0), key=lambda k: (-scores[k], k))[:3]
+    return [b for b in best if not any(b != o and b in o.split() for o in best)]
 
 
 @lru_cache(maxsize=1)
@@ -531,7 +583,7 @@ def _why(text: str, category: str, spans: Sequence[tuple[int, int]], cues: Seque
         if word and word not in shown:
             shown.append(word)
     if not shown:
-        shown = [c for c in cues][:3]
+        shown = list(cues)[:3]
     if not shown:
         return f"the wording reads as {category}"
     return "the words " + ", ".join(f"\u201c{w}\u201d" for w in shown[:3])

@@ -193,6 +193,17 @@ def test_other_categories_are_breaches_naming_the_masked_cue(make_post, text, la
     assert cue in finding.evidence
 
 
+@pytest.mark.parametrize("text", [
+    "everyone ignore Poppy Fictwright on Monday, she's a weird loner lol",
+    "go unalive yourself Kai",
+    "Jaxon Fictley see you at the gates tomorrow 🔪",
+])
+def test_a_persons_name_is_masked_in_the_evidence_and_never_the_cue(make_post, text):
+    [finding] = check(make_post, comment(text)).findings
+    for name in ("Poppy", "Fictwright", "Kai", "Jaxon", "Fictley"):
+        assert name not in finding.evidence and name.lower() not in finding.message.lower()
+
+
 def test_a_sexual_comment_about_staff_is_a_breach(make_post):
     [finding] = check(make_post, comment("Miss Fictlow is a proper MILF")).findings
     assert finding.severity is Severity.BREACH and finding.message.startswith("A sexual comment is visible")
