@@ -5,12 +5,17 @@ What it does: reads a whole comment and says whether it is inappropriate and whi
 (``checks._lexicon``), which finds swear words; a threat or a leering remark made of clean words
 ("someone needs to teach that receptionist a lesson") needs a model that reads the comment.
 
-Why a linear model: one logistic regression per category over word unigrams and bigrams, character
-3-5-grams inside words, and a few lexicon and cue features, trained with scikit-learn by
+Why a linear model: one logistic regression for "flag" and one per category over binary features
+(words but function words, the lexicon's hits, cue words and phrases of ``_lexicon.CUE_WORDS`` and
+``CUE_PHRASES``, personal data, a name, a few pairs of cues), trained with scikit-learn by
 ``scripts/train_comments.py`` and shipped as rounded weights in ``checks/data/comments_model.json``.
 Scoring is a dictionary look-up per feature in pure Python (no scikit-learn or numpy at run time),
-so it loads in milliseconds and scores tens of thousands of comments a second, and every decision
-can be explained by the features that weighed most.
+so it loads in tens of milliseconds and reads over ten thousand comments a second, and every
+decision can be explained by the words that weighed most (the cue a finding shows).
+
+Before the model, a high-precision first pass (:func:`lexicon_hits`): swear words and slurs of the
+lexicon with no innocent use, configured phrases, and personal data that is doxxing whoever posts it
+flag a comment whatever the model says; the model still names the category.
 
 The same :func:`normalise` and :func:`features` serve training and scoring, so they cannot drift.
 Normalisation undoes the usual disguises before anything else looks at the text: Unicode
@@ -32,7 +37,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATEGORIES", "CRITICAL", "Model", "Verdict", "features", "load", "normalise", "personal_data", "words"]
+__all__ = ["CATEGORIES", "CRITICAL", "LABELS", "Model", "Reading", "Verdict", "analyse", "features", "lexicon_hits", "load",
+           "normalise", "personal_data", "read", "words"]
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "comments_model.json"
 

@@ -16,6 +16,11 @@ On top of the data set:
 - configurable phrases: threats (``kill you``, ``i know where you live``), personal attacks on staff
   (``paedo``, ``scumbag``), and allowed phrases that cancel a hit they overlap (a place name).
 
+For the comment classifier (``checks._comment_model``) this module also holds the word lists it reads:
+:data:`EXTRA_PROFANITY` and :data:`SURE_SLURS` (a sure first pass), :data:`AMBIGUOUS` (lexicon words
+with innocent uses, left to the model), :data:`CUE_WORDS`, :data:`CUE_PHRASES` and
+:data:`SAID_OF_SOMEONE` (features), and :func:`mask_spans`, which masks whole words.
+
 All matching is on a lowercased, normalised copy of the text; spans point into the original text
 (one character in, one out, so masking the evidence is exact).
 """
