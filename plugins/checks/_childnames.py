@@ -457,7 +457,7 @@ class Featurizer:
             if shape == "lower" and len(low) > 3:
                 f += [f"p1suf={low[-2:]}", f"p1suf_len={low[-2:]}{length}"]
             if low.rstrip(".") in TITLES:
-                f.append("title")
+                f.append("title" if shape != "lower" else "title_lower")
             if low in THING_BEFORE:
                 f.append("thing_before")
             return f
