@@ -1,23 +1,26 @@
 """Train the comments check's classifier and write ``plugins/checks/data/comments_model.json``.
 
     PYTHONPATH=plugins .venv/bin/python scripts/train_comments.py [--data ../shared/data] [--out FILE]
-                                                                   [--public] [--report FILE]
+        [--report FILE] [--errors] [--no-report] [--public [--public-sample N]]
 
 What it does:
 
-1. Reads the labelled school comments (``school-comments/comments.jsonl``, CC0-1.0); with
-   ``--public``, also the training splits of HateXplain and Davidson et al. (MIT), down-weighted.
-2. Turns every comment into the features of ``checks._comment_model.features`` (the same function
-   that scores at run time) and fits one L2 logistic regression (scikit-learn, liblinear, fixed
+1. Reads the labelled school comments (``school-comments/comments.jsonl``, CC0-1.0) and, as extra
+   clean examples, a seeded half of the school posts and their alt texts (``school-posts``, CC0-1.0;
+   the other half is held out to count false alarms). With ``--public``, also the training splits of
+   HateXplain and Davidson et al. (MIT), down-weighted (measured: it does not help; not shipped).
+2. Turns every comment into the features of ``checks._comment_model.analyse`` (the same code that
+   reads comments at run time) and fits one L2 logistic regression (scikit-learn, liblinear, fixed
    seed) for "flag" and one per category (hate is merged into "slur": slur or identity hate).
-3. Chooses the thresholds by stratified 5-fold cross-validation on the school comments: the flag
-   threshold is the lowest with out-of-fold precision >= 0.95; a critical category may also flag on
-   its own head when that keeps precision.
-4. Reports, per category, precision and recall on the school comments by *nested* cross-validation
-   (each outer fold scored with thresholds chosen on the other four only), and figures on the public
-   sets' own test splits (HateXplain ``post_id_divisions.json``; Davidson: a seeded 10% split).
+3. Chooses the thresholds on out-of-fold scores (stratified 5-fold) of the school comments: the flag
+   threshold is the lowest with precision >= 0.95, then each category head the lowest that keeps it;
+   the lexicon's sure first pass flags whatever the heads say, as in the check.
+4. Reports (unless ``--no-report``), per category, recall and the category named right on the school
+   comments by *nested* cross-validation (each outer fold scored with thresholds chosen on the other
+   four only), and figures on the public sets' own test splits (HateXplain ``post_id_divisions.json``;
+   Davidson: a seeded 10% split, the same as ``python -m socialaudit evaluate comments``).
 5. Writes the weights, rounded to 3 decimals and pruned below 0.002, with sorted keys: the same data
-   gives the same bytes.
+   and code give the same bytes.
 
 scikit-learn is needed here only (requirements-dev.txt); the check itself reads the JSON.
 """
