@@ -156,6 +156,35 @@ def _mask_email(local: str, domain: str) -> str:
 
 
 _DIGIT_OR_AT = re.compile(r"[\d@]")
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def _hints(text: str) -> tuple[bool, bool]:
+    """(a phone number may be here, a postcode or house number may be here), read from the digit runs
+    alone: nine digits or more, maybe spaced; a capital before a digit ("NM1") or a capitalised word
+    after a number ("12 Oak")."""
+    digits = 0
+    places = False
+    size = len(text)
+    for m in _DIGIT_RUN.finditer(text):
+        start, end = m.span()
+        digits += end - start
+        if places:
+            continue
+        if start and text[start - 1].isupper():  # a hint may say yes too often, never too rarely
+            places = True
+            continue
+        k = end
+        if end - start <= 4:
+            if k < size and text[k].isalpha():
+                k += 1
+            if k < size and text[k] == ",":
+                k += 1
+            if k < size and text[k].isspace():
+                while k < size and text[k].isspace():
+                    k += 1
+                places = k < size and "A" <= text[k] <= "Z"
+    return digits >= 9 and _PHONE_HINT.search(text) is not None, places
 
 
 def might_be_personal(text: str) -> bool:
@@ -174,8 +203,7 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
             local, domain = m.group(1), m.group(2)
             if not own_domain(domain, own) and person_mailbox(local, domain):
                 hits.append(PiiHit("personal email address", _mask_email(local, domain.lower())))
-    phones = _PHONE_HINT.search(text) is not None  # nine digits or more, maybe spaced
-    places = _PLACE_HINT.search(text) is not None  # "AB1", "12 Oak"
+    phones, places = _hints(text)
     if not (phones or places or named):
         return hits
     lower = text.lower()  # the word patterns below are written in lowercase

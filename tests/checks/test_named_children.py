@@ -364,3 +364,16 @@ def test_any_text_is_read_without_a_traceback(texts):
     found = analyse([("text", texts[0]), *(("alt text", t) for t in texts[1:])])
     for name in found.names:
         assert name.masked().count("***") in (1, 2)
+
+
+_PLACE_PATTERN = re.compile(r"\b[A-Z]{1,2}\d|\b\d{1,4}[a-zA-Z]?,?\s+[A-Z]")  # what the hint stands in for
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("AB ab 12 345 , NM1 4AB 07700 900123 Oak\n_é(.-")), max_size=40))
+def test_the_personal_data_hints_never_miss_what_the_patterns_find(text):
+    from checks import _personal
+
+    phones, places = _personal._hints(text)
+    assert phones or _personal._PHONE_HINT.search(text) is None
+    assert places or _PLACE_PATTERN.search(text) is None
