@@ -293,3 +293,19 @@ def test_evaluate_comments_without_data_is_a_usage_error(capsys, tmp_path):
 
     assert main(["evaluate", "comments", "--data", str(tmp_path)]) == 2
     assert "no labelled comments" in capsys.readouterr().err
+
+
+def test_a_critical_comment_copies_the_dsl_in_the_heads_email(make_post, store):
+    """The whole way: the check's critical finding, stored, makes the week's email copy the school's DSL."""
+    from socialaudit.mail import recipients, subject
+    from socialaudit.reports import school_view
+
+    week = IsoWeek.parse("2026-W47")
+    result = check(make_post, comment("someone ought to teach that teacher a lesson after school"))
+    store.save_results(week, SCHOOL.id, [result], run_id="test-run")
+    school = SCHOOL.model_copy(update={"dsl_email": "dsl@our-lady.example.sch.uk"})
+    view = school_view(CONFIG, school, week, store)
+    to, cc = recipients(view)
+    assert to == [school.head_email] and cc == ["dsl@our-lady.example.sch.uk"]
+    assert subject(view).startswith("[Safeguarding] ")
+    assert any("Hide the comment now" in f["action"] for f in view["critical"])
