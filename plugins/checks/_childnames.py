@@ -33,6 +33,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -186,21 +187,17 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
         shared = _LOWER_TOKENS if not keep else {}
     words = (_WORD_ASCII if text.isascii() else _WORD).findall(text)
     get = shared.get
-    tokens: list[Token | None] = [get(w) for w in words]  # most words: a dictionary hit
+    tokens: list[Any] = [get(w) for w in words]  # most words: a dictionary hit
     if None not in tokens:
-        return tokens  # type: ignore[return-value]
-    out: list[Token] = []
-    append = out.append
+        return tokens
     pos = 0
-    for word, tok in zip(words, tokens, strict=True):
-        if tok is not None:
-            append(tok)
-            continue
+    split = False  # a hashtag became several tokens
+    for k in [k for k, t in enumerate(tokens) if t is None]:
+        word = words[k]
         if word.islower() and word.isascii() and word[0] != "#" and "'" not in word and word not in keep:
             if len(shared) > 100_000:
                 shared.clear()
-            tok = shared[word] = Token(word, word, -1, -1, "lower", False)
-            append(tok)
+            tokens[k] = shared[word] = Token(word, word, -1, -1, "lower", False)
             continue
         start = text.find(word, pos)
         while start > 0 and _WORD.match(text, start - 1) is not None:  # inside a longer word: look further on
@@ -209,14 +206,21 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
             return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep, shared)]
         pos = start + len(word)
         if word[0] != "#" and "'" not in word and "’" not in word and word[0].isupper() and word[1:].islower():
-            k = start - 1  # a plain capitalised word (most of the rest): is it the first of its sentence?
-            while k >= 0 and text[k] in _SKIP_BACK:
-                k -= 1
-            initial = k < 0 or text[k] in _SENTENCE_END or (not text[k].isalnum() and text[k] not in _MID_SENTENCE)
-            append(Token(word, word.lower(), start, pos, "cap", initial))
+            b = start - 1  # a plain capitalised word (most of the rest): is it the first of its sentence?
+            while b >= 0 and text[b] in _SKIP_BACK:
+                b -= 1
+            initial = b < 0 or text[b] in _SENTENCE_END or (not text[b].isalnum() and text[b] not in _MID_SENTENCE)
+            tokens[k] = Token(word, word.lower(), start, pos, "cap", initial)
             continue
-        out.extend(_tokens_of(text, word, start, keep, shared))
-    return out
+        got = _tokens_of(text, word, start, keep, shared)
+        if len(got) == 1:
+            tokens[k] = got[0]
+        else:
+            tokens[k] = got
+            split = True
+    if split:
+        return [t for item in tokens for t in (item if isinstance(item, list) else (item,))]
+    return tokens
 
 
 def _tokens_of(text: str, word: str, start: int, keep: frozenset[str] | set[str],
@@ -483,11 +487,11 @@ class Featurizer:
         return [str(x) for x in key[1:]]  # ("flags", "tag", "poss", ...): the names are the features
 
 
-def mention_keys(tokens: Sequence[Token], i: int, j: int, where: str, post_cues: tuple[str, ...],
-                 punct: tuple[str, str]) -> list[tuple[object, ...]]:
+def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None], i: int, j: int, where: str,
+                 post_cues: tuple[str, ...], punct: tuple[str, str]) -> list[tuple[object, ...]]:
     """The feature groups of the mention ``tokens[i..j]`` (one word, or a given name and a surname);
-    ``where`` is "text" or "alt"; ``post_cues`` the cue families found anywhere in the post."""
-    families = _FAMILIES
+    ``fams`` the cue families of each word; ``where`` is "text" or "alt"; ``post_cues`` the cue
+    families found anywhere in the post."""
     tok = tokens[i]
     n = len(tokens)
     length = min(j - i + 1, 3)
@@ -526,13 +530,9 @@ def mention_keys(tokens: Sequence[Token], i: int, j: int, where: str, post_cues:
         keys.append(("flags", "n1=$"))
     keys.append(("punct", *punct))
     for side, lo, hi in (("L", max(0, i - 4), i), ("R", j + 1, min(n, j + 5))):
-        seen: set[str] = set()
-        for k in range(lo, hi):
-            got = families.get(tokens[k].low)
-            if got:
-                seen.update(got)
-        if seen:
-            keys.append((side, *sorted(seen)))
+        window = [f for f in fams[lo:hi] if f]
+        if window:
+            keys.append((side, *sorted({fam for f in window for fam in f})))
     if post_cues:
         keys.append(("P", *post_cues))
     # the cue families of the rest of the mention's sentence
@@ -542,13 +542,9 @@ def mention_keys(tokens: Sequence[Token], i: int, j: int, where: str, post_cues:
     hi = j + 1
     while hi < n and not tokens[hi].initial:
         hi += 1
-    sentence: set[str] = set()
-    for k in (*range(lo, i), *range(j + 1, hi)):
-        got = families.get(tokens[k].low)
-        if got:
-            sentence.update(got)
-    if sentence:
-        keys.append(("S", *sorted(sentence)))
+    around = [f for f in (*fams[lo:i], *fams[j + 1:hi]) if f]
+    if around:
+        keys.append(("S", *sorted({fam for f in around for fam in f})))
     return keys
 
 
@@ -680,9 +676,11 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     read: list[Segment] = []
     pending: list[tuple[Segment, list[int]]] = []  # segments with candidates, and where they are
     words: set[str] = set()
+    done: set[tuple[str, str]] = set()
     for where, text in segments:
-        if not text:
-            continue
+        if not text or (where, text) in done:
+            continue  # three photos with the same alt text are read once
+        done.add((where, text))
         tokens = tokenize(text, keep, model.shared_tokens)
         n = len(tokens)
         words.update([t.low for t in tokens])
@@ -714,10 +712,12 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     for word in words & _POST_WORDS:
         fams.update(_FAMILIES[word])
     post_cues = tuple(sorted(fams & _POST_FAMILIES))
+    families = _FAMILIES
     for seg, found in pending:
         where = "alt" if seg.where == "alt text" else "text"
         toks = seg.tokens
         n = len(toks)
+        fams = [families.get(t.low) for t in toks]
         after = -1
         for i in found:
             if i <= after or seg.excluded[i]:
@@ -727,7 +727,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                     and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given):
                 j += 1
             seg.ends[i] = j
-            seg.feats[i] = mention_keys(toks, i, j, where, post_cues, _punct(seg.text, toks[i], toks[j]))
+            seg.feats[i] = mention_keys(toks, fams, i, j, where, post_cues, _punct(seg.text, toks[i], toks[j]))
             after = j
     return read
 

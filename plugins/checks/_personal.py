@@ -80,7 +80,6 @@ _PERSONAL = re.compile(r"\b(?:home|my|his|her|their)\s+(?:phone|number|landline|
 _SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip)\s+(?:trip\s+)?(?:mobile|phone)\b"
                             r"|\bnot\s+a\s+personal\s+(?:number|mobile|phone)")
 _PHONE_HINT = re.compile(r"\d(?:[\s().-]{0,2}\d){8}")
-_PLACE_HINT = re.compile(r"\b[A-Z]{1,2}\d|\b\d{1,4}[a-zA-Z]?,?\s+[A-Z]")
 _DIGITS = re.compile(r"\d")
 
 

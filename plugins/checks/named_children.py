@@ -80,7 +80,7 @@ def analyse(segments: Sequence[tuple[str, str]], names: NameContext | None = Non
     found = Found(names=child_names(read, score_post(read, model), model.threshold if threshold is None else threshold,
                                     model))
     named: bool | None = bool(found.names) or None  # worked out only for a text that may hold personal data
-    for _, text in segments:
+    for text in dict.fromkeys(text for _, text in segments):
         if text and might_be_personal(text):
             if named is None:
                 named = names_a_person(read, model)
