@@ -33,9 +33,9 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from checks._names import (
     _MID_SENTENCE,
@@ -708,10 +708,10 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
         read.append(seg)
         if found:
             pending.append((seg, found))
-    fams: set[str] = set()
+    in_post: set[str] = set()
     for word in words & _POST_WORDS:
-        fams.update(_FAMILIES[word])
-    post_cues = tuple(sorted(fams & _POST_FAMILIES))
+        in_post.update(_FAMILIES[word])
+    post_cues = tuple(sorted(in_post & _POST_FAMILIES))
     families = _FAMILIES
     for seg, found in pending:
         where = "alt" if seg.where == "alt text" else "text"
