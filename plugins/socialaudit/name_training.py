@@ -424,11 +424,11 @@ def cross_validate(examples: Sequence[Example], model: cn.Model, out: Report) ->
     across = {}
     for train_src, test_src in (("shared", "own"), ("own", "shared")):
         train = [ex for ex in examples if ex.source == train_src]
-        test = [ex for ex in examples if ex.source == test_src]
+        others = [ex for ex in examples if ex.source == test_src]
         c, t = _choose(train, model, SEED)
         fitted = fit(train, c)
-        got = {ex.id: predict(ex, fitted.probs(ex), t, model)[0] for ex in test}
-        cnt = post_counts(test, got)["all"]
+        got = {ex.id: predict(ex, fitted.probs(ex), t, model)[0] for ex in others}
+        cnt = post_counts(others, got)["all"]
         across[f"{train_src}->{test_src}"] = cnt
         out(f"| {train_src} | {test_src} | {c} | {t:.2f} | {cnt.cells()} |")
     return {"pooled": pooled, "spans": spans, "errors": errors, "preds": preds, "across": across}
