@@ -111,17 +111,19 @@ def finding_for(school: School, post: Post, found: Found, severity: Severity) ->
         parts.append(f"{what} ({who}) in {media}")
     if kinds:
         parts.append(f"{'personal' if parts else 'Personal'} information in the post ({', '.join(kinds)})")
+    why = "; ".join(f"{n.masked()}: {n.cue}" for n in found.names if n.cue)
+    if why:
+        parts[0] += f" (why: {why})"
     if names:
         message = "; ".join(parts) + "; policy 4.1 forbids identifying children."
     else:
         message = "; ".join(parts) + "; policy 4.1 forbids publishing personally identifying information."
     if not found.pii and not any(n.full for n in found.names) and not post.has_visual_media:
-        message = (f"A child's first name ({', '.join(names)}) in a text-only post; allowed by 4.1, "
-                   f"but check it is not shared with a photo elsewhere.")
+        message = (f"A child's first name ({', '.join(names)}) in a text-only post{f' (why: {why})' if why else ''}; "
+                   f"allowed by 4.1, but check it is not shared with a photo elsewhere.")
     evidence_bits = []
-    if names:
-        why = "; ".join(f"{n.masked()}: {n.cue}" for n in found.names if n.cue)
-        evidence_bits.append(f"{', '.join(names)} in the {' and '.join(places)}" + (f" (why: {why})" if why else ""))
+    if names:  # the evidence is part of the finding's key: only what the post says, never how the model judged it
+        evidence_bits.append(f"{', '.join(names)} in the {' and '.join(places)}")
     evidence_bits.extend(f"{p.kind}: {p.shown}" for p in found.pii)
     if post.has_visual_media:
         evidence_bits.append("photo/video attached")

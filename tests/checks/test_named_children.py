@@ -354,8 +354,10 @@ def test_fast_tokens_match_the_regex_on_any_text(text):
 
 def test_a_finding_says_why_it_is_a_child(make_post):
     [finding] = run([make_post(text="Well done to Ava Brackwell in Year 4 for her poem!", media=PHOTO)]).findings
-    assert "why:" in finding.evidence and ("year group" in finding.evidence or "after 'done'" in finding.evidence)
-    assert "Ava" not in finding.evidence and "Brackwell" not in finding.evidence
+    assert "why:" in finding.message and ("year group" in finding.message or "after 'done'" in finding.message)
+    assert "Ava" not in finding.message and "Brackwell" not in finding.message
+    # the key (for suppressions and removal tracking) holds what the post says, not how the model judged it
+    assert "why" not in finding.key and finding.evidence == "A*** B*** (Year 4) in the text; photo/video attached"
 
 
 @settings(max_examples=300, deadline=None)
