@@ -32,6 +32,7 @@ import functools
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -135,7 +136,7 @@ _WORD = re.compile(r"#?[^\W\d_][^\W_]*(?:['’\-][^\W\d_][^\W_]*)*")
 _WORD_ASCII = re.compile(r"#?[A-Za-z][A-Za-z0-9]*(?:['\-][A-Za-z][A-Za-z0-9]*)*")  # the same, for ASCII text (twice as fast)
 _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
 _LINKS = re.compile(r"https?://\S+|www\.\S+")
-_ADDRESSES = re.compile(r"[\w.+-]*@[\w-]*(?:\.[\w-]+)*")  # email addresses and @handles
+_ADDRESSES = re.compile(r"(?<![\w.+-])[\w.+-]*@[\w-]*(?:\.[\w-]+)*")  # email addresses and @handles
 _TAG_CUES = ("welldone", "congratulations", "congrats", "happybirthday", "thankyou", "goodluck", "staroftheweek",
              "wellplayed", "bravo", "proudof", "goteam")
 
@@ -199,9 +200,7 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
                 shared.clear()
             tokens[k] = shared[word] = Token(word, word, -1, -1, "lower", False)
             continue
-        start = text.find(word, pos)
-        while start > 0 and _WORD.match(text, start - 1) is not None:  # inside a longer word: look further on
-            start = text.find(word, start + 1)
+        start = _place(text, word, pos)
         if start < 0:  # a word that searching cannot place: let the regex say where every word is
             return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep, shared)]
         pos = start + len(word)
@@ -221,6 +220,29 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
     if split:
         return [t for item in tokens for t in (item if isinstance(item, list) else (item,))]
     return tokens
+
+
+def _place(text: str, word: str, pos: int) -> int:
+    """Where the regex's word ``word`` starts, at or after ``pos``: a place where the regex would match
+    exactly this word (not the inside or the start of a longer one); -1 if there is none."""
+    start = text.find(word, pos)
+    while start >= 0:
+        if start == 0 or _WORD.match(text, start - 1) is None:
+            m = _WORD.match(text, start)
+            if m is not None and m.end() == start + len(word):
+                return start
+        start = text.find(word, start + 1)
+    return -1
+
+
+_INVISIBLE = dict.fromkeys((0x00AD, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065), 0xFEFF))
+_INVISIBLE.update({0x02BC: "’", 0x2019: "’", 0xFF07: "'"})
+
+
+def clean(text: str) -> str:
+    """Composed characters (NFC), no zero-width or direction marks, one kind of apostrophe: 'Ol\u200bivia' and
+    'Zoe\u0308' read as 'Olivia' and 'Zoë'."""
+    return unicodedata.normalize("NFC", text).translate(_INVISIBLE)
 
 
 def _tokens_of(text: str, word: str, start: int, keep: frozenset[str] | set[str],
@@ -487,11 +509,12 @@ class Featurizer:
         return [str(x) for x in key[1:]]  # ("flags", "tag", "poss", ...): the names are the features
 
 
-def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None], i: int, j: int, where: str,
-                 post_cues: tuple[str, ...], punct: tuple[str, str]) -> list[tuple[object, ...]]:
+def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None], sentence_of: Sequence[int],
+                 sentences: Sequence[dict[str, int]], i: int, j: int, where: str, post_cues: tuple[str, ...],
+                 punct: tuple[str, str]) -> list[tuple[object, ...]]:
     """The feature groups of the mention ``tokens[i..j]`` (one word, or a given name and a surname);
-    ``fams`` the cue families of each word; ``where`` is "text" or "alt"; ``post_cues`` the cue
-    families found anywhere in the post."""
+    ``fams`` the cue families of each word, ``sentence_of`` and ``sentences`` from sentence_families;
+    ``where`` is "text" or "alt"; ``post_cues`` the cue families found anywhere in the post."""
     tok = tokens[i]
     n = len(tokens)
     length = min(j - i + 1, 3)
@@ -535,17 +558,31 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
             keys.append((side, *sorted({fam for f in window for fam in f})))
     if post_cues:
         keys.append(("P", *post_cues))
-    # the cue families of the rest of the mention's sentence
-    lo = i
-    while lo > 0 and not tokens[lo].initial:
-        lo -= 1
-    hi = j + 1
-    while hi < n and not tokens[hi].initial:
-        hi += 1
-    around = [f for f in (*fams[lo:i], *fams[j + 1:hi]) if f]
-    if around:
-        keys.append(("S", *sorted({fam for f in around for fam in f})))
+    # the cue families of the rest of the mention's sentence (counted once per segment)
+    counts = sentences[sentence_of[i]]
+    if counts:
+        own: dict[str, int] = {}
+        for f in fams[i:j + 1]:
+            for fam in f or ():
+                own[fam] = own.get(fam, 0) + 1
+        rest = sorted(fam for fam, c in counts.items() if c > own.get(fam, 0))
+        if rest:
+            keys.append(("S", *rest))
     return keys
+
+
+def sentence_families(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]) -> tuple[list[int], list[dict[str, int]]]:
+    """Each word's sentence, and how many words of each cue family each sentence holds (one pass)."""
+    sentence_of = [0] * len(tokens)
+    counts: list[dict[str, int]] = [{}]
+    for k, t in enumerate(tokens):
+        if t.initial and k:
+            counts.append({})
+        sentence_of[k] = len(counts) - 1
+        for fam in fams[k] or ():
+            here = counts[-1]
+            here[fam] = here.get(fam, 0) + 1
+    return sentence_of, counts
 
 
 def _in_famous(tokens: Sequence[Token], i: int) -> bool:
@@ -667,9 +704,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     """Tokens, candidates, exclusions and mentions with their feature groups, for each (where, text)
     segment of a post. Only the words that are not plain lowercase words are looked at one by one;
     the cue families around a mention are read when there is a mention."""
-    ctx = ctx or NameContext()
-    if ctx.extra:
-        model = model.with_extra(ctx.extra)
+    ctx = ctx or NameContext()  # a school's extra_names: pass model.with_extra(ctx.extra) as ``model``
     given, zipf = model.given, model.zipf
     keep = model.lower_candidates
     cache = model.candidates
@@ -677,10 +712,11 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     pending: list[tuple[Segment, list[int]]] = []  # segments with candidates, and where they are
     words: set[str] = set()
     done: set[tuple[str, str]] = set()
-    for where, text in segments:
-        if not text or (where, text) in done:
+    for where, raw in segments:
+        if not raw or (where, raw) in done:
             continue  # three photos with the same alt text are read once
-        done.add((where, text))
+        done.add((where, raw))
+        text = raw if raw.isascii() else clean(raw)
         tokens = tokenize(text, keep, model.shared_tokens)
         n = len(tokens)
         words.update([t.low for t in tokens])
@@ -718,6 +754,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
         toks = seg.tokens
         n = len(toks)
         fams = [families.get(t.low) for t in toks]
+        sentence_of, sentences = sentence_families(toks, fams)
         after = -1
         for i in found:
             if i <= after or seg.excluded[i]:
@@ -727,7 +764,8 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                     and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given):
                 j += 1
             seg.ends[i] = j
-            seg.feats[i] = mention_keys(toks, fams, i, j, where, post_cues, _punct(seg.text, toks[i], toks[j]))
+            seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,
+                                        _punct(seg.text, toks[i], toks[j]))
             after = j
     return read
 
@@ -788,7 +826,8 @@ def _cue(seg: Segment, i: int, model: Model) -> str:
     if "{left}" in best or "{right}" in best:
         toks = seg.tokens
         side = range(i - 1, max(-1, i - 5), -1) if "{left}" in best else range(i + 1, min(len(toks), i + 5))
-        word = next((toks[k].text for k in side if "child" in _FAMILIES.get(toks[k].low, ())), "")
+        word = next((toks[k].low for k in side  # a plain lowercase word, never one that could be a name
+                     if toks[k].shape == "lower" and not seg.candidate[k] and "child" in _FAMILIES.get(toks[k].low, ())), "")
         return best.format(left=word, right=word) if word else "a word said of children"
     return best
 
@@ -842,6 +881,12 @@ def score_post(read: Sequence[Segment], model: Model) -> list[dict[int, float]]:
 
 
 def names_a_person(read: Sequence[Segment], model: Model) -> bool:
-    """Whether any capitalised given name is in the post (a date of birth needs a person beside it)."""
+    """Whether a person's given name is in the post (a date of birth needs one beside it): a
+    capitalised word inside a sentence that at least 100 children were given (not a month or a day)."""
     given = model.given
-    return any(t.shape == "cap" and t.low in given for seg in read for t in seg.tokens)
+    return any(t.shape == "cap" and not t.initial and given.get(t.low, 0) >= 3 and t.low not in _CALENDAR_WORDS
+               for seg in read for t in seg.tokens)
+
+
+_CALENDAR_WORDS = frozenset("""january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday christmas easter""".split())

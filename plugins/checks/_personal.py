@@ -61,7 +61,8 @@ ROLE_MAILBOXES = frozenset(
 )
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
-_PHONE_MOBILE = re.compile(r"(?<![\d+])(?:\+44\s?\(?0?\)?\s?7\d{3}|\(?07\d{3}\)?)[\s.-]?\d{3}[\s.-]?\d{3}(?!\d)")
+# 07 and nine more digits, however grouped ("07700 900123", "0770 090 0123", "(07700) 900-123"), or +44/0044 7...
+_PHONE_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)\s?44[\s.-]?(?:\(0\)[\s.-]?)?7|\(?07)(?:[\s.)-]{0,2}\d){9}(?!\d)")
 _PHONE_LAND = re.compile(r"(?<![\d+])(?:\+44\s?\(?0?\)?\s?|\(?0)(?:1\d{2,4}|2\d|3\d{2}|8\d{2})\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\d)")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 _ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|"
@@ -73,10 +74,10 @@ _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|ve
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
                     r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue)\b")
 _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
-                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b|\bcollect")
+                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b")
 # A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
 _PERSONAL = re.compile(r"\b(?:home|my|his|her|their)\s+(?:phone|number|landline|tel)\b|\b(?:ring|call|phone|text)\s+"
-                       r"(?:me|him|her|them|us\s+at\s+home)\b|\bat\s+home\b|\bon\s+(?:her|his|my)\s+(?:own\s+)?(?:phone|landline)\b")
+                       r"(?:me|him|her|them|us\s+at\s+home)\b|\bon\s+(?:her|his|my)\s+(?:own\s+)?(?:phone|landline)\b")
 _SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip)\s+(?:trip\s+)?(?:mobile|phone)\b"
                             r"|\bnot\s+a\s+personal\s+(?:number|mobile|phone)")
 _PHONE_HINT = re.compile(r"\d(?:[\s().-]{0,2}\d){8}")
@@ -98,20 +99,44 @@ class OwnDetails:
         """From configured domains, and the domains of the school's website and feed URLs."""
         found = {d.lower().strip().lstrip(".") for d in domains if d and d.strip()}
         for url in urls:
-            host = (urlsplit(url).hostname or "") if "//" in (url or "") else ""
+            try:
+                host = (urlsplit(url).hostname or "") if "//" in (url or "") else ""
+            except ValueError:  # a malformed URL in the config: no domain from it
+                continue
             if host:
                 found.add(host[4:] if host.startswith("www.") else host)
+        found = {d for d in found if not _shared_domain(d)}
         return cls(domains=tuple(sorted(found)),
                    postcodes=frozenset(p.upper().replace(" ", "") for p in postcodes if p),
                    phones=frozenset(national_digits(p) for p in phones if p),
                    addresses=tuple(" ".join(a.lower().split()) for a in addresses if a))
 
 
+SHARED_DOMAINS = ("facebook.com", "fb.com", "x.com", "twitter.com", "instagram.com", "youtube.com", "youtu.be",
+                  "bsky.app", "bsky.social", "tiktok.com", "linkedin.com", "google.com", "sites.google.com",
+                  "wordpress.com", "blogspot.com", "wixsite.com", "squarespace.com", "mastodon.social")
+
+
+def _shared_domain(domain: str) -> bool:
+    """A free mail provider or a platform many people share: never a school's own domain."""
+    return any(domain == d or domain.endswith("." + d) for d in SHARED_DOMAINS) or _free_mail(domain)
+
+
+def _free_mail(domain: str) -> bool:
+    return any(domain.startswith(p) or ("." + p) in domain for p in FREE_MAIL)
+
+
 def national_digits(phone: str) -> str:
+    """'+44 (0)7700 900123', '0044 7700 900123' and '07700 900123' all give '07700900123'."""
     digits = "".join(_DIGITS.findall(phone))
+    if digits.startswith("00"):
+        digits = digits[2:]
+        if not digits.startswith("44"):
+            return "00" + digits  # another country's number, as written
     if digits.startswith("44"):
-        digits = "0" + digits[2:]
-    return digits.replace("00", "0", 1) if digits.startswith("0440") else digits
+        digits = digits[2:]
+        digits = digits if digits.startswith("0") else "0" + digits
+    return digits
 
 
 def own_domain(domain: str, own: OwnDetails) -> bool:
@@ -122,13 +147,23 @@ def own_domain(domain: str, own: OwnDetails) -> bool:
 
 
 def role_mailbox(local: str) -> bool:
-    """'office', 'pta.hexley', 'friendsofwharfebank', 'bookings2026': an organisation's mailbox."""
+    """'office', 'pta.hexley', 'stmaryspta', 'bookings2026': an organisation's mailbox. A person's
+    name first ('jane.office', 'amy.nurse', 'j.head1985') or a year of birth at the end is not."""
     low = local.lower()
+    if re.search(r"(?:19[4-9]\d|200\d)$", low):
+        return False
     parts = [p for p in re.split(r"[._+\-\d]+", low) if p]
-    if any(p in ROLE_MAILBOXES for p in parts):
-        return True
-    joined = "".join(parts)
-    return any(joined.startswith(r) for r in ROLE_MAILBOXES if len(r) >= 4)
+    if not parts:
+        return False
+    if len(parts) > 1:
+        return parts[0] in ROLE_MAILBOXES
+    word = parts[0]
+    return word in ROLE_MAILBOXES or any(word.startswith(r) or word.endswith(r) for r in ROLE_MAILBOXES if len(r) >= 3
+                                         and len(word) > len(r) + 2 and r not in _SHORT_AFFIXES)
+
+
+_SHORT_AFFIXES = frozenset(("year", "form", "press", "head", "it", "pe", "hub", "mail", "chair", "team", "club", "send",
+                            "nurse", "class", "help"))
 
 
 FREE_MAIL = ("gmail.", "googlemail.", "hotmail.", "outlook.", "live.", "icloud.", "me.com", "yahoo.", "btinternet.",
@@ -136,13 +171,13 @@ FREE_MAIL = ("gmail.", "googlemail.", "hotmail.", "outlook.", "live.", "icloud."
 _PERSON_LOCAL = re.compile(r"^[a-z]\.?[a-z]{2,}|[a-z]{2,}[._][a-z]{2,}|\d{2,4}$")
 
 
-def person_mailbox(local: str, domain: str, given: frozenset[str] | dict[str, int] | None = None) -> bool:
+def person_mailbox(local: str, domain: str) -> bool:
     """An address that is a person's own: at a free mail provider, or with a name-shaped local part
     ('jane.smith', 'd.harrop1962', 'lou.carver82'); never a role mailbox."""
     if role_mailbox(local):
         return False
     domain = domain.lower()
-    if any(domain.startswith(p) or ("." + p) in domain for p in FREE_MAIL):
+    if _free_mail(domain):
         return True
     low = local.lower()
     if re.search(r"[._-]", low) and _PERSON_LOCAL.search(low):
@@ -151,7 +186,10 @@ def person_mailbox(local: str, domain: str, given: frozenset[str] | dict[str, in
 
 
 def _mask_email(local: str, domain: str) -> str:
-    return f"{local[:1]}***@{domain}"
+    """'j***@gmail.example', 'j***@***.me': a personal domain can be a surname."""
+    if _free_mail(domain):
+        return f"{local[:1]}***@{domain}"
+    return f"{local[:1]}***@***.{domain.rsplit('.', 1)[-1]}"
 
 
 _DIGIT_OR_AT = re.compile(r"[\d@]")
@@ -207,10 +245,13 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
         return hits
     lower = text.lower()  # the word patterns below are written in lowercase
     if phones:
-        school_mobile = _SCHOOL_MOBILE.search(lower) is not None
-        mobiles = [m for m in _PHONE_MOBILE.finditer(text) if national_digits(m.group()) not in own.phones]
-        if not school_mobile:
-            hits.extend(PiiHit("mobile number", m.group()[:4] + "*** ***") for m in mobiles)
+        for m in _PHONE_MOBILE.finditer(text):
+            if national_digits(m.group()) in own.phones:
+                continue
+            since = max(m.start() - 80, *(lower.rfind(c, 0, m.start()) + 1 for c in ".!?\n"))
+            if _SCHOOL_MOBILE.search(lower, since, m.start()) is not None:
+                continue  # "the school's trip mobile is ...": said just before the number, in its sentence
+            hits.append(PiiHit("mobile number", m.group()[:4] + "*** ***"))
         landlines = [m for m in _PHONE_LAND.finditer(text) if national_digits(m.group()) not in own.phones
                      and not any(mm.start() <= m.start() < mm.end() for mm in _PHONE_MOBILE.finditer(text))]
         if landlines and _PERSONAL.search(lower) is not None:
@@ -232,6 +273,9 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
                     if not home and not any(h.kind == "home address" for h in hits):
                         continue  # a postcode alone, with no house: a place, not a home
                     hits.append(PiiHit("postcode", m.group().split()[0][:2] + "** ***"))
-    if named and _BIRTH.search(lower) and _DATE.search(text):
-        hits.append(PiiHit("date of birth", "a date of birth next to a name"))
+    if named:
+        for m in _BIRTH.finditer(lower):
+            if _DATE.search(text, max(0, m.start() - 40), m.end() + 40):
+                hits.append(PiiHit("date of birth", "a date of birth next to a name"))
+                break
     return hits

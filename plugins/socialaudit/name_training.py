@@ -120,6 +120,11 @@ class Example:
     feats: list[dict[int, list[str]]] = field(default_factory=list)  # per segment: mention start -> features
 
 
+def _clean(text: str) -> str:
+    """As the detector reads it (so that labelled spans are found at the offsets its tokens have)."""
+    return text if text.isascii() else cn.clean(text)
+
+
 def _occurrences(text: str, needle: str, flags: int = 0) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"(?<![^\W\d_])" + re.escape(needle), text, flags)]
 
@@ -138,13 +143,14 @@ def load_shared(path: Path = SHARED_POSTS) -> list[Example]:
         if not line.strip():
             continue
         r = json.loads(line)
-        segments = [("text", r["text"])] + [("alt text", m.get("alt") or "") for m in r.get("media") or []]
+        segments = [("text", _clean(r["text"]))] + [("alt text", _clean(m.get("alt") or "")) for m in r.get("media") or []]
         ranges: list[list[tuple[int, int]]] = []
         for _, text in segments:
             found: list[tuple[int, int]] = []
             for span in r.get("names") or []:
                 if span.get("role") == "child":
-                    found += _occurrences(text, span["text"]) + _occurrences_in_tags(text, span["text"])
+                    needle = _clean(span["text"])
+                    found += _occurrences(text, needle) + _occurrences_in_tags(text, needle)
             ranges.append(found)
         examples.append(Example(id=r["id"], source="shared", segments=segments, media=bool(r.get("media")),
                                 severity=r.get("severity"), gold_pii=bool(r.get("pii")), child_ranges=ranges,
@@ -158,12 +164,12 @@ def load_own(zipf: dict[str, int], path: Path = OWN_POSTS) -> list[Example]:
         if not line.strip():
             continue
         r = json.loads(line)
-        alts = list(r.get("alt") or [])
-        segments = [("text", r["text"])] + [("alt text", a) for a in alts]
+        alts = [_clean(a) for a in r.get("alt") or []]
+        segments = [("text", _clean(r["text"]))] + [("alt text", a) for a in alts]
         ranges = []
         for _, text in segments:
             found: list[tuple[int, int]] = []
-            for name in r.get("names") or []:
+            for name in map(_clean, r.get("names") or []):
                 for s, e in _occurrences(text, name, re.I) + _occurrences_in_tags(text, name):
                     # the project's own set lists given names only: a capitalised word straight after is the surname
                     m = re.match(r" ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b", text[e:])

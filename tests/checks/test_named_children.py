@@ -379,3 +379,58 @@ def test_the_personal_data_hints_never_miss_what_the_patterns_find(text):
     phones, places = _personal._hints(text)
     assert phones or _personal._PHONE_HINT.search(text) is None
     assert places or _PLACE_PATTERN.search(text) is None
+
+
+# --- found by an adversarial review ----------------------------------------------------------------
+
+def test_a_word_is_placed_where_the_regex_finds_it_not_inside_a_longer_word():
+    model = load_model()
+    tokens = tokenize("maximum effort from max", model.lower_candidates, {})
+    assert [(t.text, t.start) for t in tokens if t.start >= 0] == [("max", 20)]
+
+
+def test_the_cue_never_quotes_a_word_that_could_be_a_name(make_post):
+    [finding] = run([make_post(text="Well done Ava, Star and Mia in Year 4!", media=PHOTO)]).findings
+    for word in ("Ava", "Star", "Mia"):
+        assert not re.search(rf"\b{word}\b", finding.message + finding.evidence, re.I), finding.message
+
+
+@pytest.mark.parametrize("text", [
+    "Well done Ol\u200bivia in Year 3 for her poem!",  # a zero-width space inside the name
+    "Well done Zoe\u0308 in Year 3 for her poem!",  # a decomposed accent
+])
+def test_invisible_characters_do_not_hide_a_name(text):
+    assert names_in(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Join us for our 50th birthday party on 5 June 2026!",  # a birthday and a date, but nobody's date of birth
+    "The Year 2 nativity 'Born in a Barn' is on 12 December 2025.",
+    "On the trip, call our school mobile on +44 (0)7700 900999.",  # the configured phone, written another way
+    "Collect your coat from reception, 12 Church Lane, NM1 4AB.",  # no home in it
+    "Reading at home matters! Call the school office on 01632 960001.",
+])
+def test_ordinary_posts_carry_no_personal_information(make_post, text):
+    school = OWN_SCHOOL.model_copy(update={"phones": ["07700 900999"]})
+    result = run([make_post(text=text)], school=school)
+    assert not [f for f in result.findings if f.severity is Severity.CRITICAL], [f.message for f in result.findings]
+
+
+@pytest.mark.parametrize("text", [
+    "The trip phone is off tonight. Lost coat? Text Jane on 07700 900456.",  # the school's phone is another sentence
+    "Lifts: ring 0770 090 0456 or 0044 7700 900457 or +44-7700-900458.",  # other groupings
+    "Email jane.office@gmail.example or amy.nurse@gmail.example",  # a person's name first
+    "Send it to j.head1985@gmail.example",
+])
+def test_personal_details_in_other_forms_stay_critical(make_post, text):
+    [finding] = run([make_post(text=text)], school=OWN_SCHOOL).findings
+    assert finding.severity is Severity.CRITICAL
+
+
+def test_a_shared_platform_or_a_bad_url_is_never_the_school_s_own_domain():
+    from checks._personal import OwnDetails, personal_data
+
+    own = OwnDetails.build(urls=["https://www.facebook.com/StOswins", "https://[bad/", "https://stoswins.example.org/"])
+    assert own.domains == ("stoswins.example.org",)
+    assert personal_data("write to jane.smith@facebook.com", own)
+    assert personal_data("our PTA inbox: stmaryspta@hotmail.example", own) == []
