@@ -222,17 +222,34 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
     return tokens
 
 
+_BOUNDARY = frozenset(" \t\n\r\x0b\x0c.,;:!?()[]{}\"“”/\\|&+*=<>~`^%$£€")  # never part of a word
+
+
 def _place(text: str, word: str, pos: int) -> int:
-    """Where the regex's word ``word`` starts, at or after ``pos``: a place where the regex would match
-    exactly this word (not the inside or the start of a longer one); -1 if there is none."""
+    """Where the regex's word ``word`` starts, at or after ``pos``: a place where the regex matches
+    exactly this word (not the inside, the start or the end of a longer one); -1 if there is none."""
+    size = len(word)
     start = text.find(word, pos)
     while start >= 0:
-        if start == 0 or _WORD.match(text, start - 1) is None:
-            m = _WORD.match(text, start)
-            if m is not None and m.end() == start + len(word):
-                return start
+        end = start + size
+        if (start == 0 or text[start - 1] in _BOUNDARY) and (end == len(text) or text[end] in _BOUNDARY):
+            return start  # spaces or punctuation either side: certainly the whole word
+        if _word_at(text, start, size):
+            return start
         start = text.find(word, start + 1)
     return -1
+
+
+def _word_at(text: str, start: int, size: int) -> bool:
+    """Whether the regex, reading the run of word characters around ``start``, finds a word of ``size``
+    characters starting exactly there."""
+    k = start
+    while k > 0 and (text[k - 1].isalnum() or text[k - 1] in "_'’-#"):
+        k -= 1
+    for m in _WORD.finditer(text, k):
+        if m.start() >= start:
+            return m.start() == start and m.end() == start + size
+    return False
 
 
 _INVISIBLE = dict.fromkeys((0x00AD, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065), 0xFEFF))

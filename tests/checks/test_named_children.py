@@ -434,3 +434,9 @@ def test_a_shared_platform_or_a_bad_url_is_never_the_school_s_own_domain():
     assert own.domains == ("stoswins.example.org",)
     assert personal_data("write to jane.smith@facebook.com", own)
     assert personal_data("our PTA inbox: stmaryspta@hotmail.example", own) == []
+
+
+@pytest.mark.parametrize("text", ["x-ava and ava", "jo-max max", "3-ava ava", "ava's ava", "#maxi max", "q_ava ava",
+                                  "Ava-Mae Ava", "max3 max", "d'ava ava"])
+def test_a_name_after_a_joined_word_is_placed_at_its_own_place(text):
+    _same_tokens(text)
