@@ -109,6 +109,13 @@ CUES: dict[str, frozenset[str]] = {
         merci gracias dzien dobry hello hi hiya good morning afternoon evening"""),
     "place": _words("""street road lane avenue close drive way crescent grove terrace park river town village
         city county hill wood woods forest bay beach valley moor lake"""),
+    # what a person does: after a name at the start of a sentence ("Sanjay swam", "Ben caught")
+    "verb": _words("""is was has had did does can will would swam swims caught catches won wins ran runs made makes
+        took takes came comes went goes got gets gave gives wrote writes drew draws sang sings built builds read
+        reads scored scores played plays kicked saved finished completed achieved earned received showed shows
+        brought brings led leads told tells found finds kept keeps left lost met sat stood spoke thought threw
+        bought taught began begun became flew fell felt grew knew rode saw says said spent swung tried wore
+        loves loved enjoys enjoyed helped helps learned learnt shared shares smashed landed reached climbed"""),
 }
 _FAMILIES: dict[str, tuple[str, ...]] = {}
 for _fam, _members in CUES.items():

@@ -85,9 +85,7 @@ def test_names_found(text, expected):
     "Amazing grace: our choir sang.",
     "We hope you all have a lovely summer.",
     "Will you join us in May for the fair?",
-    pytest.param("Holly Class made wreaths from holly and ivy.",
-                 marks=pytest.mark.xfail(reason="a known error kind left in cross-validation: lowercase plants that "
-                                                "are given names, joined by 'and' like a list of children")),
+    "Holly Class made wreaths from holly and ivy.",
     "Willow Class and Rowan Class went to the forest.",
     "Mark your calendars: the Summer Fair is on 3rd June.",
     "Poppy appeal: we sold 300 poppies.",
