@@ -111,7 +111,8 @@ def finding_for(school: School, post: Post, found: Found, severity: Severity) ->
         parts.append(f"{what} ({who}) in {media}")
     if kinds:
         parts.append(f"{'personal' if parts else 'Personal'} information in the post ({', '.join(kinds)})")
-    why = "; ".join(f"{n.masked()}: {n.cue}" for n in found.names if n.cue)
+    cued = [n for n in found.names if n.cue]
+    why = cued[0].cue if len(cued) == 1 else "; ".join(f"{n.masked()}: {n.cue}" for n in cued)
     if why:
         parts[0] += f" (why: {why})"
     if names:
