@@ -9,7 +9,7 @@ How a post is read:
    a very common English word that no child in England and Wales is called ("The", "Year",
    "Science"); a lowercase word is one when it is a given name and not a very common word
    ("jack", "mia"; not "will", "may"). Initials are never candidates (they identify nobody).
-3. **Features** (:func:`features`): how common the word is as a given name among children born in
+3. **Features** (:func:`mention_keys`, :class:`Featurizer`): how common the word is as a given name among children born in
    England and Wales since 1996 (ONS) and as an English word (wordfreq), its case and position, the
    words on either side, and cue families around it (child cues and year groups, adult roles,
    organisations, animals, religious and story context, greetings), whether it is part of a
@@ -39,10 +39,7 @@ from importlib import resources
 from typing import Any
 
 from checks._names import (
-    _MID_SENTENCE,
     _RELIGIOUS_CONTEXT,
-    _SENTENCE_END,
-    _SKIP_BACK,
     BIBLICAL,
     FAMOUS,
     FICTIONAL_SINGLE,
@@ -212,11 +209,8 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
             return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep, shared)]
         pos = start + len(word)
         if word[0] != "#" and "'" not in word and "’" not in word and word[0].isupper() and word[1:].islower():
-            b = start - 1  # a plain capitalised word (most of the rest): is it the first of its sentence?
-            while b >= 0 and text[b] in _SKIP_BACK:
-                b -= 1
-            initial = b < 0 or text[b] in _SENTENCE_END or (not text[b].isalnum() and text[b] not in _MID_SENTENCE)
-            tokens[k] = Token(word, word.lower(), start, pos, "cap", initial)
+            # a plain capitalised word (most of the rest): no possessive or hashtag to take apart
+            tokens[k] = Token(word, word.lower(), start, pos, "cap", _starts_sentence(text, start))
             continue
         got = _tokens_of(text, word, start, keep, shared)
         if len(got) == 1:
@@ -619,16 +613,6 @@ def _in_famous(tokens: Sequence[Token], i: int) -> bool:
         if s >= 0 and tuple(t.low for t in tokens[s: s + len(phrase)]) == phrase:
             return True
     return False
-
-
-def post_cue_families(segments: Sequence[Sequence[Token]]) -> frozenset[str]:
-    fams: set[str] = set()
-    for toks in segments:
-        for t in toks:
-            got = _FAMILIES.get(t.low)
-            if got:
-                fams.update(got)
-    return frozenset(fams & _POST_FAMILIES)
 
 
 _POST_FAMILIES = frozenset(("religious", "animal", "story"))
