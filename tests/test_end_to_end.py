@@ -52,6 +52,9 @@ def test_weekly_run_writes_reports_and_emails(audit_env):
     joseph = (out / "reports" / "2026-W47" / "schools" / "st-josephs.html").read_text()
     assert "Not evaluated" in joseph and "account unavailable" in joseph.lower()
     assert "Pass" not in joseph.split("Checks")[1].split("Posts per week")[0]
+    # named_children: St Hilda's named child is critical, and no other demo school gets a false alarm
+    named = [f for f in audit_env.store().findings_between(WEEK, WEEK) if f["check"] == "named_children"]
+    assert {(f["school"], f["severity"]) for f in named} == {("st-hildas", "critical")}
 
 
 def test_second_run_is_byte_identical_and_store_not_duplicated(audit_env):

@@ -62,7 +62,8 @@ CUES: dict[str, frozenset[str]] = {
         proud certificate award awarded winner winners won scored goal goals try tries wicket runs
         medal champion champions head boy girl boys girls learner learners reader writer mathematician
         scientist artist athlete captain prefect prefects ambassador ambassadors councillors council
-        birthday aged age son daughter brother sister twins twin child children kid kids his her"""),
+        birthday aged age son daughter brother sister twins twin child children kid kids his her
+        llongyfarchiadau iawn disgybl disgyblion plentyn plant"""),  # Welsh: congratulations, (da) iawn, pupil(s), child(ren)
     "year": _words("""year yr reception nursery y1 y2 y3 y4 y5 y6 y7 y8 y9 y10 y11 y12 y13 ks1 ks2 ks3 ks4 eyfs
         u7 u8 u9 u10 u11 u12 u13 u14 u15 u16 u18 u11s u12s u13s u14s u15s u16s sixth form class"""),
     "adult": _words("""mr mrs ms miss mx dr sir dame professor prof teacher teachers head headteacher headmaster
@@ -78,9 +79,25 @@ CUES: dict[str, frozenset[str]] = {
         former alumnus alumna alumni director ceo founder owner speaker visitor guest guests expert
         ambassador olympian footballer athlete musician composer artist singer actor actress comedian
         presenter scientist astronaut historian inspector sergeant crossing patrol lollipop driver
-        partner husband wife welcome welcomed joined joining thank thanks"""),
+        partner husband wife welcome welcomed joined joining thank thanks
+        reporter correspondent photographer journalist editor broadcaster producer filmmaker host dj
+        gardener groundsman groundskeeper beekeeper keeper ranger warden churchwarden verger organist
+        choirmaster conductor bandleader pianist violinist drummer guitarist dancer choreographer
+        playwright storyteller magician entertainer puppeteer baker butcher grocer shopkeeper florist
+        hairdresser barber tailor mechanic carpenter joiner decorator painter roofer bricklayer surveyor
+        solicitor lawyer barrister judge magistrate accountant banker alderman mayoress sheriff constable
+        detective superintendent chief soldier sailor airman pilot major colonel lieutenant corporal
+        veteran midwife gp surgeon physio physiotherapist therapist counsellor psychologist pharmacist
+        hygienist paramedic zookeeper shepherd fisherman lifeguard tutor lecturer researcher programmer
+        developer designer planner consultant adviser advisor examiner treasurer registrar steward
+        benefactor patron donor chairman chairwoman chairperson president mentor practitioner
+        keyworker childminder nanny carer archdeacon archbishop dean cardinal monk friar cantor granthi
+        pandit swami elder preacher missionary marshal umpire official quizmaster caterer landlord
+        landlady manageress owner proprietor entrepreneur businessman businesswoman mp msp councillor"""),
     "org": _words("""ltd limited plc llp inc co company companies trust foundation charity charities appeal
         supermarket supermarkets shop shops store stores bakery bakers butchers garage homes housebuilder
+        sports tv channel magazine newspaper brand brands partnership partners agency agencies
+        federation association institute network studio studios gallery galleries
         builders group sponsor sponsors sponsored sponsorship donating donated donation donations
         business businesses firm solicitors estate agents cafe restaurant pub hotel centre club fc afc
         united rovers city town academy school college university church chapel mosque temple gurdwara
@@ -118,8 +135,25 @@ _FAMILIES: dict[str, tuple[str, ...]] = {}
 for _fam, _members in CUES.items():
     for _w in _members:
         _FAMILIES[_w] = (*_FAMILIES.get(_w, ()), _fam)
+
+
+def _plurals(word: str) -> tuple[str, ...]:
+    """The plural forms of a cue noun ("instructor" -> "instructors", "nursery" -> "nurseries")."""
+    if len(word) < 3 or not word.isalpha():
+        return ()
+    if word.endswith("y") and word[-2] not in "aeiou":
+        return (word[:-1] + "ies",)
+    if word.endswith(("s", "x", "ch", "sh")):
+        return (word + "es",)
+    return (word + "s",)
+
+
+for _w, _fams in list(_FAMILIES.items()):  # a plural cue cues as its singular does: "our instructors Rhodri and Catrin"
+    for _p in _plurals(_w):
+        if _p not in _FAMILIES:
+            _FAMILIES[_p] = _fams
 # Words before a capitalised word that make it a thing's name ("Storm Amy", "HMS Victory", "River Aire").
-THING_BEFORE = _words("storm hurricane hms river mount lake team house class ysgol fc")
+THING_BEFORE = _words("storm hurricane hms river mount lake team house class ysgol gynradd uwchradd fc")
 # Words after a name that make it a thing, not a person ("Tudor day", "Willow Class", "Hexley Rangers").
 THING_AFTER = _words("""class house houses team day days week topic club road street lane avenue close drive lodge
     farm park hall wood court way centre center church chapel cathedral academy primary school college
@@ -522,17 +556,21 @@ class Featurizer:
             return [f"n2={key[1]}"]
         if kind == "punct":
             return [f"cb={key[1]}", f"ca={key[2]}"]
-        if kind in ("L", "R", "S", "P"):
+        if kind in ("L", "R", "S"):  # the families, alone and with the mention's length (a full name or one word)
+            length = key[1]
+            return [f for fam in key[2:] for f in (f"{kind}:{fam}", f"{kind}{length}:{fam}")]
+        if kind == "P":
             return [f"{kind}:{fam}" for fam in key[1:]]
         return [str(x) for x in key[1:]]  # ("flags", "tag", "poss", ...): the names are the features
 
 
 def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None], sentence_of: Sequence[int],
                  sentences: Sequence[dict[str, int]], i: int, j: int, where: str, post_cues: tuple[str, ...],
-                 punct: tuple[str, str]) -> list[tuple[object, ...]]:
+                 punct: tuple[str, str], cand: Sequence[bool] = (), excl: Sequence[str] = ()) -> list[tuple[object, ...]]:
     """The feature groups of the mention ``tokens[i..j]`` (one word, or a given name and a surname);
     ``fams`` the cue families of each word, ``sentence_of`` and ``sentences`` from sentence_families;
-    ``where`` is "text" or "alt"; ``post_cues`` the cue families found anywhere in the post."""
+    ``where`` is "text" or "alt"; ``post_cues`` the cue families found anywhere in the post; ``cand`` and
+    ``excl`` each word's candidacy and exclusion (a name in a list of names)."""
     tok = tokens[i]
     n = len(tokens)
     length = min(j - i + 1, 3)
@@ -553,6 +591,12 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
         q = tokens[j + 1]
         if _YEAR_TOKEN.match(q.low) or (q.low in ("in", "from") and j + 2 < n and _YEAR_TOKEN.match(tokens[j + 2].low)):
             flags.append("year_after")
+    if cand:  # one of a list of names: "Kyle, Sian, Precious and Harvey"; "Mrs Patel and Amira"
+        for k in (i - 1, i - 2 if i > 1 and tokens[i - 1].low in ("and", "&") else -1,
+                  j + 1, j + 2 if j + 2 < n and tokens[j + 1].low in ("and", "&") else -1):
+            if 0 <= k < n and cand[k]:
+                flags.append("list_adult" if excl[k] in ("title", "staff") else "list")
+                break
     if flags:
         keys.append(("flags", *flags))
     if i > 0:
@@ -573,7 +617,7 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
     for side, lo, hi in (("L", max(0, i - 4), i), ("R", j + 1, min(n, j + 5))):
         window = [f for f in fams[lo:hi] if f]
         if window:
-            keys.append((side, *sorted({fam for f in window for fam in f})))
+            keys.append((side, min(length, 2), *sorted({fam for f in window for fam in f})))
     if post_cues:
         keys.append(("P", *post_cues))
     # the cue families of the rest of the mention's sentence (counted once per segment)
@@ -585,7 +629,7 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
                 own[fam] = own.get(fam, 0) + 1
         rest = sorted(fam for fam, c in counts.items() if c > own.get(fam, 0))
         if rest:
-            keys.append(("S", *rest))
+            keys.append(("S", min(length, 2), *rest))
     return keys
 
 
@@ -773,7 +817,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                 j += 1
             seg.ends[i] = j
             seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,
-                                        _punct(seg.text, toks[i], toks[j]))
+                                        _punct(seg.text, toks[i], toks[j]), seg.candidate, seg.excluded)
             after = j
     return read
 
@@ -819,7 +863,7 @@ def _cue(seg: Segment, i: int, model: Model) -> str:
         if kind == "flags":
             feats.update(str(x) for x in key[1:])
         elif kind in ("L", "R"):
-            feats.update(f"{kind}:{fam}" for fam in key[1:])
+            feats.update(f"{kind}:{fam}" for fam in key[2:])
         elif kind == "head":
             feats.add(f"len={key[5]}")
             feats.add(f"g={model.featurizer.given_bucket(str(key[1]))}")
