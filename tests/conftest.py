@@ -12,8 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property-based tests: derandomised by default, so `make test` and CI are reproducible (the same
+# examples every run); HYPOTHESIS_PROFILE=explore draws fresh random examples (keep any failure it
+# finds as an explicit @example). Loaded here, before any test module creates its @settings.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 SHARED_DATA = ROOT.parent / "shared" / "data"
 # The simulator's clock in tests: a Wednesday, so 2026-W47 is the last complete week.
 SIM_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

@@ -199,12 +199,27 @@ def parse_date(value: str) -> datetime | None:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     except ValueError:
         pass
-    import feedparser
+    m = _YMD.match(value) or _DMY.match(value)
+    if m:  # 2026/11/23, 2026.11.23 10:00, 23/11/2026 (day first, as UK sites write it)
+        parts = m.groupdict()
+        try:
+            return datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), int(parts["H"] or 0),
+                            int(parts["M"] or 0), min(int(parts["S"] or 0), 59), tzinfo=timezone.utc)
+        except ValueError:
+            return None  # 2026/02/30: no such day
+    from feedparser.datetimes import _parse_date  # its handlers cover some localised forms (W3DTF, Greek, Korean...)
 
-    struct = feedparser._parse_date(value)  # noqa: SLF001 - its date handlers cover localised forms
-    if struct:
-        return _from_struct(struct)
-    return None
+    try:
+        struct = _parse_date(value)
+        parsed = _from_struct(struct) if struct else None
+    except Exception:  # noqa: BLE001 - a third-party parser on hostile text: any failure means "no usable date"
+        return None
+    return parsed if parsed is not None and 1990 <= parsed.year <= 2100 else None
+
+
+_TIME = r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+_YMD = re.compile(r"(?P<y>\d{4})[/.](?P<m>\d{1,2})[/.](?P<d>\d{1,2})" + _TIME)
+_DMY = re.compile(r"(?P<d>\d{1,2})[/.](?P<m>\d{1,2})[/.](?P<y>\d{4})" + _TIME)
 
 
 def _from_struct(struct: Any) -> datetime:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collectors import rss
@@ -126,6 +126,8 @@ XML_BITS = st.sampled_from([
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=400), st.lists(st.one_of(XML_BITS, st.text(max_size=20)), max_size=40).map("".join)))
+@example("<feed xmlns='http://www.w3.org/2005/Atom'><entry><published>0</pubDate>")  # found by a random run: a date
+@example("<rss version='2.0'><channel><item><guid>a</guid><pubDate>0</pubDate></item></channel></rss>")  # no parser knows
 def test_garbage_never_crashes_the_parser(document):
     body = document if isinstance(document, bytes) else document.encode("utf-8", "surrogatepass")
     try:
@@ -134,3 +136,15 @@ def test_garbage_never_crashes_the_parser(document):
         return  # not a feed, or refused: a clean, recorded outcome
     for post in posts:
         assert post.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026/11/23", datetime(2026, 11, 23, tzinfo=timezone.utc)),
+    ("23/11/2026", datetime(2026, 11, 23, tzinfo=timezone.utc)),  # day first, as UK sites write it
+    ("23.11.2026 10:30", datetime(2026, 11, 23, 10, 30, tzinfo=timezone.utc)),
+    ("Wed, 18 Nov 2026 10:00:00 +0000", datetime(2026, 11, 18, 10, tzinfo=timezone.utc)),
+    ("2026-11-23T10:00:00Z", datetime(2026, 11, 23, 10, tzinfo=timezone.utc)),
+    ("2026/02/30", None), ("99/99/9999", None), ("0", None), ("mardi 24 novembre 2026", None), ("", None),
+])
+def test_feed_dates_in_unexpected_forms_parse_or_give_none(text, expected):
+    assert rss.parse_date(text) == expected
