@@ -211,10 +211,10 @@ def parse_date(value: str) -> datetime | None:
 
     try:
         struct = _parse_date(value)
-        parsed = _from_struct(struct) if struct else None
+        found = _from_struct(struct) if struct else None
     except Exception:  # noqa: BLE001 - a third-party parser on hostile text: any failure means "no usable date"
         return None
-    return parsed if parsed is not None and 1990 <= parsed.year <= 2100 else None
+    return found if found is not None and 1990 <= found.year <= 2100 else None
 
 
 _TIME = r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
