@@ -228,6 +228,21 @@ def _from_struct(struct: Any) -> datetime:
     return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone.utc)
 
 
+# Hosts and paths of the invisible images that feeds append to every item to count readers.
+_TRACKERS = re.compile(r"//(?:[^/]*\.)?(?:medium\.com/_/stat|stats\.wordpress\.com/|pixel\.wp\.com/|"
+                       r"feeds\.feedburner\.com/~r/|feeds\.feedblitz\.com/|www\.google-analytics\.com/|"
+                       r"[^/]*/(?:[^?]*/)?(?:pixel|spacer|blank|tracker|beacon)\.(?:gif|png))", re.I)
+
+
+def is_tracking_pixel(src: str, width: object = None, height: object = None) -> bool:
+    """A spacer or tracking image: drawn 1x1 or smaller, or served by a known reader-counting address."""
+    def tiny(value: object) -> bool:
+        text = str(value).strip().lower().removesuffix("px") if value is not None else ""
+        return text.isdigit() and int(text) <= 1
+
+    return (tiny(width) and tiny(height)) or bool(_TRACKERS.search(src))
+
+
 def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], list[str]]:
     """Plain text, images (with alt) and outbound links from an HTML fragment."""
     from bs4 import BeautifulSoup
@@ -238,8 +253,11 @@ def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], li
     media: list[Media] = []
     for img in soup.find_all("img"):
         src = img.get("src") or img.get("data-src") or ""
+        url = urljoin(base, str(src)) if src else ""
+        if is_tracking_pixel(url, img.get("width"), img.get("height")):
+            continue  # a 1x1 tracker (Medium, FeedBurner, WordPress stats) is not a photo
         alt = img.get("alt")
-        media.append(Media(type="photo", url=urljoin(base, str(src)) if src else "", alt=None if alt is None else str(alt).strip()))
+        media.append(Media(type="photo", url=url, alt=None if alt is None else str(alt).strip()))
     for video in soup.find_all(["video", "iframe"]):
         src = video.get("src") or ""
         if video.name == "iframe" and not re.search(r"youtube|vimeo|video", str(src)):

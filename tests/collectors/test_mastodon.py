@@ -55,6 +55,12 @@ def test_content_warning_boost_and_reply_are_marked():
     boost, _ = mastodon.parse_status({**REFERENCE, "id": "9", "content": "", "url": None, "media_attachments": [],
                                       "reblog": REFERENCE}, account="a", school="s")
     assert boost.is_repost and boost.text.startswith("Year 4 planting") and boost.url == REFERENCE["url"]
+    # as recorded from real instances: the wrapper carries its ActivityPub activity address as its url
+    wrapped, _ = mastodon.parse_status({**REFERENCE, "id": "10", "content": "", "media_attachments": [], "reblog": REFERENCE,
+                                        "uri": "https://mastodon.example/users/school/statuses/10/activity",
+                                        "url": "https://mastodon.example/users/school/statuses/10/activity"},
+                                       account="a", school="s")
+    assert wrapped.is_repost and wrapped.url == REFERENCE["url"]
 
 
 def test_collects_the_window_following_link_headers_with_comments(sim, session, archive):

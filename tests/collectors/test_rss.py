@@ -40,6 +40,21 @@ def test_relative_links_and_images_resolve_against_the_item_and_feed():
     assert post.media[0].url == "https://school.example.sch.uk/uploads/race.jpg" and post.media[0].alt == "Year 5 running"
 
 
+def test_tracking_pixels_and_spacers_are_not_photos():
+    """Medium and FeedBurner append a 1x1 image to every item: it must not turn a text-only post into a photo post."""
+    posts, _ = parse(rss_doc("""<item><title>Reading award</title><link>/news/reading/</link>
+      <pubDate>Wed, 18 Nov 2026 10:00:00 +0000</pubDate><guid>/?p=2</guid>
+      <content:encoded><![CDATA[<p>Well done Ava for reading 100 books.</p>
+      <img src="https://medium.com/_/stat?event=post.clientViewed&referrerSource=full_rss&postId=1a2b" width="1" height="1" alt="">
+      <img src="https://feeds.feedburner.com/~r/SchoolNews/~4/xyz" height="1" width="1" alt=""/>
+      <img src="/uploads/spacer.gif" alt=""/><img src="/uploads/wide.png" width="1px" height="1px"/>]]></content:encoded></item>"""))
+    assert posts[0].media == () and not posts[0].has_visual_media
+    kept, _ = parse(rss_doc("""<item><title>Art</title><link>/news/art/</link><pubDate>Wed, 18 Nov 2026 10:00:00 +0000</pubDate>
+      <guid>/?p=3</guid><content:encoded><![CDATA[<img src="/uploads/pixel-art.png" width="640" height="1" alt="Pixel art">]]>
+      </content:encoded></item>"""))
+    assert [m.alt for m in kept[0].media] == ["Pixel art"]  # a thin banner or a file named pixel-art is a picture
+
+
 def test_an_item_without_a_date_is_skipped_and_recorded_and_the_rest_kept():
     result = CollectionResult()
     posts, _ = parse(rss_doc("<item><title>No date</title><link>https://s.example/a</link></item>",
