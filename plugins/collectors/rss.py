@@ -114,6 +114,8 @@ def parse_feed(body: bytes, *, feed_url: str, account: str, school: str, platfor
     feedparser. Never raises on bad content except for refused entity declarations (UnsafeFeed).
     """
     result = result if result is not None else CollectionResult()
+    if not body.strip():  # a 200 with nothing in it is a broken feed, not a quiet week
+        raise MalformedResponse(f"{feed_url}: empty response body (not a feed)")
     root = _parse_xml(body)
     if root is None:
         return _parse_loose(body, feed_url=feed_url, account=account, school=school, platform=platform, result=result)

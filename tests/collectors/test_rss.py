@@ -55,6 +55,14 @@ def test_tracking_pixels_and_spacers_are_not_photos():
     assert [m.alt for m in kept[0].media] == ["Pixel art"]  # a thin banner or a file named pixel-art is a picture
 
 
+@pytest.mark.parametrize("body", [b"", b"   \n", b"\xef\xbb\xbf"])
+def test_an_empty_body_is_a_broken_feed_not_a_week_without_posts(body):
+    from collectors._base import MalformedResponse
+
+    with pytest.raises(MalformedResponse, match="empty response body|not a feed"):
+        rss.parse_feed(body, feed_url=FEED_URL, account="a", school="s")
+
+
 def test_an_item_without_a_date_is_skipped_and_recorded_and_the_rest_kept():
     result = CollectionResult()
     posts, _ = parse(rss_doc("<item><title>No date</title><link>https://s.example/a</link></item>",
