@@ -272,6 +272,25 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
     assert csv_cell("Year 3 built shields") == "Year 3 built shields" and csv_cell(-1) == -1 and csv_cell(3) == 3
 
 
+@pytest.mark.parametrize("text", ["Lovely day\r=1+1", "a\r\n=HYPERLINK(\"x\")", "line one\nline two", "\r=cmd|' /C calc'!A0"])
+def test_a_cell_with_a_carriage_return_or_new_line_reads_back_as_one_cell(text: str) -> None:
+    """A bare CR used to go out unquoted: spreadsheet readers split the row there and ran the next 'row'."""
+    import csv
+    import io
+
+    from socialaudit.archive import SafeCsvWriter, csv_cell
+
+    buffer = io.StringIO()
+    writer = SafeCsvWriter(buffer, ["school", "message", "action"])
+    writer.writeheader()
+    writer.writerow({"school": "st-aidans", "message": csv_cell(text), "action": "Hide it"})
+    writer.writerow({"school": "holy-cross", "message": "plain", "action": "none"})
+    rows = list(csv.reader(io.StringIO(buffer.getvalue(), newline="")))
+    assert rows == [["school", "message", "action"], ["st-aidans", csv_cell(text), "Hide it"], ["holy-cross", "plain", "none"]]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+    assert buffer.getvalue().endswith("\nholy-cross,plain,none\n")  # rows without a CR keep their bytes
+
+
 def test_a_folder_that_is_not_an_archive_is_refused(env: Environment, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for command in (["verify"], ["list"], ["show", "latest"], ["purge", "--dry-run"]):
         code, out, err = run(capsys, *command, "--archive", str(tmp_path / "typo"))

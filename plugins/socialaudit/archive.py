@@ -206,9 +206,30 @@ def suppression_cells(finding: Mapping[str, Any]) -> dict[str, Any]:
     return {f"suppression_{name}": suppression.get(name) or "" for name in ("kind", "reviewer", "reason", "expires")}
 
 
+class SafeCsvWriter:
+    """``csv.DictWriter`` with "\n" line ends that also quotes a cell holding a bare carriage return.
+
+    Python's writer quotes only the characters of its line terminator, so "a\r=1+1" went out
+    unquoted, and spreadsheet readers split the row at the CR and ran the "row" that followed. A
+    row with a CR in any cell is written with every cell quoted; every other row is unchanged.
+    """
+
+    def __init__(self, buffer: io.StringIO, columns: Sequence[str]) -> None:
+        self._minimal = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+        self._quoted = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n",
+                                      quoting=csv.QUOTE_ALL)
+
+    def writeheader(self) -> None:
+        self._minimal.writeheader()
+
+    def writerow(self, row: Mapping[str, Any]) -> None:
+        carriage = any(isinstance(v, str) and "\r" in v for v in row.values())
+        (self._quoted if carriage else self._minimal).writerow(row)
+
+
 def _csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer = SafeCsvWriter(buffer, columns)
     writer.writeheader()
     for row in rows:
         writer.writerow({c: csv_cell(row.get(c, "")) for c in columns})

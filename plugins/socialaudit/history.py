@@ -17,7 +17,6 @@ finds a mismatch exits 1 and names every file or run that does not match.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import os
@@ -33,6 +32,7 @@ from socialaudit.archive import (
     SUPPRESSION_COLUMNS,
     Archive,
     ArchiveError,
+    SafeCsvWriter,
     csv_cell,
     open_archive,
     retention_days,
@@ -272,7 +272,7 @@ def export_rows(archive: Archive, first: IsoWeek, last: IsoWeek, school: str | N
 
 def _csv(data: Mapping[str, Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), extrasaction="ignore", lineterminator="\n")
+    writer = SafeCsvWriter(buffer, EXPORT_COLUMNS)
     writer.writeheader()
     for f in data["findings"]:
         row = {**f, **suppression_cells(f)}
