@@ -325,6 +325,20 @@ def test_the_latest_run_deleted_with_its_index_entry_is_named(env: Environment, 
                         r"archive's index: deleted", line), line
 
 
+def test_a_deleted_archive_whose_runs_the_store_sealed_is_tampering(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from tests.test_archive import read_index
+
+    folders = [e["folder"] for e in read_index(env)]
+    shutil.rmtree(env.output / "archive")
+    code, out, err = run(capsys, "verify")
+    assert code == 1, err
+    named = [line for line in out.splitlines() if line.startswith("MISMATCH:")]
+    assert len(named) == len(folders) and all(f"run {folder}:" in "\n".join(named) for folder in folders)
+    assert "verification FAILED" in out and "deleted" in named[0]
+
+
 def test_a_replaced_latest_manifest_is_named(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:
     """The latest manifest and its index entry edited to match each other: no later run's link can show it."""
     from tests.test_archive import read_index, write_index

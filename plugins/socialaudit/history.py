@@ -73,14 +73,17 @@ def _in(week: str, first: IsoWeek | None, last: IsoWeek | None) -> bool:
     return (first is None or value >= first) and (last is None or value <= last)
 
 
-def _archive(args: argparse.Namespace) -> Archive:
+def _archive(args: argparse.Namespace, must_exist: bool = True) -> Archive:
     if getattr(args, "config", None):
         os.environ["SOCIALAUDIT_CONFIG"] = str(Path(args.config).resolve())
     found = open_archive(url=args.archive or None)
-    if not (found.root / "index.json").exists():
-        # A mistyped --archive must not "verify" an empty folder as intact.
-        raise UsageError(f"{found.root}: no archive there (no index.json); set SOCIALAUDIT_ARCHIVE or --archive")
+    if must_exist and not (found.root / "index.json").exists():
+        raise UsageError(_NO_ARCHIVE.format(root=found.root))
     return found
+
+
+# A mistyped --archive must not "verify" an empty folder as intact.
+_NO_ARCHIVE = "{root}: no archive there (no index.json); set SOCIALAUDIT_ARCHIVE or --archive"
 
 
 def _school_status(entry: Mapping[str, Any]) -> str:
@@ -337,10 +340,20 @@ def _seals(archive: Archive) -> tuple[list[dict[str, Any]] | None, str]:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Recompute every hash, walk the chain and compare it with the store's seals; exit 1 naming every mismatch."""
     first, last = _range(args)
-    archive = _archive(args)
+    archive = _archive(args, must_exist=False)
+    out = sys.stdout
+    if not (archive.root / "index.json").exists():
+        seals, _ = _seals(archive)
+        if not seals:
+            raise UsageError(_NO_ARCHIVE.format(root=archive.root))
+        # The store sealed runs here: an archive that has disappeared was deleted, not mistyped.
+        for seal in seals:
+            out.write(f"MISMATCH: run {seal.get('folder', '?')}: sealed in the store but the archive at {archive} "
+                      f"is gone (no index.json): deleted\n")
+        out.write(f"verification FAILED: the store holds {len(seals)} seal(s) for {archive}, which has no archive\n")
+        return EXIT_FAILED
     seals, why = _seals(archive)
     report = archive.verify(first, last, seals=seals)
-    out = sys.stdout
     for warning in ([why] if why else []) + report.warnings:
         print(f"socialaudit history verify: warning: {warning}", file=sys.stderr)
     for note in report.notes:
