@@ -290,6 +290,16 @@ def test_an_unfinished_write_is_replaced_on_retry(copy: Environment) -> None:
     assert entry["seq"] == 4 and verify(copy).ok
 
 
+@pytest.mark.parametrize("rendered", [None, [], [None, None], [[None], []]])
+def test_a_run_where_no_school_finished_still_gets_its_trust_report_naming_them_all(copy: Environment, rendered: Any) -> None:
+    run_id = "manual__nothing"
+    pipeline.plan(WEEKS[2], run_id, copy)
+    summary = pipeline.trust_report(WEEKS[2], run_id, rendered, copy)
+    assert summary["missing"] == [s.id for s in copy.load().schools] and summary["schools"] == []
+    report = Path(summary["report"]).read_text(encoding="utf-8")
+    assert all(s.name.replace("'", "&#39;") in report or s.name in report for s in copy.load().schools)
+
+
 def test_a_partial_run_is_archived_and_leaves_out_the_missing_school(copy: Environment) -> None:
     run_id = "manual__partial"
     pipeline.plan(WEEKS[2], run_id, copy)

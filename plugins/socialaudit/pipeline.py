@@ -413,7 +413,7 @@ def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Envir
     config = env.load()
     store = env.store()
     done: set[str] = set()
-    for item in rendered:
+    for item in rendered or ():  # None, or None items, when no school's audit finished
         for entry in item if isinstance(item, list) else [item]:
             if isinstance(entry, Mapping) and entry.get("school"):
                 done.add(str(entry["school"]))
