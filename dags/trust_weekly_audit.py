@@ -76,7 +76,7 @@ def trust_weekly_audit():
         from socialaudit import pipeline
 
         ctx = get_current_context()
-        ctx["batch_label"] = ",".join(item["schools"])
+        ctx["batch_label"] = pipeline.batch_label(item["schools"])
         week, run_id = _week_and_run(item)
         final = ctx["ti"].try_number > ctx["ti"].max_tries
         collect = pipeline.wants_collection(ctx["params"])
@@ -89,7 +89,7 @@ def trust_weekly_audit():
         """Run every policy check on the stored posts."""
         from socialaudit import pipeline
 
-        get_current_context()["batch_label"] = ",".join(item["schools"])
+        get_current_context()["batch_label"] = pipeline.batch_label(item["schools"])
         week, run_id = _week_and_run(item)
         for school in item["schools"]:
             pipeline.check_school(school, week, run_id)
@@ -100,17 +100,18 @@ def trust_weekly_audit():
         """Write each school's report and the head's email."""
         from socialaudit import pipeline
 
-        get_current_context()["batch_label"] = ",".join(item["schools"])
+        get_current_context()["batch_label"] = pipeline.batch_label(item["schools"])
         week, run_id = _week_and_run(item)
         return [pipeline.render_school(school, week, run_id) for school in item["schools"]]
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def deliver(rendered: list[dict]) -> list[dict]:
         """Send each head's email (SMTP connection smtp_default, else leave it in the outbox), once per week."""
+        from socialaudit import pipeline
         from socialaudit.delivery import deliver_school
         from socialaudit.weeks import IsoWeek
 
-        get_current_context()["batch_label"] = ",".join(r["school"] for r in rendered)
+        get_current_context()["batch_label"] = pipeline.batch_label([r["school"] for r in rendered])
         return [{**r, "delivery": deliver_school(r["school"], IsoWeek.parse(r["week"]), r["run_id"])} for r in rendered]
 
     @task_group

@@ -102,6 +102,25 @@ def plan(week: IsoWeek, run_id: str, env: Environment | None = None, *, batch_si
     return [{"week": str(week), "run_id": run_id, "schools": ids[i:i + size]} for i in range(0, len(ids), size)]
 
 
+MAP_INDEX_LABEL_MAX = 250  # Airflow stores the label in task_instance.rendered_map_index, varchar(250) on PostgreSQL
+
+
+def batch_label(ids: Sequence[str]) -> str:
+    """A mapped task's label in Airflow's UI: the school id, or "24 schools: first .. last" for a batch.
+
+    Never longer than Airflow's column: ids joined by commas failed every task of a large batch on
+    PostgreSQL ("value too long") after its work was done; SQLite does not enforce the length.
+    """
+    def cut(text: str, size: int) -> str:
+        return text if len(text) <= size else text[: size - 3] + "..."
+
+    if not ids:
+        return "no schools"
+    if len(ids) == 1:
+        return cut(ids[0], MAP_INDEX_LABEL_MAX)
+    return cut(f"{len(ids)} schools: {cut(ids[0], 100)} .. {cut(ids[-1], 100)}", MAP_INDEX_LABEL_MAX)
+
+
 def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None, *,
                    final_attempt: bool = True) -> dict[str, Any]:
     """Collect every account of a school for the week; store posts and each account's status.

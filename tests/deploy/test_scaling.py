@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from socialaudit.pipeline import MAX_BATCHES, Environment, auto_batch_size, plan
+from socialaudit.pipeline import MAP_INDEX_LABEL_MAX, MAX_BATCHES, Environment, auto_batch_size, batch_label, plan
 from socialaudit.weeks import IsoWeek
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -60,6 +60,22 @@ def test_thirty_thousand_schools_plan_into_at_most_1024_batches(tmp_path):
     assert flat == [f"school-{i:05d}" for i in range(30_000)]  # each school once, in config order
     # What the mapped tasks receive through XCom stays small: ids, never school records.
     assert len(json.dumps(items)) < 1_500_000
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    (["st-aidans"], "st-aidans"),
+    (["st-aidans", "holy-cross", "st-hildas"], "3 schools: st-aidans .. st-hildas"),
+    ([f"school-{i:05d}" for i in range(30)], "30 schools: school-00000 .. school-00029"),
+])
+def test_a_batch_label_names_the_batch_briefly(ids, expected):
+    assert batch_label(ids) == expected
+
+
+@pytest.mark.parametrize("ids", [["x" * 300], ["a" * 64] * 1000, [f"school-{i:05d}-" + "long" * 40 for i in range(24)]])
+def test_a_batch_label_always_fits_airflows_map_index_column(ids):
+    """rendered_map_index is varchar(250) on PostgreSQL: a longer label failed every task of the batch there."""
+    label = batch_label(ids)
+    assert 0 < len(label) <= MAP_INDEX_LABEL_MAX == 250
 
 
 def test_an_explicit_batch_size_wins(tmp_path):
