@@ -4,8 +4,6 @@ at it, a temporary store, and a project-local Airflow metadata DB for DagBag and
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,11 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
     )
-    marker = home / ".migrated-3.3.2"
-    if not marker.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
-        marker.write_text("ok\n")
+    from socialaudit.cli import ensure_airflow_db
+
+    ensure_airflow_db()  # as the CLI does: migrate, and create the project's pools
 
 
 @pytest.fixture

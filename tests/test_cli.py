@@ -128,3 +128,16 @@ def test_scan_marks_a_finding_the_config_suppresses(tmp_path):
     assert proc.returncode == 0, proc.stderr
     [finding] = [json.loads(line) for line in proc.stdout.splitlines()]
     assert finding["school"] == "holy-cross" and "suppression" not in finding
+
+
+def test_the_airflow_database_the_cli_migrates_has_the_projects_pools():
+    """Without the collect pool a run triggered from Airflow's UI waits forever ("No Status")."""
+    import json
+
+    from airflow.models.pool import Pool
+
+    from socialaudit.cli import POOLS_FILE
+
+    for name, spec in json.loads(POOLS_FILE.read_text(encoding="utf-8")).items():
+        pool = Pool.get_pool(name)
+        assert pool is not None and pool.slots == spec["slots"], name

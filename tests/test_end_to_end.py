@@ -34,8 +34,20 @@ def _archive(output: Path):
 
 
 def test_weekly_run_writes_reports_and_emails(audit_env):
+    from datetime import datetime, timezone
+
+    before = datetime.now(timezone.utc)
     run = _run()
     assert run.state == "success"
+    # Airflow's UI shows the real duration of a CLI run, not days since the logical date
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        stored = session.execute(select(DagRun.start_date, DagRun.end_date).where(
+            DagRun.dag_id == "trust_weekly_audit", DagRun.run_id == run.run_id)).one()
+    assert before <= stored.start_date <= stored.end_date <= datetime.now(timezone.utc)
     out = audit_env.output
     trust = (out / "reports" / "2026-W47" / "index.html").read_text()
     assert "St Aidan" in trust and "Holy Cross" in trust

@@ -50,17 +50,38 @@ def airflow_environment(config: str | None = None) -> dict[str, str]:
     return env
 
 
+POOLS_FILE = PROJECT_ROOT / "config" / "pools.json"
+
+
 def ensure_airflow_db() -> None:
-    """Migrate the metadata DB once (dag.test needs it)."""
+    """Migrate the metadata DB and create the project's pools, once (dag.test needs the first; a run
+    started from Airflow's UI on the same database needs the pools, or its collect tasks wait forever)."""
     home = Path(os.environ["AIRFLOW_HOME"])
-    marker = home / ".migrated-3.3.2"
+    marker = home / ".migrated-3.3.2+pools"
     if marker.exists():
         return
     home.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy())
-    if proc.returncode != 0:
-        raise RuntimeError("airflow db migrate failed:\n" + proc.stderr[-2000:])
+    for what, argv in (("airflow db migrate", ["db", "migrate"]), ("airflow pools import", ["pools", "import", str(POOLS_FILE)])):
+        proc = subprocess.run([sys.executable, "-m", "airflow", *argv], capture_output=True, text=True, env=os.environ.copy())
+        if proc.returncode != 0:
+            raise RuntimeError(f"{what} failed:\n" + proc.stderr[-2000:])
     marker.write_text("ok\n")
+
+
+def _record_real_start(run: Any, started: datetime) -> None:
+    """dag.test starts its run "at" the logical date, so Airflow's UI showed CLI runs lasting days (or
+    negative bars); record when the run really started (its end is already the real time)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    run_id = getattr(run, "run_id", None)
+    if not run_id:
+        return
+    with create_session() as session:
+        session.execute(update(DagRun).where(DagRun.dag_id == run.dag_id, DagRun.run_id == run_id)
+                        .values(start_date=started))
+    run.start_date = started
 
 
 def _listening(url: str) -> bool:
@@ -93,8 +114,11 @@ def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = T
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags["trust_weekly_audit"]
-    return dag.test(logical_date=logical_date_for(week, config.trust.timezone),
-                    run_conf={"week": str(week), "collect": collect})
+    started = datetime.now(timezone.utc)
+    run = dag.test(logical_date=logical_date_for(week, config.trust.timezone),
+                   run_conf={"week": str(week), "collect": collect})
+    _record_real_start(run, started)
+    return run
 
 
 def cmd_run(args: argparse.Namespace) -> int:
