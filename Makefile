@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: help venv demo test test-fast test-pg lint bench system-deps simulator clean cluster-test screenshots
+.PHONY: airflow help venv demo test test-fast test-pg lint bench system-deps simulator clean cluster-test screenshots
 
 help:
 	@echo "make demo         run the weekly audit for the demo trust (last complete ISO week)"
@@ -17,6 +17,7 @@ help:
 	@echo "make test-pg      only the tests that run on PostgreSQL (a throwaway server on loopback)"
 	@echo "make lint         ruff and mypy"
 	@echo "make bench        speed benchmarks (prints figures)"
+	@echo "make airflow      Airflow's UI on this machine (http://localhost:8080, prints the login; Ctrl-C stops it)"
 	@echo "make simulator    serve the demo platforms on http://127.0.0.1:8765"
 	@echo "make cluster-test a real Celery cluster (PostgreSQL, Redis, 2 workers) runs the DAG (no Docker)"
 
@@ -41,6 +42,11 @@ system-deps:
 
 demo: venv
 	$(PY) -m socialaudit run
+
+# Airflow standalone (scheduler, dag-processor, api-server, triggerer) with the project's settings: the
+# database migrated and the pools created, example DAGs off, the reports page under Browse.
+airflow: venv
+	$(PY) scripts/airflow_ui.py
 
 simulator: venv
 	$(PY) -m socialaudit.simulator

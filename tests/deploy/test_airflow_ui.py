@@ -1,0 +1,142 @@
+"""``make airflow`` for real: Airflow standalone started by ``scripts/airflow_ui.py`` on a free port, a
+run triggered from Airflow's UI in headless Chromium (log in, Trigger, week 2026-W47), the run
+succeeding through the scheduler and the LocalExecutor, and the reports page opened inside Airflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+WEEK = "2026-W47"
+READY = 300.0  # seconds: migrate, start four Airflow processes, parse the DAG (2 slow cores)
+RUN = 420.0  # seconds for the triggered run (it may queue behind the latest Monday's scheduled run)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Airflow:
+    def __init__(self, proc: subprocess.Popen[str], port: int, home: Path, output: Path, banner: str) -> None:
+        self.proc, self.port, self.home, self.output, self.banner = proc, port, home, output, banner
+        self.url = f"http://localhost:{port}"
+
+    @property
+    def password(self) -> str:
+        return str(json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())["admin"])
+
+    def api(self, path: str) -> Any:
+        token_request = urllib.request.Request(f"{self.url}/auth/token", method="POST",
+                                               data=json.dumps({"username": "admin", "password": self.password}).encode(),
+                                               headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(token_request, timeout=10) as response:
+            token = json.loads(response.read())["access_token"]
+        request = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def airflow(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
+    """``make airflow``'s script with the demo config pointing at the test simulator."""
+    from tests.conftest import write_demo_config
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make system-deps)")
+    base = tmp_path_factory.mktemp("airflow-ui")
+    port = _free_port()
+    config = write_demo_config(simulator.url, base / "trust.yaml")
+    env = {**os.environ, "AIRFLOW_HOME": str(base / "home"), "AIRFLOW_PORT": str(port), "SOCIALAUDIT_CONFIG": str(config),
+           "SOCIALAUDIT_OUTPUT": str(base / "output"), "SOCIALAUDIT_DB_URL": f"sqlite:///{base / 'store.db'}",
+           "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
+    for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER"):
+        env.pop(key, None)  # the script sets the project's own
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "airflow_ui.py")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + READY
+    try:
+        assert proc.stdout is not None
+        while not any(line.startswith("Ctrl-C stops") for line in lines):
+            line = proc.stdout.readline()
+            if not line:
+                pytest.fail("make airflow exited before Airflow was ready:\n" + "".join(lines[-40:]), pytrace=False)
+            lines.append(line)
+            assert time.monotonic() < deadline, "Airflow was not ready in time:\n" + "".join(lines[-40:])
+        yield Airflow(proc, port, base / "home", base / "output", "".join(lines))
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)  # the script stops what it started (the way Ctrl-C does)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                raise
+
+
+def test_make_airflow_prints_the_url_the_login_and_the_reports_page(airflow: Airflow) -> None:
+    assert f"Airflow is ready: http://localhost:{airflow.port}/" in airflow.banner
+    assert f"log in as admin, password {airflow.password}" in airflow.banner
+    assert "/socialaudit/" in airflow.banner and "trust_weekly_audit switched on" in airflow.banner
+    dag = airflow.api("/api/v2/dags/trust_weekly_audit")
+    assert dag["is_paused"] is False
+    pools = {p["name"]: p["slots"] for p in airflow.api("/api/v2/pools")["pools"]}
+    assert pools.get("socialaudit_collect") == 8  # config/pools.json: collect tasks never wait for a missing pool
+    assert not airflow.api("/api/v2/dags?dag_id_pattern=example")["dags"]  # example DAGs off
+
+
+def test_a_run_triggered_from_the_ui_succeeds_and_its_reports_open_inside_airflow(airflow: Airflow) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{airflow.url}/", wait_until="load")
+            page.locator("input[name=username]").fill("admin")
+            page.locator("input[name=password]").fill(airflow.password)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("button", name="Browse").wait_for(timeout=30_000)  # the UI after login
+            page.goto(f"{airflow.url}/dags/trust_weekly_audit", wait_until="load")
+            page.get_by_role("button", name="Trigger").first.click()
+            dialog = page.get_by_role("dialog")
+            dialog.locator("input[name=element_week]").fill(WEEK)
+            dialog.get_by_role("button", name="Trigger").click()
+            run = _wait_for_the_run(airflow)
+            assert run["state"] == "success", run
+            assert run["conf"]["week"] == WEEK and run["run_type"] == "manual"
+            page.goto(f"{airflow.url}/socialaudit/", wait_until="load")
+            assert WEEK in page.content()
+            page.goto(f"{airflow.url}/socialaudit/{WEEK}/index.html", wait_until="load")
+            assert "St Aidan" in page.content() and "Holy Cross" in page.content()
+        finally:
+            browser.close()
+    assert (airflow.output / "reports" / WEEK / "schools" / "st-hildas.html").exists()
+
+
+def _wait_for_the_run(airflow: Airflow) -> dict[str, Any]:
+    deadline = time.monotonic() + RUN
+    while True:
+        runs = [r for r in airflow.api("/api/v2/dags/trust_weekly_audit/dagRuns")["dag_runs"]
+                if (r.get("conf") or {}).get("week") == WEEK]
+        if runs and runs[0]["state"] in ("success", "failed"):
+            return dict(runs[0])
+        assert time.monotonic() < deadline, f"the triggered run did not finish in {RUN:.0f} s: {runs}"
+        time.sleep(3)
