@@ -1,4 +1,4 @@
-# socialaudit: the two commands a newcomer needs are `make demo` and `make test`.
+# socialaudit: a newcomer needs `make demo` and `make test`; `make airflow` starts Airflow's UI on this machine.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
