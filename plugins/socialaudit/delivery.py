@@ -1,8 +1,12 @@
 """Deliver the head's weekly email: by SMTP through Airflow's ``SmtpHook``, or not at all.
 
 * With an Airflow connection ``smtp_default`` (``AIRFLOW_CONN_SMTP_DEFAULT``, the metastore, or a
-  secrets backend), the outbox's ``.eml`` is sent as it is, so what was sent is byte for byte what
-  the outbox shows (apart from ``From``, which follows the connection's ``from_email`` extra).
+  secrets backend), the outbox's ``.eml`` is sent as it is, so what was sent is what the outbox
+  shows, apart from four headers: ``From`` follows the connection's ``from_email`` extra; ``Date`` is
+  the time of sending; ``Message-ID`` is new for each sending (mail systems drop a second message
+  with an id they have seen); and ``References``/``In-Reply-To`` carry the outbox's stable id for
+  the school and week, so a resend threads with the first sending. The outbox keeps its
+  deterministic headers, so a rerun still writes byte-identical files.
 * Without one (the demo, a laptop), nothing is sent: the message stays in the outbox folder, and
   no delivery is recorded, so configuring SMTP later and running ``send`` still delivers it.
 
@@ -24,6 +28,7 @@ import email.policy
 import email.utils
 import smtplib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -83,12 +88,28 @@ def deliver(message: EmailMessage, *, week: IsoWeek, school: str, store: Any, ru
     if not smtp_configured(conn_id):
         return Delivery(school=school, week=str(week), transport="outbox", message_id=message_id,
                         already=tuple(already))
+    message_id = stamp_for_sending(message)
     refused = _send_smtp(message, pending, conn_id)
     sent = [r for r in pending if r not in refused]
     for recipient in sent:
         store.record_delivery(week, school, recipient, run_id=run_id, message_id=message_id, transport="smtp")
     return Delivery(school=school, week=str(week), transport="smtp", message_id=message_id, sent=tuple(sent),
                     already=tuple(already), refused=refused)
+
+
+def stamp_for_sending(message: EmailMessage, now: datetime | None = None) -> str:
+    """Give ``message`` the headers of this sending (see the module docstring); returns its new Message-ID."""
+    thread = str(message["Message-ID"] or "").strip()
+    domain = thread.rsplit("@", 1)[-1].rstrip(">") if "@" in thread else "socialaudit.invalid"
+    for header in ("Date", "Message-ID", "References", "In-Reply-To"):
+        del message[header]
+    message["Date"] = email.utils.format_datetime(now or datetime.now(timezone.utc))
+    message_id = email.utils.make_msgid(idstring="socialaudit", domain=domain)
+    message["Message-ID"] = message_id
+    if thread:
+        message["References"] = thread
+        message["In-Reply-To"] = thread
+    return message_id
 
 
 def _send_smtp(message: EmailMessage, to_addrs: list[str], conn_id: str) -> dict[str, str]:
