@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from socialaudit import archive, cli
+from socialaudit.models import Finding
 from socialaudit.pipeline import Environment
 from tests.test_archive import WEEKS, archived_three_weeks, folder, private_copy, run_id_for
 
@@ -114,6 +115,10 @@ def test_export_csv_across_weeks(env: Environment, capsys: pytest.CaptureFixture
         expected = json.loads((env.output / "archive" / folder(week) / "findings.json").read_bytes())
         got = [r for r in findings if r["week"] == str(week)]
         assert [(r["school"], r["check"], r["message"]) for r in got] == [(f["school"], f["check"], f["message"]) for f in expected]
+        # the finding's key, as a suppression names it, in the sealed findings.json and in the export
+        assert [r["key"] for r in got] == [f["key"] for f in expected] == [Finding.from_dict(f).key for f in expected]
+        sealed_csv = list(csv.DictReader(io.StringIO((env.output / "archive" / folder(week) / "findings.csv").read_text())))
+        assert [r["key"] for r in sealed_csv] == [f["key"] for f in expected]
         assert {r["run_id"] for r in got} == {run_id_for(week)}
         results = sealed.read_json(folder(week), "results.json")["schools"]
         holy = next(s for s in results if s["school"] == "holy-cross")

@@ -202,7 +202,7 @@ def _frequency(env: Any, week: IsoWeek) -> CheckResult:
 
 
 @pytest.mark.parametrize("audit_env", ["sqlite", "postgresql"], indirect=True)
-def test_config_suppression_through_pipeline_reports_and_history(audit_env, make_post):
+def test_config_suppression_through_pipeline_reports_and_history(audit_env, make_post, capsys):
     from socialaudit import pipeline
 
     env = audit_env
@@ -233,6 +233,16 @@ def test_config_suppression_through_pipeline_reports_and_history(audit_env, make
     assert back.status is Status.FAIL and not back.findings[0].suppressed
     html48 = Path(pipeline.render_school("st-aidans", W48, "run-w48", env)["report"]).read_text(encoding="utf-8")
     assert "Reviewed findings" not in html48 and "1 original post" in html48
+
+    # The sealed run marks the suppressed finding in `history show`, with the key a suppression names.
+    from socialaudit import archive
+    from socialaudit.cli import main
+
+    archive.archive_run(W47, "run-w47", env)
+    assert main(["history", "show", "latest", "--school", "st-aidans"]) == 0
+    shown = capsys.readouterr().out
+    assert "[suppressed: accepted_risk by Mr Ellis Quarry]" in shown
+    assert f"key {result.findings[0].key}" in shown
 
     # History keeps both weeks as they were judged; a rerun of W47 gives the same result.
     rows = [r for r in env.store().findings_between(W47, W48, "st-aidans") if r["check"] == "post_frequency"]

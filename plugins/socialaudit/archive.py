@@ -86,7 +86,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 # A reviewed suppression (socialaudit.suppressions) in columns of its own: empty when the finding is not suppressed.
 SUPPRESSION_COLUMNS = ("suppression_kind", "suppression_reviewer", "suppression_reason", "suppression_expires")
 FINDING_COLUMNS = ("week", "school", "check", "policy", "severity", "status", "account", "post_id", "post_url",
-                   "message", "evidence", "action", *SUPPRESSION_COLUMNS)
+                   "message", "evidence", "action", *SUPPRESSION_COLUMNS, "key")
 
 
 Anchor = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
@@ -284,7 +284,8 @@ def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence
                         "findings": len(r.findings), "metrics": r.metrics} for r in checks],
         })
         for result in checks:
-            findings.extend({"week": str(week), **f.to_dict()} for f in result.findings)
+            # the key is what a suppression names (python -m socialaudit suppress add KEY ...)
+            findings.extend({"week": str(week), **f.to_dict(), "key": f.key} for f in result.findings)
         for post in store.posts_for(school.id, since - timedelta(days=1), until + timedelta(days=1)):
             posts += json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
     files["results.json"] = canonical_json({"week": str(week), "schools": results})
@@ -851,3 +852,16 @@ def retention_days(config: TrustConfig) -> dict[str, int | None]:
     configured = getattr(config.trust, "retention", None)
     values: Mapping[str, Any] = configured.model_dump() if configured is not None else {}
     return {kind: (None if values.get(kind) is None else int(values[kind])) for kind in KINDS}
+
+
+def finding_key(finding: Mapping[str, Any]) -> str:
+    """An archived finding's key: as sealed, or (runs archived before findings carried it) as
+    ``Finding.key`` computes it from the same fields."""
+    if finding.get("key"):
+        return str(finding["key"])
+    from socialaudit.models import Finding
+
+    try:
+        return Finding.from_dict(dict(finding)).key
+    except (KeyError, TypeError, ValueError):
+        return ""

@@ -34,6 +34,7 @@ from socialaudit.archive import (
     ArchiveError,
     SafeCsvWriter,
     csv_cell,
+    finding_key,
     open_archive,
     retention_days,
     suppression_cells,
@@ -44,7 +45,7 @@ from socialaudit.weeks import IsoWeek
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 EXPORT_COLUMNS = ("record", "week", "run_id", "school", "check", "policy", "status", "severity", "account", "post_id",
-                  "post_url", "message", "evidence", "action", "metric", "value", *SUPPRESSION_COLUMNS)
+                  "post_url", "message", "evidence", "action", "metric", "value", *SUPPRESSION_COLUMNS, "key")
 
 
 def clean(text: Any) -> str:
@@ -208,9 +209,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         for result in school.get("checks", []):
             out.write(f"  [{Status(result['status']).label}] {result['policy']} {result['check']}: {clean(result['summary'])}\n")
         for f in sorted(by_school.get(school["school"], []), key=lambda f: (-Severity(f["severity"]).rank, f["check"])):
-            out.write(f"    - {f['severity']}: {clean(f['message'])}\n")
+            suppressed = f.get("suppression") or {}
+            mark = f" [suppressed: {clean(suppressed.get('kind') or 'yes')} by {clean(suppressed.get('reviewer') or '?')}]" \
+                if suppressed else ""
+            out.write(f"    - {f['severity']}{mark}: {clean(f['message'])}\n")
             if f.get("post_url"):
                 out.write(f"      {clean(f['post_url'])}\n")
+            out.write(f"      key {clean(finding_key(f))}\n")
     return 0
 
 
@@ -267,7 +272,7 @@ def export_rows(archive: Archive, first: IsoWeek, last: IsoWeek, school: str | N
         for f in findings:
             if school and f["school"] != school:
                 continue
-            out["findings"].append({"run_id": entry["run_id"], **f})
+            out["findings"].append({"run_id": entry["run_id"], **f, "key": finding_key(f)})
     if school and not seen_school and out["runs"]:
         raise UsageError(f"no archived run between {first} and {last} includes school {school!r}")
     return out
