@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socialaudit.config import School, TrustConfig
+from socialaudit.errors import ConfigError
 from socialaudit.models import AccountCollection, CheckResult, Finding, Post, Severity, Status
 from socialaudit.weeks import IsoWeek
 
@@ -109,7 +110,7 @@ class CheckSpec:
         unknown = sorted(set(overrides) - set(values))
         if unknown:
             where = f"school {school.id!r}" if school else "trust"
-            raise ValueError(f"{config.source}: {where}: checks.{self.name}: unknown setting {unknown[0]!r} "
+            raise ConfigError(f"{config.source}: {where}: checks.{self.name}: unknown setting {unknown[0]!r} "
                              f"(known: {', '.join(sorted(values))})")
         values.update(overrides)
         return values

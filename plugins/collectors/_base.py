@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from socialaudit import settings
 from socialaudit.models import AccountCollection, CollectionStatus, Post
 
 
@@ -139,7 +140,7 @@ def get_collector(platform: str) -> Collector:
 
 def credential_env(platform: str) -> str:
     """Environment variable the CLI reads a platform's token from."""
-    return f"SOCIALAUDIT_{platform.upper()}_TOKEN"
+    return settings.credential_env(platform)
 
 
 def load_credentials(platform: str, connection_id: str = "") -> dict[str, Any] | None:
@@ -147,13 +148,11 @@ def load_credentials(platform: str, connection_id: str = "") -> dict[str, Any] |
 
     Returns None when neither is set; a collector that needs credentials raises AuthError then.
     """
-    import os
-
-    token = os.environ.get(credential_env(platform))
+    token = settings.platform_token(platform)
     if token:
         return {"token": token}
     conn_id = connection_id or f"socialaudit_{platform}"
-    if not os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}") and not os.environ.get("AIRFLOW_HOME"):
+    if not settings.airflow_connection_in_env(conn_id):
         return None
     try:
         from airflow.sdk import Connection

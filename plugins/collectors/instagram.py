@@ -45,13 +45,13 @@ business discovery pages back from the newest post, 50 at a time, so a deep back
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
 from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse
 from collectors._graph import MAX_PAGES, GraphClient, graph_root, obj, parse_graph_time, seq, token_from, urls_in_text
 from collectors._http import HttpSession
+from socialaudit import settings
 from socialaudit.models import Comment, Media, Post
 
 CHILD_FIELDS = "children{id,media_type,media_url,thumbnail_url,alt_text}"
@@ -110,7 +110,7 @@ def collect(account: Any, *, school: str, session: HttpSession, since: datetime,
 def _own_user_id(credentials: dict[str, Any] | None) -> str:
     extra = (credentials or {}).get("extra") or {}
     value = (extra.get("ig_user_id") if isinstance(extra, dict) else None) or (credentials or {}).get("ig_user_id")
-    return str(value or os.environ.get(USER_ID_ENV) or "").strip()
+    return str(value or settings.value(USER_ID_ENV) or "").strip()
 
 
 def _oldest(items: list[Any]) -> datetime | None:

@@ -47,7 +47,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -56,6 +55,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from socialaudit import settings
 from socialaudit.weeks import IsoWeek
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-ARCHIVE_ENV = "SOCIALAUDIT_ARCHIVE"
-CODE_VERSION_ENV = "SOCIALAUDIT_CODE_VERSION"
+ARCHIVE_ENV = settings.ARCHIVE_ENV
+CODE_VERSION_ENV = settings.CODE_VERSION_ENV
 INDEX = "index.json"
 INDEX_PAGES = "index"
 PAGE_SIZE = 100
@@ -118,12 +118,10 @@ def utc_stamp(moment: datetime) -> str:
 
 def archive_url(output: Path | None = None) -> str:
     """``$SOCIALAUDIT_ARCHIVE`` (a URL or a path), else ``<output>/archive``, as a URL."""
-    setting = os.environ.get(ARCHIVE_ENV, "").strip()
+    setting = settings.archive_location()
     if not setting:
         if output is None:
-            from socialaudit.pipeline import Environment
-
-            output = Environment.from_env().output
+            output = settings.output_dir()
         setting = str(output / "archive")
     return as_url(setting)
 
@@ -145,12 +143,10 @@ def open_archive(output: Path | None = None, url: str | None = None) -> Archive:
 def code_version(root: Path | None = None) -> dict[str, Any]:
     """The code that ran: ``$SOCIALAUDIT_CODE_VERSION`` (set when an image is built), else the git
     commit of the checkout, else ``"unknown"`` (no git, not a checkout): never an exception."""
-    from socialaudit.config import PROJECT_ROOT
-
-    given = os.environ.get(CODE_VERSION_ENV, "").strip()
+    given = settings.code_version()
     if given:
         return {"commit": given, "source": CODE_VERSION_ENV}
-    where = str(root or PROJECT_ROOT)
+    where = str(root or settings.PROJECT_ROOT)
     try:
         commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()

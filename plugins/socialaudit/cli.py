@@ -20,30 +20,30 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from socialaudit.config import PROJECT_ROOT, ConfigError, School, TrustConfig, load_config
+from socialaudit import settings
+from socialaudit.config import PROJECT_ROOT, School, TrustConfig, load_config
+from socialaudit.errors import InputError, UsageError
 from socialaudit.models import Post, parse_utc
 from socialaudit.weeks import IsoWeek, week_of
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
-
-class UsageError(Exception):
-    """Bad input: reported as one line, exit code 2."""
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
 
 # --- Airflow in-process ----------------------------------------------------------------------
 
 def airflow_environment(config: str | None = None) -> dict[str, str]:
     """Project-local Airflow settings (SQLite metadata DB), unless the caller has its own."""
-    home = Path(os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
+    home = settings.airflow_home(PROJECT_ROOT / ".airflow")
     env = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": settings.airflow_log_level("WARNING"),
     }
     if config:
         env["SOCIALAUDIT_CONFIG"] = str(Path(config).resolve())
@@ -56,13 +56,13 @@ POOLS_FILE = PROJECT_ROOT / "config" / "pools.json"
 def ensure_airflow_db() -> None:
     """Migrate the metadata DB and create the project's pools, once (dag.test needs the first; a run
     started from Airflow's UI on the same database needs the pools, or its collect tasks wait forever)."""
-    home = Path(os.environ["AIRFLOW_HOME"])
+    home = settings.airflow_home(PROJECT_ROOT / ".airflow")
     marker = home / ".migrated-3.3.2+pools"
     if marker.exists():
         return
     home.mkdir(parents=True, exist_ok=True)
     for what, argv in (("airflow db migrate", ["db", "migrate"]), ("airflow pools import", ["pools", "import", str(POOLS_FILE)])):
-        proc = subprocess.run([sys.executable, "-m", "airflow", *argv], capture_output=True, text=True, env=os.environ.copy())
+        proc = subprocess.run([sys.executable, "-m", "airflow", *argv], capture_output=True, text=True, env=settings.airflow_variables())
         if proc.returncode != 0:
             raise RuntimeError(f"{what} failed:\n" + proc.stderr[-2000:])
     marker.write_text("ok\n")
@@ -102,15 +102,19 @@ def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = T
     """Run the trust_weekly_audit DAG for one week through Airflow (``dag.test``); returns the DagRun.
 
     ``collect=False`` audits the week from the posts already in the store (DAG param ``collect``).
+
+    The one place that writes the environment: Airflow, started here in-process, is configured by
+    its variables, and the DAG's tasks find ``--config`` in ``SOCIALAUDIT_CONFIG`` as in production.
     """
+    current = settings.airflow_variables()
     for key, value in airflow_environment(config_file).items():
-        if key == "AIRFLOW_HOME" or key not in os.environ or key == "SOCIALAUDIT_CONFIG":
+        if key == "AIRFLOW_HOME" or key not in current or key == settings.CONFIG_ENV:
             os.environ[key] = value
     ensure_airflow_db()
     from airflow.dag_processing.dagbag import DagBag
 
     config = load_config(config_file)
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    bag = DagBag(dag_folder=settings.value("AIRFLOW__CORE__DAGS_FOLDER"))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags["trust_weekly_audit"]
@@ -142,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         simulator = Simulator(host=parts.hostname or "127.0.0.1", port=parts.port or 8765,
                               config_path=config.source).start()
         print(f"started the platform simulator on {simulator.url}", file=sys.stderr)
-    output = Path(os.environ.get("SOCIALAUDIT_OUTPUT") or PROJECT_ROOT / "output")
+    output = settings.output_dir()
     failed = []
     try:
         for week in weeks:
@@ -157,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  Trust report:   {output / 'reports' / str(week) / 'index.html'}")
             print(f"  School reports: {output / 'reports' / str(week) / 'schools'}/")
             print(f"  Emails:         {output / 'outbox' / str(week)}/")
-            print(f"  Archive:        {os.environ.get('SOCIALAUDIT_ARCHIVE') or output / 'archive'}/{week}/ "
+            print(f"  Archive:        {settings.archive_location() or output / 'archive'}/{week}/ "
                   f"(python -m socialaudit history verify)")
             if state != "success":
                 failed.append(str(week))
@@ -294,10 +298,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     from socialaudit.delivery import deliver_school
     from socialaudit.pipeline import Environment, safe_run_id
 
-    if args.config:
-        os.environ["SOCIALAUDIT_CONFIG"] = str(Path(args.config).resolve())
     week = IsoWeek.parse(args.week)
-    env = Environment.from_env()
+    env = Environment.from_env(config=args.config)
     config = env.load()
     if args.school:
         try:
@@ -384,9 +386,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (UsageError, ConfigError) as exc:
-        print(f"socialaudit {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as exc:  # e.g. a malformed --week
+    except InputError as exc:  # bad input (a malformed --week, an invalid config): one line, exit 2
         print(f"socialaudit {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

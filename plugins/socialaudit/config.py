@@ -16,14 +16,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "trust.yaml"
+from socialaudit import settings
+from socialaudit.errors import ConfigError as ConfigError  # re-exported: the config's error
+from socialaudit.settings import DEFAULT_CONFIG as DEFAULT_CONFIG  # re-exported
+from socialaudit.settings import PROJECT_ROOT as PROJECT_ROOT  # re-exported
 
 EventKind = Literal["open_evening", "parents_evening", "parish", "other"]
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message names file, school and field."""
 
 
 def known_platforms() -> list[str]:
@@ -204,10 +202,7 @@ class TrustConfig(_Model):
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """--config, else $SOCIALAUDIT_CONFIG, else the bundled demo trust."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("SOCIALAUDIT_CONFIG")
-    return Path(env) if env else DEFAULT_CONFIG
+    return settings.config_file(explicit)
 
 
 def _describe(loc: tuple[Any, ...], raw: Any) -> str:

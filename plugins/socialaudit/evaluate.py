@@ -140,7 +140,7 @@ def evaluate_named_children(out: TextIO, *, labelled: Path = LABELLED, shared: P
 
 
 def _run(args: argparse.Namespace) -> int:
-    from socialaudit.cli import UsageError
+    from socialaudit.errors import UsageError
 
     try:
         evaluate_named_children(sys.stdout, labelled=Path(args.labelled), shared=Path(args.shared),

@@ -177,7 +177,7 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
 def _run(args: argparse.Namespace, fallback: Any) -> int:
     if args.check != "comments":
         return int(fallback(args))
-    from socialaudit.cli import UsageError
+    from socialaudit.errors import UsageError
 
     try:
         evaluate_comments(sys.stdout, labelled=Path(args.comments_labelled) if args.comments_labelled else None,

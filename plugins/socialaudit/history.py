@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -40,8 +39,10 @@ from socialaudit.archive import (
     suppression_cells,
     utc_stamp,
 )
-from socialaudit.cli import EXIT_FAILED, UsageError
+from socialaudit.errors import UsageError
 from socialaudit.weeks import IsoWeek
+
+EXIT_FAILED = 1  # as the CLI's: a verification that finds a mismatch
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 EXPORT_COLUMNS = ("record", "week", "run_id", "school", "check", "policy", "status", "severity", "account", "post_id",
@@ -75,8 +76,6 @@ def _in(week: str, first: IsoWeek | None, last: IsoWeek | None) -> bool:
 
 
 def _archive(args: argparse.Namespace, must_exist: bool = True) -> Archive:
-    if getattr(args, "config", None):
-        os.environ["SOCIALAUDIT_CONFIG"] = str(Path(args.config).resolve())
     found = open_archive(url=args.archive or None)
     if must_exist and not (found.root / "index.json").exists():
         raise UsageError(_NO_ARCHIVE.format(root=found.root))
@@ -439,7 +438,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from socialaudit.pipeline import Environment
 
     archive = _archive(args)
-    env = Environment.from_env()
+    env = Environment.from_env(config=args.config)
     now = datetime.now(timezone.utc)
     if args.as_of:
         try:

@@ -18,7 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from socialaudit.config import PROJECT_ROOT, TrustConfig, config_path, load_config
+from socialaudit import settings
+from socialaudit.config import TrustConfig, config_path, load_config
 from socialaudit.models import AccountCollection, CollectionStatus
 from socialaudit.weeks import IsoWeek
 
@@ -32,11 +33,11 @@ class Environment:
     db_url: str
 
     @classmethod
-    def from_env(cls) -> Environment:
-        output = Path(os.environ.get("SOCIALAUDIT_OUTPUT") or PROJECT_ROOT / "output")
-        from socialaudit.store import default_url
-
-        return cls(config=config_path(None), output=output, db_url=default_url(output))
+    def from_env(cls, config: str | os.PathLike[str] | None = None) -> Environment:
+        """From the deployment settings; ``config`` (the CLI's ``--config``) overrides ``SOCIALAUDIT_CONFIG``."""
+        output = settings.output_dir()
+        path = Path(config).resolve() if config else config_path(None)
+        return cls(config=path, output=output, db_url=settings.db_url(output))
 
     def load(self) -> TrustConfig:
         """The validated config, parsed once per process while the file is unchanged.

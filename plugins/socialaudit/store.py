@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
 )
 
+from socialaudit import settings
 from socialaudit.models import AccountCollection, CheckResult, Post
 from socialaudit.weeks import IsoWeek
 
@@ -173,7 +174,7 @@ comment_observations = Table(
 
 
 def default_url(output_dir: Path) -> str:
-    return os.environ.get("SOCIALAUDIT_DB_URL") or f"sqlite:///{output_dir / 'socialaudit.db'}"
+    return settings.db_url(output_dir)
 
 
 def _aware(value: datetime) -> datetime:

@@ -33,6 +33,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from socialaudit.config import TrustConfig
+from socialaudit.errors import UsageError
 from socialaudit.models import CheckResult, Finding, Severity, Status
 from socialaudit.weeks import IsoWeek
 
@@ -160,14 +161,9 @@ def add_parser(sub: Any) -> None:
 
 
 def _env(args: argparse.Namespace) -> Any:
-    import os
-    from pathlib import Path
-
     from socialaudit.pipeline import Environment
 
-    if args.config:
-        os.environ["SOCIALAUDIT_CONFIG"] = str(Path(args.config).resolve())
-    return Environment.from_env()
+    return Environment.from_env(config=args.config)
 
 
 def _who(value: str) -> str:
@@ -182,7 +178,6 @@ def _who(value: str) -> str:
 def cmd_add(args: argparse.Namespace) -> int:
     """Validate and record a suppression; prints its id."""
     from checks._base import registry
-    from socialaudit.cli import UsageError
 
     key = args.key.strip()
     check_name = key.split(":", 1)[0]
@@ -240,8 +235,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     """Revoke a CLI suppression; config ones are removed from the config file instead."""
-    from socialaudit.cli import UsageError
-
     store = _env(args).store()
     if not store.revoke_suppression(args.id, revoked_by=_who(args.by)):
         raise UsageError(f"no active suppression #{args.id} (see 'suppress list --all')")

@@ -10,11 +10,12 @@ FastAPI and Airflow's API security module.
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from socialaudit import settings
 
 # File types the reports site contains; anything else is not served even if it sits in the folder.
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json", ".png": "image/png",
@@ -31,8 +32,7 @@ SECURITY_HEADERS = {
 
 def reports_root() -> Path:
     """The folder served: ``$SOCIALAUDIT_OUTPUT/reports`` (read per request, so tests and deployments can set it)."""
-    output = os.environ.get("SOCIALAUDIT_OUTPUT") or str(Path(__file__).resolve().parents[2] / "output")
-    return Path(output).resolve() / "reports"
+    return settings.output_dir().resolve() / "reports"
 
 
 def resolve(root: Path, path: str) -> Path | None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from socialaudit.errors import WeekError
+
 _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{2})$")
 
 
@@ -17,15 +19,15 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        """Parse ``2026-W47``; raises ValueError with the accepted form on anything else."""
+        """Parse ``2026-W47``; raises WeekError (a ValueError) with the accepted form on anything else."""
         match = _WEEK_RE.match(text.strip())
         if not match:
-            raise ValueError(f"week {text!r} is not an ISO week such as 2026-W47")
+            raise WeekError(f"week {text!r} is not an ISO week such as 2026-W47")
         year, week = int(match.group(1)), int(match.group(2))
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise ValueError(f"week {text!r} does not exist ({year} has no week {week})") from None
+            raise WeekError(f"week {text!r} does not exist ({year} has no week {week})") from None
         return cls(year, week)
 
     @classmethod
@@ -79,7 +81,7 @@ def week_of(moment: datetime, tz: str = "Europe/London") -> IsoWeek:
 
 def week_range(first: IsoWeek, last: IsoWeek) -> list[IsoWeek]:
     if last < first:
-        raise ValueError(f"--to {last} is before --from {first}")
+        raise WeekError(f"--to {last} is before --from {first}")
     weeks = [first]
     while weeks[-1] < last:
         weeks.append(weeks[-1] + 1)

@@ -1,0 +1,101 @@
+"""Deployment settings: the only module that reads ``os.environ`` (core: imports nothing of ours).
+
+Every value is read when it is asked for, not at import, so a test or a deployment can set the
+variable before the call. Nothing in socialaudit writes the environment; the CLI passes
+``--config`` down as an argument. (``python -m socialaudit run`` does set Airflow's own variables,
+``AIRFLOW_HOME`` and friends, before it starts Airflow in-process: that is how Airflow is configured.)
+
+=================================  ===========================================================
+``SOCIALAUDIT_CONFIG``             the trust config (default ``config/trust.yaml``)
+``SOCIALAUDIT_OUTPUT``             reports, outbox, raw responses (default ``output/``)
+``SOCIALAUDIT_DB_URL``             the store (default SQLite in the output folder)
+``SOCIALAUDIT_ARCHIVE``            the audit archive, a path or URL (default ``<output>/archive``)
+``SOCIALAUDIT_CODE_VERSION``       the commit an image was built from (default: ``git rev-parse``)
+``SOCIALAUDIT_<PLATFORM>_TOKEN``   a platform token for ``collect`` on the command line
+=================================  ===========================================================
+
+One exception: the DAG file reads its scaling knobs (``SOCIALAUDIT_BATCH_SIZE``, ``_COLLECT_POOL``,
+``_MAX_ACTIVE_PER_RUN``, ``_RETRIES``, ``_RETRY_DELAY_SECONDS``) itself, at parse time, because
+the DAG file must not import ``socialaudit`` while it is parsed (tests/dags/test_integrity.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "trust.yaml"
+DEFAULT_OUTPUT = PROJECT_ROOT / "output"
+
+CONFIG_ENV = "SOCIALAUDIT_CONFIG"
+OUTPUT_ENV = "SOCIALAUDIT_OUTPUT"
+DB_URL_ENV = "SOCIALAUDIT_DB_URL"
+ARCHIVE_ENV = "SOCIALAUDIT_ARCHIVE"
+CODE_VERSION_ENV = "SOCIALAUDIT_CODE_VERSION"
+
+
+def _get(name: str) -> str:
+    return os.environ.get(name, "")
+
+
+def config_file(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--config, else $SOCIALAUDIT_CONFIG, else the bundled demo trust."""
+    if explicit:
+        return Path(explicit)
+    value = _get(CONFIG_ENV)
+    return Path(value) if value else DEFAULT_CONFIG
+
+
+def output_dir() -> Path:
+    """$SOCIALAUDIT_OUTPUT, else ``output/`` in the checkout."""
+    return Path(_get(OUTPUT_ENV) or DEFAULT_OUTPUT)
+
+
+def db_url(output: Path) -> str:
+    """$SOCIALAUDIT_DB_URL, else SQLite in the output folder."""
+    return _get(DB_URL_ENV) or f"sqlite:///{output / 'socialaudit.db'}"
+
+
+def archive_location() -> str:
+    """$SOCIALAUDIT_ARCHIVE (a URL or a path), or "" for the default ``<output>/archive``."""
+    return _get(ARCHIVE_ENV).strip()
+
+
+def code_version() -> str:
+    """$SOCIALAUDIT_CODE_VERSION (set when an image is built), or "" to ask git."""
+    return _get(CODE_VERSION_ENV).strip()
+
+
+def credential_env(platform: str) -> str:
+    """The variable the CLI reads a platform's token from."""
+    return f"SOCIALAUDIT_{platform.upper()}_TOKEN"
+
+
+def platform_token(platform: str) -> str:
+    """$SOCIALAUDIT_<PLATFORM>_TOKEN, or ""."""
+    return _get(credential_env(platform))
+
+
+def value(name: str) -> str:
+    """A platform's documented extra variable (e.g. ``SOCIALAUDIT_IG_USER_ID``), or ""."""
+    return _get(name)
+
+
+def airflow_connection_in_env(conn_id: str) -> bool:
+    """Whether Airflow could know connection ``conn_id``: ``AIRFLOW_CONN_<ID>`` or an ``AIRFLOW_HOME``."""
+    return bool(_get(f"AIRFLOW_CONN_{conn_id.upper()}") or _get("AIRFLOW_HOME"))
+
+
+def airflow_home(default: Path) -> Path:
+    """$AIRFLOW_HOME, else ``default``."""
+    return Path(_get("AIRFLOW_HOME") or default)
+
+
+def airflow_log_level(default: str = "WARNING") -> str:
+    return _get("AIRFLOW__LOGGING__LOGGING_LEVEL") or default
+
+
+def airflow_variables() -> dict[str, str]:
+    """A copy of the environment, for starting an Airflow subprocess."""
+    return dict(os.environ)
