@@ -165,9 +165,21 @@ class School(_Model):
 
 
 class Demo(_Model):
-    """Present only in the demo config: the simulator the accounts point at."""
+    """Present only in the demo config: data about the platform simulator the accounts point at.
+
+    The pipeline and the simulator read the same block; production code never imports the simulator.
+    """
 
     simulator: str = "http://127.0.0.1:8765"
+    # platform -> the simulator's published demo token, used when no credentials are configured
+    credentials: dict[str, str] = {}
+    # the fictional web hosts the simulator serves: the link resolver pins these and opens nothing else
+    web_hosts: list[str] = []
+
+    def credentials_for(self, platform: str) -> dict[str, Any] | None:
+        """The demo token for ``platform`` as collector credentials; None if the simulator needs none."""
+        token = self.credentials.get(platform)
+        return {"token": token} if token else None
 
 
 class TrustConfig(_Model):

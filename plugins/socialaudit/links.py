@@ -590,11 +590,9 @@ def resolver_for(config: Any, *, store: Any = None, resolve: bool = True) -> Lin
     overrides: dict[str, tuple[str, int]] = {}
     only = False
     if getattr(config, "demo", None) is not None:
-        from socialaudit.simulator.dataset import DEMO_WEB_HOSTS
-
         parts = urlsplit(config.demo.simulator)
         target = (parts.hostname or "127.0.0.1", parts.port or 80)
-        overrides = {host: target for host in DEMO_WEB_HOSTS}
+        overrides = {host: target for host in config.demo.web_hosts}
         only = True
     cache = StoreCache(store.engine) if store is not None and getattr(store, "engine", None) is not None else None
     return LinkResolver(host_overrides=overrides, only_overrides=only, cache=cache)

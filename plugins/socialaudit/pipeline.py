@@ -155,10 +155,8 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
         credentials = load_credentials(account.platform, account.connection)
         if credentials is None and config.demo is not None:
-            # The demo trust talks to the simulator, which accepts its own published demo tokens.
-            from socialaudit.simulator.credentialed import demo_credentials
-
-            credentials = demo_credentials(account.platform)
+            # The demo trust talks to the simulator, which accepts the demo tokens its config block lists.
+            credentials = config.demo.credentials_for(account.platform)
         secrets = tuple(str(v) for v in (credentials or {}).values() if isinstance(v, str) and v)
         session = make_session(secrets=secrets)
         sessions.append(session)

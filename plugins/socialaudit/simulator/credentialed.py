@@ -6,9 +6,9 @@ Accounts on these platforms are :class:`~socialaudit.simulator.dataset.Profile` 
 page size, so tests can exercise pagination with a handful of posts. (``simulator/social.py`` is
 the same idea for the open APIs: Mastodon, Bluesky, YouTube.)
 
-The demo tokens below are fictional, published on purpose, and accepted only by this simulator:
-the demo trust (``config/trust.yaml``, which has a ``demo:`` block) uses them when no real
-credentials are configured, so ``make demo`` needs no setup.
+The demo tokens are fictional, published on purpose, and accepted only by this simulator. They are
+data: the ``demo.credentials`` of the bundled demo trust (``config/trust.yaml``), the same block the
+pipeline reads when no real credentials are configured, so ``make demo`` needs no setup.
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from socialaudit.simulator.dataset import Profile, SimPost
+from socialaudit.simulator.dataset import DEMO, Profile, SimPost
 
-DEMO_TOKENS = {
-    "x": "sim-demo-x-bearer-token-not-a-secret",
-    "facebook": "sim-demo-facebook-page-token-not-a-secret",
-    "instagram": "sim-demo-instagram-token-not-a-secret",
-}
+DEMO_TOKENS: dict[str, str] = dict(DEMO.credentials)  # platform -> the token this simulator accepts
 
 COMMENTERS = ["parent_fict_amy", "grandad_fict_joe", "pta_fict_chair", "oldpupil_fict_sam"]
 COMMENT_TEXTS = [
@@ -36,8 +32,7 @@ COMMENT_TEXTS = [
 
 def demo_credentials(platform: str) -> dict[str, Any] | None:
     """The simulator's demo token for a platform, as collector credentials; None if it needs none."""
-    token = DEMO_TOKENS.get(platform)
-    return {"token": token} if token else None
+    return DEMO.credentials_for(platform)
 
 
 def bearer(headers: dict[str, str], query: dict[str, str]) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from socialaudit.config import DEFAULT_CONFIG, ConfigError, Demo, load_config
 from socialaudit.weeks import IsoWeek
 
 TZ = ZoneInfo("Europe/London")
@@ -122,9 +123,19 @@ ACTIVITIES = [
     ("Art gallery", "Our corridor gallery now shows the self-portraits painted by Year 6."),
 ]
 
+
+def _demo_block() -> Demo:
+    """The bundled demo trust's ``demo:`` block: the simulator and the pipeline read the same data."""
+    config = load_config(DEFAULT_CONFIG)
+    if config.demo is None:
+        raise ConfigError(f"{DEFAULT_CONFIG}: the demo trust has no demo: block")
+    return config.demo
+
+
+DEMO = _demo_block()
 # Fictional web hosts served by the simulator (platform_links.py): a link shortener and two sites. The
 # demo's link resolver pins exactly these hosts to the simulator's address and opens nothing else.
-DEMO_WEB_HOSTS = ("short.demo.example", "mathsgames-casino.demo.example", "northmoor-scouts.demo.example")
+DEMO_WEB_HOSTS = tuple(DEMO.web_hosts)
 SHORT_LINKS = {"maths": "http://mathsgames-casino.demo.example/web/spin"}  # the maths site's domain lapsed
 BAD_LINK_POSTS = [
     ("Times tables", "Practise your times tables at home with these maths games: http://short.demo.example/s/maths",
@@ -294,8 +305,6 @@ def with_abusive_comment(post: SimPost, week: IsoWeek) -> SimPost:
 
 def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
     """Profiles for the demo trust, keyed by account slug, with events read from its config."""
-    from socialaudit.config import load_config
-
     config = load_config(config_path)
     events = {s.id: tuple((e.title, e.kind, e.date) for e in s.events) for s in config.schools}
     names = {s.id: s.name for s in config.schools}
