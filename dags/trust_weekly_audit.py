@@ -41,6 +41,8 @@ def _week_and_run(item: dict) -> tuple:
     return IsoWeek.parse(item["week"]), item["run_id"]
 
 
+# Every task imports socialaudit inside its body: the DAG file is parsed every 30 s and must not load
+# the package (tests/dags/test_integrity.py); these are the function-local imports the layer test allows.
 @dag(
     dag_id="trust_weekly_audit",
     schedule="0 6 * * 1",
@@ -108,7 +110,7 @@ def trust_weekly_audit():
     def deliver(rendered: list[dict]) -> list[dict]:
         """Send each head's email (SMTP connection smtp_default, else leave it in the outbox), once per week."""
         from socialaudit import pipeline
-        from socialaudit.delivery import deliver_school
+        from socialaudit.pipeline import deliver_school
         from socialaudit.weeks import IsoWeek
 
         get_current_context()["batch_label"] = pipeline.batch_label([r["school"] for r in rendered])

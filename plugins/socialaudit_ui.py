@@ -38,6 +38,7 @@ class LazyApp:
 
 
 def _build() -> Any:
+    # local: Airflow loads this plugin module in every process; FastAPI and the app are built on first request
     from socialaudit.webapp import build_app
 
     return build_app()

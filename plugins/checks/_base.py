@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import checks
 from socialaudit.config import School, TrustConfig
 from socialaudit.errors import ConfigError
 from socialaudit.models import AccountCollection, CheckResult, Finding, Post, Severity, Status
@@ -137,8 +138,6 @@ def check(name: str, *, policy: str, settings: dict[str, Setting] | None = None,
 
 def registry() -> dict[str, CheckSpec]:
     """Every check, discovered from the non-underscore modules of the ``checks`` package."""
-    import checks
-
     for module in pkgutil.iter_modules(checks.__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"checks.{module.name}")

@@ -1,13 +1,12 @@
 """Schools' events from iCalendar feeds, for the event promotion check (policy 4.4).
 
-Reading a calendar is I/O, so it happens here, called by the pipeline (and ``scan``) before the
-checks run; the pure check receives the result through ``ctx.services["events"]``, a mapping of
-school id to :class:`SchoolEvents`. A calendar that cannot be read (HTTP error, missing file, not
-iCalendar) is recorded in ``SchoolEvents.errors`` with a one-line message naming the school and the
-calendar; that school's event check is then "not evaluated" while every other check still runs.
+This module is pure: the calendar model and the iCalendar parser. Reading a calendar is I/O, so
+it is done by the service :mod:`socialaudit.calendars` before the checks run; the pure check
+receives the result through ``ctx.services["events"]``, a mapping of school id to
+:class:`SchoolEvents`. A calendar that cannot be read (HTTP error, missing file, not iCalendar) is
+recorded in ``SchoolEvents.errors`` with a one-line message naming the school and the calendar;
+that school's event check is then "not evaluated" while every other check still runs.
 
-A calendar source is an ``http(s)://`` URL (fetched with the collectors' session: timeouts, retries,
-size cap), a ``file://`` URL or a path (relative paths are relative to the config file's folder).
 Recurring events (RRULE, RDATE, EXDATE, moved occurrences) are expanded with
 ``recurring-ical-events``; cancelled events are skipped. An event's kind comes from its
 ``CATEGORIES`` or, failing that, its summary ("Open morning" -> open_evening); a non-standard
@@ -20,14 +19,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from socialaudit.config import School, TrustConfig
-
-__all__ = ["CalendarError", "CalendarEvent", "SchoolEvents", "event_services", "kind_of", "load_school_events",
-           "parse_ics", "read_source"]
+__all__ = ["CalendarError", "CalendarEvent", "SchoolEvents", "kind_of", "parse_ics", "window_for"]
 
 # Words that say what kind of event a calendar entry is, most specific first.
 _KIND_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -131,55 +126,6 @@ def parse_ics(data: bytes, *, source: str, start: date, end: date, tz: str) -> l
                                  source=source))
     out.sort(key=lambda e: (e.date, e.title))
     return out
-
-
-def read_source(source: str, *, base: Path, session: Any = None) -> bytes:
-    """The bytes of a calendar: an http(s) URL through the collectors' session, else a local file."""
-    if source.startswith(("http://", "https://")):
-        from collectors._base import CollectorError
-        from collectors._http import HttpPolicy, make_session
-
-        # one retry: a calendar that is down makes only its school's event check "not evaluated"
-        http = session or make_session(policy=HttpPolicy(retries=1, max_body_bytes=5 * 1024 * 1024))
-        try:
-            response = http.get(source)
-        except CollectorError as exc:
-            raise CalendarError(str(exc)) from None
-        if response.status != 200:
-            raise CalendarError(f"HTTP {response.status}")
-        return response.body
-    if "://" in source and not source.startswith("file://"):
-        raise CalendarError("only http(s) URLs and files are supported")
-    path = Path(source.removeprefix("file://"))
-    if not path.is_absolute():
-        path = base / path
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CalendarError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: Any = None) -> SchoolEvents:
-    """The school's and the trust's calendar events in [start, end); read errors are kept, not raised."""
-    sources = list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
-    base = Path(config.source).resolve().parent if config.source else Path.cwd()
-    events: list[CalendarEvent] = []
-    errors: list[str] = []
-    for source in sources:
-        label = source.split("?", 1)[0]  # a query string may carry a private calendar's token
-        try:
-            data = read_source(source, base=base, session=session)
-            events.extend(parse_ics(data, source=label, start=start, end=end, tz=config.trust.timezone))
-        except CalendarError as exc:
-            errors.append(f"school {school.id!r}: calendar {label}: {exc}")
-        except ValueError as exc:  # icalendar's and recurring-ical-events' parse errors
-            errors.append(f"school {school.id!r}: calendar {label}: invalid iCalendar: {exc}")
-    return SchoolEvents(events=tuple(events), errors=tuple(errors), calendars=tuple(s.split("?", 1)[0] for s in sources))
-
-
-def event_services(config: TrustConfig, school: School, start: date, end: date, *, session: Any = None) -> dict[str, Any]:
-    """``services`` for :func:`checks._base.run_checks`: the school's calendar events under "events"."""
-    return {"events": {school.id: load_school_events(config, school, start, end, session=session)}}
 
 
 def window_for(monday: date, sunday: date) -> tuple[date, date]:

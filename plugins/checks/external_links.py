@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from checks._base import CheckContext, Setting, check, in_week
 from checks._blocklist import Blocklist, load_blocklists
 from socialaudit.config import PROJECT_ROOT, School
-from socialaudit.models import CheckResult, Finding, Post, Severity, Status
+from socialaudit.models import CheckResult, Finding, LinkState, Post, Severity, Status
 
 NAME = "external_links"
 POLICY = "4.1"
@@ -232,8 +232,6 @@ def _from_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[
 
 def _judge_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
                       require_https: bool) -> list[_Problem]:
-    from socialaudit.links import LinkState
-
     out: list[_Problem] = []
     trail = " -> ".join(_host_of(u) for u in res.chain) if len(res.chain) > 1 else _show(url)
     for hop in res.chain[1:]:

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import collectors
 from socialaudit import settings
 from socialaudit.models import AccountCollection, CollectionStatus, Post
 
@@ -124,8 +125,6 @@ Collector = Callable[..., CollectionResult]
 
 
 def platforms() -> list[str]:
-    import collectors
-
     return sorted(m.name for m in pkgutil.iter_modules(collectors.__path__) if not m.name.startswith("_"))
 
 

@@ -30,10 +30,12 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlparse
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse, NullArchive, UnsafeResponse
+from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse, NullArchive
 from collectors._http import HttpSession
+from collectors._xml import UnsafeFeed as UnsafeFeed  # re-exported: the feed collectors' refusal
+from collectors._xml import parse_xml as _parse_xml
 from socialaudit.models import Media, Post
 
 NS = {
@@ -48,10 +50,6 @@ NS = {
 MAX_PAGES = 20
 IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif|heic)(\?|$)", re.I)
 VIDEO_EXT = re.compile(r"\.(mp4|mov|webm|m4v)(\?|$)", re.I)
-
-
-class UnsafeFeed(UnsafeResponse):
-    """The feed declares entities or a DTD we refuse to expand (XML bomb, external entity); recorded, not retried."""
 
 
 def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
@@ -152,18 +150,6 @@ def parse_feed(body: bytes, *, feed_url: str, account: str, school: str, platfor
         posts.append(post)
         oldest = post.created_at if oldest is None else min(oldest, post.created_at)
     return posts, next_url, oldest
-
-
-def _parse_xml(body: bytes) -> Element | None:
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
-
-    try:
-        return fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise UnsafeFeed(f"feed refused: it declares entities ({type(exc).__name__}); possible XML bomb") from None
-    except (ParseError, ValueError, UnicodeError, LookupError):  # LookupError: an encoding Python does not know
-        return None
 
 
 def _local(tag: str) -> str:

@@ -50,6 +50,7 @@ from collectors._base import (
     TransientError,
 )
 from collectors._http import HttpSession, Response
+from collectors._xml import parse_xml as _parse_xml  # the hardened parser: refuses entity declarations
 from socialaudit.models import Media, Post, parse_utc
 
 WEB = "https://www.youtube.com"
@@ -132,7 +133,6 @@ def _collect_feed(channel: str, *, key: str, school: str, session: HttpSession, 
 
 def parse_feed(body: bytes, *, account: str, school: str, result: CollectionResult | None = None) -> list[Post]:
     """Videos of a channel feed; malformed entries are skipped and noted in ``result``."""
-    from collectors.rss import _parse_xml  # the hardened parser: refuses entity declarations
 
     result = result if result is not None else CollectionResult()
     root = _parse_xml(body)

@@ -55,14 +55,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from checks import _base
 from socialaudit import settings
+from socialaudit.environment import Environment as Env
+from socialaudit.environment import safe_run_id
+from socialaudit.models import CollectionStatus, Finding
+from socialaudit.store import SealConflict, check_results
 from socialaudit.weeks import IsoWeek
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
     from socialaudit.config import TrustConfig
-    from socialaudit.pipeline import Environment
+    from socialaudit.environment import Environment
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +169,6 @@ def rules_version(config: TrustConfig) -> dict[str, Any]:
     resolved for the trust and each school, and ``version``, a hash of all of it."""
     import inspect
 
-    from checks import _base
-
     specs = _base.registry()
     checks = []
     for spec in specs.values():
@@ -244,9 +247,6 @@ def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence
     for it comes from an earlier run of the week, not this one; so is the Trust report when
     ``trust_report`` is false (the run's Trust report step did not finish).
     """
-    from socialaudit.models import CollectionStatus
-    from socialaudit.pipeline import safe_run_id
-
     config = env.load()
     store = env.store()
     since, until = week.bounds(config.trust.timezone)
@@ -317,8 +317,6 @@ def _checked_in_run(env: Environment, week: IsoWeek, run_id: str) -> set[str]:
     """Schools whose check results for ``week`` were saved by ``run_id`` (a read-only store query)."""
     from sqlalchemy import and_, select
 
-    from socialaudit.store import check_results
-
     query = select(check_results.c.school).where(and_(check_results.c.week == str(week),
                                                        check_results.c.run_id == run_id)).distinct()
     with env.store().engine.connect() as conn:
@@ -334,9 +332,6 @@ def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, u
     archived as a new attempt beside it, ``<run-id>.2``, ``.3``...: the sealed folder is never
     touched. With ``again=False`` that case raises :class:`AlreadyArchived` instead.
     """
-    from socialaudit.pipeline import Environment as Env
-    from socialaudit.pipeline import safe_run_id
-
     env = env or Env.from_env()
     archive = open_archive(env.output, url)
     row = env.store().get_run(run_id) or {}
@@ -365,8 +360,6 @@ def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, u
     store = env.store()
 
     def anchor(entry: Mapping[str, Any], manifest: Mapping[str, Any]) -> None:
-        from socialaudit.store import SealConflict
-
         link = manifest.get("previous") or {}
         try:
             store.record_seal(archive=archive.location, folder=entry["folder"], seq=entry["seq"], run_id=run_id,
@@ -515,8 +508,6 @@ class Archive:
 
     def find(self, ref: str) -> dict[str, Any]:
         """A run entry by run id, folder name, ``<week>/<folder>`` or ``latest``; ArchiveError if unknown."""
-        from socialaudit.pipeline import safe_run_id
-
         runs = self.runs()
         if ref == "latest" and runs:
             return runs[-1]
@@ -855,7 +846,6 @@ def finding_key(finding: Mapping[str, Any]) -> str:
     ``Finding.key`` computes it from the same fields."""
     if finding.get("key"):
         return str(finding["key"])
-    from socialaudit.models import Finding
 
     try:
         return Finding.from_dict(dict(finding)).key

@@ -20,11 +20,16 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from checks._base import select
+from collectors._base import CollectorError, get_collector, load_credentials
+from collectors._http import make_session
 from socialaudit import settings
-from socialaudit.config import PROJECT_ROOT, School, TrustConfig, load_config
+from socialaudit.config import PROJECT_ROOT, Account, School, TrustConfig, load_config
 from socialaudit.errors import InputError, UsageError
+from socialaudit.links import resolver_for
 from socialaudit.models import Post, parse_utc
-from socialaudit.weeks import IsoWeek, week_of
+from socialaudit.pipeline import Environment, deliver_school, run_school_checks, safe_run_id
+from socialaudit.weeks import IsoWeek, week_of, week_range
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -131,8 +136,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.week:
         weeks = [IsoWeek.parse(args.week)]
     elif args.from_week or args.to_week:
-        from socialaudit.weeks import week_range
-
         last = IsoWeek.last_complete(datetime.now(timezone.utc), tz)
         weeks = week_range(IsoWeek.parse(args.from_week) if args.from_week else last,
                            IsoWeek.parse(args.to_week) if args.to_week else last)
@@ -140,6 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         weeks = [IsoWeek.last_complete(datetime.now(timezone.utc), tz)]
     simulator = None
     if config.demo and not args.from_store and not _listening(config.demo.simulator):
+        # local: only a demo run starts the simulator; production paths never import it (tests/test_layers.py)
         from socialaudit.simulator import Simulator
 
         parts = urlsplit(config.demo.simulator)
@@ -188,10 +192,6 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from collectors._base import CollectorError, get_collector, load_credentials
-    from collectors._http import make_session
-    from socialaudit.config import Account
-
     try:
         collector = get_collector(args.platform)
     except ValueError as exc:
@@ -251,10 +251,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
     The config's reviewed suppressions are applied as in the DAG (a suppressed finding is printed
     with its ``suppression``); the store's CLI suppressions are not: scan reads no store.
     """
-    from checks._base import select
-    from socialaudit.links import resolver_for
-    from socialaudit.pipeline import run_school_checks
-
     try:
         select(args.checks.split(",") if args.checks else None)
     except ValueError as exc:
@@ -295,9 +291,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_send(args: argparse.Namespace) -> int:
     """Deliver a week's emails from the outbox; already-delivered recipients are skipped unless --resend."""
-    from socialaudit.delivery import deliver_school
-    from socialaudit.pipeline import Environment, safe_run_id
-
     week = IsoWeek.parse(args.week)
     env = Environment.from_env(config=args.config)
     config = env.load()

@@ -7,6 +7,7 @@ the field, e.g. ``config/trust.yaml: school 'st-aidans': accounts[1].platform: u
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pkgutil
 from datetime import date
@@ -25,10 +26,14 @@ EventKind = Literal["open_evening", "parents_evening", "parish", "other"]
 
 
 def known_platforms() -> list[str]:
-    """Platform names = the non-underscore modules of the ``collectors`` package."""
-    import collectors
+    """Platform names = the non-underscore modules of the ``collectors`` package.
 
-    return sorted(m.name for m in pkgutil.iter_modules(collectors.__path__) if not m.name.startswith("_"))
+    Core lists the package's folder (``find_spec`` of a top-level package does not import it), so the
+    config can name the known platforms without importing a layer above it.
+    """
+    spec = importlib.util.find_spec("collectors")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    return sorted(m.name for m in pkgutil.iter_modules(folders) if not m.name.startswith("_"))
 
 
 class _Model(BaseModel):

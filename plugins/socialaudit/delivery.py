@@ -33,6 +33,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from socialaudit.mail import message_recipients
+from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
 CONN_ID = "smtp_default"
@@ -73,11 +75,9 @@ def read_eml(path: Path) -> EmailMessage:
     return message
 
 
-def deliver(message: EmailMessage, *, week: IsoWeek, school: str, store: Any, run_id: str,
+def deliver(message: EmailMessage, *, week: IsoWeek, school: str, store: Store, run_id: str,
             resend: bool = False, conn_id: str = CONN_ID) -> Delivery:
     """Send ``message`` to the recipients not yet recorded for (week, school); record those accepted."""
-    from socialaudit.mail import message_recipients
-
     everyone = message_recipients(message)
     message_id = str(message["Message-ID"] or "")
     already = [] if resend else [r for r in everyone if store.delivered(week, school, r)]
@@ -132,17 +132,3 @@ def _send_smtp(message: EmailMessage, to_addrs: list[str], conn_id: str) -> dict
         envelope_from = email.utils.parseaddr(str(message["From"]))[1]
         refused = client.send_message(message, from_addr=envelope_from, to_addrs=to_addrs)
     return {address: f"{code} {reply.decode(errors='replace')}" for address, (code, reply) in refused.items()}
-
-
-def deliver_school(school_id: str, week: IsoWeek, run_id: str, env: Any = None, *, resend: bool = False,
-                   conn_id: str = CONN_ID) -> dict[str, Any]:
-    """Deliver one school's outbox email for the week (rendering it first if the outbox lacks it)."""
-    from socialaudit import mail, pipeline
-
-    env = env or pipeline.Environment.from_env()
-    path = mail.outbox_path(env.output / "outbox" / str(week), school_id)
-    if not path.is_file():
-        pipeline.render_school(school_id, week, run_id, env)
-    result = deliver(read_eml(path), week=week, school=school_id, store=env.store(), run_id=run_id,
-                     resend=resend, conn_id=conn_id)
-    return result.to_dict()

@@ -39,8 +39,11 @@ from socialaudit.archive import (
     suppression_cells,
     utc_stamp,
 )
+from socialaudit.environment import Environment
 from socialaudit.errors import UsageError
-from socialaudit.weeks import IsoWeek
+from socialaudit.models import Severity, Status
+from socialaudit.store import posts
+from socialaudit.weeks import IsoWeek, week_of, week_range
 
 EXIT_FAILED = 1  # as the CLI's: a verification that finds a mismatch
 
@@ -88,8 +91,6 @@ _NO_ARCHIVE = "{root}: no archive there (no index.json); set SOCIALAUDIT_ARCHIVE
 
 def _school_status(entry: Mapping[str, Any]) -> str:
     """A school's overall status in one run: the worst of its checks; not evaluated if it did not finish."""
-    from socialaudit.models import Status
-
     if not entry.get("finished"):
         return "not_evaluated"
     statuses = [Status(c["status"]) for c in entry.get("checks", [])]
@@ -155,8 +156,6 @@ def _unarchived(archive: Archive, first: IsoWeek | None, last: IsoWeek | None) -
     """Runs the store recorded that are not in the archive (still running, or the archive step failed)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from socialaudit.pipeline import Environment
-
     archived = {e["run_id"] for e in archive.runs()}
     try:
         rows = Environment.from_env().store().list_runs()
@@ -170,8 +169,6 @@ def _unarchived(archive: Archive, first: IsoWeek | None, last: IsoWeek | None) -
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print what one archived run found, school by school."""
-    from socialaudit.models import Severity, Status
-
     archive = _archive(args)
     try:
         entry = archive.find(args.run)
@@ -234,8 +231,6 @@ def export_rows(archive: Archive, first: IsoWeek, last: IsoWeek, school: str | N
                 progress: bool = False) -> dict[str, Any]:
     """Findings and weekly check metrics for every week in the range, from the latest run of each week."""
     from tqdm import tqdm
-
-    from socialaudit.weeks import week_range
 
     latest: dict[str, dict[str, Any]] = {}
     for entry in archive.runs():
@@ -327,8 +322,6 @@ def _seals(archive: Archive) -> tuple[list[dict[str, Any]] | None, str]:
     is then checked without its anchor)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from socialaudit.pipeline import Environment
-
     try:
         store = Environment.from_env().store()
         seals = store.seals_for(archive.location)
@@ -379,8 +372,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _count_posts_before(store: Any, cutoff: datetime) -> int:
     from sqlalchemy import func, select
 
-    from socialaudit.store import posts
-
     with store.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(posts).where(posts.c.created_at < cutoff)).scalar_one())
 
@@ -410,8 +401,6 @@ def purge(archive: Archive, env: Any, *, now: datetime, dry_run: bool = False) -
     the store, drop old working copies of raw responses, and seal a purge record into the chain."""
     from datetime import timedelta
 
-    from socialaudit.weeks import week_of
-
     config = env.load()
     retention = retention_days(config)
     plan = archive.plan_purge(retention, now)
@@ -435,8 +424,6 @@ def purge(archive: Archive, env: Any, *, now: datetime, dry_run: bool = False) -
 
 def cmd_purge(args: argparse.Namespace) -> int:
     """Remove what is past retention (or, with --dry-run, say what would be)."""
-    from socialaudit.pipeline import Environment
-
     archive = _archive(args)
     env = Environment.from_env(config=args.config)
     now = datetime.now(timezone.utc)

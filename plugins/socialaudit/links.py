@@ -34,7 +34,6 @@ them; transient outcomes (429, timeouts, infrastructure) are never persisted.
 
 from __future__ import annotations
 
-import enum
 import errno
 import ipaddress
 import socket
@@ -54,22 +53,15 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
+from collectors._http import HttpPolicy, make_session
+from socialaudit.models import LinkState as LinkState  # re-exported: the resolver's answers
+
 __all__ = ["LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "check_address",
            "resolver_for"]
 
 REDIRECTS = (301, 302, 303, 307, 308)
 GetAddrInfo = Callable[..., list[tuple[Any, ...]]]
 StopFn = Callable[[str], str]  # URL -> why it need not (or must not) be fetched, or ""
-
-
-class LinkState(str, enum.Enum):
-    """What resolving a link found."""
-
-    OK = "ok"
-    BROKEN = "broken"
-    UNVERIFIED = "unverified"
-    UNSAFE = "unsafe"
-    NOT_EVALUATED = "not_evaluated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,8 +324,6 @@ class LinkResolver:
                  host_overrides: Mapping[str, tuple[str, int]] | None = None, only_overrides: bool = False,
                  getaddrinfo: GetAddrInfo | None = None, dns_canary: str | None = "www.gov.uk",
                  cache: StoreCache | None = None, retries: int = 1, sleep: Callable[[float], None] | None = None) -> None:
-        from collectors._http import HttpPolicy, make_session
-
         self.max_hops = max_hops
         self.per_host = max(1, per_host)
         self.workers = max(1, workers)

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from socialaudit import reports
 from socialaudit.config import TrustConfig
+from socialaudit.reports import safe_link
 from socialaudit.weeks import IsoWeek
 
 SENDER = "Social media audit <socialaudit@trust.example.org>"
@@ -65,7 +67,6 @@ def email_context(view: dict[str, Any]) -> dict[str, Any]:
     trend = [{**t, "bar": _text_bar(t["cells"], view["bar_cells"], view["minimum"])} for t in view["trend"]]
     base = view["trust"]["report_url"].rstrip("/")
     link = f"{base}/{view['week']}/schools/{view['school']['id']}.html" if base else ""
-    from socialaudit.reports import safe_link
 
     return {**view, "trend": trend, "headline": headline(view), "report_link": safe_link(link)}
 
@@ -73,8 +74,6 @@ def email_context(view: dict[str, Any]) -> dict[str, Any]:
 def render_bodies(view: dict[str, Any]) -> tuple[str, str]:
     """(plain text, email-safe HTML with inlined CSS)."""
     import css_inline
-
-    from socialaudit import reports
 
     context = email_context(view)
     text = reports.render("email.txt", **context)

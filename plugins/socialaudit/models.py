@@ -96,6 +96,16 @@ def iso_utc(value: datetime) -> str:
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class LinkState(str, enum.Enum):
+    """What resolving a posted link found (the link resolver's answer, judged by external_links)."""
+
+    OK = "ok"
+    BROKEN = "broken"
+    UNVERIFIED = "unverified"
+    UNSAFE = "unsafe"
+    NOT_EVALUATED = "not_evaluated"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Media:
     type: str  # photo | video | other

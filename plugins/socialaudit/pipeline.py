@@ -9,62 +9,27 @@ posts; posts live in the store.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from socialaudit import settings
-from socialaudit.config import TrustConfig, config_path, load_config
-from socialaudit.models import AccountCollection, CollectionStatus
+from checks._base import run_checks
+from checks._calendar import window_for
+from checks.comments import CommentHistory, history_from_rows, track_weeks, tracking_reach
+from checks.event_promotion import lookback_days as event_lookback
+from collectors._base import AccountError, TransientError, get_collector, load_credentials
+from collectors._http import make_session
+from collectors._pool import Job, run_bounded
+from socialaudit import delivery, mail, reports, suppressions
+from socialaudit.calendars import event_services
+from socialaudit.config import Account, School, TrustConfig
+from socialaudit.environment import Environment, safe_run_id
+from socialaudit.links import resolver_for
+from socialaudit.models import AccountCollection, CheckResult, CollectionStatus, Post
+from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
-
-
-@dataclass(frozen=True, slots=True)
-class Environment:
-    """Where a run reads and writes; from environment variables with documented defaults."""
-
-    config: Path
-    output: Path
-    db_url: str
-
-    @classmethod
-    def from_env(cls, config: str | os.PathLike[str] | None = None) -> Environment:
-        """From the deployment settings; ``config`` (the CLI's ``--config``) overrides ``SOCIALAUDIT_CONFIG``."""
-        output = settings.output_dir()
-        path = Path(config).resolve() if config else config_path(None)
-        return cls(config=path, output=output, db_url=settings.db_url(output))
-
-    def load(self) -> TrustConfig:
-        """The validated config, parsed once per process while the file is unchanged.
-
-        A batch task calls this for every school of its batch; a large trust's config takes seconds
-        to parse, so it is cached on (path, modification time, size).
-        """
-        try:
-            stat = self.config.stat()
-        except OSError:
-            return load_config(self.config)  # raises the one-line ConfigError
-        return _load_cached(str(self.config), stat.st_mtime_ns, stat.st_size)
-
-    def store(self) -> Any:
-        from socialaudit.store import Store
-
-        return Store(self.db_url)
-
-
-@lru_cache(maxsize=4)
-def _load_cached(path: str, mtime_ns: int, size: int) -> TrustConfig:
-    return load_config(path)
-
-
-def safe_run_id(run_id: str) -> str:
-    """A run id usable as a folder name (Airflow's contain ':' and '+')."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
 
 
 def week_for(params: Mapping[str, Any] | None, logical_date: datetime | None, run_after: datetime | None,
@@ -131,10 +96,6 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     and the school's affected checks become not_evaluated. Posts from accounts that did succeed are
     stored before anything is raised, so nothing collected is lost.
     """
-    from collectors._base import AccountError, TransientError, get_collector, load_credentials
-    from collectors._http import make_session
-    from collectors._pool import Job, run_bounded
-
     env = env or Environment.from_env()
     config = env.load()
     school = config.school(school_id)
@@ -201,7 +162,7 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
             "posts": sum(s.posts for s in statuses)}
 
 
-def rate_bucket(account: Any) -> str:
+def rate_bucket(account: Account) -> str:
     """The rate-limit bucket an account's requests share: its platform and the host they go to.
 
     API platforms are keyed by their API root (``base_url``; one bucket per Mastodon instance);
@@ -214,50 +175,40 @@ def rate_bucket(account: Any) -> str:
     return f"{account.platform}:{where}"
 
 
-def lookback_days(config: TrustConfig, school: Any) -> int:
+def lookback_days(config: TrustConfig, school: School) -> int:
     """Days before the week that collection and checks reach back: at least 1, and the longest
     event lead time (event_promotion's ``lead_days``, or an event's own)."""
-    from checks.event_promotion import lookback_days as event_lookback
-
     return max(1, event_lookback(config, school))
 
 
-def load_events(config: TrustConfig, school: Any, week: IsoWeek) -> dict[str, Any]:
+def load_events(config: TrustConfig, school: School, week: IsoWeek) -> dict[str, Any]:
     """The school's calendar events for the week's checks (``services["events"]``); reading a
     calendar is I/O, so it is done here and not in the pure check. A calendar that cannot be read is
     recorded with the school and the calendar named; that school's event check is "not evaluated"."""
-    from checks._calendar import event_services, window_for
-
     if not (school.calendars or config.trust.calendars):
         return {}
     start, end = window_for(week.monday, week.sunday)
     return event_services(config, school, start, end)
 
 
-def comment_reach(store: Any, config: TrustConfig, school: Any, week: IsoWeek) -> dict[tuple[str, str], datetime]:
+def comment_reach(store: Store, config: TrustConfig, school: School, week: IsoWeek) -> dict[tuple[str, str], datetime]:
     """(platform, account) -> how far back to collect so the posts of open flagged comments come again."""
-    from checks.comments import tracking_reach
-
     try:
         return tracking_reach(_tracked_comments(store, config, school, week))
     except ValueError:
         return {}  # a bad checks.comments setting: collect as usual; the check task reports the config error
 
 
-def _tracked_comments(store: Any, config: TrustConfig, school: Any, week: IsoWeek) -> tuple[Any, ...]:
-    from checks.comments import history_from_rows, track_weeks
-
+def _tracked_comments(store: Store, config: TrustConfig, school: School, week: IsoWeek) -> tuple[Any, ...]:
     return history_from_rows(store.comment_observations_for(school.id, week - 52, week), week,
                              track_weeks(config, school))
 
 
-def comment_history(store: Any, config: TrustConfig, school: Any, week: IsoWeek, run_id: str,
+def comment_history(store: Store, config: TrustConfig, school: School, week: IsoWeek, run_id: str,
                     collections: Iterable[AccountCollection], posts_since: datetime) -> Any:
     """``services["comment_history"]`` for the comments check: open flagged comments from earlier
     weeks, their posts collected again from before the checks' window, and which posts this run
     collected (None when the week is audited from the store: the stored posts are all there is)."""
-    from checks.comments import CommentHistory, tracking_reach
-
     tracked = _tracked_comments(store, config, school, week)
     reach = tracking_reach(tracked)
     recollected: tuple[Any, ...] = ()
@@ -271,7 +222,7 @@ def comment_history(store: Any, config: TrustConfig, school: Any, week: IsoWeek,
     return CommentHistory(tracked=tracked, recollected=recollected, collected=collected)
 
 
-def record_comment_observations(store: Any, week: IsoWeek, school_id: str, results: Iterable[Any], run_id: str) -> None:
+def record_comment_observations(store: Store, week: IsoWeek, school_id: str, results: Iterable[CheckResult], run_id: str) -> None:
     """Store what the comments check saw (flagged comments visible or removed) for the next weeks."""
     for r in results:
         if r.check == "comments" and r.status.value != "error":
@@ -307,10 +258,10 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
             "suppressed": sum(1 for r in results for f in r.findings if f.suppressed)}
 
 
-def run_school_checks(config: TrustConfig, school: Any, posts: Sequence[Any], week: IsoWeek, *,
+def run_school_checks(config: TrustConfig, school: School, posts: Sequence[Post], week: IsoWeek, *,
                       collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
-                      services: Mapping[str, Any] | None = None, store: Any = None,
-                      resolve: bool = True) -> list[Any]:
+                      services: Mapping[str, Any] | None = None, store: Store | None = None,
+                      resolve: bool = True) -> list[CheckResult]:
     """Run the checks for one school as the DAG does; ``check_school`` and ``scan`` both come here.
 
     The I/O the pure checks need is done first: the school's calendars (``services["events"]``,
@@ -318,15 +269,10 @@ def run_school_checks(config: TrustConfig, school: Any, posts: Sequence[Any], we
     answers are cached there, so a retried task opens nothing again). Reviewed suppressions are
     applied after: the config's, and the store's CLI ones when there is a store.
     """
-    from checks._base import run_checks
-    from socialaudit import suppressions
-
     services = dict(services or {})
     if "events" not in services and (names is None or "event_promotion" in names):
         services.update(load_events(config, school, week))
     if "links" not in services:
-        from socialaudit.links import resolver_for
-
         services["links"] = resolver_for(config, store=store, resolve=resolve)
     results = run_checks(school, posts, week=week, config=config, collections=collections, names=names,
                          services=services)
@@ -399,8 +345,6 @@ def gather_school(school_id: str, week: IsoWeek, run_id: str, env: Environment |
 
 def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:
     """Write the school's HTML report and the head's email to the outbox."""
-    from socialaudit import mail, reports
-
     env = env or Environment.from_env()
     config = env.load()
     store = env.store()
@@ -423,10 +367,20 @@ def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, fi
     return out
 
 
+def deliver_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None, *,
+                   resend: bool = False, conn_id: str = delivery.CONN_ID) -> dict[str, Any]:
+    """Deliver one school's outbox email for the week (rendering it first if the outbox lacks it)."""
+    env = env or Environment.from_env()
+    path = mail.outbox_path(env.output / "outbox" / str(week), school_id)
+    if not path.is_file():
+        render_school(school_id, week, run_id, env)
+    result = delivery.deliver(delivery.read_eml(path), week=week, school=school_id, store=env.store(), run_id=run_id,
+                              resend=resend, conn_id=conn_id)
+    return result.to_dict()
+
+
 def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Environment | None = None) -> dict[str, Any]:
     """Render the Trust report from the schools that finished; name the ones that did not."""
-    from socialaudit import reports
-
     env = env or Environment.from_env()
     config = env.load()
     store = env.store()

@@ -30,8 +30,11 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from checks._base import registry
 from socialaudit.config import PROJECT_ROOT, School, TrustConfig
 from socialaudit.models import CheckResult, CollectionStatus, Severity, Status
+from socialaudit.store import Store
+from socialaudit.suppressions import note
 from socialaudit.weeks import IsoWeek
 
 TEMPLATES = PROJECT_ROOT / "templates" / "reports"
@@ -146,8 +149,6 @@ def week_label(week: IsoWeek) -> str:
 
 
 def _check_rows(results: list[CheckResult]) -> list[dict[str, Any]]:
-    from checks._base import registry
-
     specs = registry()
     rows = []
     for result in sorted(results, key=lambda r: (r.policy, r.check)):
@@ -168,8 +169,6 @@ def _check_rows(results: list[CheckResult]) -> list[dict[str, Any]]:
 def _findings(results: list[CheckResult]) -> list[dict[str, Any]]:
     """Findings as dicts, worst first. Only the permalink and the (already masked) evidence of a
     flagged post are carried: reports never show anything else of a post."""
-    from socialaudit.suppressions import note
-
     items = [f for r in results for f in r.findings]
     items.sort(key=lambda f: (-f.severity.rank, f.policy, f.check, f.post_url, f.message))
     return [{**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": safe_link(f.post_url),
@@ -181,7 +180,7 @@ def _clause_of(policy: str) -> str:
     return ".".join(policy.split(".")[:2])
 
 
-def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) -> dict[str, Any]:
+def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store) -> dict[str, Any]:
     """Everything the school report and the head's email show, grouped and sorted."""
     results = store.results_for(week, school.id)
     collections = store.collections_for(week, school.id)
@@ -243,7 +242,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Any) 
     }
 
 
-def _kpis(config: TrustConfig, week: IsoWeek, store: Any, missing: list[str] | tuple[str, ...] = ()) -> dict[str, Any] | None:
+def _kpis(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] | tuple[str, ...] = ()) -> dict[str, Any] | None:
     """The four headline figures for one week, from the store; None when the week has no results."""
     kpi: dict[str, Any] = {"schools": len(config.schools), "meeting_frequency": 0, "frequency_known": 0,
                            "critical": 0, "findings": 0, "events_promoted": 0, "events_due": 0,
@@ -291,12 +290,9 @@ def _compare(now: int, before: int | None, *, better: str) -> dict[str, Any]:
             "tone": "good" if good else "bad", "symbol": "\u25b2" if delta > 0 else "\u25bc"}
 
 
-def trust_view(config: TrustConfig, week: IsoWeek, store: Any, *, missing: list[str]) -> dict[str, Any]:
+def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: list[str]) -> dict[str, Any]:
     """The CIO's view: KPIs against last week, a schools x checks matrix, trends, unfinished schools."""
-    from checks._base import registry
-
     specs = registry()
-    from socialaudit.suppressions import note
 
     columns = [{"name": s.name, "title": s.title, "policy": s.policy} for s in specs.values()]
     rows = []

@@ -32,9 +32,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
+from checks._base import registry
 from socialaudit.config import TrustConfig
+from socialaudit.environment import Environment
 from socialaudit.errors import UsageError
 from socialaudit.models import CheckResult, Finding, Severity, Status
+from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
 KINDS = ("false_positive", "accepted_risk")
@@ -72,7 +75,7 @@ class Rule:
                 "rule": self.finding, "source": self.source}
 
 
-def rules(config: TrustConfig, store: Any | None) -> list[Rule]:
+def rules(config: TrustConfig, store: Store | None) -> list[Rule]:
     """The config's suppressions, then the store's active (not revoked) ones."""
     out = [Rule(finding=s.finding, kind=s.kind, reviewer=s.reviewer, reason=s.reason, expires=s.expires,
                 reviewed=s.reviewed, source="config") for s in config.suppressions]
@@ -160,9 +163,7 @@ def add_parser(sub: Any) -> None:
     revoke.set_defaults(func=cmd_revoke)
 
 
-def _env(args: argparse.Namespace) -> Any:
-    from socialaudit.pipeline import Environment
-
+def _env(args: argparse.Namespace) -> Environment:
     return Environment.from_env(config=args.config)
 
 
@@ -177,8 +178,6 @@ def _who(value: str) -> str:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Validate and record a suppression; prints its id."""
-    from checks._base import registry
-
     key = args.key.strip()
     check_name = key.split(":", 1)[0]
     known = registry()

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from checks._base import run_checks
-from checks._calendar import CalendarEvent, SchoolEvents, kind_of, load_school_events, parse_ics
+from checks._calendar import CalendarEvent, SchoolEvents, kind_of, parse_ics
 from checks.event_promotion import mentioned_dates, promotion_kinds
+from socialaudit.calendars import load_school_events
 from socialaudit.config import DEFAULT_CONFIG, Event, School, load_config, parse_config
 from socialaudit.models import AccountCollection, CollectionStatus, Severity, Status
 from socialaudit.weeks import IsoWeek

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from socialaudit.delivery import deliver_school, read_eml
+from socialaudit.delivery import read_eml
+from socialaudit.pipeline import deliver_school
 from tests.reports.conftest import CHILD_MASKED, WEEK, add_findings, critical_named_child, rerender
 
 

@@ -155,7 +155,7 @@ def _load_platform_routes() -> None:
     import importlib
     import pkgutil
 
-    import socialaudit.simulator as package
+    import socialaudit.simulator as package  # local: the package imports this module (its routes register here)
 
     for module in pkgutil.iter_modules(package.__path__):
         if module.name.startswith("platform_"):

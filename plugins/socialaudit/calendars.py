@@ -1,0 +1,64 @@
+"""Read the schools' calendars for the event promotion check (services layer: the I/O it needs).
+
+A calendar source is an ``http(s)://`` URL (fetched with the collectors' session: timeouts, retries,
+size cap), a ``file://`` URL or a path (relative paths are relative to the config file's folder).
+What was read is parsed by the pure :func:`checks._calendar.parse_ics`; a calendar that cannot be
+read is kept in ``SchoolEvents.errors`` and never raised.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from checks._calendar import CalendarError, CalendarEvent, SchoolEvents, parse_ics
+from collectors._base import CollectorError
+from collectors._http import HttpPolicy, make_session
+from socialaudit.config import School, TrustConfig
+
+
+def read_source(source: str, *, base: Path, session: Any = None) -> bytes:
+    """The bytes of a calendar: an http(s) URL through the collectors' session, else a local file."""
+    if source.startswith(("http://", "https://")):
+        # one retry: a calendar that is down makes only its school's event check "not evaluated"
+        http = session or make_session(policy=HttpPolicy(retries=1, max_body_bytes=5 * 1024 * 1024))
+        try:
+            response = http.get(source)
+        except CollectorError as exc:
+            raise CalendarError(str(exc)) from None
+        if response.status != 200:
+            raise CalendarError(f"HTTP {response.status}")
+        return response.body
+    if "://" in source and not source.startswith("file://"):
+        raise CalendarError("only http(s) URLs and files are supported")
+    path = Path(source.removeprefix("file://"))
+    if not path.is_absolute():
+        path = base / path
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CalendarError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: Any = None) -> SchoolEvents:
+    """The school's and the trust's calendar events in [start, end); read errors are kept, not raised."""
+    sources = list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
+    base = Path(config.source).resolve().parent if config.source else Path.cwd()
+    events: list[CalendarEvent] = []
+    errors: list[str] = []
+    for source in sources:
+        label = source.split("?", 1)[0]  # a query string may carry a private calendar's token
+        try:
+            data = read_source(source, base=base, session=session)
+            events.extend(parse_ics(data, source=label, start=start, end=end, tz=config.trust.timezone))
+        except CalendarError as exc:
+            errors.append(f"school {school.id!r}: calendar {label}: {exc}")
+        except ValueError as exc:  # icalendar's and recurring-ical-events' parse errors
+            errors.append(f"school {school.id!r}: calendar {label}: invalid iCalendar: {exc}")
+    return SchoolEvents(events=tuple(events), errors=tuple(errors), calendars=tuple(s.split("?", 1)[0] for s in sources))
+
+
+def event_services(config: TrustConfig, school: School, start: date, end: date, *, session: Any = None) -> dict[str, Any]:
+    """``services`` for :func:`checks._base.run_checks`: the school's calendar events under "events"."""
+    return {"events": {school.id: load_school_events(config, school, start, end, session=session)}}

@@ -1,0 +1,160 @@
+"""The layer test: every first-party import points down (issue 10).
+
+It parses every module under ``plugins/`` and ``dags/`` (function-local imports and ``TYPE_CHECKING``
+ones included) and fails on an edge the table forbids:
+
+=============  =================================================================  ==========================
+layer          modules                                                            may import
+=============  =================================================================  ==========================
+core           socialaudit.{models, weeks, config, errors, settings}              nothing of ours
+checks         checks.* (one module per check, ``_`` helpers)                     core, own helpers
+collectors     collectors.* (one module per platform, ``_`` helpers)              core, own helpers
+services       every other socialaudit.* module (store, archive, reports, ...)    core, checks, collectors
+steps          socialaudit.pipeline                                               everything below
+entry points   dags/*, socialaudit.{cli, __main__, history, webapp}, socialaudit_ui  anything
+simulator      socialaudit.simulator.*                                            core only
+=============  =================================================================  ==========================
+
+Nothing below the entry points imports one, and only the entry points (the CLI's ``run``) and
+tests import the simulator. A check never imports another check, nor a platform another platform.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PLUGINS = ROOT / "plugins"
+FIRST_PARTY = ("socialaudit", "socialaudit_ui", "checks", "collectors")
+CORE = {"socialaudit", "socialaudit.models", "socialaudit.weeks", "socialaudit.config", "socialaudit.errors",
+        "socialaudit.settings"}
+STEPS = {"socialaudit.pipeline"}
+ENTRY_POINTS = {"socialaudit.cli", "socialaudit.__main__", "socialaudit.history", "socialaudit.webapp", "socialaudit_ui"}
+RANK = {"core": 0, "checks": 1, "collectors": 1, "services": 2, "steps": 3, "entry": 4}
+
+
+def layer(module: str) -> str:
+    if module.startswith("dags.") or module in ENTRY_POINTS:
+        return "entry"
+    if module == "socialaudit.simulator" or module.startswith("socialaudit.simulator."):
+        return "simulator"
+    if module.split(".")[0] in ("checks", "collectors"):
+        return module.split(".")[0]
+    if module in CORE:
+        return "core"
+    if module in STEPS:
+        return "steps"
+    return "services"
+
+
+def modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(PLUGINS.rglob("*.py")):
+        parts = path.relative_to(PLUGINS).with_suffix("").parts
+        found.append((".".join(parts[:-1] if parts[-1] == "__init__" else parts), path))
+    found += [(f"dags.{path.stem}", path) for path in sorted((ROOT / "dags").glob("*.py"))]
+    return found
+
+
+def _is_module(name: str) -> bool:
+    base = PLUGINS.joinpath(*name.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def imports(module: str, path: Path) -> list[tuple[int, str, bool]]:
+    """(line, imported first-party module, function-local?) for every import in the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against the importing module's package
+                package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            # "from socialaudit import mail" imports the module socialaudit.mail
+            targets = [f"{base}.{a.name}" if _is_module(f"{base}.{a.name}") else base for a in node.names]
+        else:
+            continue
+        local, up = False, node
+        while up in parents:
+            up = parents[up]
+            if isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                local = True
+                break
+        out += [(node.lineno, t, local) for t in dict.fromkeys(targets) if t.split(".")[0] in FIRST_PARTY]
+    return out
+
+
+def forbidden(importer: str, imported: str) -> str:
+    """Why the edge importer -> imported is forbidden, or "" when the table allows it."""
+    a, b = layer(importer), layer(imported)
+    if b == "simulator":
+        return "" if a in ("simulator", "entry") else "only the CLI's run and tests import the simulator"
+    if a == "simulator":
+        return "" if b in ("core", "simulator") else "the simulator imports core only"
+    if b == "entry" and a != "entry":
+        return "nothing imports an entry point"
+    if a in ("checks", "collectors") and a == b:
+        mine, theirs = importer.split("."), imported.split(".")
+        if len(mine) > 1 and len(theirs) > 1 and not mine[1].startswith("_") and not theirs[1].startswith("_") \
+                and mine[1] != theirs[1]:
+            return f"one {a[:-1]} never imports another (share a _helper instead)"
+        return ""
+    if a == b:
+        return ""
+    if {a, b} == {"checks", "collectors"}:
+        return "checks and collectors never import each other"
+    return "" if RANK[b] < RANK[a] else f"{a} may not import {b} (imports point down)"
+
+
+EDGES = [(module, line, target, local) for module, path in modules() for line, target, local in imports(module, path)]
+
+
+def test_every_import_points_down() -> None:
+    bad = [f"{module}:{line} -> {target} ({layer(module)} -> {layer(target)}: {why})"
+           for module, line, target, _ in EDGES if (why := forbidden(module, target))]
+    assert bad == []
+
+
+def test_the_package_groups_form_no_cycle() -> None:
+    groups = {"core": 0, "checks": 1, "collectors": 1, "services": 2, "steps": 3, "entry": 4}
+    up = {(layer(m), layer(t)) for m, _, t, _ in EDGES if layer(m) in groups and layer(t) in groups
+          and groups[layer(t)] > groups[layer(m)]}
+    assert up == set()
+
+
+@pytest.mark.parametrize(("importer", "imported", "allowed"), [
+    ("socialaudit.config", "collectors._base", False),       # core imports nothing of ours
+    ("checks.comments", "collectors._http", False),          # checks and collectors never each other
+    ("checks.comments", "checks.named_children", False),     # one check never imports another
+    ("checks.comments", "checks._lexicon", True),            # its own helper
+    ("socialaudit.delivery", "socialaudit.pipeline", False), # a service never calls back into a step
+    ("socialaudit.suppressions", "socialaudit.cli", False),  # nothing imports the CLI
+    ("socialaudit.links", "socialaudit.simulator.dataset", False),
+    ("socialaudit.cli", "socialaudit.simulator", True),
+    ("socialaudit.pipeline", "checks._base", True),
+])
+def test_the_rules_themselves(importer: str, imported: str, allowed: bool) -> None:
+    assert (forbidden(importer, imported) == "") is allowed
+
+
+def test_the_readme_map_names_real_files() -> None:
+    """The README's architecture map stays accurate: every path it names exists, and its layer table
+    lists the same core and steps modules as this test."""
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## How it is built"):readme.index("### Adding a check")]
+    for path in re.findall(r"`((?:plugins|dags|config|templates)/[^`<>]+?)`", section):
+        assert (ROOT / path).exists(), path
+    core_row = next(line for line in section.splitlines() if line.startswith("| core |"))
+    assert set(re.findall(r"`(\w+)\.py`", core_row)) == {m.split(".")[-1] for m in CORE if m != "socialaudit"}
+    steps_row = next(line for line in section.splitlines() if line.startswith("| steps |"))
+    assert {f"socialaudit.{m}" for m in re.findall(r"socialaudit/(\w+)\.py", steps_row)} == STEPS
