@@ -38,7 +38,7 @@ class CheckContext:
     config: TrustConfig
     settings: dict[str, Any]
     collections: tuple[AccountCollection, ...] = ()
-    services: dict[str, Any] = field(default_factory=dict)  # injected resolvers, caches, history
+    services: dict[str, Any] = field(default_factory=dict)  # the inputs the check declared (needs=...), by name
 
     @property
     def tz(self) -> str:
@@ -77,6 +77,7 @@ class CheckSpec:
     settings: dict[str, Setting]
     doc: str
     needs_collection: bool = True
+    needs: tuple[str, ...] = ()  # inputs besides the posts (socialaudit.inputs provides each one)
 
     @property
     def title(self) -> str:
@@ -121,8 +122,13 @@ _REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(name: str, *, policy: str, settings: dict[str, Setting] | None = None,
-          needs_collection: bool = True) -> Callable[[CheckFn], CheckFn]:
-    """Register a policy check. Raises on a duplicate name so two modules cannot shadow each other."""
+          needs_collection: bool = True, needs: Sequence[str] = ()) -> Callable[[CheckFn], CheckFn]:
+    """Register a policy check. Raises on a duplicate name so two modules cannot shadow each other.
+
+    ``needs`` names the inputs the check reads from ``ctx.services`` besides the posts ("events",
+    "links", "comment_history", ...); each is provided before the checks run, only when a selected
+    check declared it, and a check sees only the inputs it declared.
+    """
 
     def register(fn: CheckFn) -> CheckFn:
         if name in _REGISTRY and _REGISTRY[name].fn.__module__ != fn.__module__:
@@ -130,7 +136,7 @@ def check(name: str, *, policy: str, settings: dict[str, Setting] | None = None,
         module = inspect.getmodule(fn)
         doc = (module.__doc__ if module else None) or fn.__doc__ or ""
         _REGISTRY[name] = CheckSpec(name=name, policy=policy, fn=fn, settings=dict(settings or {}), doc=doc,
-                                    needs_collection=needs_collection)
+                                    needs_collection=needs_collection, needs=tuple(needs))
         return fn
 
     return register
@@ -154,14 +160,21 @@ def select(names: Sequence[str] | None) -> list[CheckSpec]:
     return [specs[n] for n in names]
 
 
+def needs_of(specs: Sequence[CheckSpec]) -> tuple[str, ...]:
+    """Every input the given checks declared, in order, once."""
+    return tuple(dict.fromkeys(need for spec in specs for need in spec.needs))
+
+
 def run_checks(school: School, posts: Sequence[Post], *, week: IsoWeek, config: TrustConfig,
                collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
                services: dict[str, Any] | None = None) -> list[CheckResult]:
     """Run the selected checks for one school. A check that raises yields an ``error`` result."""
     results: list[CheckResult] = []
     for spec in select(names):
+        given = services or {}
         ctx = CheckContext(week=week, config=config, settings=spec.resolve_settings(config, school),
-                           collections=tuple(collections), services=services or {})
+                           collections=tuple(collections),
+                           services={need: given[need] for need in spec.needs if need in given})
         try:
             result = spec.fn(school, posts, ctx)
         except (ValueError, KeyError, TypeError, AttributeError, LookupError, ArithmeticError) as exc:

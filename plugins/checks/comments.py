@@ -179,7 +179,7 @@ def _phrases(ctx: CheckContext, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-@check(NAME, policy=POLICY, settings=SETTINGS)
+@check(NAME, policy=POLICY, settings=SETTINGS, needs=("comment_history",))
 def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
     history = ctx.services.get("comment_history") or CommentHistory()
     escalate = int(ctx.setting("escalate_after_days"))

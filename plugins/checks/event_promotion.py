@@ -251,6 +251,7 @@ def _day(value: date) -> str:
 @check(
     "event_promotion",
     policy="4.4",
+    needs=("events",),
     settings={"lead_days": Setting(LEAD_DAYS, "Days before an event in which a post must promote it, unless the event sets "
                                        "lead_days (policy 4.4)."),
               "max_unmatched_notes": Setting(5, "At most this many info notes a week about posts promoting an event "

@@ -40,6 +40,7 @@ class _Problem:
 @check(
     NAME,
     policy=POLICY,
+    needs=("links",),
     settings={
         "blocklists": Setting([], "Blocklist files or folders: the UT1 tree (<category>/domains and urls), its "
                                   "flattened files (<category>_domains.txt), or one domain a line; relative paths "

@@ -96,6 +96,10 @@ def iso_utc(value: datetime) -> str:
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The message of an account's collection taken from the store (a backfill), not collected by the run.
+FROM_STORE = "From the store"
+
+
 class LinkState(str, enum.Enum):
     """What resolving a posted link found (the link resolver's answer, judged by external_links)."""
 

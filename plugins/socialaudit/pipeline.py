@@ -15,19 +15,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from checks._base import run_checks
-from checks._calendar import window_for
-from checks.comments import CommentHistory, history_from_rows, track_weeks, tracking_reach
+from checks._base import needs_of, run_checks, select
+from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
 from collectors._base import AccountError, TransientError, get_collector, load_credentials
 from collectors._http import make_session
 from collectors._pool import Job, run_bounded
 from socialaudit import delivery, mail, reports, suppressions
-from socialaudit.calendars import event_services
 from socialaudit.config import Account, School, TrustConfig
 from socialaudit.environment import Environment, safe_run_id
-from socialaudit.links import resolver_for
-from socialaudit.models import AccountCollection, CheckResult, CollectionStatus, Post
+from socialaudit.inputs import InputRequest, provide, tracked_comments
+from socialaudit.inputs import comment_history as comment_history  # re-exported: the comments check's input
+from socialaudit.models import FROM_STORE, AccountCollection, CheckResult, CollectionStatus, Post
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
@@ -181,45 +180,12 @@ def lookback_days(config: TrustConfig, school: School) -> int:
     return max(1, event_lookback(config, school))
 
 
-def load_events(config: TrustConfig, school: School, week: IsoWeek) -> dict[str, Any]:
-    """The school's calendar events for the week's checks (``services["events"]``); reading a
-    calendar is I/O, so it is done here and not in the pure check. A calendar that cannot be read is
-    recorded with the school and the calendar named; that school's event check is "not evaluated"."""
-    if not (school.calendars or config.trust.calendars):
-        return {}
-    start, end = window_for(week.monday, week.sunday)
-    return event_services(config, school, start, end)
-
-
 def comment_reach(store: Store, config: TrustConfig, school: School, week: IsoWeek) -> dict[tuple[str, str], datetime]:
     """(platform, account) -> how far back to collect so the posts of open flagged comments come again."""
     try:
-        return tracking_reach(_tracked_comments(store, config, school, week))
+        return tracking_reach(tracked_comments(store, config, school, week))
     except ValueError:
         return {}  # a bad checks.comments setting: collect as usual; the check task reports the config error
-
-
-def _tracked_comments(store: Store, config: TrustConfig, school: School, week: IsoWeek) -> tuple[Any, ...]:
-    return history_from_rows(store.comment_observations_for(school.id, week - 52, week), week,
-                             track_weeks(config, school))
-
-
-def comment_history(store: Store, config: TrustConfig, school: School, week: IsoWeek, run_id: str,
-                    collections: Iterable[AccountCollection], posts_since: datetime) -> Any:
-    """``services["comment_history"]`` for the comments check: open flagged comments from earlier
-    weeks, their posts collected again from before the checks' window, and which posts this run
-    collected (None when the week is audited from the store: the stored posts are all there is)."""
-    tracked = _tracked_comments(store, config, school, week)
-    reach = tracking_reach(tracked)
-    recollected: tuple[Any, ...] = ()
-    if reach and min(reach.values()) < posts_since:
-        wanted = {t.post_key for t in tracked}
-        recollected = tuple(p for p in store.posts_for(school.id, min(reach.values()), posts_since)
-                            if (p.platform, p.account, p.id) in wanted)
-    collections = list(collections)
-    from_store = bool(collections) and all(c.message.startswith(FROM_STORE) for c in collections)
-    collected = None if from_store else frozenset(store.post_keys_of_run(school.id, run_id))
-    return CommentHistory(tracked=tracked, recollected=recollected, collected=collected)
 
 
 def record_comment_observations(store: Store, week: IsoWeek, school_id: str, results: Iterable[CheckResult], run_id: str) -> None:
@@ -246,10 +212,8 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     posts_since = since - timedelta(days=lookback_days(config, school))
     posts = store.posts_for(school_id, posts_since, until + timedelta(days=1))
     collections = store.collections_for(week, school_id)
-    services = dict(services or {})
-    if "comment_history" not in services:
-        services["comment_history"] = comment_history(store, config, school, week, run_id, collections, posts_since)
-    results = run_school_checks(config, school, posts, week, collections=collections, services=services, store=store)
+    results = run_school_checks(config, school, posts, week, collections=collections, services=services, store=store,
+                                run_id=run_id, posts_since=posts_since)
     store.save_results(week, school_id, results, run_id=run_id)
     record_comment_observations(store, week, school_id, results, run_id)
     return {"school": school_id, "week": str(week), "run_id": run_id,
@@ -261,25 +225,21 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
 def run_school_checks(config: TrustConfig, school: School, posts: Sequence[Post], week: IsoWeek, *,
                       collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
                       services: Mapping[str, Any] | None = None, store: Store | None = None,
-                      resolve: bool = True) -> list[CheckResult]:
+                      resolve: bool = True, run_id: str = "", posts_since: datetime | None = None) -> list[CheckResult]:
     """Run the checks for one school as the DAG does; ``check_school`` and ``scan`` both come here.
 
-    The I/O the pure checks need is done first: the school's calendars (``services["events"]``,
-    only when event_promotion runs) and the link resolver (``services["links"]``; with a store its
-    answers are cached there, so a retried task opens nothing again). Reviewed suppressions are
-    applied after: the config's, and the store's CLI ones when there is a store.
+    The inputs the selected checks declared (``@check(..., needs=...)``) are provided first, each by
+    its provider in :mod:`socialaudit.inputs` (``services`` may give some already: a test's, or the
+    CLI's one resolver for every school). Reviewed suppressions are applied after: the config's, and
+    the store's CLI ones when there is a store.
     """
-    services = dict(services or {})
-    if "events" not in services and (names is None or "event_promotion" in names):
-        services.update(load_events(config, school, week))
-    if "links" not in services:
-        services["links"] = resolver_for(config, store=store, resolve=resolve)
+    request = InputRequest(config=config, school=school, week=week, store=store, resolve=resolve, run_id=run_id,
+                           collections=tuple(collections), posts_since=posts_since)
+    services = provide(needs_of(select(names)), request, services)
     results = run_checks(school, posts, week=week, config=config, collections=collections, names=names,
                          services=services)
     return suppressions.apply(results, suppressions.rules(config, store), week)
 
-
-FROM_STORE = "From the store"
 
 
 def wants_collection(params: Mapping[str, Any] | None) -> bool:

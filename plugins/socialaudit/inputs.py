@@ -1,0 +1,139 @@
+"""The inputs the checks declare (services layer): one provider per need.
+
+A check declares what it needs besides the posts, ``@check(..., needs=("events",))``, as Great
+Expectations' ``metric_dependencies`` or Soda's ``historic_descriptors`` do. Before the checks run,
+:func:`provide` calls the provider of each need that a selected check declared, once, and each
+check then sees in ``ctx.services`` only the inputs it declared. A need nobody selected is never
+computed, and the pipeline names no check: adding a check that needs a new input is the check, a
+``@provider`` for that input, and their test (``tests/checks/test_check_needs.py`` shows one).
+
+=====================  ==========================================================  ==================
+need                   what                                                        declared by
+=====================  ==========================================================  ==================
+``events``             the school's calendar events (school id -> SchoolEvents)    event_promotion
+``links``              the link resolver (None when resolution is switched off)    external_links
+``comment_history``    open flagged comments of earlier weeks and their posts      comments
+=====================  ==========================================================  ==================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from checks._calendar import window_for
+from checks.comments import CommentHistory, history_from_rows, track_weeks, tracking_reach
+from socialaudit.calendars import load_school_events
+from socialaudit.config import School, TrustConfig
+from socialaudit.links import resolver_for
+from socialaudit.models import FROM_STORE, AccountCollection
+from socialaudit.store import Store
+from socialaudit.weeks import IsoWeek
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputRequest:
+    """What a provider may use: the school's week, the store when there is one, and the run."""
+
+    config: TrustConfig
+    school: School
+    week: IsoWeek
+    store: Store | None = None  # None for ``scan``: nothing stored is read
+    resolve: bool = True  # False: links are judged offline (``scan --no-resolve``)
+    run_id: str = ""
+    collections: tuple[AccountCollection, ...] = ()
+    posts_since: datetime | None = None  # the start of the posts the checks were given
+
+
+Provider = Callable[[InputRequest], Any]
+_PROVIDERS: dict[str, Provider] = {}
+
+
+def provider(need: str) -> Callable[[Provider], Provider]:
+    """Register the one provider of ``need``; a second one for the same need raises."""
+
+    def register(fn: Provider) -> Provider:
+        known = _PROVIDERS.get(need)
+        if known is not None and (known.__module__, known.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"input {need!r} has two providers ({known.__module__} and {fn.__module__})")
+        _PROVIDERS[need] = fn
+        return fn
+
+    return register
+
+
+def providers() -> dict[str, Provider]:
+    return dict(_PROVIDERS)
+
+
+def provide(needs: Iterable[str], request: InputRequest, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``given`` (a test's or the CLI's own inputs), plus each need not given from its provider.
+
+    A provider that has nothing to give (a school without calendars, no store) returns None, and the
+    need is then left out.
+    """
+    out = dict(given or {})
+    for need in dict.fromkeys(needs):
+        if need in out:
+            continue
+        if need not in _PROVIDERS:
+            raise LookupError(f"no provider for the input {need!r} (see socialaudit.inputs)")
+        value = _PROVIDERS[need](request)
+        if value is not None:
+            out[need] = value
+    return out
+
+
+# --- the providers ---------------------------------------------------------------------------------
+
+@provider("events")
+def events(request: InputRequest) -> dict[str, Any] | None:
+    """The school's calendar events for the week; reading a calendar is I/O, so it is done here and
+    not in the pure check. A calendar that cannot be read is recorded with the school and the calendar
+    named; that school's event check is "not evaluated"."""
+    config, school, week = request.config, request.school, request.week
+    if not (school.calendars or config.trust.calendars):
+        return None
+    start, end = window_for(week.monday, week.sunday)
+    return {school.id: load_school_events(config, school, start, end)}
+
+
+@provider("links")
+def links(request: InputRequest) -> Any:
+    """The run's link resolver; with a store its answers are cached there, so a retried task opens nothing again."""
+    return resolver_for(request.config, store=request.store, resolve=request.resolve)
+
+
+@provider("comment_history")
+def comment_history_input(request: InputRequest) -> CommentHistory | None:
+    """Needs the store (``scan`` has none: the check then sees this week's comments only)."""
+    if request.store is None or request.posts_since is None:
+        return None
+    return comment_history(request.store, request.config, request.school, request.week, request.run_id,
+                           request.collections, request.posts_since)
+
+
+def tracked_comments(store: Store, config: TrustConfig, school: School, week: IsoWeek) -> tuple[Any, ...]:
+    """Flagged comments of the last 52 weeks still tracked for removal."""
+    return history_from_rows(store.comment_observations_for(school.id, week - 52, week), week,
+                             track_weeks(config, school))
+
+
+def comment_history(store: Store, config: TrustConfig, school: School, week: IsoWeek, run_id: str,
+                    collections: Iterable[AccountCollection], posts_since: datetime) -> CommentHistory:
+    """The comments check's input: open flagged comments from earlier weeks, their posts collected
+    again from before the checks' window, and which posts this run collected (None when the week is
+    audited from the store: the stored posts are all there is)."""
+    tracked = tracked_comments(store, config, school, week)
+    reach = tracking_reach(tracked)
+    recollected: tuple[Any, ...] = ()
+    if reach and min(reach.values()) < posts_since:
+        wanted = {t.post_key for t in tracked}
+        recollected = tuple(p for p in store.posts_for(school.id, min(reach.values()), posts_since)
+                            if (p.platform, p.account, p.id) in wanted)
+    collections = list(collections)
+    from_store = bool(collections) and all(c.message.startswith(FROM_STORE) for c in collections)
+    collected = None if from_store else frozenset(store.post_keys_of_run(school.id, run_id))
+    return CommentHistory(tracked=tracked, recollected=recollected, collected=collected)
