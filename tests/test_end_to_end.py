@@ -105,3 +105,23 @@ def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simula
     assert entry["state"] == "failed" and entry["missing"] == ["holy-cross"]
     assert not (tmp_path / "out" / "archive" / entry["folder"] / "reports" / "schools" / "holy-cross.html").exists()
     assert (tmp_path / "out" / "reports" / "2026-W47" / "schools" / "st-aidans.html").exists()
+
+
+def test_a_run_where_no_school_finishes_still_renders_a_trust_report_naming_them_all(simulator, tmp_path, monkeypatch):
+    def break_all(raw):
+        for school in raw["schools"]:
+            for account in school["accounts"]:
+                account["url"] = "ftp://127.0.0.1/feed/"  # fails the collect task itself
+                account["platform"] = "rss"
+
+    config = write_demo_config(simulator.url, tmp_path / "trust.yaml", edit=break_all)
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(config))
+    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(tmp_path / "out"))
+    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{tmp_path / 'out' / 'db.sqlite'}")
+    monkeypatch.setenv("SOCIALAUDIT_RETRIES", "0")
+    run = _run()
+    assert run.state == "failed"
+    trust = (tmp_path / "out" / "reports" / "2026-W47" / "index.html").read_text()
+    assert "did not finish" in trust
+    [entry] = _archive(tmp_path / "out").runs()
+    assert entry["state"] == "failed" and len(entry["missing"]) == 6
