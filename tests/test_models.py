@@ -55,3 +55,12 @@ def test_finding_json_has_the_documented_keys():
 def test_status_ranks_put_could_not_check_above_pass():
     assert Status.NOT_EVALUATED.rank > Status.PASS.rank
     assert Status.FAIL.rank > Status.ERROR.rank > Status.NOT_EVALUATED.rank
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"])
+def test_a_timestamp_with_no_utc_time_is_malformed_not_a_crash(text):
+    """Collectors skip an item whose date raises ValueError; an OverflowError took the whole task down."""
+    from socialaudit.models import parse_utc
+
+    with pytest.raises(ValueError, match="out of range"):
+        parse_utc(text)

@@ -238,7 +238,7 @@ def parse_status(status: dict[str, Any], *, account: str, school: str) -> tuple[
     links = [link for link in links if link not in media_urls]
     # A boost's permalink is the boosted status's own page: the wrapper's url, where an instance sets one,
     # is its ActivityPub ".../activity" address, which no browser shows.
-    url = str(source.get("url") or status.get("url") or source.get("uri") or "")
+    url = str(source.get("url") or source.get("uri") or status.get("url") or "")
     post = Post(platform="mastodon", account=account, school=school, id=sid, url=url, created_at=created,
                 text=text, media=media, links=tuple(links), is_reply=status.get("in_reply_to_id") is not None,
                 is_repost=isinstance(reblog, dict))

@@ -29,7 +29,7 @@ import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlparse
+from urllib.parse import urldefrag, urljoin, urlparse, urlsplit
 from xml.etree.ElementTree import Element
 
 from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse, NullArchive
@@ -65,8 +65,8 @@ def collect(account: Any, *, school: str, session: HttpSession, since: datetime,
     page = 1
     while url and page <= MAX_PAGES:
         response = session.get(url)
-        if response.status == 404 and page > 1:
-            break  # ran past the last WordPress page
+        if page > 1 and (response.status == 404 or (response.status < 400 and not response.body.strip())):
+            break  # ran past the last WordPress page (some answer 404, some an empty 200)
         if response.status in (401, 403, 404, 410):
             raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
         if response.status >= 400:
@@ -108,8 +108,9 @@ def parse_feed(body: bytes, *, feed_url: str, account: str, school: str, platfor
                result: CollectionResult | None = None) -> tuple[list[Post], str | None, datetime | None]:
     """Parse a feed body into posts; returns (posts, next page URL, oldest item date).
 
-    Malformed items are skipped and noted in ``result``; an unparseable document falls back to
-    feedparser. Never raises on bad content except for refused entity declarations (UnsafeFeed).
+    Malformed items are skipped and noted in ``result``; a document that is not well-formed XML falls
+    back to feedparser. Raises MalformedResponse for an empty body or a document that is no feed, and
+    UnsafeFeed for refused entity declarations; nothing else in the content raises.
     """
     result = result if result is not None else CollectionResult()
     if not body.strip():  # a 200 with nothing in it is a broken feed, not a quiet week
@@ -171,8 +172,16 @@ def _find_text(entry: Element, *paths: str) -> str:
 
 
 def parse_date(value: str) -> datetime | None:
-    """RFC 822 (RSS), RFC 3339 (Atom) and a few common deviations; None when unparseable."""
-    value = value.strip()
+    """RFC 822 (RSS), RFC 3339 (Atom) and a few common deviations, as UTC; None when unparseable or
+    outside 1990-2100 (a hostile "9999-12-31T23:00:00-05:00" overflows when moved to UTC)."""
+    try:
+        found = _parse_date_text(value.strip())
+    except (OverflowError, ValueError, TypeError, IndexError):
+        return None
+    return found if found is not None and 1990 <= found.year <= 2100 else None
+
+
+def _parse_date_text(value: str) -> datetime | None:
     if not value:
         return None
     try:
@@ -190,19 +199,15 @@ def parse_date(value: str) -> datetime | None:
     m = _YMD.match(value) or _DMY.match(value)
     if m:  # 2026/11/23, 2026.11.23 10:00, 23/11/2026 (day first, as UK sites write it)
         parts = m.groupdict()
-        try:
-            return datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), int(parts["H"] or 0),
-                            int(parts["M"] or 0), min(int(parts["S"] or 0), 59), tzinfo=timezone.utc)
-        except ValueError:
-            return None  # 2026/02/30: no such day
+        return datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), int(parts["H"] or 0),
+                        int(parts["M"] or 0), min(int(parts["S"] or 0), 59), tzinfo=timezone.utc)  # 2026/02/30: ValueError
     from feedparser.datetimes import _parse_date  # its handlers cover some localised forms (W3DTF, Greek, Korean...)
 
     try:
         struct = _parse_date(value)
-        found = _from_struct(struct) if struct else None
+        return _from_struct(struct) if struct else None
     except Exception:  # noqa: BLE001 - a third-party parser on hostile text: any failure means "no usable date"
         return None
-    return found if found is not None and 1990 <= found.year <= 2100 else None
 
 
 _TIME = r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
@@ -216,19 +221,44 @@ def _from_struct(struct: Any) -> datetime:
     return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone.utc)
 
 
-# Hosts and paths of the invisible images that feeds append to every item to count readers.
-_TRACKERS = re.compile(r"//(?:[^/]*\.)?(?:medium\.com/_/stat|stats\.wordpress\.com/|pixel\.wp\.com/|"
-                       r"feeds\.feedburner\.com/~r/|feeds\.feedblitz\.com/|www\.google-analytics\.com/|"
-                       r"[^/]*/(?:[^?]*/)?(?:pixel|spacer|blank|tracker|beacon)\.(?:gif|png))", re.I)
+# Hosts (and path prefixes) of the invisible images that feeds append to every item to count readers.
+_TRACKER_HOSTS = {"stats.wordpress.com": "/", "pixel.wp.com": "/", "feeds.feedburner.com": "/~r/",
+                  "feeds.feedblitz.com": "/", "www.google-analytics.com": "/", "medium.com": "/_/stat"}
+_SPACER_FILES = frozenset(f"{stem}.{ext}" for stem in ("pixel", "spacer", "blank", "tracker", "beacon", "1x1", "clear")
+                          for ext in ("gif", "png"))
+_LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original")
 
 
-def is_tracking_pixel(src: str, width: object = None, height: object = None) -> bool:
-    """A spacer or tracking image: drawn 1x1 or smaller, or served by a known reader-counting address."""
+def is_tracking_pixel(url: str, width: object = None, height: object = None) -> bool:
+    """A spacer or tracking image: drawn 1x1 or smaller, served by a known reader-counting host, or a
+    file named like a spacer ("spacer.gif"). Only the URL's host and the last part of its path are read
+    (never the query), so a hostile URL costs one parse."""
     def tiny(value: object) -> bool:
         text = str(value).strip().lower().removesuffix("px") if value is not None else ""
         return text.isdigit() and int(text) <= 1
 
-    return (tiny(width) and tiny(height)) or bool(_TRACKERS.search(src))
+    if tiny(width) and tiny(height):
+        return True
+    if len(url) > 2048:
+        return False
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    prefix = _TRACKER_HOSTS.get(host)
+    if prefix is not None and parts.path.startswith(prefix):
+        return True
+    return parts.path.rsplit("/", 1)[-1] in _SPACER_FILES  # exact name: "Pixel-art.png" is a picture
+
+
+def _image_source(img: Any) -> str:
+    """An image's real address: a lazy-loading page puts a placeholder in src and the photo in data-src."""
+    src = str(img.get("src") or "").strip()
+    lazy = next((str(img.get(a)).strip() for a in _LAZY_ATTRIBUTES if img.get(a)), "")
+    if lazy and (not src or src.startswith("data:") or is_tracking_pixel(src)):
+        return lazy
+    return src
 
 
 def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], list[str]]:
@@ -240,17 +270,18 @@ def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], li
         tag.decompose()
     media: list[Media] = []
     for img in soup.find_all("img"):
-        src = img.get("src") or img.get("data-src") or ""
-        url = urljoin(base, str(src)) if src else ""
+        src = _image_source(img)
+        url = urljoin(base, src) if src else ""
         if is_tracking_pixel(url, img.get("width"), img.get("height")):
             continue  # a 1x1 tracker (Medium, FeedBurner, WordPress stats) is not a photo
         alt = img.get("alt")
         media.append(Media(type="photo", url=url, alt=None if alt is None else str(alt).strip()))
     for video in soup.find_all(["video", "iframe"]):
-        src = video.get("src") or ""
-        if video.name == "iframe" and not re.search(r"youtube|vimeo|video", str(src)):
+        video_src = str(video.get("src") or "")
+        if video.name == "iframe" and not re.search(r"youtube|vimeo|video", video_src):
             continue
-        media.append(Media(type="video", url=urljoin(base, str(src)) if src else "", alt=str(video["title"]) if video.get("title") else None))
+        media.append(Media(type="video", url=urljoin(base, video_src) if video_src else "",
+                           alt=str(video["title"]) if video.get("title") else None))
     links: list[str] = []
     for anchor in soup.find_all("a", href=True):
         href = str(anchor["href"]).strip()

@@ -89,7 +89,10 @@ def parse_utc(value: str) -> datetime:
     if text.endswith("Z") or text.endswith("z"):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
-    return _utc(parsed)
+    try:
+        return _utc(parsed)
+    except OverflowError:  # "9999-12-31T23:00:00-05:00" has no UTC time: as malformed as any other bad date
+        raise ValueError(f"timestamp {value!r} is out of range") from None
 
 
 def iso_utc(value: datetime) -> str:
