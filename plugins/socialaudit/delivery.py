@@ -2,10 +2,12 @@
 
 * With an Airflow connection ``smtp_default`` (``AIRFLOW_CONN_SMTP_DEFAULT``, the metastore, or a
   secrets backend), the outbox's ``.eml`` is sent as it is, so what was sent is what the outbox
-  shows, apart from four headers: ``From`` follows the connection's ``from_email`` extra; ``Date`` is
-  the time of sending; ``Message-ID`` is new for each sending (mail systems drop a second message
-  with an id they have seen); and ``References``/``In-Reply-To`` carry the outbox's stable id for
-  the school and week, so a resend threads with the first sending. The outbox keeps its
+  shows, apart from these headers: ``From`` follows the connection's ``from_email`` extra and
+  ``Date`` is the time of sending. The first sending keeps the outbox's stable ``Message-ID`` for
+  the school and week, so a retry after the server accepted it (the narrow at-least-once edge
+  below) carries the same id and mail systems can drop the copy. A deliberate resend
+  (``--resend``) gets a new ``Message-ID``, so it is not dropped as a duplicate, with
+  ``References``/``In-Reply-To`` naming the first, so mail clients thread it. The outbox keeps its
   deterministic headers, so a rerun still writes byte-identical files.
 * Without one (the demo, a laptop), nothing is sent: the message stays in the outbox folder, and
   no delivery is recorded, so configuring SMTP later and running ``send`` still delivers it.
@@ -88,7 +90,7 @@ def deliver(message: EmailMessage, *, week: IsoWeek, school: str, store: Store, 
     if not smtp_configured(conn_id):
         return Delivery(school=school, week=str(week), transport="outbox", message_id=message_id,
                         already=tuple(already))
-    message_id = stamp_for_sending(message)
+    message_id = stamp_for_sending(message, resend=resend)
     refused = _send_smtp(message, pending, conn_id)
     sent = [r for r in pending if r not in refused]
     for recipient in sent:
@@ -97,18 +99,21 @@ def deliver(message: EmailMessage, *, week: IsoWeek, school: str, store: Store, 
                     already=tuple(already), refused=refused)
 
 
-def stamp_for_sending(message: EmailMessage, now: datetime | None = None) -> str:
-    """Give ``message`` the headers of this sending (see the module docstring); returns its new Message-ID."""
-    thread = str(message["Message-ID"] or "").strip()
-    domain = thread.rsplit("@", 1)[-1].rstrip(">") if "@" in thread else "socialaudit.invalid"
-    for header in ("Date", "Message-ID", "References", "In-Reply-To"):
-        del message[header]
+def stamp_for_sending(message: EmailMessage, *, resend: bool = False, now: datetime | None = None) -> str:
+    """Give ``message`` the headers of this sending (see the module docstring); returns its Message-ID."""
+    original = str(message["Message-ID"] or "").strip()
+    del message["Date"]
     message["Date"] = email.utils.format_datetime(now or datetime.now(timezone.utc))
+    if not resend and original:
+        return original
+    domain = original.rsplit("@", 1)[-1].rstrip(">") if "@" in original else "socialaudit.invalid"
+    for header in ("Message-ID", "References", "In-Reply-To"):
+        del message[header]
     message_id = email.utils.make_msgid(idstring="socialaudit", domain=domain)
     message["Message-ID"] = message_id
-    if thread:
-        message["References"] = thread
-        message["In-Reply-To"] = thread
+    if original:
+        message["References"] = original
+        message["In-Reply-To"] = original
     return message_id
 
 
