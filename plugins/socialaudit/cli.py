@@ -66,10 +66,27 @@ def ensure_airflow_db() -> None:
     if marker.exists():
         return
     home.mkdir(parents=True, exist_ok=True)
-    for what, argv in (("airflow db migrate", ["db", "migrate"]), ("airflow pools import", ["pools", "import", str(POOLS_FILE)])):
-        proc = subprocess.run([sys.executable, "-m", "airflow", *argv], capture_output=True, text=True, env=settings.airflow_variables())
+
+    def airflow(*argv: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "airflow", *argv], capture_output=True, text=True,
+                              env=settings.airflow_variables())
         if proc.returncode != 0:
-            raise RuntimeError(f"{what} failed:\n" + proc.stderr[-2000:])
+            raise RuntimeError(f"airflow {' '.join(argv[:2])} failed:\n" + proc.stderr[-2000:])
+        return proc.stdout
+
+    airflow("db", "migrate")
+    # Create the pools that are missing; a pool someone resized in the UI keeps its size.
+    try:
+        existing = {str(p.get("pool")) for p in json.loads(airflow("pools", "list", "--output", "json") or "[]")}
+    except ValueError:
+        existing = set()
+    wanted = json.loads(POOLS_FILE.read_text(encoding="utf-8"))
+    missing = {name: spec for name, spec in wanted.items() if name not in existing}
+    if missing:
+        pools = home / "pools-to-create.json"
+        pools.write_text(json.dumps(missing), encoding="utf-8")
+        airflow("pools", "import", str(pools))
+        pools.unlink()
     marker.write_text("ok\n")
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -56,6 +58,7 @@ class Airflow:
 @pytest.fixture(scope="module")
 def airflow(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     """``make airflow``'s script with the demo config pointing at the test simulator."""
+    from scripts.airflow_ui import descendants
     from tests.conftest import write_demo_config
 
     if not CHROMIUM.exists():
@@ -65,36 +68,49 @@ def airflow(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     config = write_demo_config(simulator.url, base / "trust.yaml")
     env = {**os.environ, "AIRFLOW_HOME": str(base / "home"), "AIRFLOW_PORT": str(port), "SOCIALAUDIT_CONFIG": str(config),
            "SOCIALAUDIT_OUTPUT": str(base / "output"), "SOCIALAUDIT_DB_URL": f"sqlite:///{base / 'store.db'}",
-           "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
+           "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+           # free log-server ports, so a developer's own `make airflow` on 8793/8794 does not clash
+           "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+           "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port())}
     for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER"):
         env.pop(key, None)  # the script sets the project's own
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "airflow_ui.py")], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + READY
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or ()], daemon=True).start()
+    seen: list[str] = []
+    started: set[int] = set()
     try:
-        assert proc.stdout is not None
-        while not any(line.startswith("Ctrl-C stops") for line in lines):
-            line = proc.stdout.readline()
-            if not line:
-                pytest.fail("make airflow exited before Airflow was ready:\n" + "".join(lines[-40:]), pytrace=False)
-            lines.append(line)
-            assert time.monotonic() < deadline, "Airflow was not ready in time:\n" + "".join(lines[-40:])
-        yield Airflow(proc, port, base / "home", base / "output", "".join(lines))
+        deadline = time.monotonic() + READY
+        while not any(line.startswith("Ctrl-C stops") for line in seen):
+            try:
+                seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+            except queue.Empty:
+                pytest.fail(f"Airflow was not ready in {READY:.0f} s:\n" + "".join(seen[-40:]), pytrace=False)
+            if proc.poll() is not None and lines.empty():
+                pytest.fail("make airflow exited before Airflow was ready:\n" + "".join(seen[-40:]), pytrace=False)
+        yield Airflow(proc, port, base / "home", base / "output", "".join(seen))
     finally:
+        started = descendants(proc.pid)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)  # the script stops what it started (the way Ctrl-C does)
             try:
-                proc.wait(timeout=60)
+                proc.wait(timeout=90)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 raise
+    time.sleep(1)
+    left = sorted(pid for pid in started if Path(f"/proc/{pid}").exists()
+                  and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower())
+    assert not left, f"processes left after make airflow stopped: {left}"
 
 
 def test_make_airflow_prints_the_url_the_login_and_the_reports_page(airflow: Airflow) -> None:
     assert f"Airflow is ready: http://localhost:{airflow.port}/" in airflow.banner
     assert f"log in as admin, password {airflow.password}" in airflow.banner
     assert "/socialaudit/" in airflow.banner and "trust_weekly_audit switched on" in airflow.banner
+    own = _own_address()
+    assert _listening_on(airflow.port, "127.0.0.1") and (own is None or not _listening_on(airflow.port, own))  # loopback only
     dag = airflow.api("/api/v2/dags/trust_weekly_audit")
     assert dag["is_paused"] is False
     pools = {p["name"]: p["slots"] for p in airflow.api("/api/v2/pools")["pools"]}
@@ -129,6 +145,25 @@ def test_a_run_triggered_from_the_ui_succeeds_and_its_reports_open_inside_airflo
         finally:
             browser.close()
     assert (airflow.output / "reports" / WEEK / "schools" / "st-hildas.html").exists()
+
+
+def _listening_on(port: int, host: str) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _own_address() -> str | None:
+    """This machine's address on its default route (not loopback); None without one."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent for a UDP connect
+            address = str(s.getsockname()[0])
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
 
 
 def _wait_for_the_run(airflow: Airflow) -> dict[str, Any]:
