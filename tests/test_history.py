@@ -342,6 +342,9 @@ def test_a_deleted_archive_whose_runs_the_store_sealed_is_tampering(env: Environ
     named = [line for line in out.splitlines() if line.startswith("MISMATCH:")]
     assert len(named) == len(folders) and all(f"run {folder}:" in "\n".join(named) for folder in folders)
     assert "verification FAILED" in out and "deleted" in named[0]
+    code, out, _ = run(capsys, "verify", "--from", folders[-1].split("/")[0], "--to", folders[-1].split("/")[0])
+    assert code == 1 and [line for line in out.splitlines() if line.startswith("MISMATCH:")] == [
+        line for line in named if f"run {folders[-1]}:" in line]  # only the range asked for
 
 
 def test_a_replaced_latest_manifest_is_named(env: Environment, capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,6 +78,14 @@ def _in(week: str, first: IsoWeek | None, last: IsoWeek | None) -> bool:
     return (first is None or value >= first) and (last is None or value <= last)
 
 
+def _sealed_in(seal: Mapping[str, Any], first: IsoWeek | None, last: IsoWeek | None) -> bool:
+    """Whether a seal's run (folder "2026-W47/<run>") is in the range; a seal whose week cannot be read counts."""
+    try:
+        return _in(str(seal.get("folder", "")).split("/", 1)[0], first, last)
+    except ValueError:
+        return True
+
+
 def _archive(args: argparse.Namespace, must_exist: bool = True) -> Archive:
     found = open_archive(url=args.archive or None)
     if must_exist and not (found.root / "index.json").exists():
@@ -206,6 +214,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             out.write(f"  [{Status(result['status']).label}] {result['policy']} {result['check']}: {clean(result['summary'])}\n")
         for f in sorted(by_school.get(school["school"], []), key=lambda f: (-Severity(f["severity"]).rank, f["check"])):
             suppressed = f.get("suppression") or {}
+            if not isinstance(suppressed, dict):  # an archive edited by hand: say so, never a traceback
+                suppressed = {"kind": "unreadable"}
             mark = f" [suppressed: {clean(suppressed.get('kind') or 'yes')} by {clean(suppressed.get('reviewer') or '?')}]" \
                 if suppressed else ""
             out.write(f"    - {f['severity']}{mark}: {clean(f['message'])}\n")
@@ -340,7 +350,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     archive = _archive(args, must_exist=False)
     out = sys.stdout
     if not (archive.root / "index.json").exists():
-        seals, _ = _seals(archive)
+        seals, why = _seals(archive)
+        if why and seals is None:
+            print(f"socialaudit history verify: warning: {why}", file=sys.stderr)
+        seals = [s for s in seals or () if _sealed_in(s, first, last)]
         if not seals:
             raise UsageError(_NO_ARCHIVE.format(root=archive.root))
         # The store sealed runs here: an archive that has disappeared was deleted, not mistyped.
