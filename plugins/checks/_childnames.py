@@ -63,7 +63,7 @@ CUES: dict[str, frozenset[str]] = {
         medal champion champions head boy girl boys girls learner learners reader writer mathematician
         scientist artist athlete captain prefect prefects ambassador ambassadors councillors council
         birthday aged age son daughter brother sister twins twin child children kid kids his her
-        llongyfarchiadau iawn disgybl disgyblion plentyn plant"""),  # Welsh: congratulations, (da) iawn, pupil(s), child(ren)
+        llongyfarchiadau iawn disgybl disgyblion plentyn"""),  # Welsh: congratulations, (da) iawn, pupil(s), child ("plant" is English too)
     "year": _words("""year yr reception nursery y1 y2 y3 y4 y5 y6 y7 y8 y9 y10 y11 y12 y13 ks1 ks2 ks3 ks4 eyfs
         u7 u8 u9 u10 u11 u12 u13 u14 u15 u16 u18 u11s u12s u13s u14s u15s u16s sixth form class"""),
     "adult": _words("""mr mrs ms miss mx dr sir dame professor prof teacher teachers head headteacher headmaster
@@ -148,7 +148,7 @@ def _plurals(word: str) -> tuple[str, ...]:
     return (word + "s",)
 
 
-for _w, _fams in list(_FAMILIES.items()):  # a plural cue cues as its singular does: "our instructors Rhodri and Catrin"
+for _w, _fams in list(_FAMILIES.items()):  # a plural cue cues as its singular does: "the churchwardens, Margaret and Alan"
     for _p in _plurals(_w):
         if _p not in _FAMILIES:
             _FAMILIES[_p] = _fams
