@@ -86,17 +86,22 @@ def test_second_run_is_byte_identical_and_store_not_duplicated(audit_env):
     assert _archive(audit_env.output).verify().ok
 
 
+def _run_with(simulator, tmp_path, monkeypatch, edit):
+    """The demo week, run through the DAG with a config changed by ``edit``, outputs under tmp_path/out, no retries."""
+    config = write_demo_config(simulator.url, tmp_path / "trust.yaml", edit=edit)
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(config))
+    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(tmp_path / "out"))
+    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{tmp_path / 'out' / 'db.sqlite'}")
+    monkeypatch.setenv("SOCIALAUDIT_RETRIES", "0")
+    return _run()
+
+
 def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simulator, tmp_path, monkeypatch):
     def break_one(raw):
         # a URL scheme no collector can fetch: the task itself fails, which is not a collection status
         raw["schools"][1]["accounts"][0]["url"] = "ftp://127.0.0.1/feed/"
 
-    config = write_demo_config(simulator.url, tmp_path / "trust.yaml", edit=break_one)
-    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(config))
-    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(tmp_path / "out"))
-    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{tmp_path / 'out' / 'db.sqlite'}")
-    monkeypatch.setenv("SOCIALAUDIT_RETRIES", "0")
-    run = _run()
+    run = _run_with(simulator, tmp_path, monkeypatch, break_one)
     assert run.state == "failed"
     trust = (tmp_path / "out" / "reports" / "2026-W47" / "index.html").read_text()
     assert "did not finish" in trust and "holy-cross" in trust
@@ -114,12 +119,7 @@ def test_a_run_where_no_school_finishes_still_renders_a_trust_report_naming_them
                 account["url"] = "ftp://127.0.0.1/feed/"  # fails the collect task itself
                 account["platform"] = "rss"
 
-    config = write_demo_config(simulator.url, tmp_path / "trust.yaml", edit=break_all)
-    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(config))
-    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(tmp_path / "out"))
-    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{tmp_path / 'out' / 'db.sqlite'}")
-    monkeypatch.setenv("SOCIALAUDIT_RETRIES", "0")
-    run = _run()
+    run = _run_with(simulator, tmp_path, monkeypatch, break_all)
     assert run.state == "failed"
     trust = (tmp_path / "out" / "reports" / "2026-W47" / "index.html").read_text()
     assert "did not finish" in trust
