@@ -8,10 +8,12 @@ empty token cache, the second warm. Prints posts and comments per second per pas
 (timings belong in benchmarks). ``python bench/bench_comments.py 20000`` runs a smaller set.
 
 Before that, the classifier alone: the time to load the shipped model (``checks/data/comments_model.json``)
-in a fresh process, its size, and comments per second through ``_comment_model.read`` (lexicon first
-pass, normalisation, features, model) over 50,000 *unique* comments, on one core, twice: with 15% of
-them carrying a never-seen word (a made-up name or handle, as the check-level bench below), and with
-every one carrying one (the worst case for the lexicon's token cache).
+and what a first flagged comment needs (the lexicon, the name tables) in a fresh process, its size, and
+comments per second through ``_comment_model.read`` (lexicon first pass, normalisation, features, model)
+over 50,000 *unique* comments, on one core, twice: with 15% of them carrying a never-seen word (a made-up
+name or handle, as the check-level bench below), and with every one carrying one (the worst case for the
+token caches). Rates are given per second of wall time and per second of the process's CPU time: on a
+machine shared with other work the second is the steadier measure of what one core does.
 """
 
 from __future__ import annotations
@@ -97,23 +99,25 @@ def bench_reader(count: int = 50_000) -> None:
     from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
 
     probe = ("import sys, time; sys.path.insert(0, 'plugins'); t = time.perf_counter(); "
-             "from checks import _comment_model as m; m.load(); print(time.perf_counter() - t)")
+             "from checks import _comment_model as m; m.load(); m.read('you absolute t w a t, Mr Smith'); "
+             "print(time.perf_counter() - t)")
     loaded = float(subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                                   check=True).stdout)
     size = _comment_model.MODEL_PATH.stat().st_size
     model = _comment_model.load()
+    _comment_model.read("you absolute t w a t, Mr Smith")  # loads what a flagged comment needs (the name tables)
     print(f"   model: {size:,} bytes, {sum(len(w) for w in model.weights.values()):,} weights; "
-          f"import and load in a fresh process {loaded * 1000:.0f} ms")
+          f"import, load and a first flagged comment in a fresh process {loaded * 1000:.0f} ms")
     read = _comment_model.read
     for share in (0.15, 1.0):
         texts = unique_comments(count, share)
         lexicon.cache_clear()
         lex = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         flagged = sum(1 for t in texts if read(t, lex).category)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"   reader: {count:,} unique comments, {share:.0%} with a never-seen word, in {elapsed:.2f} s: "
-              f"{count / elapsed:,.0f} comments/s; {flagged} flagged")
+              f"{count / elapsed:,.0f} comments/s ({count / cpu:,.0f} per CPU second); {flagged} flagged")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,11 +145,12 @@ def main(argv: list[str] | None = None) -> None:
                            services={"comment_history": CommentHistory()})
         _lexicon.lexicon.cache_clear()
         for label in ("cold token cache", "warm token cache"):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             result = spec.fn(school, posts, ctx)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             print(f"   {label}: {count:,} posts, {comments:,} comments in {elapsed:.2f} s: "
-                  f"{count / elapsed:,.0f} posts/s, {comments / elapsed:,.0f} comments/s; "
+                  f"{count / elapsed:,.0f} posts/s, {comments / elapsed:,.0f} comments/s "
+                  f"({comments / cpu:,.0f} per CPU second); "
                   f"{result.metrics['flagged']} flagged, status {result.status.value}")
     finally:
         if affinity is not None:

@@ -37,6 +37,9 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from checks import _lexicon as lx
+from checks import _personal
+
 __all__ = ["CATEGORIES", "CRITICAL", "LABELS", "Model", "Reading", "Verdict", "analyse", "features", "lexicon_hits", "load",
            "normalise", "personal_data", "read", "words"]
 
@@ -116,7 +119,8 @@ def normalise(text: str, lower: bool = True) -> str:
     if "*" in text or "#" in text or "@" in text or "%" in text:
         text = _MASKS.sub(_stars, text)
     if _LEET_HINT.search(text):
-        text = _LEET_WORD.sub(_unleet, text)
+        # word by word, remembered: a disguise never crosses a space (the pattern's edges are not spaces)
+        text = " ".join([c if c.isalpha() else _unleet_chunk(c) for c in text.split(" ")])
     text = _SPACED.sub(_join, text)
     return _REPEATS.sub(r"\1\1", text) if lower else text
 
@@ -124,6 +128,11 @@ def normalise(text: str, lower: bool = True) -> str:
 def _stars(m: re.Match[str]) -> str:
     """One star per masked character, so the masked word keeps its length ("f@#king" -> "f**king")."""
     return "*" * len(m.group())
+
+
+@lru_cache(maxsize=1 << 15)
+def _unleet_chunk(chunk: str) -> str:
+    return _LEET_WORD.sub(_unleet, chunk)
 
 
 def _unleet(m: re.Match[str]) -> str:
@@ -149,10 +158,8 @@ def words(norm: str) -> list[str]:
 # --- cue lexicons: features, and the reason shown in a finding ---------------------------------------
 
 def _cue_table() -> dict[str, str]:
-    from checks._lexicon import CUE_WORDS
-
     table: dict[str, str] = {}
-    for cue, items in CUE_WORDS.items():
+    for cue, items in lx.CUE_WORDS.items():
         for word in items:
             table.setdefault(word, cue)
     return table
@@ -168,10 +175,8 @@ def cue_table() -> dict[str, str]:
 def cue_phrases() -> dict[str, tuple[tuple[str, str, re.Pattern[str]], ...]]:
     """Cue phrases by their first word: word -> ((phrase, cue, pattern), ...), so a comment only tries the
     phrases whose first word it contains."""
-    from checks._lexicon import CUE_PHRASES
-
     out: dict[str, list[tuple[str, str, re.Pattern[str]]]] = {}
-    for cue, items in CUE_PHRASES.items():
+    for cue, items in lx.CUE_PHRASES.items():
         for phrase in items:
             first = (_WORDS.findall(phrase) or [phrase])[0]
             pattern = re.compile(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])")
@@ -184,9 +189,7 @@ def personal_data(text: str) -> list[str]:
 
     The one call into the named-children check's detector, so that moving it is a one-line change.
     """
-    from checks._personal import personal_data as find
-
-    return [hit.kind for hit in find(text, None, True)]
+    return [hit.kind for hit in _personal.personal_data(text, None, True)]
 
 
 def lexicon_hits(text: str, norm: str, lex: Any = None, toks: Sequence[str] | None = None) -> tuple[list[Any], bool, bool]:
@@ -198,12 +201,8 @@ def lexicon_hits(text: str, norm: str, lex: Any = None, toks: Sequence[str] | No
     "faggots and peas", a quoted "kys") or sits inside a longer Capitalised word ("Dikshit",
     "Bitchfield", "Wankhede": names and places). Unsure hits remain features for the model.
     """
-    from checks._lexicon import AMBIGUOUS, EXTRA_PROFANITY, SURE_SLURS
-
     if lex is None:
-        from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
-
-        lex = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
+        lex = lx.lexicon(lx.DEFAULT_THREATS, lx.DEFAULT_ATTACKS, lx.DEFAULT_ALLOW)
     source = text
     hits = lex.find(text)
     if not hits and norm and norm != text.lower():
@@ -211,17 +210,15 @@ def lexicon_hits(text: str, norm: str, lex: Any = None, toks: Sequence[str] | No
         if cased != text:
             source = cased
             hits = lex.find(source)
-    sure = any(h.word not in AMBIGUOUS and not _inside_a_name(source, h.start, h.end) for h in hits)
+    sure = bool(hits) and any(h.word not in lx.AMBIGUOUS and not _inside_a_name(source, h.start, h.end) for h in hits)
     if toks is None:
         toks = _WORDS.findall(norm)
-    if not sure and not (EXTRA_PROFANITY.isdisjoint(toks) and SURE_SLURS.isdisjoint(toks)):
+    if not sure and not (lx.EXTRA_PROFANITY.isdisjoint(toks) and lx.SURE_SLURS.isdisjoint(toks)):
         sure = True
     return hits, sure, source is not text
 
 
 def _inside_a_name(text: str, start: int, end: int) -> bool:
-    from checks._lexicon import INSULT_ENDINGS
-
     a, b = start, end
     while a > 0 and text[a - 1].isalpha():
         a -= 1
@@ -230,7 +227,7 @@ def _inside_a_name(text: str, start: int, end: int) -> bool:
     word = text[a:b]
     if not (word[:1].isupper() and word[1:].islower()) or b - a <= end - start:
         return False
-    return text[end:b].lower() not in INSULT_ENDINGS
+    return text[end:b].lower() not in lx.INSULT_ENDINGS
 
 
 def analyse(text: str, lex: Any = None, bigrams: bool = False) -> tuple[list[str], bool, list[Any], list[str]]:
@@ -256,12 +253,10 @@ def _sure_personal(personal: Sequence[str]) -> bool:
 
 def _kinds(hits: Sequence[Any], sure: bool, toks: Sequence[str]) -> list[str]:
     """The lexicon features: a hit's kind when the first pass is sure of it, else just "weak"."""
-    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS
-
     kinds = {h.kind for h in hits} if sure else ({"weak"} if hits else set())
-    if not EXTRA_PROFANITY.isdisjoint(toks):
+    if not lx.EXTRA_PROFANITY.isdisjoint(toks):
         kinds.add("profanity")
-    if not SURE_SLURS.isdisjoint(toks):
+    if not lx.SURE_SLURS.isdisjoint(toks):
         kinds.add("slur")
     return sorted(kinds)
 
@@ -285,14 +280,14 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     table = cue_table()
     present: set[str] = set()
     cued = [t for t in toks if t in table]
+    capital = _CAPITAL.search(text) is not None
     if cued:
-        if _CAPITAL.search(text):
+        if capital:
             proper = _proper_nouns(text)
             cued = [t for t in cued if t not in proper]
         present.update(table[t] for t in cued)
-    from checks._lexicon import SAID_OF_SOMEONE
-
-    if not SAID_OF_SOMEONE.isdisjoint(toks) and any(m.group(1) in SAID_OF_SOMEONE for m in _SAID_OF.finditer(norm)):
+    said = lx.SAID_OF_SOMEONE
+    if not said.isdisjoint(toks) and any(m.group(1) in said for m in _SAID_OF.finditer(norm)):
         present.add("isa")
     phrases = cue_phrases()
     for first in phrases.keys() & set(toks):
@@ -302,7 +297,7 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     out.extend("C:" + c for c in sorted(present) if c not in _CONTEXT_ONLY)
     out.extend("L:" + k for k in lexicon_kinds)
     out.extend("P:" + k for k in personal)
-    if _NAMEISH.search(text):
+    if capital and _NAMEISH.search(text):  # both of its forms start with a capital and a small letter
         out.append("S:name")
         present.add("name")
     # a few pairs a linear model cannot add up: a group and a sweeping word, a leer and a pupil, ...
@@ -453,9 +448,7 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
         return Reading()
     model = model or load()
     if lex is None:
-        from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
-
-        lex = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
+        lex = lx.lexicon(lx.DEFAULT_THREATS, lx.DEFAULT_ATTACKS, lx.DEFAULT_ALLOW)
     if exclude:
         text = _blank(text, exclude)
     norm = normalise(text)
@@ -463,7 +456,7 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     hits, sure, from_norm = lexicon_hits(text, norm, lex, toks)
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
     feats = features(text, norm, _kinds(hits, sure, toks), personal, model.bigrams, toks)
-    configured_threat = any(h.kind == "threat" and h.word not in _ambiguous() for h in hits)
+    configured_threat = bool(hits) and any(h.kind == "threat" and h.word not in lx.AMBIGUOUS for h in hits)
     verdict = model.verdict(feats, sure or configured_threat or _sure_personal(personal))
     if not verdict.flagged:
         return Reading()
@@ -476,9 +469,8 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     critical = category in ("threat", "doxxing", "self-harm") or (
         category == "sexual" and _sexual_about_pupils({table[t] for t in toks if t in table}))
     # what to mask: the lexicon's words, the normalised abusive words, and personal data
-    from checks._lexicon import EXTRA_PROFANITY, SURE_SLURS, word_span
-
-    bad = set(EXTRA_PROFANITY) | set(SURE_SLURS) | {h.word for h in hits}
+    word_span = lx.word_span
+    bad = set(lx.EXTRA_PROFANITY) | set(lx.SURE_SLURS) | {h.word for h in hits}
     bad |= {w for w in toks if table.get(w) in _ABUSIVE_CUES}
     spans: list[tuple[int, int]] = [] if from_norm else [(h.start, h.end) for h in hits]
     for m in re.finditer(r"\S+", text):
@@ -553,13 +545,6 @@ def _cue_words(model: Model, category: str, text: str, norm: str, toks: Sequence
     return [b for b in best if not any(b != o and b in o.split() for o in best)]
 
 
-@lru_cache(maxsize=1)
-def _ambiguous() -> frozenset[str]:
-    from checks._lexicon import AMBIGUOUS
-
-    return AMBIGUOUS
-
-
 def _blank(text: str, phrases: Sequence[str]) -> str:
     """``text`` with every phrase (case-insensitive, whole words) replaced by spaces: same length, so
     spans still point into the original, and the school's own names or allowed terms are never read."""
@@ -574,17 +559,13 @@ def _blank(text: str, phrases: Sequence[str]) -> str:
 
 
 def _why(text: str, category: str, spans: Sequence[tuple[int, int]], cues: Sequence[str], personal: Sequence[str]) -> str:
-    from checks._lexicon import mask_spans
-
     if personal and category == "doxxing":
         kinds = sorted(set(personal))
         return "it gives " + " and ".join(f"a {k}" for k in kinds)
-    masked = mask_spans(text, spans)
+    masked = lx.mask_spans(text, spans)
     shown: list[str] = []
     for a, b in sorted(set(spans)):
-        from checks._lexicon import word_span
-
-        s, e = word_span(text, a, b)
+        s, e = lx.word_span(text, a, b)
         word = masked[s:e]
         if word and word not in shown:
             shown.append(word)
