@@ -282,7 +282,8 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     cued = [t for t in toks if t in table]
     capital = _CAPITAL.search(text) is not None
     if cued:
-        if capital:
+        # a proper noun is a Capitalised word of the text: only then is it worth looking for
+        if capital and any(t[:1].upper() + t[1:] in text for t in cued):
             proper = _proper_nouns(text)
             cued = [t for t in cued if t not in proper]
         present.update(table[t] for t in cued)
