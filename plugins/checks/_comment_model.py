@@ -107,6 +107,9 @@ def normalise(text: str, lower: bool = True) -> str:
     ``lower=False`` keeps the case (for the lexicon, whose name rules read capitals: "Mr Dick")."""
     if not text:
         return ""
+    if text.isascii():
+        cased = _undisguise_ascii(text)
+        return _REPEATS.sub(r"\1\1", cased.lower()) if lower else cased
     if not text.isascii():
         text = _VARIATION.sub("", text)
         text = _EMOJI_MASK.sub(_stars, text)  # "f🦆**ing": an emoji inside a word masks letters
@@ -123,6 +126,25 @@ def normalise(text: str, lower: bool = True) -> str:
         text = " ".join([c if c.isalpha() else _unleet_chunk(c) for c in text.split(" ")])
     text = _SPACED.sub(_join, text)
     return _REPEATS.sub(r"\1\1", text) if lower else text
+
+
+def _normalise_both(text: str) -> tuple[str | None, str]:
+    """(``normalise(text, lower=False)``, ``normalise(text)``), undoing the disguises once for an ASCII text."""
+    if text and text.isascii():
+        cased = _undisguise_ascii(text)
+        return cased, _REPEATS.sub(r"\1\1", cased.lower())
+    return None, normalise(text)  # the case-kept form only if the lexicon needs it
+
+
+def _undisguise_ascii(text: str) -> str:
+    """An ASCII text with masks, leetspeak and spaced letters undone, its case kept. Every step reads
+    letters without regard to case and writes only small letters, stars or nothing, so lowercasing the
+    result gives what lowercasing first would (a test checks it)."""
+    if "*" in text or "#" in text or "@" in text or "%" in text:
+        text = _MASKS.sub(_stars, text)
+    if _LEET_HINT.search(text):
+        text = " ".join([c if c.isalpha() else _unleet_chunk(c) for c in text.split(" ")])
+    return _SPACED.sub(_join, text)
 
 
 def _stars(m: re.Match[str]) -> str:
@@ -192,7 +214,8 @@ def personal_data(text: str) -> list[str]:
     return [hit.kind for hit in _personal.personal_data(text, None, True)]
 
 
-def lexicon_hits(text: str, norm: str, lex: Any = None, toks: Sequence[str] | None = None) -> tuple[list[Any], bool, bool]:
+def lexicon_hits(text: str, norm: str, lex: Any = None, toks: Sequence[str] | None = None,
+                 cased: str | None = None) -> tuple[list[Any], bool, bool]:
     """The lexicon's hits on the comment (or, when it has none, on its case-kept normalised text:
     "f u c k" and "k.y.s" are seen only once the letters are joined), and whether they are *sure*:
     the high-precision first pass that flags a comment whatever the model says.
@@ -206,7 +229,8 @@ def lexicon_hits(text: str, norm: str, lex: Any = None, toks: Sequence[str] | No
     source = text
     hits = lex.find(text)
     if not hits and norm and norm != text.lower():
-        cased = normalise(text, lower=False)
+        if cased is None:
+            cased = normalise(text, lower=False)
         if cased != text:
             source = cased
             hits = lex.find(source)
@@ -233,9 +257,9 @@ def _inside_a_name(text: str, start: int, end: int) -> bool:
 def analyse(text: str, lex: Any = None, bigrams: bool = False) -> tuple[list[str], bool, list[Any], list[str]]:
     """(features, sure first-pass hit, lexicon hits, personal data kinds) of one comment: what training and
     the check both use. Personal data in a comment (a phone number, a home address) is a sure hit too."""
-    norm = normalise(text)
+    cased, norm = _normalise_both(text)
     toks = _WORDS.findall(norm)
-    hits, sure, _ = lexicon_hits(text, norm, lex, toks)
+    hits, sure, _ = lexicon_hits(text, norm, lex, toks, cased)
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
     feats = features(text, norm, _kinds(hits, sure, toks), personal, bigrams, toks)
     return feats, sure or _sure_personal(personal), hits, personal
@@ -452,9 +476,9 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
         lex = lx.lexicon(lx.DEFAULT_THREATS, lx.DEFAULT_ATTACKS, lx.DEFAULT_ALLOW)
     if exclude:
         text = _blank(text, exclude)
-    norm = normalise(text)
+    cased, norm = _normalise_both(text)
     toks = _WORDS.findall(norm)
-    hits, sure, from_norm = lexicon_hits(text, norm, lex, toks)
+    hits, sure, from_norm = lexicon_hits(text, norm, lex, toks, cased)
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
     feats = features(text, norm, _kinds(hits, sure, toks), personal, model.bigrams, toks)
     configured_threat = bool(hits) and any(h.kind == "threat" and h.word not in lx.AMBIGUOUS for h in hits)

@@ -238,6 +238,20 @@ def test_any_text_is_read_without_error(text):
     assert all(0 <= a <= b <= len(text) for a, b in reading.spans)
 
 
+# ASCII made of what disguises are made of: letters of both cases, digits, leet and mask symbols, separators.
+_DISGUISE_ALPHABET = st.sampled_from(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIKLSTUY0134579@$!|*#%.-_' \n,?"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_DISGUISE_ALPHABET, max_size=60).map("".join))
+def test_undoing_disguises_before_lowercasing_gives_what_lowercasing_first_gives(text):
+    # the fast path undoes the disguises once, case kept, and lowercases after; the reading must be the
+    # same as lowercasing first (every step reads letters regardless of case and writes no capital)
+    lowered_first = model._REPEATS.sub(r"\1\1", model._undisguise_ascii(text.lower()))
+    assert model.normalise(text) == lowered_first
+    assert model.normalise(text, lower=False).lower() == model._undisguise_ascii(text.lower())
+
+
 # --- the shipped model ------------------------------------------------------------------------------
 
 def test_the_model_ships_as_package_data_and_loads_without_sklearn_or_numpy():
