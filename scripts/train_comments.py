@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         # the same nested CV over other outer splits: how much the figures move with the split alone
         runs = [report["school_comments_nested_cv"]]
         runs += [measure(nested_cv(rows, feats, extra, SEED + 1 + k * 1000), rows) for k in range(1, args.repeats)]
-        cats = [k for k in runs[0] if isinstance(runs[0][k], dict) and "recall" in runs[0][k]]
+        cats = [k for k in runs[0] if k != "overall" and isinstance(runs[0][k], dict) and "recall" in runs[0][k]]
         spread = {k: [r[k]["recall"] for r in runs] for k in cats}
         spread["overall precision"] = [r["overall"]["precision"] for r in runs]
         spread["overall recall"] = [r["overall"]["recall"] for r in runs]
