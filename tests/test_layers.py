@@ -158,3 +158,14 @@ def test_the_readme_map_names_real_files() -> None:
     assert set(re.findall(r"`(\w+)\.py`", core_row)) == {m.split(".")[-1] for m in CORE if m != "socialaudit"}
     steps_row = next(line for line in section.splitlines() if line.startswith("| steps |"))
     assert {f"socialaudit.{m}" for m in re.findall(r"socialaudit/(\w+)\.py", steps_row)} == STEPS
+
+
+def test_reports_never_read_a_checks_metric_keys() -> None:
+    """A check's figures come from the check module (post_frequency.week_figures, ...), so renaming a
+    metric key is a change to one check, not to the reports."""
+    for module in ("reports.py", "mail.py"):
+        tree = ast.parse((PLUGINS / "socialaudit" / module).read_text(encoding="utf-8"))
+        reads = [node.lineno for node in ast.walk(tree)
+                 if isinstance(node, ast.Subscript | ast.Call)
+                 and "metrics" in ast.unparse(node.value if isinstance(node, ast.Subscript) else node.func).split(".")[-2:-1]]
+        assert reads == [], f"socialaudit/{module} reads metric keys at lines {reads}"

@@ -21,7 +21,7 @@ posts from before the week's end count, so a rerun gives the same result.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -242,6 +242,11 @@ def lookback_days(config: TrustConfig, school: School) -> int:
     """
     default = int(config.check_settings("event_promotion", school).get("lead_days", LEAD_DAYS))
     return max([default, *[e.lead_days for e in school.events if e.lead_days is not None]])
+
+
+def promotion_figures(metrics: Mapping[str, Any]) -> tuple[int, int]:
+    """(events promoted, events due) this week, from a stored result's ``metrics``, for the reports."""
+    return int(metrics.get("promoted", 0) or 0), int(metrics.get("due", metrics.get("events_due", 0)) or 0)
 
 
 def _day(value: date) -> str:

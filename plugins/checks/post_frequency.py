@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from checks._base import CheckContext, Setting, check
@@ -63,6 +65,28 @@ def is_holiday_week(ctx: CheckContext) -> str:
 def weekly_target(minimum: int, days: int) -> int:
     """The target for a week with ``days`` school days: pro rata, rounded up (3 a week, 2 with two days)."""
     return -(-minimum * days // 5)
+
+
+# --- the figures the reports show (they never read this check's metric keys themselves) ------------
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    """One week of this check's result, as the reports show it."""
+
+    posts: int  # original posts this week
+    target: int  # this week's target: smaller in a week partly in a holiday
+    per_account: dict[str, int]  # "platform:account" -> original posts
+
+
+def week_figures(metrics: Mapping[str, Any], minimum: int) -> WeekFigures:
+    """The figures of a stored result's ``metrics``; ``minimum`` is the target when it recorded none."""
+    return WeekFigures(posts=int(metrics.get("posts", 0) or 0), target=int(metrics.get("minimum", minimum)),
+                       per_account=dict(metrics.get("per_account") or {}))
+
+
+def target_words(minimum: int) -> str:
+    """The policy's target in words, from the configured minimum: "3 posts a week"."""
+    return f"{minimum} post{'s' if minimum != 1 else ''} a week"
 
 
 @check(

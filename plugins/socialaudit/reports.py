@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from checks import event_promotion, post_frequency
 from checks._base import registry
 from socialaudit.config import PROJECT_ROOT, School, TrustConfig
 from socialaudit.models import CheckResult, CollectionStatus, Severity, Status
@@ -42,7 +43,7 @@ TREND_WEEKS = 8
 CLAUSES = {
     "4.1": "Safe, professional content",
     "4.2": "Handles in the form @schoolname",
-    "4.3": "At least 3 posts a week",
+    "4.3": "At least {target}",  # post_frequency's target in words, from the configured minimum
     "4.4": "Promoting events",
 }
 COLLECTION_WORDS = {
@@ -186,7 +187,8 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
     collections = store.collections_for(week, school.id)
     checks = _check_rows(results)
     clauses = []
-    for clause, words in CLAUSES.items():
+    for clause, template in CLAUSES.items():
+        words = template.format(target=post_frequency.target_words(config.trust.min_posts_per_week))
         mine = [r for r in results if _clause_of(r.policy) == clause]
         status = _worst([r.status for r in mine]).value if mine else "not_checked"
         clauses.append({"policy": clause, "words": words, "status": status,
@@ -194,17 +196,18 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
                         "summary": " ".join(r.summary for r in sorted(mine, key=lambda r: r.check))})
     weeks = week.previous(TREND_WEEKS)
     history = store.metric_history(school.id, "post_frequency", weeks)
-    per_account = dict(history.get(str(week), {}).get("per_account") or {})
+    per_account = post_frequency.week_figures(history.get(str(week), {}), config.trust.min_posts_per_week).per_account
     minimum = config.trust.min_posts_per_week
     trend = []
-    counts = [int(history[str(w)].get("posts", 0) or 0) for w in weeks if str(w) in history]
+    counts = [post_frequency.week_figures(history[str(w)], minimum).posts for w in weeks if str(w) in history]
     top = max([minimum + 1, *counts])
     for w in weeks:
         entry = history.get(str(w))
-        posts = int(entry.get("posts", 0) or 0) if entry else None
+        figures = post_frequency.week_figures(entry, minimum) if entry else None
+        posts = figures.posts if figures else None
         status = str(entry["status"]) if entry else "no_data"
-        # a holiday week has no target; a week partly in a holiday has a smaller one (post_frequency's metrics)
-        target = int(entry.get("minimum", minimum)) if entry else minimum
+        # a holiday week has no target; a week partly in a holiday has a smaller one (post_frequency's figures)
+        target = figures.target if figures else minimum
         trend.append({"week": str(w), "posts": posts, "status": status, "holiday": status == "not_applicable",
                       "target": target, "met": posts is not None and posts >= target,
                       "width": round(100 * (posts or 0) / top), "minimum_width": round(100 * minimum / top),
@@ -268,8 +271,9 @@ def _kpis(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] |
         for r in results:
             if _clause_of(r.policy) == "4.4":
                 kpi["events_known"] = True
-                kpi["events_promoted"] += int(r.metrics.get("promoted", 0) or 0)
-                kpi["events_due"] += int(r.metrics.get("due", r.metrics.get("events_due", 0)) or 0)
+                promoted, due = event_promotion.promotion_figures(r.metrics)
+                kpi["events_promoted"] += promoted
+                kpi["events_due"] += due
         kpi["accounts"] += len(school.accounts)
         kpi["accounts_collected"] += sum(1 for c in collections if c.status.collected)
     if not seen:
@@ -319,11 +323,12 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
                      "overall": overall.value, "overall_label": overall.label, "overall_rank": overall.rank,
                      "findings": len(findings), "suppressed": len(reviewed),
                      "critical": sum(1 for f in findings if f.severity == Severity.CRITICAL),
-                     "posts": int(frequency.metrics.get("posts", 0)) if frequency else None})
+                     "posts": post_frequency.week_figures(frequency.metrics, config.trust.min_posts_per_week).posts
+                     if frequency else None})
     now = _kpis(config, week, store, missing) or _kpis_empty(config, missing)
     before = _kpis(config, week - 1, store)
     kpis = [
-        {"id": "frequency", "title": "Schools meeting 3 posts a week", "value": f"{now['meeting_frequency']} of {now['schools']}",
+        {"id": "frequency", "title": f"Schools meeting {post_frequency.target_words(config.trust.min_posts_per_week)}", "value": f"{now['meeting_frequency']} of {now['schools']}",
          "compare": _compare(now["meeting_frequency"], before["meeting_frequency"] if before else None, better="up")},
         {"id": "critical", "title": "Open critical findings", "value": str(now["critical"]),
          "compare": _compare(now["critical"], before["critical"] if before else None, better="down")},
@@ -354,7 +359,8 @@ def _trends(config: TrustConfig, week: IsoWeek, store: Any) -> list[dict[str, An
     series = [(w, _kpis(config, w, store)) for w in weeks]
     points = [(str(w), k) for w, k in series if k is not None]
     charts = []
-    for key, title, unit, top in (("meeting_frequency", "Schools meeting 3 posts a week", "", len(config.schools)),
+    target = post_frequency.target_words(config.trust.min_posts_per_week)
+    for key, title, unit, top in (("meeting_frequency", f"Schools meeting {target}", "", len(config.schools)),
                                   ("critical", "Critical findings", "", None),
                                   ("coverage", "Collection coverage", "%", 100)):
         values = [int(k[key]) for _, k in points]
