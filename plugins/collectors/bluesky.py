@@ -52,6 +52,7 @@ from collectors._base import (
     TransientError,
 )
 from collectors._http import HttpSession, Response
+from socialaudit.config import Account
 from socialaudit.models import Comment, Media, Post, parse_utc
 
 APPVIEW = "https://public.api.bsky.app"
@@ -62,7 +63,7 @@ REPOST = "app.bsky.feed.defs#reasonRepost"
 PIN = "app.bsky.feed.defs#reasonPin"
 
 
-def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+def collect(account: Account, *, school: str, session: HttpSession, since: datetime, until: datetime,
             base_url: str | None = None, credentials: dict[str, Any] | None = None,
             archive: Archive | None = None) -> CollectionResult:
     """Collect the account's posts (and reposts, replies) created in [since, until), with comments."""

@@ -54,6 +54,7 @@ from urllib.parse import urlsplit
 from collectors._base import Archive, CollectionResult, MalformedResponse
 from collectors._graph import GraphClient, graph_root, obj, parse_graph_time, token_from, urls_in_text
 from collectors._http import HttpSession
+from socialaudit.config import Account
 from socialaudit.models import Comment, Media, Post
 
 POST_FIELDS = ("id,message,created_time,updated_time,permalink_url,status_type,full_picture,"
@@ -78,7 +79,7 @@ class _Draft:
     comment_count: int = 0
 
 
-def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+def collect(account: Account, *, school: str, session: HttpSession, since: datetime, until: datetime,
             base_url: str | None = None, credentials: dict[str, Any] | None = None,
             archive: Archive | None = None) -> CollectionResult:
     """Collect a Facebook Page's own posts published in [since, until), with alt text and comments."""
@@ -126,7 +127,7 @@ def collect(account: Any, *, school: str, session: HttpSession, since: datetime,
     return result
 
 
-def page_handle(account: Any) -> str:
+def page_handle(account: Account) -> str:
     """The Page username (or id) from the account's handle, or the last path part of its URL."""
     handle = str(getattr(account, "handle", "") or "").strip().lstrip("@")
     if not handle:

@@ -52,6 +52,7 @@ from collectors._base import AccountUnavailable, Archive, CollectionResult, Malf
 from collectors._graph import MAX_PAGES, GraphClient, graph_root, obj, parse_graph_time, seq, token_from, urls_in_text
 from collectors._http import HttpSession
 from socialaudit import settings
+from socialaudit.config import Account
 from socialaudit.models import Comment, Media, Post
 
 CHILD_FIELDS = "children{id,media_type,media_url,thumbnail_url,alt_text}"
@@ -64,7 +65,7 @@ MAX_COMMENT_PAGES = 5
 USER_ID_ENV = "SOCIALAUDIT_INSTAGRAM_USER_ID"
 
 
-def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+def collect(account: Account, *, school: str, session: HttpSession, since: datetime, until: datetime,
             base_url: str | None = None, credentials: dict[str, Any] | None = None,
             archive: Archive | None = None) -> CollectionResult:
     """Collect an Instagram professional account's posts published in [since, until)."""

@@ -49,6 +49,7 @@ from collectors._base import (
     TransientError,
 )
 from collectors._http import HttpSession, Response
+from socialaudit.config import Account
 from socialaudit.models import Comment, Media, Post, parse_utc
 
 PAGE_SIZE = 40
@@ -67,7 +68,7 @@ def split_handle(handle: str) -> tuple[str, str]:
     return user, instance
 
 
-def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+def collect(account: Account, *, school: str, session: HttpSession, since: datetime, until: datetime,
             base_url: str | None = None, credentials: dict[str, Any] | None = None,
             archive: Archive | None = None) -> CollectionResult:
     """Collect the account's statuses created in [since, until), with their public replies."""

@@ -36,6 +36,7 @@ from collectors._base import AccountUnavailable, Archive, CollectionResult, Malf
 from collectors._http import HttpSession
 from collectors._xml import UnsafeFeed as UnsafeFeed  # re-exported: the feed collectors' refusal
 from collectors._xml import parse_xml as _parse_xml
+from socialaudit.config import Account
 from socialaudit.models import Media, Post
 
 NS = {
@@ -52,7 +53,7 @@ IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif|heic)(\?|$)", re.I)
 VIDEO_EXT = re.compile(r"\.(mp4|mov|webm|m4v)(\?|$)", re.I)
 
 
-def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+def collect(account: Account, *, school: str, session: HttpSession, since: datetime, until: datetime,
             base_url: str | None = None, credentials: dict[str, Any] | None = None,
             archive: Archive | None = None) -> CollectionResult:
     """Collect a feed's items published in [since, until)."""

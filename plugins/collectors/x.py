@@ -66,6 +66,7 @@ from collectors._base import (
 )
 from collectors._graph import obj
 from collectors._http import HttpSession, Response
+from socialaudit.config import Account
 from socialaudit.models import Comment, Media, Post, parse_utc
 
 API_ROOT = "https://api.x.com"
@@ -133,7 +134,7 @@ class _Client:
         raise AccountError(f"{self.label}: X answered HTTP {status} {title}" + (f": {detail}" if detail else ""))
 
 
-def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+def collect(account: Account, *, school: str, session: HttpSession, since: datetime, until: datetime,
             base_url: str | None = None, credentials: dict[str, Any] | None = None,
             archive: Archive | None = None) -> CollectionResult:
     """Collect an X account's posts created in [since, until), with media, links and recent replies."""

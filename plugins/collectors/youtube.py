@@ -51,6 +51,7 @@ from collectors._base import (
 )
 from collectors._http import HttpSession, Response
 from collectors._xml import parse_xml as _parse_xml  # the hardened parser: refuses entity declarations
+from socialaudit.config import Account
 from socialaudit.models import Media, Post, parse_utc
 
 WEB = "https://www.youtube.com"
@@ -66,7 +67,7 @@ class QuotaExceeded(TransientError):
     """The API key's daily quota is spent; it resets at midnight Pacific time."""
 
 
-def channel_of(account: Any) -> tuple[str, str]:
+def channel_of(account: Account) -> tuple[str, str]:
     """(channel id ``UC...`` or '', handle ``@name`` or '') from the account's url and handle."""
     url = getattr(account, "url", "") or ""
     handle = (getattr(account, "handle", "") or (str(account) if isinstance(account, str) else "")).strip()
@@ -85,7 +86,7 @@ def channel_of(account: Any) -> tuple[str, str]:
     return "", ""
 
 
-def collect(account: Any, *, school: str, session: HttpSession, since: datetime, until: datetime,
+def collect(account: Account, *, school: str, session: HttpSession, since: datetime, until: datetime,
             base_url: str | None = None, credentials: dict[str, Any] | None = None,
             archive: Archive | None = None) -> CollectionResult:
     """Collect the channel's videos published in [since, until)."""

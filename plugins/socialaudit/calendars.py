@@ -14,11 +14,11 @@ from typing import Any
 
 from checks._calendar import CalendarError, CalendarEvent, SchoolEvents, parse_ics
 from collectors._base import CollectorError
-from collectors._http import HttpPolicy, make_session
+from collectors._http import HttpPolicy, HttpSession, make_session
 from socialaudit.config import School, TrustConfig
 
 
-def read_source(source: str, *, base: Path, session: Any = None) -> bytes:
+def read_source(source: str, *, base: Path, session: HttpSession | None = None) -> bytes:
     """The bytes of a calendar: an http(s) URL through the collectors' session, else a local file."""
     if source.startswith(("http://", "https://")):
         # one retry: a calendar that is down makes only its school's event check "not evaluated"
@@ -41,7 +41,7 @@ def read_source(source: str, *, base: Path, session: Any = None) -> bytes:
         raise CalendarError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: Any = None) -> SchoolEvents:
+def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: HttpSession | None = None) -> SchoolEvents:
     """The school's and the trust's calendar events in [start, end); read errors are kept, not raised."""
     sources = list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
     base = Path(config.source).resolve().parent if config.source else Path.cwd()
@@ -59,6 +59,6 @@ def load_school_events(config: TrustConfig, school: School, start: date, end: da
     return SchoolEvents(events=tuple(events), errors=tuple(errors), calendars=tuple(s.split("?", 1)[0] for s in sources))
 
 
-def event_services(config: TrustConfig, school: School, start: date, end: date, *, session: Any = None) -> dict[str, Any]:
+def event_services(config: TrustConfig, school: School, start: date, end: date, *, session: HttpSession | None = None) -> dict[str, Any]:
     """``services`` for :func:`checks._base.run_checks`: the school's calendar events under "events"."""
     return {"events": {school.id: load_school_events(config, school, start, end, session=session)}}

@@ -42,7 +42,7 @@ from socialaudit.archive import (
 from socialaudit.environment import Environment
 from socialaudit.errors import UsageError
 from socialaudit.models import Severity, Status
-from socialaudit.store import posts
+from socialaudit.store import Store, posts
 from socialaudit.weeks import IsoWeek, week_of, week_range
 
 EXIT_FAILED = 1  # as the CLI's: a verification that finds a mismatch
@@ -382,7 +382,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 # --- purge -------------------------------------------------------------------------------------
 
-def _count_posts_before(store: Any, cutoff: datetime) -> int:
+def _count_posts_before(store: Store, cutoff: datetime) -> int:
     from sqlalchemy import func, select
 
     with store.engine.connect() as conn:
@@ -409,7 +409,7 @@ def _purge_output_raw(output: Path, before: IsoWeek, dry_run: bool) -> list[str]
     return removed
 
 
-def purge(archive: Archive, env: Any, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
+def purge(archive: Archive, env: Environment, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
     """Apply ``trust.retention`` as of ``now``: remove archived files past it, blank old post texts in
     the store, drop old working copies of raw responses, and seal a purge record into the chain."""
     from datetime import timedelta

@@ -28,7 +28,7 @@ from checks.comments import CommentHistory, history_from_rows, track_weeks, trac
 from socialaudit.calendars import load_school_events
 from socialaudit.config import School, TrustConfig
 from socialaudit.links import resolver_for
-from socialaudit.models import FROM_STORE, AccountCollection
+from socialaudit.models import AccountCollection
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
@@ -134,6 +134,6 @@ def comment_history(store: Store, config: TrustConfig, school: School, week: Iso
         recollected = tuple(p for p in store.posts_for(school.id, min(reach.values()), posts_since)
                             if (p.platform, p.account, p.id) in wanted)
     collections = list(collections)
-    from_store = bool(collections) and all(c.message.startswith(FROM_STORE) for c in collections)
+    from_store = bool(collections) and all(c.from_store for c in collections)
     collected = None if from_store else frozenset(store.post_keys_of_run(school.id, run_id))
     return CommentHistory(tracked=tracked, recollected=recollected, collected=collected)

@@ -54,7 +54,9 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
 from collectors._http import HttpPolicy, make_session
+from socialaudit.config import TrustConfig
 from socialaudit.models import LinkState as LinkState  # re-exported: the resolver's answers
+from socialaudit.store import Store
 
 __all__ = ["LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "check_address",
            "resolver_for"]
@@ -568,7 +570,7 @@ def _errno(exc: BaseException) -> int | None:
     return None
 
 
-def resolver_for(config: Any, *, store: Any = None, resolve: bool = True) -> LinkResolver | None:
+def resolver_for(config: TrustConfig, *, store: Store | None = None, resolve: bool = True) -> LinkResolver | None:
     """The run's resolver, from the trust config (None when resolution is switched off).
 
     With a ``demo:`` block, the simulator's fictional web hosts are pinned to the simulator's address
@@ -579,10 +581,11 @@ def resolver_for(config: Any, *, store: Any = None, resolve: bool = True) -> Lin
         return None
     overrides: dict[str, tuple[str, int]] = {}
     only = False
-    if getattr(config, "demo", None) is not None:
-        parts = urlsplit(config.demo.simulator)
+    demo = getattr(config, "demo", None)
+    if demo is not None:
+        parts = urlsplit(demo.simulator)
         target = (parts.hostname or "127.0.0.1", parts.port or 80)
-        overrides = {host: target for host in config.demo.web_hosts}
+        overrides = {host: target for host in demo.web_hosts}
         only = True
     cache = StoreCache(store.engine) if store is not None and getattr(store, "engine", None) is not None else None
     return LinkResolver(host_overrides=overrides, only_overrides=only, cache=cache)

@@ -356,6 +356,11 @@ class AccountCollection:
     skipped: int = 0
     pages: int = 0
 
+    @property
+    def from_store(self) -> bool:
+        """Audited from the store (a backfill), not collected by the run: its message says so."""
+        return self.message.startswith(FROM_STORE)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "school": self.school,

@@ -279,7 +279,7 @@ def collect_from_store(school_id: str, week: IsoWeek, run_id: str, env: Environm
             statuses.append(AccountCollection(
                 school=school_id, platform=account.platform, account=account.key, status=CollectionStatus.NOT_COLLECTED,
                 message=f"{FROM_STORE}: no collection of this account is stored for {week}"))
-        elif previous.message.startswith(FROM_STORE):
+        elif previous.from_store:
             statuses.append(previous)  # a rerun from the store: already says where it came from
         else:
             origin = origins.get((account.platform, account.key), "")

@@ -353,7 +353,7 @@ def _kpis_empty(config: TrustConfig, missing: list[str]) -> dict[str, Any]:
             "accounts_collected": 0, "missing": len(missing), "coverage": 0}
 
 
-def _trends(config: TrustConfig, week: IsoWeek, store: Any) -> list[dict[str, Any]]:
+def _trends(config: TrustConfig, week: IsoWeek, store: Store) -> list[dict[str, Any]]:
     """Small line charts (inline SVG geometry) of three KPIs over the last weeks that have data."""
     weeks = week.previous(TREND_WEEKS)
     series = [(w, _kpis(config, w, store)) for w in weeks]
