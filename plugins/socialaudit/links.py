@@ -256,59 +256,26 @@ class _PinnedAdapter(HTTPAdapter):
 # --- caches --------------------------------------------------------------------------------------
 
 class StoreCache:
-    """Resolutions kept in the audit store's database (table ``link_resolutions``) for ``ttl`` seconds."""
+    """Resolutions kept in the audit store's database (its table ``link_resolutions``) for ``ttl`` seconds."""
 
     def __init__(self, engine: Any, *, ttl: float = 6 * 86400, clock: Callable[[], float] = time.time) -> None:
-        from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table
-
         self.engine = engine
         self.ttl = ttl
         self.clock = clock
-        metadata = MetaData()
-        self.table = Table("link_resolutions", metadata,
-                           Column("url", String(2048), primary_key=True),
-                           Column("resolved_at", DateTime(timezone=True), nullable=False),
-                           Column("data", JSON, nullable=False))
-        metadata.create_all(engine)
+        self.store = Store(str(engine.url), engine=engine)  # creates the tables it lacks
 
     def load(self, urls: Iterable[str]) -> dict[str, LinkResolution]:
         """The fresh resolutions among ``urls``."""
-        import json
-
-        from sqlalchemy import and_, select
-
         wanted = sorted({u for u in urls if len(u) <= 2048})
         cutoff = datetime.fromtimestamp(self.clock() - self.ttl, timezone.utc)
-        out: dict[str, LinkResolution] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                query = select(self.table.c.url, self.table.c.resolved_at, self.table.c.data).where(
-                    and_(self.table.c.url.in_(chunk)))
-                for row in conn.execute(query):
-                    resolved_at = row.resolved_at if row.resolved_at.tzinfo else row.resolved_at.replace(tzinfo=timezone.utc)
-                    if resolved_at < cutoff:
-                        continue
-                    data = json.loads(row.data) if isinstance(row.data, str) else row.data
-                    out[row.url] = LinkResolution.from_dict(data)
-        return out
+        return {url: LinkResolution.from_dict(data) for url, data in self.store.link_resolutions_since(wanted, cutoff).items()}
 
     def save(self, items: Iterable[LinkResolution]) -> None:
         """Upsert the lasting resolutions (transient ones are skipped)."""
         rows = [{"url": r.url, "resolved_at": datetime.fromtimestamp(self.clock(), timezone.utc), "data": r.to_dict()}
                 for r in items if not r.transient and len(r.url) <= 2048]
-        if not rows:
-            return
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        stmt = insert(self.table)
-        stmt = stmt.on_conflict_do_update(index_elements=["url"],
-                                          set_={"resolved_at": stmt.excluded.resolved_at, "data": stmt.excluded.data})
-        with self.engine.begin() as conn:
-            for start in range(0, len(rows), 500):
-                conn.execute(stmt, rows[start:start + 500])
+        if rows:
+            self.store.save_link_resolutions(rows)
 
 
 # --- the resolver --------------------------------------------------------------------------------

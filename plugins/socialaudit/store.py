@@ -172,6 +172,15 @@ comment_observations = Table(
     Column("data", JSON, nullable=False),  # urls, masked evidence, post time, first week
 )
 
+# The link resolver's lasting answers (socialaudit.links.StoreCache), shared by a run's retried tasks.
+link_resolutions = Table(
+    "link_resolutions",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),  # LinkResolution.to_dict()
+)
+
 
 def default_url(output_dir: Path) -> str:
     return settings.db_url(output_dir)
@@ -396,6 +405,27 @@ class Store:
         with self.engine.connect() as conn:
             order = (findings.c.week, findings.c.school, findings.c.check_name, findings.c.seq)
             return [{"week": r.week, **_json(r.data)} for r in conn.execute(query.order_by(*order))]
+
+    # --- link resolutions (the resolver's cache) ----------------------------------------------
+    def link_resolutions_since(self, urls: Sequence[str], cutoff: datetime) -> dict[str, dict[str, Any]]:
+        """url -> the stored resolution (as a dict) of those ``urls`` resolved at or after ``cutoff``."""
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start:start + 500])
+                query = select(link_resolutions.c.url, link_resolutions.c.resolved_at, link_resolutions.c.data).where(
+                    and_(link_resolutions.c.url.in_(chunk)))
+                for row in conn.execute(query):
+                    if _aware(row.resolved_at) < cutoff:
+                        continue
+                    out[row.url] = _json(row.data)
+        return out
+
+    def save_link_resolutions(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert ``{"url", "resolved_at", "data"}`` rows, 500 at a time."""
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), 500):
+                self._upsert(conn, link_resolutions, rows[start:start + 500])
 
     # --- comment observations (removal tracking) --------------------------------------------
     def record_comment_observations(self, week: IsoWeek, school: str, rows: Sequence[dict[str, Any]], *, run_id: str,
