@@ -67,11 +67,11 @@ def test_an_input_no_selected_check_needs_is_never_provided(example_check: None)
 
 
 def test_every_declared_need_has_one_provider() -> None:
-    declared = {need for spec in registry().values() for need in spec.needs}
-    assert declared == {"events", "links", "comment_history"}
-    assert declared <= set(inputs.providers())
-    assert {name: spec.needs for name, spec in registry().items() if spec.needs} == {
-        "comments": ("comment_history",), "event_promotion": ("events",), "external_links": ("links",)}
+    """Open-ended on purpose: a new check with a new input adds a provider, not a line here."""
+    specs = registry()
+    assert {need for spec in specs.values() for need in spec.needs} <= set(inputs.providers())
+    assert specs["comments"].needs == ("comment_history",) and specs["event_promotion"].needs == ("events",)
+    assert specs["external_links"].needs == ("links",)
 
 
 def test_a_second_provider_for_one_input_is_refused() -> None:
