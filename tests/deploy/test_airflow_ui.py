@@ -20,19 +20,15 @@ from typing import Any
 
 import pytest
 
+from socialaudit.cli import _listening
 from tests.conftest import ROOT
+from tests.pg import _free_port
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 WEEK = "2026-W47"
 READY = 300.0  # seconds: migrate, start four Airflow processes, parse the DAG (2 slow cores)
 RUN = 420.0  # seconds for the triggered run (it may queue behind the latest Monday's scheduled run)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Airflow:
@@ -110,7 +106,8 @@ def test_make_airflow_prints_the_url_the_login_and_the_reports_page(airflow: Air
     assert f"log in as admin, password {airflow.password}" in airflow.banner
     assert "/socialaudit/" in airflow.banner and "trust_weekly_audit switched on" in airflow.banner
     own = _own_address()
-    assert _listening_on(airflow.port, "127.0.0.1") and (own is None or not _listening_on(airflow.port, own))  # loopback only
+    assert _listening(f"http://127.0.0.1:{airflow.port}/")  # loopback only
+    assert own is None or not _listening(f"http://{own}:{airflow.port}/")
     dag = airflow.api("/api/v2/dags/trust_weekly_audit")
     assert dag["is_paused"] is False
     pools = {p["name"]: p["slots"] for p in airflow.api("/api/v2/pools")["pools"]}
@@ -145,14 +142,6 @@ def test_a_run_triggered_from_the_ui_succeeds_and_its_reports_open_inside_airflo
         finally:
             browser.close()
     assert (airflow.output / "reports" / WEEK / "schools" / "st-hildas.html").exists()
-
-
-def _listening_on(port: int, host: str) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _own_address() -> str | None:
