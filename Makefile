@@ -39,6 +39,13 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (run 'sudo make system-deps')"; fi; \
 	fi
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm is missing (run 'sudo make system-deps')"; fi; }
+
+# axe-core for the browser tests' accessibility check (test-only; pinned in package-lock.json)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 demo: venv
 	$(PY) -m socialaudit run
@@ -53,7 +60,7 @@ simulator: venv
 
 # SOCIALAUDIT_REQUIRE_PG=1: the PostgreSQL cases fail instead of skipping when no server can be started
 # (tests/pg.py starts one from Debian's postgresql; SOCIALAUDIT_TEST_PG_URL points at an existing one).
-test: venv system-deps
+test: venv system-deps node_modules/.installed
 	SOCIALAUDIT_REQUIRE_PG=1 $(PY) -m pytest
 
 test-pg: venv system-deps

@@ -83,6 +83,11 @@ class CheckSpec:
     def title(self) -> str:
         return self.doc.strip().splitlines()[0].strip() if self.doc.strip() else self.name
 
+    @property
+    def short_title(self) -> str:
+        """The title without its "(policy 4.1 ...)" and its closing full stop: a column heading."""
+        return self.title.split(" (", 1)[0].rstrip(".") or self.name
+
     def doc_section(self, heading: str) -> str:
         """A section of the module docstring ("What it checks", "How to fix", ...).
 

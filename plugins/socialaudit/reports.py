@@ -298,7 +298,7 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
     """The CIO's view: KPIs against last week, a schools x checks matrix, trends, unfinished schools."""
     specs = registry()
 
-    columns = [{"name": s.name, "title": s.title, "policy": s.policy} for s in specs.values()]
+    columns = [{"name": s.name, "title": s.title, "short_title": s.short_title, "policy": s.policy} for s in specs.values()]
     rows = []
     suppressed: list[dict[str, Any]] = []
     for school in config.schools:

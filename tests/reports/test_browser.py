@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.reports.conftest import WEEK, add_findings, critical_named_child, hostile_findings, rerender
+from tests.reports.conftest import WEEK, add_findings, critical_named_child, finding, hostile_findings, rerender
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
@@ -170,3 +170,78 @@ def test_hostile_post_text_is_inert_in_the_email(browser, site, probe, tmp_path)
     assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs)
     page.screenshot(path=str(SCREENSHOTS / "email.png"), full_page=True)
     watched.assert_clean(probe)
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # package.json; `make test` runs npm ci
+WIDTHS = (390, 1280)  # a phone and a laptop
+
+
+@pytest.fixture
+def wide_site(demo_week: Any, probe: Any) -> Any:
+    """The demo week with the hostile findings, a critical one, and one whose post address and text
+    are long unbroken strings (a 2,000-character link, a 300-letter word, as a feed may send)."""
+    store = demo_week.store()
+    add_findings(store, WEEK, "our-lady", hostile_findings("our-lady", probe.url))
+    add_findings(store, WEEK, "st-hildas", [critical_named_child("st-hildas")])
+    add_findings(store, WEEK, "st-aidans", [finding("st-aidans", message="Quoted: " + "x" * 300, evidence="y" * 300,
+                                                    post_url="https://st-aidans.example.sch.uk/news/" + "a" * 2000)])
+    rerender(demo_week, WEEK)
+    return demo_week
+
+
+def _pages(site: Any, tmp_path: Path) -> dict[str, Path]:
+    """Every page a reader opens for the week: the weeks index, the Trust report, each school's report
+    and each school's email (its HTML part, as a mail client shows it)."""
+    from socialaudit.delivery import read_eml
+
+    reports = site.output / "reports"
+    pages = {"weeks": reports / "index.html", "trust": reports / str(WEEK) / "index.html"}
+    pages.update({f"school {p.stem}": p for p in sorted((reports / str(WEEK) / "schools").glob("*.html"))})
+    for eml in sorted((site.output / "outbox" / str(WEEK)).glob("*.eml")):
+        path = tmp_path / f"email-{eml.stem}.html"
+        path.write_text(read_eml(eml).get_body(("html",)).get_content(), encoding="utf-8")
+        pages[f"email {eml.stem}"] = path
+    return pages
+
+
+def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(browser, wide_site, tmp_path):
+    """The tables reflow into cards on a phone and long words wrap, so nothing is off-screen."""
+    pages = _pages(wide_site, tmp_path)
+    assert len([p for p in pages if p.startswith("school ")]) == 6 and len([p for p in pages if p.startswith("email ")]) == 6
+    overflowing = {}
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 800})
+        page = context.new_page()
+        for name, path in pages.items():
+            page.goto(path.as_uri())
+            scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if scroll > inner:
+                overflowing[f"{name} at {width} px"] = scroll
+        if width == 390:
+            page.goto(pages["school st-hildas"].as_uri())
+            # on a phone the actions table is a stack of cards, each cell labelled
+            assert page.eval_on_selector("table.cards td[data-label='What to do']",
+                                         "td => getComputedStyle(td).display") == "block"
+            page.screenshot(path=str(SCREENSHOTS / "school-390.png"), full_page=True)
+        context.close()
+    assert overflowing == {}
+
+
+def test_axe_finds_no_accessibility_violation(browser, wide_site, tmp_path):
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make test runs `npm ci`)")
+    script = AXE.read_text(encoding="utf-8")
+    found = {}
+    for width in WIDTHS:
+        # bypass_csp: the reports forbid every script but their own; axe is injected by the test
+        context = browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
+        page = context.new_page()
+        for name, path in _pages(wide_site, tmp_path).items():
+            page.goto(path.as_uri())
+            page.add_script_tag(content=script)
+            violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+                .violations.map(v => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)""")
+            if violations:
+                found[f"{name} at {width} px"] = violations
+        context.close()
+    assert found == {}
