@@ -23,8 +23,10 @@ that made it a child's name, never a name.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from checks._base import CheckContext, Setting, check, in_week
 from checks._childnames import ChildName, NameContext, child_names, load_model, names_a_person, read_post, score_post
@@ -140,6 +142,44 @@ def finding_for(school: School, post: Post, found: Found, severity: Severity) ->
                    post_url=post.url, evidence="; ".join(evidence_bits), action=action)
 
 
+_WORD = re.compile(r"[^\W_]+")
+_LINK = re.compile(r"https?://\S+|www\.\S+")
+
+
+def _words_of(post: Post) -> frozenset[str]:
+    return frozenset(w.lower() for _, text in post_segments(post) for w in _WORD.findall(_LINK.sub(" ", text)))
+
+
+def _copies(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two copies of one post: nearly every word of the shorter is in the longer (one platform adds a
+    title, a link or hashtags)."""
+    shorter = min(len(a), len(b))
+    return shorter >= 5 and len(a & b) >= 0.8 * shorter
+
+
+def incidents(flagged: Sequence[tuple[Post, Found]]) -> list[str]:
+    """For each flagged post, its incident: the same one for the copies of a post cross-posted to
+    several accounts (the same children or details found, both with or both without a photo, and
+    nearly the same words), empty for a post seen once."""
+    signature = [(tuple(sorted((n.given.lower(), n.surname.lower()) for n in found.names)), tuple(sorted(p.kind for p in found.pii)),
+                  post.has_visual_media) for post, found in flagged]
+    words = [_words_of(post) for post, _ in flagged]
+    group = list(range(len(flagged)))
+    for j in range(len(flagged)):
+        for i in range(j):
+            if group[i] == i and signature[i] == signature[j] and flagged[i][0].account != flagged[j][0].account \
+                    and _copies(words[i], words[j]):
+                group[j] = i
+                break
+    sizes = {g: group.count(g) for g in set(group)}
+    out = []
+    for g in group:
+        first = flagged[g][0]
+        out.append(hashlib.sha256(f"{first.platform}\n{first.account}\n{first.id}".encode()).hexdigest()[:16]
+                   if sizes[g] > 1 else "")
+    return out
+
+
 @check(NAME, policy=POLICY, settings=SETTINGS)
 def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
     """Flag posts that name children or carry personal information."""
@@ -148,16 +188,18 @@ def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     threshold = None if raw is None else float(raw)
     names, own = context_for(school, ctx)
     mine = in_week(posts, ctx)
-    findings: list[Finding] = []
     seen: dict[tuple[tuple[str, str], ...], Found] = {}  # a post cross-posted to several platforms is read once
-    for post in mine:
+    flagged: list[tuple[Post, Found, Severity]] = []
+    for post in sorted(mine, key=lambda p: (p.created_at.isoformat() if p.created_at else "", p.platform, p.account, p.id)):
         segments = tuple(post_segments(post))
         found = seen.get(segments)
         if found is None:
             found = seen[segments] = analyse(segments, names, own, threshold)
         severity = severity_of(post, found, text_only)
         if severity is not None:
-            findings.append(finding_for(school, post, found, severity))
+            flagged.append((post, found, severity))
+    findings = [replace(finding_for(school, post, found, severity), incident=incident) for (post, found, severity), incident
+                in zip(flagged, incidents([(post, found) for post, found, _ in flagged]), strict=True)]
     findings.sort(key=lambda f: (-f.severity.rank, f.post_url, f.post_id))
     critical = sum(1 for f in findings if f.severity is Severity.CRITICAL)
     metrics = {"posts": len(mine), "findings": len(findings), "critical": critical,

@@ -261,6 +261,9 @@ class Finding:
     # Set when a reviewed suppression matched (socialaudit.suppressions): kind, reviewer, reason,
     # expires, ... The finding is kept and listed, but no longer counts towards its check's status.
     suppression: dict[str, Any] | None = field(default=None, hash=False)
+    # One incident seen on several accounts (a post cross-posted to the website and Facebook): the
+    # findings of a check that share a non-empty ``incident`` are one incident in reports and KPIs.
+    incident: str = ""
 
     @property
     def suppressed(self) -> bool:
@@ -270,6 +273,11 @@ class Finding:
     def key(self) -> str:
         """Stable identity of a finding across runs (for suppressions and removal tracking)."""
         return f"{self.check}:{self.school}:{self.account}:{self.post_id}:{self.evidence}"
+
+    @property
+    def incident_key(self) -> str:
+        """What reports and KPIs count: one per incident (the cross-posted copies of a post are one)."""
+        return f"{self.check}:{self.school}:incident:{self.incident}" if self.incident else self.key
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -285,6 +293,8 @@ class Finding:
             "evidence": self.evidence,
             "action": self.action,
         }
+        if self.incident:
+            data["incident"] = self.incident
         if self.suppression is not None:
             data["suppression"] = dict(self.suppression)
         return data
@@ -304,6 +314,7 @@ class Finding:
             evidence=data.get("evidence") or "",
             action=data.get("action") or "",
             suppression=dict(data["suppression"]) if data.get("suppression") else None,
+            incident=str(data.get("incident") or ""),
         )
 
 

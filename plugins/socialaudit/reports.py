@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from checks import event_promotion, post_frequency
 from checks._base import registry
 from socialaudit.config import PROJECT_ROOT, School, TrustConfig
-from socialaudit.models import CheckResult, CollectionStatus, Severity, Status
+from socialaudit.models import CheckResult, CollectionStatus, Finding, Severity, Status
 from socialaudit.store import Store
 from socialaudit.suppressions import note
 from socialaudit.weeks import IsoWeek
@@ -172,9 +173,35 @@ def _findings(results: list[CheckResult]) -> list[dict[str, Any]]:
     flagged post are carried: reports never show anything else of a post."""
     items = [f for r in results for f in r.findings]
     items.sort(key=lambda f: (-f.severity.rank, f.policy, f.check, f.post_url, f.message))
-    return [{**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": safe_link(f.post_url),
-             "suppressed": f.suppressed, "suppression_note": note(f.suppression) if f.suppression else ""}
-            for f in items]
+    out: list[dict[str, Any]] = []
+    incidents: dict[tuple[str, bool], dict[str, Any]] = {}
+    for f in items:
+        copy = {"link": safe_link(f.post_url), "post_url": f.post_url, "where": _where(f)}
+        first = incidents.get((f.incident_key, f.suppressed)) if f.incident else None
+        if first is not None:  # a cross-posted copy: one incident, with every copy's link
+            first["copies"].append(copy)
+            continue
+        item = {**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": copy["link"], "copies": [copy],
+                "suppressed": f.suppressed, "suppression_note": note(f.suppression) if f.suppression else ""}
+        if f.incident:
+            incidents[(f.incident_key, f.suppressed)] = item
+        out.append(item)
+    return out
+
+
+def _where(finding: Finding) -> str:
+    """Where a copy of a post is, for a reader: the host of its address, else the account."""
+    try:
+        host = urlsplit(finding.post_url).hostname if finding.post_url.startswith(("http://", "https://")) else None
+    except ValueError:  # a malformed address ("http://[x"): the account says where
+        host = None
+    return (host or finding.account or "post").removeprefix("www.")
+
+
+def _incidents(findings: Iterable[Finding]) -> int:
+    """How many incidents: the cross-posted copies of one post count once."""
+    findings = list(findings)
+    return len({f.incident_key for f in findings if f.incident}) + sum(1 for f in findings if not f.incident)
 
 
 def _clause_of(policy: str) -> str:
@@ -266,8 +293,8 @@ def _kpis(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] |
             if frequency.status in (Status.PASS, Status.NOT_APPLICABLE):
                 kpi["meeting_frequency"] += 1
         findings = [f for r in results for f in r.findings if not f.suppressed]
-        kpi["critical"] += sum(1 for f in findings if f.severity == Severity.CRITICAL)
-        kpi["findings"] += len(findings)
+        kpi["critical"] += _incidents(f for f in findings if f.severity == Severity.CRITICAL)
+        kpi["findings"] += _incidents(findings)
         for r in results:
             if _clause_of(r.policy) == "4.4":
                 kpi["events_known"] = True
@@ -321,8 +348,8 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
         overall = Status.ERROR if school.id in missing else _worst([r.status for r in results.values()])
         rows.append({"id": school.id, "name": school.name, "cells": cells, "missing": school.id in missing,
                      "overall": overall.value, "overall_label": overall.label, "overall_rank": overall.rank,
-                     "findings": len(findings), "suppressed": len(reviewed),
-                     "critical": sum(1 for f in findings if f.severity == Severity.CRITICAL),
+                     "findings": _incidents(findings), "suppressed": _incidents(reviewed),
+                     "critical": _incidents(f for f in findings if f.severity == Severity.CRITICAL),
                      "posts": post_frequency.week_figures(frequency.metrics, config.trust.min_posts_per_week).posts
                      if frequency else None})
     now = _kpis(config, week, store, missing) or _kpis_empty(config, missing)

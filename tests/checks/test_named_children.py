@@ -438,3 +438,38 @@ def test_a_shared_platform_or_a_bad_url_is_never_the_school_s_own_domain():
                                   "Ava-Mae Ava", "max3 max", "d'ava ava"])
 def test_a_name_after_a_joined_word_is_placed_at_its_own_place(text):
     _same_tokens(text)
+
+
+def test_a_post_cross_posted_to_two_accounts_is_one_incident(make_post):
+    website = make_post(text="Star of the week Well done to Ava Kowalczyk in Year 4 for a brilliant poem about autumn!",
+                        media=PHOTO)
+    facebook = make_post(platform="facebook", account="StAidansFict", id="fb-1", url="https://www.facebook.com/1/posts/2",
+                         text="Well done to Ava Kowalczyk in Year 4 for a brilliant poem about autumn! All photos: "
+                              "https://www.facebook.com/photo.php?fbid=3", media=PHOTO)
+    other = make_post(id="post-2", url="https://st-aidans.example.sch.uk/news/post-2/", media=PHOTO,
+                      text="Well done to Alfie Kirk in Year 4 for his model of a Viking longship.")
+    result = run([website, facebook, other])
+    by_post = {f.post_id: f for f in result.findings}
+    assert set(by_post) == {"post-1", "fb-1", "post-2"}  # every copy is still a finding, with its own key
+    assert by_post["post-1"].incident and by_post["post-1"].incident == by_post["fb-1"].incident
+    assert by_post["post-2"].incident == ""  # another post, another child: an incident of its own
+    assert result.metrics["critical"] == 3
+
+
+@pytest.mark.parametrize("change", ["same account", "other words", "no photo on one copy", "another child"])
+def test_posts_that_only_look_alike_are_not_one_incident(make_post, change):
+    text = "Well done to Ava Kowalczyk in Year 4 for a brilliant poem about autumn!"
+    first = make_post(text=text, media=PHOTO)
+    second = {"platform": "facebook", "account": "StAidansFict", "id": "fb-1", "url": "https://www.facebook.com/1/posts/2",
+              "text": text, "media": PHOTO}
+    if change == "same account":  # a school posting the same words twice is two posts to edit
+        second.update(platform="rss", account=first.account)
+    elif change == "other words":
+        second["text"] = "Well done to Ava Kowalczyk in Year 4, who swam a mile for charity at the leisure centre."
+    elif change == "no photo on one copy":
+        second["media"] = ()
+    else:
+        second["text"] = text.replace("Ava Kowalczyk", "Alfie Kirk")
+    result = run([first, make_post(**second)])
+    assert len(result.findings) == 2
+    assert all(f.incident == "" for f in result.findings)

@@ -98,9 +98,13 @@ def test_critical_finding_copies_the_dsl_and_names_are_masked(demo_week):
     store.upsert_posts([post], run_id="test")
     add_findings(store, WEEK, "st-hildas", [critical_named_child("st-hildas")])
     rerender(demo_week, WEEK)
-    # the demo's own star-of-the-week post (named_children) plus the one added here
-    critical = sum(1 for r in store.results_for(WEEK, "st-hildas") for f in r.findings
-                   if f.severity.value == "critical" and not getattr(f, "suppression", None))
+    # the demo's own star-of-the-week post (named_children, on the website and on Facebook: one
+    # incident with two findings) plus the one added here
+    findings = [f for r in store.results_for(WEEK, "st-hildas") for f in r.findings
+                if f.severity.value == "critical" and not f.suppressed]
+    cross_posted = [f for f in findings if f.incident]
+    assert len(cross_posted) == 2 and len({f.incident for f in cross_posted}) == 1
+    critical = len(findings) - 1
     assert critical >= 2
     message, raw = _eml(demo_week, "st-hildas")
     assert message["To"] == "head@st-hildas.example.sch.uk"
@@ -170,3 +174,23 @@ def test_only_http_permalinks_are_linked(url, linked):
     from socialaudit.reports import safe_link
 
     assert bool(safe_link(url)) is linked
+
+
+def test_a_cross_posted_post_is_one_incident_in_the_report_the_email_and_the_kpis(demo_week):
+    """St Hilda's star of the week is on its website and on Facebook: two findings, one incident."""
+    from socialaudit import reports
+
+    findings = [f for r in demo_week.store().results_for(WEEK, "st-hildas") for f in r.findings if f.severity.value == "critical"]
+    assert len(findings) == 2 and findings[0].incident and findings[0].incident == findings[1].incident
+    links = sorted(f.post_url for f in findings)
+    message, _ = _eml(demo_week, "st-hildas")
+    text, html = _bodies(message)
+    assert "Safeguarding: 1 critical finding this week" in text and "This week's actions (1)" in text
+    for body in (text, html):
+        assert all(link in body for link in links)  # one action, every copy's link
+    report = (demo_week.output / "reports" / str(WEEK) / "schools" / "st-hildas.html").read_text()
+    assert "This week&#39;s actions (1)" in report or "This week's actions (1)" in report
+    assert "view post on st-hildas.example.sch.uk" in report and "view post on facebook.com" in report
+    view = reports.trust_view(demo_week.load(), WEEK, demo_week.store(), missing=[])
+    [row] = [r for r in view["rows"] if r["id"] == "st-hildas"]
+    assert row["critical"] == 1
