@@ -87,7 +87,7 @@ def main() -> None:
     pages: dict[str, int] = {}
     for _host, account in accounts:
         bucket = rate_bucket(account)
-        session = _Counted(make_session(), bucket, lock, in_flight, peak, requests_per_bucket)
+        session = _Counted(make_session(allow=urls), bucket, lock, in_flight, peak, requests_per_bucket)
         collector = get_collector(account.platform)
 
         def run(account=account, session=session, collector=collector):  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ def post_line(**overrides) -> str:
 
 
 def test_collect_prints_posts_as_json_lines(simulator):
-    proc = cli("collect", "--platform", "rss", "--account", f"{simulator.url}/rss/sacred-heart/feed/",
+    proc = cli("collect", "--platform", "rss", "--account", f"{simulator.url}/rss/sacred-heart/feed/", "--allow", simulator.url,
                "--since", "2026-11-16", "--until", "2026-11-23", "--school", "sacred-heart")
     assert proc.returncode == 0, proc.stderr
     posts = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -39,7 +39,7 @@ def test_collect_prints_posts_as_json_lines(simulator):
 
 
 def test_collect_unknown_account_fails_clearly(simulator):
-    proc = cli("collect", "--platform", "rss", "--account", f"{simulator.url}/rss/no-such-school/feed/")
+    proc = cli("collect", "--platform", "rss", "--account", f"{simulator.url}/rss/no-such-school/feed/", "--allow", simulator.url)
     assert proc.returncode == 1
     assert "HTTP 404" in proc.stderr and proc.stdout == ""
 

@@ -19,9 +19,15 @@ Errors, drawn as httpx draws its tree::
     └── AccountError               recorded as the account's collection status, not retried
         ├── AccountUnavailable     unknown, private or suspended account
         ├── AuthError              bad, expired or missing credentials (401, bad API key)
-        └── UnsafeResponse         a response refused for safety: larger than the size cap, a
-                                   compressed bomb, an XML entity bomb. Retrying would fetch the same
-                                   bomb, so it is recorded (status ``error``), never retried
+        ├── UnsafeResponse         a response refused for safety: larger than the size cap, a
+        │   │                      compressed bomb, an XML entity bomb. Retrying would fetch the same
+        │   │                      bomb, so it is recorded (status ``error``), never retried
+        │   └── RefusedAddress     a URL, or a hop of a redirect, that is not opened: a scheme other
+        │                          than http(s) (``file:``), an internal, loopback, link-local or
+        │                          metadata address not named in the config's ``demo:`` block
+        ├── RedirectError          a redirect loop, or more hops than ``HttpPolicy.max_redirects``
+        └── DeadlineExceeded       no complete answer (connect, headers and body together) within
+                                   ``HttpPolicy.total_timeout``: a server trickling bytes
 
 A body cut short (fewer bytes than ``Content-Length``, a broken chunked stream) is retried inside
 the HTTP layer like a connection error, and becomes a ``TransientError`` when the retries run out.
@@ -75,6 +81,18 @@ class UnsafeResponse(AccountError):
     """A response refused for safety (size cap, decompression bomb, XML entity bomb); not retried."""
 
     status = CollectionStatus.ERROR
+
+
+class RefusedAddress(UnsafeResponse):
+    """A URL (or a redirect's hop) refused before any connection: scheme, or an internal address."""
+
+
+class RedirectError(AccountError):
+    """A redirect loop, or too many redirects."""
+
+
+class DeadlineExceeded(AccountError):
+    """The whole exchange took longer than the total deadline (a server trickling its answer)."""
 
 
 class MalformedResponse(TransientError):

@@ -2,7 +2,14 @@
 
 ``make_session()`` returns an :class:`HttpSession`: a ``requests`` session plus the policy around it:
 
-- connect and read timeouts on every request (``HttpPolicy.connect_timeout``/``read_timeout``);
+- connect and read timeouts on every request (``HttpPolicy.connect_timeout``/``read_timeout``), and
+  a total deadline on each exchange, connect, headers and body together (``total_timeout``): a
+  server trickling one byte every few seconds is cut off (:class:`DeadlineExceeded`, not retried);
+- redirects followed here, hop by hop (at most ``max_redirects``; a loop is a :class:`RedirectError`),
+  every hop checked by the SSRF guard (:mod:`collectors._guard`, shared with the link resolver)
+  before any connection: http(s) only, no internal, loopback, link-local or metadata address unless
+  the config's ``demo:`` block names that origin (:class:`RefusedAddress`, not retried); each
+  connection goes to the address that was checked, and credentials go to the first origin only;
 - an honest User-Agent naming the project and what it does;
 - retries with exponential back-off and full jitter on connection errors, timeouts, bodies cut
   short and 5xx answers (``retries`` attempts after the first), then :class:`TransientError`;
@@ -30,20 +37,29 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
-from collectors._base import MalformedResponse, TransientError, UnsafeResponse
+from collectors._base import (
+    DeadlineExceeded,
+    MalformedResponse,
+    RedirectError,
+    RefusedAddress,
+    TransientError,
+    UnsafeResponse,
+)
+from collectors._guard import DnsFailure, Guard, NotAllowed, UnsafeAddress, origin
 
 USER_AGENT = ("socialaudit/0.1 (+https://github.com/socialaudit/socialaudit; "
               "weekly policy audit of a school trust's own public accounts)")
 MAX_BODY_BYTES = 10 * 1024 * 1024
+REDIRECTS = (301, 302, 303, 307, 308)
 _REMAINING = ("x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining")
 
 
@@ -52,7 +68,9 @@ class HttpPolicy:
     """Timeouts, retry and rate-limit budget, and the body cap; defaults suit every platform."""
 
     connect_timeout: float = 5.0
-    read_timeout: float = 20.0
+    read_timeout: float = 20.0  # the longest silence between two reads
+    total_timeout: float = 60.0  # one exchange as a whole: connect, headers and body (a trickle is cut off)
+    max_redirects: int = 5
     retries: int = 4  # attempts after the first, for connection errors, timeouts and 5xx
     backoff: float = 0.5  # first delay; doubles each attempt, with full jitter
     max_backoff: float = 30.0
@@ -98,51 +116,104 @@ class HttpSession:
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     secrets: tuple[str, ...] = ()  # values scrubbed from every error message
+    guard: Guard = field(default_factory=Guard)  # checks every hop; its adapter pins each host to the checked address
     stats: Counter[str] = field(default_factory=Counter)  # requests, retries, rate-limit waits (for benchmarks)
     _not_before: dict[str, float] = field(default_factory=dict)  # host -> time its window resets
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
-        """GET with retries. Returns any status below 500 except 429; the caller interprets 4xx."""
+        """GET with retries, following redirects here, hop by hop, each hop checked by the guard.
+
+        Returns any status below 500 except 429 and redirects; the caller interprets 4xx. Raises
+        :class:`RefusedAddress` (a hop's scheme or address), :class:`RedirectError` (a loop, too
+        many hops), :class:`DeadlineExceeded` (an exchange slower than ``total_timeout``) and the
+        errors of :meth:`_exchange`. The caller's headers (credentials) go to the first origin only.
+        """
+        current = url
+        home = _origin_or_none(url)
+        seen: set[str] = set()
+        for hop in range(self.policy.max_redirects + 1):
+            try:
+                prepared = requests.Request("GET", current, params=params if hop == 0 else None).prepare()
+                target = prepared.url or current
+            except (requests.RequestException, ValueError, UnicodeError):
+                raise RefusedAddress(self.scrub(f"{_hop(url, current)}: the address is malformed")) from None
+            if target in seen:
+                raise RedirectError(self.scrub(f"{_safe_url(url)}: the redirects go round in a loop "
+                                               f"(back to {_safe_url(target)})"))
+            seen.add(target)
+            same_origin = _origin_or_none(target) == home
+            outcome = self._exchange(target, url, headers=headers if same_origin else None)
+            if isinstance(outcome, Response):
+                return outcome
+            current = urljoin(target, outcome)
+        raise RedirectError(self.scrub(f"{_safe_url(url)}: more than {self.policy.max_redirects} redirects"))
+
+    def _exchange(self, url: str, first: str, *, headers: dict[str, str] | None) -> Response | str:
+        """One hop: the response, or the Location it redirects to. Retries transient failures."""
         attempt = 0
         waited_for_limit = 0
         host = urlsplit(url).netloc
+        where = _hop(first, url)
         while True:
+            try:
+                self.guard.check_url(url)
+            except (UnsafeAddress, NotAllowed) as exc:
+                raise RefusedAddress(self.scrub(f"{where}: refused: {exc}")) from None
+            except ValueError:
+                raise RefusedAddress(self.scrub(f"{where}: refused: the address has no host")) from None
+            except DnsFailure as exc:
+                attempt = self._retry_or_raise(attempt, f"{where}: {exc} after {attempt + 1} attempts")
+                continue
             self._wait_for_window(host, url)
             self._count("requests")
-            try:
-                raw = self.session.get(
-                    url,
-                    params=params,
-                    headers=headers,
-                    timeout=(self.policy.connect_timeout, self.policy.read_timeout),
-                    stream=True,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                attempt = self._retry_or_raise(attempt, f"{_safe_url(url)}: {type(exc).__name__} after {attempt + 1} attempts")
-                continue
-            if raw.status_code != 429:
-                self._note_window(host, raw.headers)
-            if raw.status_code == 429:
-                wait = retry_after(raw, self.clock())
-                raw.close()
+            total = self.policy.total_timeout
+            wait: float | None = None
+            body = b""
+            with self.guard.deadline(total) as limit:
+                try:
+                    raw = self.session.get(url, headers=headers, allow_redirects=False, stream=True,
+                                           timeout=(self.policy.connect_timeout, self.policy.read_timeout))
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    if limit.expired:
+                        raise DeadlineExceeded(self.scrub(_too_slow(where, total, "its headers"))) from None
+                    attempt = self._retry_or_raise(attempt, f"{where}: {type(exc).__name__} after {attempt + 1} attempts")
+                    continue
+                if raw.status_code in REDIRECTS:
+                    location = raw.headers.get("location", "").strip()
+                    raw.close()
+                    if not location:
+                        raise RedirectError(self.scrub(f"{where}: HTTP {raw.status_code} redirect without a Location"))
+                    return location
+                if raw.status_code != 429:
+                    self._note_window(host, raw.headers)
+                if raw.status_code == 429 or raw.status_code >= 500:
+                    status = raw.status_code
+                    wait = retry_after(raw, self.clock()) if status == 429 else None
+                    raw.close()
+                else:
+                    status = 0
+                    try:
+                        body = self._read_capped(raw)
+                    except (requests.ConnectionError, requests.Timeout, _CutShort) as exc:
+                        if limit.expired:
+                            raise DeadlineExceeded(self.scrub(_too_slow(where, total, "its body"))) from None
+                        what = "body cut short" if isinstance(exc, _CutShort) else type(exc).__name__
+                        attempt = self._retry_or_raise(attempt, f"{where}: {what} after {attempt + 1} attempts")
+                        continue
+                    if limit.expired:
+                        raise DeadlineExceeded(self.scrub(_too_slow(where, total, "its body")))
+            if status == 429:
                 if wait is None:
                     wait = self._backoff(waited_for_limit)
                 if wait > self.policy.max_rate_limit_wait or waited_for_limit >= self.policy.retries:
-                    raise TransientError(self.scrub(f"{_safe_url(url)}: rate limited (asked to wait {wait:.0f} s)"))
+                    raise TransientError(self.scrub(f"{where}: rate limited (asked to wait {wait:.0f} s)"))
                 self._count("rate_limit_waits")
                 self._sleep(max(wait, 0.0))
                 waited_for_limit += 1
                 continue
-            if raw.status_code >= 500:
-                raw.close()
-                attempt = self._retry_or_raise(attempt, f"{_safe_url(url)}: HTTP {raw.status_code} after {attempt + 1} attempts")
-                continue
-            try:
-                body = self._read_capped(raw)
-            except (requests.ConnectionError, requests.Timeout, _CutShort) as exc:
-                what = "body cut short" if isinstance(exc, _CutShort) else type(exc).__name__
-                attempt = self._retry_or_raise(attempt, f"{_safe_url(url)}: {what} after {attempt + 1} attempts")
+            if status >= 500:
+                attempt = self._retry_or_raise(attempt, f"{where}: HTTP {status} after {attempt + 1} attempts")
                 continue
             return Response(url=raw.url, status=raw.status_code, headers={k.lower(): v for k, v in raw.headers.items()}, body=body)
 
@@ -334,20 +405,46 @@ def _safe_url(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+def _hop(first: str, current: str) -> str:
+    """How a message names a hop: the URL asked for, and where a redirect led when that differs."""
+    if _safe_url(current) == _safe_url(first):
+        return _safe_url(first)
+    return f"{_safe_url(first)} (redirected to {_safe_url(current)})"
+
+
+def _too_slow(where: str, seconds: float, part: str) -> str:
+    return f"{where}: no complete answer within the {seconds:g} s deadline (the server sent {part} too slowly)"
+
+
+def _origin_or_none(url: str) -> tuple[str, str, int] | None:
+    try:
+        return (urlsplit(url).scheme.lower(), *origin(url))
+    except ValueError:
+        return None
+
+
 def make_session(*, policy: HttpPolicy | None = None, sleep: Callable[[float], None] | None = None,
                  clock: Callable[[], float] | None = None, secrets: tuple[str, ...] = (),
-                 pool_size: int = 16) -> HttpSession:
-    """Build the HTTP session every collector uses (``pool_size`` connections kept per host)."""
+                 pool_size: int = 16, allow: Iterable[str] = (), guard: Guard | None = None) -> HttpSession:
+    """Build the HTTP session every collector uses (``pool_size`` connections kept per host).
+
+    ``allow`` names the internal origins that may be opened (the demo simulator's, from the config's
+    ``demo:`` block); every other internal address is refused. ``guard`` replaces the whole guard
+    (the link resolver's, with its pinned demo hosts).
+    """
+    policy = policy or HttpPolicy()
+    guard = guard or Guard(allow=allow, dns_timeout=policy.connect_timeout)
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept-Encoding"] = "gzip, deflate"
-    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = guard.adapter(pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.trust_env = False  # no proxies or .netrc credentials picked up from the environment
     return HttpSession(
         session=session,
-        policy=policy or HttpPolicy(),
+        policy=policy,
+        guard=guard,
         sleep=sleep or time.sleep,
         clock=clock or time.time,
         secrets=tuple(s for s in secrets if s),

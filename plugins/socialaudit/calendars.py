@@ -18,11 +18,14 @@ from collectors._http import HttpPolicy, HttpSession, make_session
 from socialaudit.config import School, TrustConfig
 
 
-def read_source(source: str, *, base: Path, session: HttpSession | None = None) -> bytes:
-    """The bytes of a calendar: an http(s) URL through the collectors' session, else a local file."""
+def read_source(source: str, *, base: Path, session: HttpSession | None = None, allow: tuple[str, ...] = ()) -> bytes:
+    """The bytes of a calendar: an http(s) URL through the collectors' session, else a local file.
+
+    ``allow``: the internal origins the session may open (the config's ``demo:`` simulator).
+    """
     if source.startswith(("http://", "https://")):
         # one retry: a calendar that is down makes only its school's event check "not evaluated"
-        http = session or make_session(policy=HttpPolicy(retries=1, max_body_bytes=5 * 1024 * 1024))
+        http = session or make_session(policy=HttpPolicy(retries=1, max_body_bytes=5 * 1024 * 1024), allow=allow)
         try:
             response = http.get(source)
         except CollectorError as exc:
@@ -50,7 +53,7 @@ def load_school_events(config: TrustConfig, school: School, start: date, end: da
     for source in sources:
         label = source.split("?", 1)[0]  # a query string may carry a private calendar's token
         try:
-            data = read_source(source, base=base, session=session)
+            data = read_source(source, base=base, session=session, allow=config.allowed_origins())
             events.extend(parse_ics(data, source=label, start=start, end=end, tz=config.trust.timezone))
         except CalendarError as exc:
             errors.append(f"school {school.id!r}: calendar {label}: {exc}")

@@ -221,7 +221,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
     account = Account(platform=args.platform, handle="" if is_url else args.account, url=args.account if is_url else "",
                       base_url=args.base_url or "")
     credentials = load_credentials(args.platform)
-    session = make_session(secrets=tuple(v for v in (credentials or {}).values() if isinstance(v, str) and v))
+    allow = list(args.allow)
+    if args.config:
+        allow += load_config(args.config).allowed_origins()
+    for item in allow:
+        if not item.startswith(("http://", "https://")) or not urlsplit(item).hostname:
+            raise UsageError(f"--allow {item!r} is not an http(s) origin such as http://127.0.0.1:8765")
+    session = make_session(secrets=tuple(v for v in (credentials or {}).values() if isinstance(v, str) and v),
+                           allow=allow)
     try:
         result = collector(account, school=args.school, session=session, since=since, until=until,
                            base_url=args.base_url or None, credentials=credentials)
@@ -364,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--since", help="ISO 8601 start (default: 7 days before --until)")
     collect.add_argument("--until", help="ISO 8601 end (default: now)")
     collect.add_argument("--school", default="unknown", help="school id to stamp on the posts")
+    collect.add_argument("--allow", action="append", default=[], metavar="ORIGIN",
+                         help="an internal origin that may be opened, e.g. the simulator's http://127.0.0.1:8765 "
+                              "(repeatable; every other internal, loopback or link-local address is refused)")
+    collect.add_argument("--config", help="trust config whose demo: block names the simulator to allow")
     collect.set_defaults(func=cmd_collect)
 
     scan = sub.add_parser("scan", help="run checks on posts given as JSON lines; print findings as JSON lines")

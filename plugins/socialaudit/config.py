@@ -181,6 +181,10 @@ class Demo(_Model):
     # the fictional web hosts the simulator serves: the link resolver pins these and opens nothing else
     web_hosts: list[str] = []
 
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The internal origins HTTP reads may open: the simulator's, at exactly its host and port."""
+        return (self.simulator,)
+
     def credentials_for(self, platform: str) -> dict[str, Any] | None:
         """The demo token for ``platform`` as collector credentials; None if the simulator needs none."""
         token = self.credentials.get(platform)
@@ -193,6 +197,10 @@ class TrustConfig(_Model):
     suppressions: list[Suppression] = []
     demo: Demo | None = None
     source: str = ""  # the file it was loaded from (set by load_config)
+
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The internal origins HTTP reads may open (the ``demo:`` block's simulator); none in production."""
+        return self.demo.allowed_origins() if self.demo is not None else ()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> TrustConfig:

@@ -14,7 +14,11 @@ SSRF rules, at every hop, before any connection:
   IPv4 and IPv6 alike (an IPv4-mapped, 6to4 or NAT64 IPv6 address is judged as its IPv4 address);
 - the connection goes to the address that was checked: the transport adapter pins the host to it,
   so a DNS answer that changes between the check and the connection (DNS rebinding) is never used.
-  TLS still verifies the certificate against the URL's host name (SNI and hostname match unchanged).
+  TLS still verifies the certificate against the URL's host name (SNI and hostname match unchanged);
+- each request has a total deadline (``total_timeout``), so a server trickling its headers is cut off.
+
+The address rules and the pinned transport are the collectors' (:mod:`collectors._guard`): one
+implementation for every HTTP read.
 
 Loopback can be allowed only explicitly (``allow_loopback=True``, for tests). The demo pins the
 simulator's fictional hosts to the simulator's address (``host_overrides``) and, with
@@ -35,7 +39,6 @@ them; transient outcomes (429, timeouts, infrastructure) are never persisted.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import socket
 import threading
 import time
@@ -47,22 +50,18 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-from urllib3.util import connection as urllib3_connection
 
+from collectors._guard import DnsFailure, GetAddrInfo, Guard, NotAllowed, UnsafeAddress, address_problem, check_address
+from collectors._guard import with_timeout as with_timeout  # re-exported
 from collectors._http import HttpPolicy, make_session
 from socialaudit.config import TrustConfig
 from socialaudit.models import LinkState as LinkState  # re-exported: the resolver's answers
 from socialaudit.store import Store
 
-__all__ = ["LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "check_address",
-           "resolver_for"]
+__all__ = ["LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "address_problem",
+           "check_address", "resolver_for", "with_timeout"]
 
 REDIRECTS = (301, 302, 303, 307, 308)
-GetAddrInfo = Callable[..., list[tuple[Any, ...]]]
 StopFn = Callable[[str], str]  # URL -> why it need not (or must not) be fetched, or ""
 
 
@@ -92,165 +91,6 @@ class LinkResolution:
                    chain=tuple(data.get("chain") or ()), http_status=data.get("http_status"),
                    reason=str(data.get("reason") or ""), stopped=str(data.get("stopped") or ""),
                    transient=bool(data.get("transient")))
-
-
-class UnsafeAddress(Exception):
-    """The host resolves to an address the resolver must never connect to."""
-
-
-class _DnsFailure(Exception):
-    def __init__(self, message: str, *, missing: bool) -> None:
-        super().__init__(message)
-        self.missing = missing  # the name does not exist (as opposed to DNS being unavailable)
-
-
-# --- addresses -----------------------------------------------------------------------------------
-
-_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
-
-
-def address_problem(ip: str, *, allow_loopback: bool = False) -> str:
-    """Why the resolver must not connect to ``ip`` ("private address", ...), or "" when it may."""
-    try:
-        addr: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return "not an IP address"
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-        else:
-            # IPv4 carried inside IPv6 (6to4, NAT64) reaches that IPv4 address: judge it as such
-            embedded = addr.sixtofour or (ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-                                          if any(addr in net for net in _NAT64) else None)
-            if embedded is not None:
-                inner = address_problem(str(embedded), allow_loopback=allow_loopback)
-                if inner:
-                    return f"{inner} (inside an IPv6 address)"
-    if addr.is_loopback:
-        return "" if allow_loopback else "loopback address"
-    for flag, label in (("is_unspecified", "unspecified address"), ("is_link_local", "link-local address"),
-                        ("is_multicast", "multicast address"), ("is_private", "private address"),
-                        ("is_reserved", "reserved address")):
-        if getattr(addr, flag):
-            return label
-    if not addr.is_global:
-        return "address that is not globally routable"
-    return ""
-
-
-def with_timeout(getaddrinfo: GetAddrInfo, seconds: float) -> GetAddrInfo:
-    """``getaddrinfo`` that gives up after ``seconds``: the system resolver has no timeout of its own.
-
-    The lookup runs on a daemon thread; when it outlives the limit the caller gets ``TimeoutError``
-    (the link is "not evaluated", never "broken") and the thread is left to finish on its own, so a
-    slow DNS server cannot hold a check task's worker or delay the process's exit.
-    """
-
-    def lookup(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                box["value"] = getaddrinfo(host, port, *args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=run, name="dns-lookup", daemon=True).start()
-        if not done.wait(seconds):
-            raise TimeoutError(f"the DNS lookup of {host} took longer than {seconds:g} s")
-        if "error" in box:
-            raise box["error"]
-        return box["value"]  # type: ignore[no-any-return]
-
-    return lookup
-
-
-def check_address(host: str, port: int, *, getaddrinfo: GetAddrInfo = socket.getaddrinfo,
-                  allow_loopback: bool = False) -> str:
-    """Resolve ``host`` and return the address to connect to; refuse if any address is not public.
-
-    Raises :class:`UnsafeAddress` (never connect) or ``_DnsFailure`` (the name did not resolve).
-    """
-    try:
-        infos = getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        missing = exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME))
-        raise _DnsFailure(f"DNS: {exc.strerror or exc}", missing=missing) from None
-    except UnicodeError:
-        raise _DnsFailure("the host name is not valid", missing=True) from None
-    except TimeoutError as exc:
-        raise _DnsFailure(str(exc), missing=False) from None
-    addresses = [str(info[4][0]) for info in infos]
-    if not addresses:
-        raise _DnsFailure("DNS returned no address", missing=True)
-    for ip in addresses:
-        problem = address_problem(ip, allow_loopback=allow_loopback)
-        if problem:
-            raise UnsafeAddress(f"{host} resolves to a {problem}")
-    return addresses[0]
-
-
-# --- the pinned transport ------------------------------------------------------------------------
-
-class _Pins:
-    """(host, port) -> (checked ip, port to connect to), shared by the adapter's connections."""
-
-    def __init__(self) -> None:
-        self._pins: dict[tuple[str, int], tuple[str, int]] = {}
-        self._lock = threading.Lock()
-
-    def set(self, host: str, port: int, target: tuple[str, int]) -> None:
-        with self._lock:
-            self._pins[(host.lower().rstrip("."), port)] = target
-
-    def get(self, host: str, port: int) -> tuple[str, int] | None:
-        with self._lock:
-            return self._pins.get((host.lower().rstrip("."), port))
-
-
-def _pinned_connect(conn: HTTPConnection, pins: _Pins) -> socket.socket:
-    target = pins.get(conn.host, int(conn.port or 0))
-    if target is None:
-        # Never fall back to a fresh DNS lookup: only an address the resolver checked is used.
-        raise NewConnectionError(conn, f"refused: {conn.host} has no checked address")
-    try:
-        return urllib3_connection.create_connection(target, conn.timeout, source_address=conn.source_address,
-                                                    socket_options=conn.socket_options)
-    except socket.timeout as exc:
-        raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out") from exc
-    except OSError as exc:
-        raise NewConnectionError(conn, f"Failed to establish a new connection: {exc}") from exc
-
-
-class _PinnedAdapter(HTTPAdapter):
-    """A requests adapter whose connections go to the pinned (checked) address of each host."""
-
-    def __init__(self, pins: _Pins, pool_size: int) -> None:
-        self._pins = pins
-        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
-        pins = self._pins
-
-        class PinnedHTTPConnection(HTTPConnection):
-            def _new_conn(self) -> socket.socket:
-                return _pinned_connect(self, pins)
-
-        class PinnedHTTPSConnection(HTTPSConnection):
-            def _new_conn(self) -> socket.socket:
-                return _pinned_connect(self, pins)
-
-        class PinnedHTTPPool(HTTPConnectionPool):
-            ConnectionCls = PinnedHTTPConnection
-
-        class PinnedHTTPSPool(HTTPSConnectionPool):
-            ConnectionCls = PinnedHTTPSConnection
-
-        self.poolmanager.pool_classes_by_scheme = {"http": PinnedHTTPPool, "https": PinnedHTTPSPool}
 
 
 # --- caches --------------------------------------------------------------------------------------
@@ -292,7 +132,8 @@ class LinkResolver:
                  read_timeout: float = 10.0, allow_loopback: bool = False,
                  host_overrides: Mapping[str, tuple[str, int]] | None = None, only_overrides: bool = False,
                  getaddrinfo: GetAddrInfo | None = None, dns_canary: str | None = "www.gov.uk",
-                 cache: StoreCache | None = None, retries: int = 1, sleep: Callable[[float], None] | None = None) -> None:
+                 cache: StoreCache | None = None, retries: int = 1, sleep: Callable[[float], None] | None = None,
+                 total_timeout: float = 20.0) -> None:
         self.max_hops = max_hops
         self.per_host = max(1, per_host)
         self.workers = max(1, workers)
@@ -304,12 +145,12 @@ class LinkResolver:
         self.dns_canary = dns_canary
         self.store_cache = cache
         self.retries = retries
+        # the collectors' guard: every hop checked, each host pinned to its checked address
+        self.guard = Guard(host_pins=self.host_overrides, only_pinned=only_overrides, allow_loopback=allow_loopback,
+                           getaddrinfo=self.getaddrinfo)
         self.http = make_session(policy=HttpPolicy(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                                                   retries=retries), sleep=sleep, pool_size=self.workers)
-        self._pins = _Pins()
-        adapter = _PinnedAdapter(self._pins, self.workers)
-        self.http.session.mount("http://", adapter)
-        self.http.session.mount("https://", adapter)
+                                                   total_timeout=total_timeout, retries=retries),
+                                 sleep=sleep, pool_size=self.workers, guard=self.guard)
         self._memory: dict[str, LinkResolution] = {}
         self._lock = threading.Lock()
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
@@ -406,12 +247,12 @@ class LinkResolver:
                 self._pin(host, port)
             except UnsafeAddress as exc:
                 return done(LinkState.UNSAFE, f"{exc}; it was not opened")
-            except _DnsFailure as exc:
+            except DnsFailure as exc:
                 if exc.missing and self._dns_works():
                     return done(LinkState.BROKEN, f"the domain {host} does not exist ({exc})")
                 return done(LinkState.NOT_EVALUATED, f"{host} could not be looked up ({exc}); is DNS available?",
                             transient=True)
-            except _NotAllowed as exc:
+            except NotAllowed as exc:
                 return done(LinkState.NOT_EVALUATED, str(exc), transient=True)
             outcome = self._fetch(prepared.url or current, host)
             if isinstance(outcome, LinkResolution):
@@ -434,14 +275,7 @@ class LinkResolver:
             return done(LinkState.BROKEN, f"HTTP {status}", status)
 
     def _pin(self, host: str, port: int) -> None:
-        override = self.host_overrides.get(host.lower())
-        if override is not None:
-            self._pins.set(host, port, override)  # explicitly configured (the demo's simulator)
-            return
-        if self.only_overrides:
-            raise _NotAllowed(f"{host} is not served by the simulator; the demo opens no other site")
-        ip = check_address(host, port, getaddrinfo=self.getaddrinfo, allow_loopback=self.allow_loopback)
-        self._pins.set(host, port, (ip, port))
+        self.guard.pin(host, port)  # the demo's hosts as configured; any other host only at a public address
 
     def _dns_works(self) -> bool:
         """Whether a known-good name resolves: tells "no such domain" from "no DNS here"."""
@@ -477,7 +311,7 @@ class LinkResolver:
         attempt = 0
         while True:
             try:
-                with self._slot(host):
+                with self._slot(host), self.guard.deadline(policy.total_timeout) as limit:
                     with self._lock:
                         self.requests += 1
                     raw = self.http.session.request(method, url, allow_redirects=False, stream=True,
@@ -489,6 +323,9 @@ class LinkResolver:
             except requests.exceptions.Timeout:
                 return _outcome(LinkState.UNVERIFIED, f"{host} did not answer in time", transient=True)
             except requests.exceptions.ConnectionError as exc:
+                if limit.expired:
+                    return _outcome(LinkState.UNVERIFIED, f"{host} did not answer within the {policy.total_timeout:g} s "
+                                    "deadline (it sent its headers too slowly)", transient=True)
                 code = _errno(exc)
                 if code == errno.ECONNREFUSED:
                     return _outcome(LinkState.BROKEN, f"{host} refused the connection")
@@ -508,10 +345,6 @@ class LinkResolver:
                 self.http.sleep(policy.backoff * attempt)
                 continue
             return status, location
-
-
-class _NotAllowed(Exception):
-    """The resolver is configured not to open this host (the demo's offline rule)."""
 
 
 def _outcome(state: LinkState, reason: str, *, transient: bool = False) -> LinkResolution:

@@ -118,7 +118,7 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
             # The demo trust talks to the simulator, which accepts the demo tokens its config block lists.
             credentials = config.demo.credentials_for(account.platform)
         secrets = tuple(str(v) for v in (credentials or {}).values() if isinstance(v, str) and v)
-        session = make_session(secrets=secrets)
+        session = make_session(secrets=secrets, allow=config.allowed_origins())
         sessions.append(session)
         collector = get_collector(account.platform)
 

@@ -63,11 +63,12 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def session(sleeps: Sleeps) -> Any:
-    """A session with short timeouts and instant, recorded back-off."""
+def session(sleeps: Sleeps, sim: Any) -> Any:
+    """A session with short timeouts and instant, recorded back-off, allowed to open the fault simulator."""
     from collectors._http import HttpPolicy, make_session
 
-    return make_session(policy=HttpPolicy(connect_timeout=2.0, read_timeout=1.0, retries=2), sleep=sleeps)
+    return make_session(policy=HttpPolicy(connect_timeout=2.0, read_timeout=1.0, retries=2), sleep=sleeps,
+                        allow=(sim.url,))
 
 
 @dataclass

@@ -23,8 +23,11 @@ def profile(platform: str, handle: str, *, fault: str = "", per_week: int = 4, n
                                    fault=fault, handle=handle, reposts=True, extra={"platform": platform, **extra})
 
 
-def instant_session(sleeps: list[float] | None = None, *, read_timeout: float = 2.0) -> HttpSession:
-    """The real session on a fake clock starting at SIM_NOW: sleeping is recorded and moves the clock on."""
+def instant_session(sleeps: list[float] | None = None, *, read_timeout: float = 2.0, allow: tuple[str, ...] = ()) -> HttpSession:
+    """The real session on a fake clock starting at SIM_NOW: sleeping is recorded and moves the clock on.
+
+    ``allow``: the simulator's origin (loopback is refused unless named, as in production).
+    """
     recorder = sleeps if sleeps is not None else []
     now = [SIM_NOW.timestamp()]
 
@@ -33,7 +36,7 @@ def instant_session(sleeps: list[float] | None = None, *, read_timeout: float = 
         now[0] += seconds
 
     return make_session(policy=HttpPolicy(connect_timeout=2.0, read_timeout=read_timeout, retries=2, backoff=0.01),
-                        sleep=sleep, clock=lambda: now[0])
+                        sleep=sleep, clock=lambda: now[0], allow=allow)
 
 
 class Account:

@@ -29,7 +29,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 ])
 def test_collect_prints_the_weeks_posts_as_json_lines(simulator, platform, account, base):
     account = account.format(url=simulator.url)
-    args = ["--platform", platform, "--account", account]
+    args = ["--platform", platform, "--account", account, "--allow", simulator.url]
     if base:
         args += ["--base-url", simulator.url + base]
     proc = run_cli(*args)
@@ -40,6 +40,7 @@ def test_collect_prints_the_weeks_posts_as_json_lines(simulator, platform, accou
 
 
 def test_a_failed_collection_is_one_line_and_exit_1(simulator):
-    proc = run_cli("--platform", "bluesky", "--account", "stjosephs-old.bsky.social", "--base-url", simulator.url + "/bluesky")
+    proc = run_cli("--platform", "bluesky", "--account", "stjosephs-old.bsky.social", "--base-url", simulator.url + "/bluesky",
+                   "--allow", simulator.url)
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "Profile not found" in proc.stderr

@@ -38,7 +38,7 @@ def fbsim():
 
 
 def run(sim, handle, *, sleeps=None, credentials=CREDS, archive=None, read_timeout=2.0, since=SINCE, until=UNTIL):
-    return facebook.collect(Account(handle), school="st-fict", session=instant_session(sleeps, read_timeout=read_timeout),
+    return facebook.collect(Account(handle), school="st-fict", session=instant_session(sleeps, read_timeout=read_timeout, allow=(sim.url,)),
                             since=since, until=until, base_url=f"{sim.url}/facebook", credentials=credentials,
                             archive=archive)
 

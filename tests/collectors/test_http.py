@@ -28,7 +28,7 @@ def test_a_healthy_answer_comes_back_with_the_platform_headers(sim, session, sle
 
 
 def test_5xx_is_retried_with_exponential_backoff_and_jitter_then_transient(sim, sleeps):
-    session = make_session(policy=HttpPolicy(retries=4, backoff=0.5, max_backoff=30), sleep=sleeps)
+    session = make_session(policy=HttpPolicy(retries=4, backoff=0.5, max_backoff=30), sleep=sleeps, allow=(sim.url,))
     with pytest.raises(TransientError, match="HTTP 500 after 5 attempts"):
         session.get(lookup(sim, "masto_500"))
     assert len(sleeps.calls) == 4
@@ -101,7 +101,7 @@ def test_an_exhausted_window_slows_the_next_request_instead_of_earning_a_429():
 
     with Simulator(port=0, now=SIM_NOW, profiles=fault_profiles()) as small:
         small.rate_limits = {"mastodon": (3, 1.0)}
-        session = make_session(sleep=sleep)
+        session = make_session(sleep=sleep, allow=(small.url,))
         for _ in range(5):
             assert session.get(lookup(small, "goodschool")).status == 200
         assert social.rate_limited_count(small, "mastodon") == 0
@@ -110,7 +110,7 @@ def test_an_exhausted_window_slows_the_next_request_instead_of_earning_a_429():
 
 
 def test_a_response_slower_than_the_read_timeout_is_retried_then_transient(sim, sleeps):
-    session = make_session(policy=HttpPolicy(read_timeout=0.3, retries=1), sleep=sleeps)
+    session = make_session(policy=HttpPolicy(read_timeout=0.3, retries=1), sleep=sleeps, allow=(sim.url,))
     with pytest.raises(TransientError, match="Timeout"):
         session.get(lookup(sim, "masto_slow"))
     assert len(sleeps.calls) == 1
@@ -141,7 +141,7 @@ def test_a_real_gzip_bomb_is_refused_without_inflating_it(sim, session):
 
 
 def test_an_uncompressed_body_over_the_cap_is_refused(sim, sleeps):
-    session = make_session(policy=HttpPolicy(max_body_bytes=2000), sleep=sleeps)
+    session = make_session(policy=HttpPolicy(max_body_bytes=2000), sleep=sleeps, allow=(sim.url,))
     session.session.headers["Accept-Encoding"] = "identity"
     url = f"{sim.url}/bluesky/xrpc/app.bsky.feed.getAuthorFeed?actor=good.example.sch.uk&limit=50"
     with pytest.raises(UnsafeResponse, match="exceeds the 2000-byte cap"):
@@ -149,7 +149,7 @@ def test_an_uncompressed_body_over_the_cap_is_refused(sim, sleeps):
 
 
 def test_secrets_never_reach_an_error_message(sim, sleeps):
-    session = make_session(policy=HttpPolicy(retries=0), sleep=sleeps, secrets=("s3cr3t-token",))
+    session = make_session(policy=HttpPolicy(retries=0), sleep=sleeps, secrets=("s3cr3t-token",), allow=(sim.url,))
     with pytest.raises(TransientError) as caught:
         session.get(f"{sim.url}/mastodon/api/v1/accounts/lookup?acct=masto_500&access_token=s3cr3t-token")
     assert "s3cr3t-token" not in str(caught.value)

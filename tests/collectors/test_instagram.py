@@ -43,7 +43,7 @@ def own(handle: str) -> dict[str, object]:
 
 
 def run(sim, handle, *, sleeps=None, credentials=CREDS, archive=None, read_timeout=2.0):
-    return instagram.collect(Account(handle), school="st-fict", session=instant_session(sleeps, read_timeout=read_timeout),
+    return instagram.collect(Account(handle), school="st-fict", session=instant_session(sleeps, read_timeout=read_timeout, allow=(sim.url,)),
                              since=SINCE, until=UNTIL, base_url=f"{sim.url}/instagram", credentials=credentials,
                              archive=archive)
 

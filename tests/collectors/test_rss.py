@@ -140,7 +140,7 @@ def test_wordpress_feeds_are_paged_with_paged_n_against_the_simulator(simulator)
 
     since = SIM_NOW - timedelta(weeks=6)
     before = len(simulator.request_log)
-    result = rss.collect(None, school="st-aidans", session=make_session(), since=since, until=SIM_NOW,
+    result = rss.collect(None, school="st-aidans", session=make_session(allow=(simulator.url,)), since=since, until=SIM_NOW,
                          base_url=f"{simulator.url}/rss/st-aidans/feed/")
     requested = simulator.request_log[before:]
     assert result.pages >= 2 and any("paged=2" in path for path in requested)

@@ -43,7 +43,7 @@ def handle_for(fault: str) -> str:
 
 
 def run(sim, handle, *, sleeps=None, since=SINCE, until=UNTIL, credentials=CREDS, archive=None, read_timeout=2.0):
-    session = instant_session(sleeps, read_timeout=read_timeout)
+    session = instant_session(sleeps, read_timeout=read_timeout, allow=(sim.url,))
     return x.collect(Account(handle), school="st-fict", session=session, since=since, until=until,
                      base_url=f"{sim.url}/x", credentials=credentials, archive=archive)
 
@@ -280,13 +280,13 @@ def test_demo_school_is_collected_and_unknown_account_recorded(audit_env, monkey
 def test_cli_collects_from_the_simulator(simulator):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "plugins"), SOCIALAUDIT_X_TOKEN=TOKEN)
     proc = subprocess.run([sys.executable, "-m", "socialaudit", "collect", "--platform", "x", "--account", "StAidansFict",
-                           "--base-url", f"{simulator.url}/x", "--since", "2026-11-16", "--until", "2026-11-23"],
+                           "--base-url", f"{simulator.url}/x", "--allow", simulator.url, "--since", "2026-11-16", "--until", "2026-11-23"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     posts = [json.loads(line) for line in proc.stdout.splitlines()]
     assert posts and all(p["platform"] == "x" and p["url"].startswith("https://x.com/StAidansFict/status/") for p in posts)
     assert TOKEN not in proc.stdout + proc.stderr
     bad = subprocess.run([sys.executable, "-m", "socialaudit", "collect", "--platform", "x", "--account", "StAidansFict",
-                          "--base-url", f"{simulator.url}/x"], capture_output=True, text=True,
+                          "--base-url", f"{simulator.url}/x", "--allow", simulator.url], capture_output=True, text=True,
                          env=dict(env, SOCIALAUDIT_X_TOKEN="wrong-token-value"), timeout=60)
     assert bad.returncode == 1 and "401" in bad.stderr and "wrong-token-value" not in bad.stderr

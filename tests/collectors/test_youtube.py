@@ -85,7 +85,7 @@ def test_quota_exceeded_is_transient_and_a_bad_key_is_an_auth_error(sim, session
 def test_the_key_never_appears_in_a_transient_error(sim, sleeps):
     from collectors._http import HttpPolicy, make_session
 
-    session = make_session(policy=HttpPolicy(retries=1), sleep=sleeps, secrets=(KEY,))
+    session = make_session(policy=HttpPolicy(retries=1), sleep=sleeps, secrets=(KEY,), allow=(sim.url,))
     with pytest.raises(TransientError) as caught:
         collect(sim, account("yt-500"), session, credentials={"token": KEY})
     assert KEY not in str(caught.value) and "key=" not in str(caught.value)
