@@ -33,6 +33,9 @@ COLLECT_POOL = os.environ.get("SOCIALAUDIT_COLLECT_POOL", "socialaudit_collect")
 MAX_ACTIVE_PER_RUN = int(os.environ.get("SOCIALAUDIT_MAX_ACTIVE_PER_RUN", "16"))
 RETRIES = int(os.environ.get("SOCIALAUDIT_RETRIES", "3"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("SOCIALAUDIT_RETRY_DELAY_SECONDS", "120")))
+# No task runs forever: every HTTP exchange has its own total deadline (collectors._http), and each
+# task attempt is stopped after this long (then retried like any failure).
+TASK_TIMEOUT = timedelta(minutes=float(os.environ.get("SOCIALAUDIT_TASK_TIMEOUT_MINUTES", "60")))
 
 
 def _week_and_run(item: dict) -> tuple:
@@ -60,6 +63,7 @@ def _week_and_run(item: dict) -> tuple:
         "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": TASK_TIMEOUT,
     },
 )
 def trust_weekly_audit():

@@ -107,15 +107,25 @@ class CollectionResult:
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
     pages: int = 0
+    stopped: str = ""  # why paging ended early (a later page failed): the pages before it are kept
 
     def skip(self, problem: str) -> None:
         self.skipped += 1
         if len(self.problems) < 20:
             self.problems.append(problem)
 
+    def stop(self, reason: str) -> None:
+        """Paging stopped at a page that failed; what the earlier pages gave is kept (partly collected)."""
+        self.stopped = reason
+
     def summary(self, school: str, platform: str, account: str) -> AccountCollection:
-        status = CollectionStatus.PARTIAL if self.skipped else CollectionStatus.OK
-        message = f"{self.skipped} malformed item(s) skipped: {'; '.join(self.problems[:3])}" if self.skipped else ""
+        status = CollectionStatus.PARTIAL if self.skipped or self.stopped else CollectionStatus.OK
+        parts = []
+        if self.stopped:
+            parts.append(f"partly collected ({self.pages} page(s) kept): {self.stopped}")
+        if self.skipped:
+            parts.append(f"{self.skipped} malformed item(s) skipped: {'; '.join(self.problems[:3])}")
+        message = "; ".join(parts)
         return AccountCollection(
             school=school,
             platform=platform,

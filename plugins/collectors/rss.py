@@ -32,7 +32,15 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlparse, urlsplit
 from xml.etree.ElementTree import Element
 
-from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse, NullArchive
+from collectors._base import (
+    AccountUnavailable,
+    Archive,
+    CollectionResult,
+    CollectorError,
+    MalformedResponse,
+    NullArchive,
+    UnsafeResponse,
+)
 from collectors._http import HttpSession
 from collectors._xml import UnsafeFeed as UnsafeFeed  # re-exported: the feed collectors' refusal
 from collectors._xml import parse_xml as _parse_xml
@@ -65,18 +73,25 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
     url: str | None = feed_url
     page = 1
     while url and page <= MAX_PAGES:
-        response = session.get(url)
-        if page > 1 and (response.status == 404 or (response.status < 400 and not response.body.strip())):
-            break  # ran past the last WordPress page (some answer 404, some an empty 200)
-        if response.status in (401, 403, 404, 410):
-            raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
-        if response.status >= 400:
-            raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
-        archive.save_raw(platform="rss", account=account_key, page=page, url=url, body=response.body,
-                         content_type=response.content_type)
-        result.pages += 1
-        items, next_url, oldest = parse_feed(response.body, feed_url=response.url or url, account=account_key,
-                                             school=school, platform="rss", result=result)
+        try:
+            response = session.get(url)
+            if page > 1 and (response.status == 404 or (response.status < 400 and not response.body.strip())):
+                break  # ran past the last WordPress page (some answer 404, some an empty 200)
+            if response.status in (401, 403, 404, 410):
+                raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
+            if response.status >= 400:
+                raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
+            archive.save_raw(platform="rss", account=account_key, page=page, url=url, body=response.body,
+                             content_type=response.content_type)
+            result.pages += 1
+            items, next_url, oldest = parse_feed(response.body, feed_url=response.url or url, account=account_key,
+                                                 school=school, platform="rss", result=result)
+        except CollectorError as exc:
+            if page == 1:
+                raise
+            # Partial is not nothing: the pages already parsed are kept, and the account says why it stopped.
+            result.stop(f"page {page} failed: {exc}")
+            break
         new = 0
         for post in items:
             if post.id in seen:
@@ -118,7 +133,11 @@ def parse_feed(body: bytes, *, feed_url: str, account: str, school: str, platfor
         raise MalformedResponse(f"{feed_url}: empty response body (not a feed)")
     root = _parse_xml(body)
     if root is None:
-        return _parse_loose(body, feed_url=feed_url, account=account, school=school, platform=platform, result=result)
+        try:
+            return _parse_loose(body, feed_url=feed_url, account=account, school=school, platform=platform,
+                                result=result)
+        except RecursionError:
+            raise UnsafeResponse(f"{feed_url}: the document is nested too deeply to read") from None
     base = root.get("{http://www.w3.org/XML/1998/namespace}base") or feed_url
     posts: list[Post] = []
     next_url: str | None = None
@@ -148,6 +167,9 @@ def parse_feed(body: bytes, *, feed_url: str, account: str, school: str, platfor
             post = parse(entry, base=base, account=account, school=school, platform=platform)
         except ValueError as exc:
             result.skip(f"item {index + 1}: {exc}")
+            continue
+        except RecursionError:  # content nested deeper than Python's stack: that item only
+            result.skip(f"item {index + 1}: its content is nested too deeply to read")
             continue
         posts.append(post)
         oldest = post.created_at if oldest is None else min(oldest, post.created_at)

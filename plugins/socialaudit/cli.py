@@ -28,7 +28,7 @@ from socialaudit.config import PROJECT_ROOT, Account, School, TrustConfig, load_
 from socialaudit.errors import InputError, UsageError
 from socialaudit.links import resolver_for
 from socialaudit.models import Post, parse_utc
-from socialaudit.pipeline import Environment, deliver_school, run_school_checks, safe_run_id
+from socialaudit.pipeline import Environment, deliver_school, one_line, run_school_checks, safe_run_id
 from socialaudit.weeks import IsoWeek, week_of, week_range
 
 EXIT_USAGE = 2
@@ -235,8 +235,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
     except CollectorError as exc:
         print(f"collect: {args.platform} {args.account}: {session.scrub(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - a collector fault on hostile input: one line, as in the pipeline
+        print(f"collect: {args.platform} {args.account}: not collected: {session.scrub(one_line(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     for post in result.posts:
         sys.stdout.write(json.dumps(post.to_dict(), ensure_ascii=False) + "\n")
+    if result.stopped:
+        print(f"collect: partly collected ({result.pages} page(s) kept): {session.scrub(result.stopped)}",
+              file=sys.stderr)
     if result.skipped:
         print(f"collect: {result.skipped} malformed item(s) skipped: {'; '.join(result.problems[:3])}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ posts; posts live in the store.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -29,6 +30,8 @@ from socialaudit.inputs import comment_history as comment_history  # re-exported
 from socialaudit.models import FROM_STORE, AccountCollection, CheckResult, CollectionStatus, Post
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
+
+log = logging.getLogger(__name__)
 
 
 def week_for(params: Mapping[str, Any] | None, logical_date: datetime | None, run_after: datetime | None,
@@ -92,8 +95,10 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
 
     Unavailable accounts and bad credentials are recorded, not retried. A transient failure is
     raised (so Airflow retries) unless this is the final attempt, when it is recorded as an error
-    and the school's affected checks become not_evaluated. Posts from accounts that did succeed are
-    stored before anything is raised, so nothing collected is lost.
+    and the school's affected checks become not_evaluated. Any other exception from a collector (a
+    parser's RecursionError on hostile input) is that account's error, named in one line: the school
+    finishes with its other accounts. Posts from accounts that did succeed are stored before anything
+    is raised, so nothing collected is lost.
     """
     env = env or Environment.from_env()
     config = env.load()
@@ -110,7 +115,6 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id)
     jobs = []
     sessions = []
-    unexpected: list[BaseException] = []
     for account in school.accounts:
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
         credentials = load_credentials(account.platform, account.connection)
@@ -143,22 +147,34 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
             statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
                                               status=CollectionStatus.ERROR, message=message))
             continue
+        if exc is not None and not isinstance(exc, Exception):
+            raise exc  # KeyboardInterrupt, SystemExit: stop the task
         if exc is not None:
-            # Not a collection error (a bug, a bad URL scheme): keep what the other accounts gave, then fail.
-            unexpected.append(exc)
+            # Not a collection error: a collector fault on hostile input (a parser's RecursionError, ...).
+            # It is that account's error, in one line; the school's other accounts are kept and checked.
+            message = session.scrub(one_line(exc))
+            log.warning("school %s: %s %s: not collected: %s", school_id, account.platform, account.key, message)
+            log.debug("the collector's traceback", exc_info=exc)
+            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                              status=CollectionStatus.ERROR, message=message))
             continue
         result = outcome.value
         assert result is not None  # a job without an error returned its CollectionResult
         store.upsert_posts(result.posts, run_id=run_id)
         statuses.append(result.summary(school_id, account.platform, account.key))
-    if unexpected:
-        raise unexpected[0]
     store.record_collections(week, school_id, statuses, run_id=run_id)
     if transient and not final_attempt:
         raise TransientError(f"school {school_id}: " + "; ".join(transient))
     return {"school": school_id, "week": str(week), "run_id": run_id,
             "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
             "posts": sum(s.posts for s in statuses)}
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An unexpected exception as the one line a report shows: its type and the start of its message."""
+    text = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def rate_bucket(account: Account) -> str:

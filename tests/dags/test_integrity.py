@@ -34,6 +34,8 @@ def test_weekly_dag_shape(dagbag):
             "fail_if_missing"} <= ids
     for task in dag.tasks:
         assert task.retries >= 1, task.task_id
+        # every attempt is bounded in time (a hung read can never hold a worker slot for ever)
+        assert task.execution_timeout is not None and task.execution_timeout.total_seconds() > 0, task.task_id
     assert dag.get_task("trust_report").trigger_rule == "all_done"
     # each head's email is sent after the school's report is rendered, before the Trust report
     assert dag.get_task("audit.deliver").upstream_task_ids == {"audit.render"}
