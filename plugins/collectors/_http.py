@@ -55,6 +55,7 @@ from collectors._base import (
     UnsafeResponse,
 )
 from collectors._guard import DnsFailure, Guard, NotAllowed, UnsafeAddress, origin
+from socialaudit import settings
 
 USER_AGENT = ("socialaudit/0.1 (+https://github.com/socialaudit/socialaudit; "
               "weekly policy audit of a school trust's own public accounts)")
@@ -69,7 +70,8 @@ class HttpPolicy:
 
     connect_timeout: float = 5.0
     read_timeout: float = 20.0  # the longest silence between two reads
-    total_timeout: float = 60.0  # one exchange as a whole: connect, headers and body (a trickle is cut off)
+    # one exchange as a whole: connect, headers and body (a trickle is cut off); $SOCIALAUDIT_HTTP_DEADLINE
+    total_timeout: float = field(default_factory=settings.http_deadline)
     max_redirects: int = 5
     retries: int = 4  # attempts after the first, for connection errors, timeouts and 5xx
     backoff: float = 0.5  # first delay; doubles each attempt, with full jitter

@@ -12,10 +12,11 @@ variable before the call. Nothing in socialaudit writes the environment; the CLI
 ``SOCIALAUDIT_ARCHIVE``            the audit archive, a path or URL (default ``<output>/archive``)
 ``SOCIALAUDIT_CODE_VERSION``       the commit an image was built from (default: ``git rev-parse``)
 ``SOCIALAUDIT_<PLATFORM>_TOKEN``   a platform token for ``collect`` on the command line
+``SOCIALAUDIT_HTTP_DEADLINE``      seconds one HTTP exchange may take in all (default 60)
 =================================  ===========================================================
 
 One exception: the DAG file reads its scaling knobs (``SOCIALAUDIT_BATCH_SIZE``, ``_COLLECT_POOL``,
-``_MAX_ACTIVE_PER_RUN``, ``_RETRIES``, ``_RETRY_DELAY_SECONDS``) itself, at parse time, because
+``_MAX_ACTIVE_PER_RUN``, ``_RETRIES``, ``_RETRY_DELAY_SECONDS``, ``_TASK_TIMEOUT_MINUTES``) itself, at parse time, because
 the DAG file must not import ``socialaudit`` while it is parsed (tests/dags/test_integrity.py).
 """
 
@@ -33,6 +34,8 @@ OUTPUT_ENV = "SOCIALAUDIT_OUTPUT"
 DB_URL_ENV = "SOCIALAUDIT_DB_URL"
 ARCHIVE_ENV = "SOCIALAUDIT_ARCHIVE"
 CODE_VERSION_ENV = "SOCIALAUDIT_CODE_VERSION"
+HTTP_DEADLINE_ENV = "SOCIALAUDIT_HTTP_DEADLINE"
+DEFAULT_HTTP_DEADLINE = 60.0
 
 
 def _get(name: str) -> str:
@@ -55,6 +58,23 @@ def output_dir() -> Path:
 def db_url(output: Path) -> str:
     """$SOCIALAUDIT_DB_URL, else SQLite in the output folder."""
     return _get(DB_URL_ENV) or f"sqlite:///{output / 'socialaudit.db'}"
+
+
+def http_deadline() -> float:
+    """$SOCIALAUDIT_HTTP_DEADLINE: seconds one HTTP exchange (connect, headers, body) may take; default 60.
+
+    ValueError for a value that is not a positive number.
+    """
+    raw = _get(HTTP_DEADLINE_ENV).strip()
+    if not raw:
+        return DEFAULT_HTTP_DEADLINE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{HTTP_DEADLINE_ENV}={raw!r} is not a positive number of seconds")
+    return seconds
 
 
 def archive_location() -> str:

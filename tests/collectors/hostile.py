@@ -1,0 +1,191 @@
+"""A hostile platform on loopback: redirects to internal addresses and ``file:``, loops, trickles.
+
+:class:`HostileServer` listens on ``127.0.0.1`` (the origin a test allows, as the demo allows its
+simulator). :class:`Canary` listens on another internal address (``127.0.0.2``, or another port of
+``127.0.0.1``) and counts the connections it is given: a redirect there must never reach it.
+Every feed here is fictional.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+GOOD_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>St Fiction's news (fictional)</title><link>https://st-fict.example.sch.uk/</link>
+<item><title>Harvest festival</title><link>https://st-fict.example.sch.uk/news/harvest</link>
+<guid>https://st-fict.example.sch.uk/news/harvest</guid><pubDate>Wed, 18 Nov 2026 10:00:00 +0000</pubDate>
+<description>Our harvest festival raised food for the local food bank.</description></item>
+<item><title>Year 4 trip</title><link>https://st-fict.example.sch.uk/news/trip</link>
+<guid>https://st-fict.example.sch.uk/news/trip</guid><pubDate>Thu, 19 Nov 2026 10:00:00 +0000</pubDate>
+<description>Year 4 visited the fictional Northmoor museum.</description></item>
+</channel></rss>"""
+
+
+def atom_page(entries: list[tuple[str, str]], *, next_href: str = "") -> str:
+    """An Atom page of (id, updated) entries, with a rel="next" link as Blogger and FeedBurner page."""
+    link = f'<link rel="next" href="{next_href}"/>' if next_href else ""
+    body = "".join(f"<entry><id>tag:st-fict.example.sch.uk,2026:{eid}</id><title>Post {eid}</title>"
+                   f'<link rel="alternate" href="https://st-fict.example.sch.uk/{eid}"/><updated>{when}</updated>'
+                   f"<content type=\"html\">News item {eid} (fictional).</content></entry>" for eid, when in entries)
+    return f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title>{link}{body}</feed>'
+
+
+def deep_atom(depth: int) -> bytes:
+    """Atom whose one entry's XHTML content is nested ``depth`` elements deep (a RecursionError in naive code)."""
+    return (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Deep</title>'
+            b"<entry><id>tag:deep.example,2026:1</id><title>Deep</title><updated>2026-11-18T10:00:00Z</updated>"
+            b'<content type="xhtml">' + b"<div>" * depth + b"x" + b"</div>" * depth + b"</content></entry></feed>")
+
+
+class Canary:
+    """A listener on an internal address that must never be reached: it counts accepted connections."""
+
+    def __init__(self, host: str = "127.0.0.2") -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\ninternal secret")
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+class HostileServer:
+    """The hostile answers, by path. ``trickle`` is the pause between two bytes of a trickled answer."""
+
+    def __init__(self, canary: Canary, *, trickle: float = 0.25) -> None:
+        self.canary = canary
+        self.trickle = trickle
+        self.stopping = threading.Event()
+        self.requests: list[str] = []
+        routes = self._routes()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                owner.requests.append(self.path)
+                route = routes.get(self.path.split("?", 1)[0])
+                if route is None:
+                    self._send(404, b"not here", "text/plain")
+                else:
+                    route(self)
+
+            def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.Handler = Handler
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # --- the answers ---------------------------------------------------------------------------
+
+    def _routes(self) -> dict[str, Any]:
+        def redirect(location: str, status: int = 302) -> Any:
+            def answer(h: Any) -> None:
+                h._send(status, b"", "text/plain", {"Location": location() if callable(location) else location})
+            return answer
+
+        def good(h: Any) -> None:
+            h._send(200, GOOD_FEED.encode(), "application/rss+xml")
+
+        def deep(h: Any) -> None:
+            h._send(200, deep_atom(200_000), "application/atom+xml")
+
+        def trickle_headers(h: Any) -> None:
+            # a status line, then one header byte at a time for ever: no read ever waits long
+            self._trickle(h, b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000)
+
+        def trickle_body(h: Any) -> None:
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n")
+            h.wfile.flush()
+            self._trickle(h, GOOD_FEED.encode() * 50)
+
+        def blog_page_1(h: Any) -> None:
+            page = atom_page([("p1", "2026-11-19T10:00:00Z"), ("p2", "2026-11-18T10:00:00Z")],
+                             next_href=f"{self.url}/blog/page-2-fails")
+            h._send(200, page.encode(), "application/atom+xml")
+
+        def blog_page_2(h: Any) -> None:
+            page = atom_page([("p3", "2026-11-17T10:00:00Z")], next_href=f"{self.canary.url}/page-3")
+            h._send(200, page.encode(), "application/atom+xml")
+
+        return {
+            "/feed": good,
+            "/redirect-same-origin": redirect("/feed", 301),
+            "/redirect-metadata": redirect("http://169.254.169.254/latest/meta-data/iam/security-credentials/"),
+            "/redirect-internal": redirect(lambda: f"{self.canary.url}/feed"),
+            "/redirect-file": redirect("file:///etc/passwd"),
+            "/redirect-gopher": redirect("gopher://127.0.0.1:6379/_INFO"),
+            "/loop-a": redirect("/loop-b"),
+            "/loop-b": redirect("/loop-a", 307),
+            "/redirect-without-location": lambda h: h._send(302, b"", "text/plain"),
+            **{f"/chain/{n}": redirect(f"/chain/{n + 1}") for n in range(50)},
+            "/deep-atom": deep,
+            "/trickle-headers": trickle_headers,
+            "/trickle-body": trickle_body,
+            "/blog/feed": blog_page_1,
+            "/blog/page-2-fails": redirect(lambda: f"{self.canary.url}/page-2"),
+            "/blog/page-2": blog_page_2,
+        }
+
+    def _trickle(self, h: Any, data: bytes) -> None:
+        for index in range(len(data)):
+            if self.stopping.is_set():
+                return
+            try:
+                h.wfile.write(data[index:index + 1])
+                h.wfile.flush()
+            except OSError:
+                return  # the client gave up: that is the point
+            time.sleep(self.trickle)

@@ -1,0 +1,161 @@
+"""A hostile platform over real loopback sockets: every answer ends as one account's one-line error.
+
+The hostile server's own origin is allowed (as the demo allows its simulator); a redirect from it to
+any other internal address (``127.0.0.2``, another port of ``127.0.0.1``, the cloud metadata address)
+or to another scheme is refused before any connection, a loop or a long chain is a named error, and
+a server that trickles its headers or body is cut off at the exchange's total deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from collectors import rss
+from collectors._base import DeadlineExceeded, RedirectError, RefusedAddress
+from collectors._http import HttpPolicy, HttpSession, make_session
+from socialaudit.models import CollectionStatus
+from tests.collectors.hostile import Canary, HostileServer
+from tests.conftest import ROOT
+
+SINCE = datetime(2026, 11, 1, tzinfo=timezone.utc)
+UNTIL = datetime(2026, 11, 30, tzinfo=timezone.utc)
+DEADLINE = 1.0  # seconds; the server sends one byte every 0.25 s, well inside the 5 s read timeout
+
+
+@pytest.fixture(scope="module")
+def canaries() -> Iterator[tuple[Canary, Canary]]:
+    """Internal listeners that must never be reached: one on 127.0.0.2, one on another port of 127.0.0.1."""
+    other_address, other_port = Canary("127.0.0.2"), Canary("127.0.0.1")
+    yield other_address, other_port
+    other_address.close()
+    other_port.close()
+
+
+@pytest.fixture(scope="module")
+def hostile(canaries: tuple[Canary, Canary]) -> Iterator[HostileServer]:
+    with HostileServer(canaries[0]) as server:
+        yield server
+
+
+@pytest.fixture
+def http(hostile: HostileServer) -> HttpSession:
+    """The real session, allowed to open the hostile server's origin and nothing else internal."""
+    return make_session(policy=HttpPolicy(connect_timeout=2.0, read_timeout=5.0, total_timeout=DEADLINE, retries=1,
+                                          backoff=0.01), allow=(hostile.url,))
+
+
+def collect(http: HttpSession, url: str) -> Any:
+    return rss.collect(None, school="st-fict", session=http, since=SINCE, until=UNTIL, base_url=url)
+
+
+def test_a_redirect_within_the_allowed_origin_is_followed(hostile, http):
+    result = collect(http, f"{hostile.url}/redirect-same-origin")
+    assert [p.url for p in result.posts] == ["https://st-fict.example.sch.uk/news/harvest",
+                                            "https://st-fict.example.sch.uk/news/trip"]
+
+
+@pytest.mark.parametrize("path, error, words", [
+    ("/redirect-metadata", RefusedAddress, "169.254.169.254 is a link-local address"),
+    ("/redirect-internal", RefusedAddress, "127.0.0.2 is a loopback address"),
+    ("/redirect-file", RefusedAddress, "file scheme"),
+    ("/redirect-gopher", RefusedAddress, "gopher scheme"),
+    ("/loop-a", RedirectError, "the redirects go round in a loop"),
+    ("/chain/0", RedirectError, "more than 5 redirects"),
+    ("/redirect-without-location", RedirectError, "redirect without a Location"),
+])
+def test_a_hostile_redirect_is_one_named_error_and_nothing_internal_is_reached(hostile, http, canaries, path, error,
+                                                                               words):
+    before = [c.connections for c in canaries]
+    started = time.monotonic()
+    with pytest.raises(error) as caught:
+        collect(http, hostile.url + path)
+    message = str(caught.value)
+    assert words in message and "\n" not in message
+    assert message.startswith(f"{hostile.url}{path}")
+    assert [c.connections for c in canaries] == before  # no connection to any internal address
+    assert time.monotonic() - started < 5  # refused at once, never waited out
+
+
+def test_another_port_of_the_allowed_host_is_refused(hostile, http, canaries):
+    # the allow-list names an origin (host and port), not "loopback": 127.0.0.1 elsewhere stays internal
+    other_port = canaries[1]
+    with pytest.raises(RefusedAddress, match="127.0.0.1 is a loopback address"):
+        collect(http, f"{other_port.url}/feed")
+    assert other_port.connections == 0
+
+
+def test_a_session_with_no_allow_list_opens_no_internal_address(hostile):
+    with pytest.raises(RefusedAddress, match="loopback address"):
+        collect(make_session(), f"{hostile.url}/feed")
+    with pytest.raises(RefusedAddress, match="link-local address"):
+        collect(make_session(), "http://169.254.169.254/latest/meta-data/")
+
+
+@pytest.mark.parametrize("path, part", [("/trickle-headers", "its headers"), ("/trickle-body", "its body")])
+def test_a_trickling_server_is_cut_off_at_the_deadline(hostile, http, path, part):
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as caught:
+        collect(http, hostile.url + path)
+    elapsed = time.monotonic() - started
+    assert f"no complete answer within the {DEADLINE:g} s deadline (the server sent {part} too slowly)" in str(caught.value)
+    # one exchange, not retried (the same trickle would come again), and never much past the deadline
+    assert DEADLINE <= elapsed < DEADLINE + 2.0
+
+
+def test_atom_nested_200000_deep_skips_that_entry_only(hostile, http):
+    result = collect(http, f"{hostile.url}/deep-atom")
+    assert result.posts == [] and result.skipped == 1
+    assert result.problems == ["item 1: its content is nested too deeply to read"]
+
+
+def test_a_failing_next_page_keeps_the_pages_already_parsed(hostile, http, canaries):
+    # Blogger/FeedBurner paging: page 2's rel="next" address redirects to an internal address
+    result = collect(http, f"{hostile.url}/blog/feed")
+    assert [p.id.rsplit(":", 1)[-1] for p in result.posts] == ["p2", "p1"]
+    assert result.pages == 1 and result.stopped.startswith("page 2 failed: ")
+    assert "127.0.0.2 is a loopback address" in result.stopped
+    summary = result.summary("st-fict", "rss", "blog")
+    assert summary.status is CollectionStatus.PARTIAL and summary.posts == 2
+    assert summary.message.startswith("partly collected (1 page(s) kept): page 2 failed: ")
+    assert canaries[0].connections == 0
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "SOCIALAUDIT_HTTP_DEADLINE": str(DEADLINE)}
+    return subprocess.run([sys.executable, "-m", "socialaudit", "collect", "--platform", "rss", *args,
+                           "--since", "2026-11-01", "--until", "2026-11-30"],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/redirect-metadata", "link-local address"),
+    ("/redirect-file", "file scheme"),
+    ("/loop-a", "loop"),
+    ("/trickle-body", "deadline"),
+])
+def test_the_cli_answers_a_hostile_feed_in_one_line_without_a_traceback(hostile, path, words):
+    proc = cli("--account", hostile.url + path, "--allow", hostile.url)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and words in proc.stderr
+
+
+def test_the_cli_says_when_an_account_was_partly_collected(hostile):
+    proc = cli("--account", f"{hostile.url}/blog/feed", "--allow", hostile.url)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 2 and "Traceback" not in proc.stderr
+    assert "partly collected (1 page(s) kept): page 2 failed" in proc.stderr
+
+
+def test_the_cli_refuses_loopback_unless_allowed(hostile):
+    proc = cli("--account", f"{hostile.url}/feed")
+    assert proc.returncode == 1 and "loopback address" in proc.stderr and "Traceback" not in proc.stderr
+    assert cli("--account", f"{hostile.url}/feed", "--allow", hostile.url).returncode == 0

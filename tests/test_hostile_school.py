@@ -1,0 +1,92 @@
+"""A school with one good and three hostile accounts finishes: the pipeline's collect, check and render steps.
+
+The hostile server (``tests/collectors/hostile.py``) is the config's ``demo:`` simulator, the one
+internal origin the run may open. Its accounts redirect to the cloud metadata address, loop, and
+trickle their body; a fourth account's collector fails on hostile input in a way no collector
+error covers. Each is that account's one-line error, the good account's posts are stored and
+checked, the school's report is written, and the frequency check is "not evaluated", never "pass".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collectors import rss
+from socialaudit import pipeline
+from socialaudit.models import CollectionStatus, Status
+from socialaudit.weeks import IsoWeek
+from tests.collectors.hostile import Canary, HostileServer
+from tests.conftest import write_demo_config
+
+W47 = IsoWeek.parse("2026-W47")
+SCHOOL = "st-aidans"
+HOSTILE = {"/redirect-metadata": "169.254.169.254 is a link-local address",
+           "/loop-a": "the redirects go round in a loop",
+           "/trickle-body": "no complete answer within the 1 s deadline"}
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    canary = Canary("127.0.0.2")
+    with HostileServer(canary) as server:
+        yield server
+    assert canary.connections == 0  # no internal address other than the allowed origin was ever reached
+    canary.close()
+
+
+@pytest.fixture
+def env(hostile: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["demo"]["simulator"] = hostile.url
+        school = next(s for s in raw["schools"] if s["id"] == SCHOOL)
+        school["accounts"] = [{"platform": "rss", "url": f"{hostile.url}/feed"}] + [
+            {"platform": "rss", "url": hostile.url + path} for path in [*HOSTILE, "/blog/feed"]]
+        school["calendars"] = []
+        raw["schools"] = [school]
+
+    config = write_demo_config(hostile.url, tmp_path / "trust.yaml", edit=edit)
+    output = tmp_path / "output"
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(config))
+    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(output))
+    monkeypatch.setenv("SOCIALAUDIT_DB_URL", f"sqlite:///{output / 'socialaudit.db'}")
+    monkeypatch.setenv("SOCIALAUDIT_HTTP_DEADLINE", "1")
+    return pipeline.Environment.from_env()
+
+
+def test_hostile_accounts_are_confined_and_the_school_finishes(env, hostile, monkeypatch, capsys):
+    # The blog's collector meets something no collector error covers (as a parser's RecursionError did).
+    real_parse = rss.parse_feed
+
+    def parse(body: bytes, **kwargs: Any) -> Any:
+        if "/blog/" in kwargs["feed_url"]:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_parse(body, **kwargs)
+
+    monkeypatch.setattr(rss, "parse_feed", parse)
+    out = pipeline.collect_school(SCHOOL, W47, "run-hostile", env)
+
+    statuses = {c.account: c for c in env.store().collections_for(W47, SCHOOL)}
+    good = statuses[f"{hostile.url}/feed"]
+    assert good.status is CollectionStatus.OK and good.posts == 2
+    for path, words in HOSTILE.items():
+        failed = statuses[hostile.url + path]
+        assert failed.status is CollectionStatus.ERROR and words in failed.message, failed.message
+        assert "\n" not in failed.message
+    blog = statuses[f"{hostile.url}/blog/feed"]
+    assert blog.status is CollectionStatus.ERROR
+    assert blog.message == "RecursionError: maximum recursion depth exceeded"
+    assert out["posts"] == 2 and env.store().count_posts() == 2  # the good account's posts are kept
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err  # the task log gets one line per failed account
+
+    checked = pipeline.check_school(SCHOOL, W47, "run-hostile", env)
+    assert checked["statuses"]["post_frequency"] == Status.NOT_EVALUATED.value  # never "pass"
+    frequency = next(r for r in env.store().results_for(W47, SCHOOL) if r.check == "post_frequency")
+    assert "could not be collected" in frequency.summary
+
+    rendered = pipeline.render_school(SCHOOL, W47, "run-hostile", env)
+    assert Path(rendered["report"]).is_file()
