@@ -96,12 +96,27 @@ def _run_with(simulator, tmp_path, monkeypatch, edit):
     return _run()
 
 
-def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simulator, tmp_path, monkeypatch):
-    def break_one(raw):
-        # a URL scheme no collector can fetch: the task itself fails, which is not a collection status
-        raw["schools"][1]["accounts"][0]["url"] = "ftp://127.0.0.1/feed/"
+def _fail_collect_task(monkeypatch, schools):
+    """The collect task of ``schools`` fails on a fault outside any account (the disk is full).
 
-    run = _run_with(simulator, tmp_path, monkeypatch, break_one)
+    An account's own failure (a refused URL, a parser's RecursionError) is that account's error and
+    the school finishes (tests/test_hostile_school.py); this is what is left that fails a school's task.
+    """
+    from socialaudit import pipeline
+
+    real = pipeline.collect_school
+
+    def collect_school(school_id, *args, **kwargs):
+        if schools is None or school_id in schools:
+            raise OSError(28, "No space left on device")
+        return real(school_id, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "collect_school", collect_school)
+
+
+def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simulator, tmp_path, monkeypatch):
+    _fail_collect_task(monkeypatch, {"holy-cross"})
+    run = _run_with(simulator, tmp_path, monkeypatch, None)
     assert run.state == "failed"
     trust = (tmp_path / "out" / "reports" / "2026-W47" / "index.html").read_text()
     assert "did not finish" in trust and "holy-cross" in trust
@@ -113,13 +128,8 @@ def test_a_broken_school_fails_the_run_but_the_trust_report_still_renders(simula
 
 
 def test_a_run_where_no_school_finishes_still_renders_a_trust_report_naming_them_all(simulator, tmp_path, monkeypatch):
-    def break_all(raw):
-        for school in raw["schools"]:
-            for account in school["accounts"]:
-                account["url"] = "ftp://127.0.0.1/feed/"  # fails the collect task itself
-                account["platform"] = "rss"
-
-    run = _run_with(simulator, tmp_path, monkeypatch, break_all)
+    _fail_collect_task(monkeypatch, None)
+    run = _run_with(simulator, tmp_path, monkeypatch, None)
     assert run.state == "failed"
     trust = (tmp_path / "out" / "reports" / "2026-W47" / "index.html").read_text()
     assert "did not finish" in trust

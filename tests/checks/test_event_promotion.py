@@ -323,6 +323,7 @@ def test_the_simulators_calendar_over_http_matches_its_posts(simulator):
     raw = CONFIG.model_dump(by_alias=True)
     raw["schools"] = [{"id": "st-aidans", "name": "St Aidan's", "head_email": "head@st-aidans.example.sch.uk",
                        "calendars": [f"{simulator.url}/calendar/st-aidans.ics", f"{simulator.url}/calendar/nowhere.ics"]}]
+    raw["demo"] = {**(raw.get("demo") or {}), "simulator": simulator.url}  # the one internal origin calendars may open
     config = parse_config(raw, "test")
     start, end = date(2026, 9, 1), date(2026, 12, 31)
     loaded = load_school_events(config, config.school("st-aidans"), start, end)

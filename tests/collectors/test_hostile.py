@@ -159,3 +159,24 @@ def test_the_cli_refuses_loopback_unless_allowed(hostile):
     proc = cli("--account", f"{hostile.url}/feed")
     assert proc.returncode == 1 and "loopback address" in proc.stderr and "Traceback" not in proc.stderr
     assert cli("--account", f"{hostile.url}/feed", "--allow", hostile.url).returncode == 0
+
+
+def test_the_link_checker_shares_the_deadline(hostile):
+    from socialaudit.links import LinkResolver, LinkState
+
+    resolver = LinkResolver(host_overrides={"slow.demo.test": ("127.0.0.1", hostile.port)}, only_overrides=True,
+                            read_timeout=5.0, total_timeout=DEADLINE, retries=0, dns_canary=None)
+    started = time.monotonic()
+    result = resolver.resolve(f"http://slow.demo.test:{hostile.port}/trickle-headers")
+    assert time.monotonic() - started < DEADLINE + 2.0
+    assert result.state is LinkState.UNVERIFIED and "deadline" in result.reason and result.transient
+
+
+def test_a_calendar_goes_through_the_same_guard(hostile, tmp_path):
+    from checks._calendar import CalendarError
+    from socialaudit.calendars import read_source
+
+    with pytest.raises(CalendarError, match="169.254.169.254 is a link-local address"):
+        read_source(f"{hostile.url}/redirect-metadata", base=tmp_path, allow=(hostile.url,))
+    with pytest.raises(CalendarError, match="loopback address"):
+        read_source(f"{hostile.url}/feed", base=tmp_path)  # not allowed by the config: refused
