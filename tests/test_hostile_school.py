@@ -90,3 +90,22 @@ def test_hostile_accounts_are_confined_and_the_school_finishes(env, hostile, mon
 
     rendered = pipeline.render_school(SCHOOL, W47, "run-hostile", env)
     assert Path(rendered["report"]).is_file()
+
+
+@pytest.mark.slow
+def test_a_full_run_with_hostile_accounts_succeeds_with_them_not_evaluated(env, hostile):
+    """Through the DAG (dag.test): the run succeeds, the school has its report, the hostile accounts are named."""
+    from socialaudit.cli import run_week
+
+    run = run_week(W47)
+    assert run.state == "success"
+    statuses = {c.account: c.status for c in env.store().collections_for(W47, SCHOOL)}
+    assert statuses[f"{hostile.url}/feed"] is CollectionStatus.OK
+    assert all(statuses[hostile.url + path] is CollectionStatus.ERROR for path in HOSTILE)
+    assert statuses[f"{hostile.url}/blog/feed"] is CollectionStatus.PARTIAL  # page 2 refused, page 1 kept
+    # the good feed's 2 posts and the blog's first page's 2 meet the minimum of 3 whatever the failed
+    # accounts hold: a pass stands on posts seen (with 2 seen it is "not evaluated", as above)
+    frequency = next(r for r in env.store().results_for(W47, SCHOOL) if r.check == "post_frequency")
+    assert frequency.status is Status.PASS and frequency.metrics["posts"] == 4, frequency
+    report = (env.output / "reports" / "2026-W47" / "schools" / f"{SCHOOL}.html").read_text(encoding="utf-8")
+    assert "169.254.169.254 is a link-local address" in report and "Traceback" not in report
