@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from checks._base import CheckContext, Setting, check
 from socialaudit.config import Account, School
-from socialaudit.models import CheckResult, Finding, Post, Severity, Status
+from socialaudit.models import CheckResult, CollectionStatus, Finding, Post, Severity, Status
 
 # Multi-word designations dropped before single words (so "Church of England" goes, "Christ Church" stays).
 _DROP_PHRASES = (("church", "of", "england"), ("c", "of", "e"), ("roman", "catholic"), ("church", "school"),
@@ -241,15 +241,26 @@ def handle_format(school: School, posts: Sequence[Post], ctx: CheckContext) -> C
     findings: list[Finding] = []
     judged_count = 0
     skipped: list[str] = []
+    # an account the platform says does not exist (or is private or suspended) is not judged: advice to
+    # rename it would contradict the report, which asks the school to check that it still exists
+    missing = {(c.platform, c.account) for c in ctx.collections if c.status is CollectionStatus.UNAVAILABLE}
+    unfound: list[str] = []
     for account in school.accounts:
         judged = judged_part(account, domains)
         if judged is None:
             skipped.append(f"{account.platform} {account.key}")
             continue
+        if (account.platform, account.key) in missing:
+            unfound.append(f"{account.platform} {account.key}")
+            continue
         judged_count += 1
         findings.extend(_judge(school, account, judged, forms, max_suffix))
-    metrics = {"accounts_judged": judged_count, "not_applicable": skipped, "name_forms": forms[:6]}
+    metrics = {"accounts_judged": judged_count, "not_applicable": skipped, "not_found": unfound, "name_forms": forms[:6]}
     warnings = [f for f in findings if f.severity is Severity.WARNING]
+    if unfound and not judged_count:
+        return CheckResult(check="handle_format", policy="4.2", school=school.id, status=Status.NOT_EVALUATED,
+                           summary=f"Not judged: {', '.join(unfound)} could not be found on the platform.",
+                           findings=tuple(findings), metrics=metrics)
     if not judged_count:
         return CheckResult(check="handle_format", policy="4.2", school=school.id, status=Status.NOT_APPLICABLE,
                            summary="No account with a handle is configured (websites and feeds have none).",
@@ -266,6 +277,8 @@ def handle_format(school: School, posts: Sequence[Post], ctx: CheckContext) -> C
             summary = ("The handle follows" if judged_count == 1 else f"All {judged_count} handles follow") \
                 + " the @schoolname lowercase form."
         status = Status.PASS
+    if unfound:
+        summary += f" Not judged: {', '.join(unfound)} could not be found on the platform."
     return CheckResult(check="handle_format", policy="4.2", school=school.id, status=status, summary=summary,
                        findings=tuple(findings), metrics=metrics)
 

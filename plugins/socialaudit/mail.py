@@ -35,7 +35,10 @@ def headline(view: dict[str, Any]) -> str:
     actions = len(view["actions"])
     if not actions:
         return "No actions this week"
-    return f"{actions} action{'s' if actions != 1 else ''} this week"
+    counted = f"{actions} action{'s' if actions != 1 else ''} this week"
+    if view.get("nothing_collected"):
+        return f"Nothing could be collected, so nothing was checked: {counted}"
+    return counted
 
 
 def subject(view: dict[str, Any]) -> str:

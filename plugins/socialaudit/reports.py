@@ -33,6 +33,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from checks import event_promotion, post_frequency
 from checks._base import registry
+from socialaudit import advice
 from socialaudit.config import PROJECT_ROOT, School, TrustConfig
 from socialaudit.models import CheckResult, CollectionStatus, Finding, Severity, Status
 from socialaudit.store import Store
@@ -181,7 +182,7 @@ def _findings(results: list[CheckResult]) -> list[dict[str, Any]]:
         if first is not None:  # a cross-posted copy: one incident, with every copy's link
             first["copies"].append(copy)
             continue
-        item = {**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": copy["link"], "copies": [copy],
+        item = {**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": copy["link"], "copies": [copy], "details": "",
                 "suppressed": f.suppressed, "suppression_note": note(f.suppression) if f.suppression else ""}
         if f.incident:
             incidents[(f.incident_key, f.suppressed)] = item
@@ -245,7 +246,11 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
     # A reviewed (suppressed) finding is listed on its own, never as an action or a safeguarding alert.
     suppressed = [f for f in findings if f["suppressed"]]
     findings = [f for f in findings if not f["suppressed"]]
-    actions = [f for f in findings if f["severity"] != Severity.INFO.value]
+    # what could not be read comes first: until it is fixed, the checks that need it are "not evaluated"
+    unread = [{"severity": "not_evaluated", "severity_label": "Not checked", "policy": a.policy, "message": a.what,
+               "evidence": "", "action": a.action, "details": a.details, "link": "", "post_url": "", "copies": []}
+              for a in advice.unread(collections, results)]
+    actions = unread + [f for f in findings if f["severity"] != Severity.INFO.value]
     return {
         "trust": {"name": config.trust.name, "report_url": config.trust.report_url},
         "school": {"id": school.id, "name": school.name, "head_email": school.head_email, "dsl_email": school.dsl_email},
@@ -265,6 +270,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
                          # this week's original posts on the account (post_frequency), not all it collected
                          "week_posts": int(per_account.get(f"{c.platform}:{c.account}", 0))} for c in collections],
         "not_collected": [c for c in collections if not c.status.collected],
+        "nothing_collected": bool(collections) and not any(c.status.collected for c in collections),
         "trend": trend,
         "minimum": minimum,
         # columns of the email's bar chart: one per post, one past the target so its line shows

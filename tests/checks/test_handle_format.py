@@ -146,3 +146,25 @@ def test_the_demo_trust_shows_warnings_for_its_uppercase_handles():
     assert by_school["our-lady"].status is Status.WARN
     assert by_school["holy-cross"].status is Status.PASS  # holycross.bsky.social
     assert by_school["sacred-heart"].status is Status.PASS  # own-domain Bluesky handle, sacredheart_fict an info note
+
+
+def test_an_account_the_platform_cannot_find_is_not_judged(make_post):
+    """Advice to rename an account would contradict the report, which says the account does not exist."""
+    from checks._base import run_checks
+    from socialaudit.config import DEFAULT_CONFIG, load_config
+    from socialaudit.models import AccountCollection, CollectionStatus, Status
+    from socialaudit.weeks import IsoWeek
+
+    config = load_config(DEFAULT_CONFIG)
+    school = config.school("st-josephs")
+    week = IsoWeek.parse("2026-W47")
+    [judged] = run_checks(school, [], week=week, config=config, names=["handle_format"])
+    assert judged.status is Status.WARN and any("StJosephsFict" in f.message for f in judged.findings)
+    gone = [AccountCollection(school=school.id, platform=a.platform, account=a.key, status=CollectionStatus.UNAVAILABLE)
+            for a in school.accounts if a.platform in ("x", "bluesky")]
+    [result] = run_checks(school, [], week=week, config=config, collections=gone, names=["handle_format"])
+    assert result.status is Status.NOT_EVALUATED and result.findings == ()
+    assert "could not be found on the platform" in result.summary
+    # one gone, the other still judged
+    [partly] = run_checks(school, [], week=week, config=config, collections=gone[:1], names=["handle_format"])
+    assert partly.status is not Status.NOT_EVALUATED and "Not judged: " in partly.summary

@@ -189,8 +189,31 @@ def test_a_cross_posted_post_is_one_incident_in_the_report_the_email_and_the_kpi
     for body in (text, html):
         assert all(link in body for link in links)  # one action, every copy's link
     report = (demo_week.output / "reports" / str(WEEK) / "schools" / "st-hildas.html").read_text()
-    assert "This week&#39;s actions (1)" in report or "This week's actions (1)" in report
+    assert "s actions (1)</h2>" in report
     assert "view post on st-hildas.example.sch.uk" in report and "view post on facebook.com" in report
     view = reports.trust_view(demo_week.load(), WEEK, demo_week.store(), missing=[])
     [row] = [r for r in view["rows"] if r["id"] == "st-hildas"]
     assert row["critical"] == 1
+
+
+def test_a_school_with_nothing_collected_leads_with_each_broken_account_and_its_own_action(demo_week):
+    """St Joseph's: a feed answering 404, an unknown Bluesky handle, an X account that is gone and a
+    missing calendar. The email and the report say so first, one action each, in plain words; the
+    raw reason stays under "Details"; no advice to rename a handle the platform cannot find."""
+    message, _ = _eml(demo_week, "st-josephs")
+    text, html = _bodies(message)
+    assert message["Subject"].endswith("Nothing could be collected, so nothing was checked: 4 actions this week")
+    actions = text[text.index("This week's actions (4)"):text.index("Posts per week")]
+    expected = [("Your Bluesky account @stjosephs-old.bsky.social says the account does not exist", "Profile not found"),
+                ("Your website feed http://", "answered HTTP 404"),
+                ("Your X account @StJosephsFict says the account does not exist", "Could not find user"),
+                ("Your events calendar http://", "HTTP 404")]
+    at = [actions.index(f"{n}. [Not checked") for n in range(1, 5)]
+    for (what, details), start, end in zip(expected, at, [*at[1:], len(actions)], strict=True):
+        item = actions[start:end]
+        assert what in item and "Details: " in item and details in item and "What to do: " in item
+    assert "answers 'not found' (404)" in actions and "Rename" not in text and "rename it" not in html.lower()
+    report = (demo_week.output / "reports" / str(WEEK) / "schools" / "st-josephs.html").read_text()
+    first_action = report.index("s actions (4)</h2>")
+    assert report.index("Your Bluesky account", first_action) < report.index("Checks</h2>")
+    assert "not evaluated (accounts missing)" in report  # the posts-per-week row agrees with the check
