@@ -52,6 +52,11 @@ class CheckContext:
         return self.settings[name]
 
 
+def plural(count: int, noun: str, many: str = "") -> str:
+    """'1 link', '2 links', '0 links'; ``many`` for an irregular plural ('1 child', '3 children')."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
 def in_week(posts: Sequence[Post], ctx: CheckContext) -> list[Post]:
     """The posts created inside the run's ISO week (in the trust's timezone).
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from checks._base import CheckContext, Setting, check, in_week
+from checks._base import CheckContext, Setting, check, in_week, plural
 from checks._blocklist import Blocklist, load_blocklists
 from socialaudit.config import PROJECT_ROOT, School
 from socialaudit.models import CheckResult, Finding, LinkState, Post, Severity, Status
@@ -155,16 +155,18 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     failed = ctx.failed_accounts
     if failed:
         names = ", ".join(f"{c.platform} {c.account}" for c in failed)
-        return result(Status.NOT_EVALUATED, f"{len(where)} links checked, but {names} could not be collected, "
+        return result(Status.NOT_EVALUATED, f"{plural(len(where), 'link')} checked, but {names} could not be collected, "
                                             "so their links are unknown.")
     if unknown:
         return result(Status.NOT_EVALUATED, f"{unknown} of {len(where)} link{'s' if len(where) != 1 else ''} "
                                             "could not be verified.")
     if warnings:
         return result(Status.WARN, f"{len(warnings)} link problem{'s' if len(warnings) != 1 else ''} "
-                                   f"(broken or not https) in {len(where)} links this week.")
+                                   f"(broken or not https) in {plural(len(where), 'link')} this week.")
     if not where:
         return result(Status.PASS, "No links in this week's posts.")
+    if len(where) == 1:
+        return result(Status.PASS, f"The one link this week is safe{' (on the allowlist)' if allowlisted else ''}.")
     return result(Status.PASS, f"All {len(where)} links this week are safe ({allowlisted} on the allowlist).")
 
 

@@ -3,7 +3,7 @@
 What it checks: every official account's handle is @schoolname in lowercase, where the platform allows it: the school's name without words such as Primary, School, Academy, Catholic, C of E or RC, and without punctuation ("St Aidan's Catholic Primary School" -> @staidans; St or Saint, with or without "of"; the school's type words may follow, as in @staidansprimary). An explicit expected_handle in config replaces the derived forms.
 Why it matters: families must be able to tell an official account from an impostor, and one predictable form across the trust makes that easy.
 Example: "@StAidansFict" on X -> warning: not lowercase; rename it to @staidansfict (better still @staidans).
-How to fix: change the handle in the platform's settings to the lowercase form in the finding (X, Instagram, Facebook and Mastodon handles ignore letter case, so lowercasing keeps the account's address), or record an approved exception as expected_handle in config/trust.yaml.
+How to fix: change the handle in the platform's settings to the lowercase form in the finding (X, Instagram, Facebook and Mastodon handles ignore letter case, so lowercasing keeps the account's address), or, if the trust has approved this handle, ask the trust's social media lead to record it as the expected handle.
 
 Rules per platform: X 1-15 of letters, digits and _; Instagram up to 30 of letters, digits, . and _; a
 Facebook username at least 5 of letters, digits and .; a YouTube @handle 3-30 of letters, digits, _,
@@ -303,8 +303,8 @@ def _judge(school: School, account: Account, judged: Judged, forms: Sequence[str
     if not rule.pattern.fullmatch(part) or not rule.min_len <= len(part) <= rule.max_len:
         return [finding(Severity.WARNING,
                         f"{shown} is not a valid {rule.label} ({rule.min_len}-{rule.max_len} characters of letters, digits"
-                        f"{' and ' + ' '.join(rule.separators) if rule.separators else ''}); check the handle in config.",
-                        "Correct the handle in config/trust.yaml to the account's real handle.")]
+                        f"{' and ' + ' '.join(rule.separators) if rule.separators else ''}); the trust's settings may hold a mistyped handle.",
+                        "Tell the trust's social media lead the account's real handle, so the trust's settings can be corrected.")]
     lower = part.lower()
     flat = _SEPARATORS.sub("", lower)
     upper = part != lower
@@ -314,23 +314,23 @@ def _judge(school: School, account: Account, judged: Judged, forms: Sequence[str
         expected = judged_part(Account(platform=account.platform, handle=account.expected_handle), ()) or judged
         if _SEPARATORS.sub("", expected.part.lower()) != flat:
             return [finding(Severity.WARNING, f"{shown} is not the handle the trust expects ({account.expected_handle}).",
-                            f"Rename the account to {account.expected_handle}, or correct expected_handle in config.")]
+                            f"Rename the account to {account.expected_handle}, or, if the trust approved this handle, tell the trust's social media lead.")]
         if upper:
             return [finding(Severity.WARNING, f"{shown} is not in lowercase.",
                             f"Rename it to {_renamed(judged, lower)}{keeps}.")]
         return []
     if not forms:
         return [finding(Severity.INFO, f"No handle could be derived from the school's name {school.name!r}.",
-                        "Set expected_handle for this account in config/trust.yaml.")]
+                        "Ask the trust's social media lead which handle the trust expects for this account.")]
     verdict = classify(flat, forms, max_suffix=max_suffix, max_len=rule.max_len)
     best = suggestion(forms, judged.platform)
     if verdict.kind == "unrelated":
         return [finding(Severity.WARNING, f"{shown} does not contain the school's name; families cannot tell it is official.",
-                        f"Rename it to {_renamed(judged, best)}; if this handle is approved, record it as expected_handle in config.")]
+                        f"Rename it to {_renamed(judged, best)}; if the trust has approved this handle, ask the trust's social media lead to record it.")]
     if verdict.kind == "extra":
         return [finding(Severity.WARNING,
                         f"{shown} adds {verdict.extra!r} to the school's name, which is how unofficial accounts are named.",
-                        f"Rename it to {_renamed(judged, best)}; if this handle is approved, record it as expected_handle in config.")]
+                        f"Rename it to {_renamed(judged, best)}; if the trust has approved this handle, ask the trust's social media lead to record it.")]
     preferred = verdict.form if RULES[judged.platform].min_len <= len(verdict.form) <= rule.max_len else best
     if upper:
         added = f" and adds {verdict.extra!r} to the school's name" if verdict.kind == "suffix" else ""

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from checks._base import CheckContext, Setting, check
+from checks._base import CheckContext, Setting, check, plural
 from socialaudit.config import School
 from socialaudit.models import CheckResult, Finding, Post, Severity, Status
 
@@ -131,11 +131,12 @@ def post_frequency(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     if not school.accounts:
         return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so nothing could be counted.")
     if count >= minimum:
-        return result(Status.PASS, f"{count} original posts this week (target {minimum}{part}).")
+        return result(Status.PASS, f"{plural(count, 'original post')} this week (target {minimum}{part}).")
     failed = ctx.failed_accounts
     if failed:
         names = ", ".join(f"{c.platform} {c.account}" for c in failed)
-        return result(Status.NOT_EVALUATED, f"Only {count} posts found, but {names} could not be collected, so the count is incomplete.")
+        found = "No posts found" if not count else f"Only {plural(count, 'post')} found"
+        return result(Status.NOT_EVALUATED, f"{found}, but {names} could not be collected, so the count is incomplete.")
     finding = Finding(
         check="post_frequency", severity=Severity.BREACH, status=Status.FAIL, school=school.id, policy="4.3",
         message=(f"{count} original post{'s' if count != 1 else ''} in {ctx.week}; the policy asks for at least {full_minimum} a week"

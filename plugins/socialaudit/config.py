@@ -131,6 +131,7 @@ class Trust(_Model):
     calendars: list[str] = []  # iCalendar URLs or files with trust-wide events
     checks: dict[str, dict[str, Any]] = {}  # per-check threshold overrides
     report_url: str = ""  # where the reports are published, for links in emails
+    contact: str = Field(default="", max_length=200)  # who a head asks about the audit (shown in emails)
     retention: Retention = Retention()  # days per kind of data; default: keep forever
 
     @field_validator("timezone")
@@ -261,7 +262,8 @@ def parse_config(raw: Any, source: str) -> TrustConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
-        extra = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        more = exc.error_count() - 1
+        extra = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
         raise ConfigError(f"{source}: {_describe(tuple(first['loc']), raw)}: {message}{extra}") from None
 
 

@@ -252,7 +252,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
               for a in advice.unread(collections, results)]
     actions = unread + [f for f in findings if f["severity"] != Severity.INFO.value]
     return {
-        "trust": {"name": config.trust.name, "report_url": config.trust.report_url},
+        "trust": {"name": config.trust.name, "report_url": config.trust.report_url, "contact": config.trust.contact},
         "school": {"id": school.id, "name": school.name, "head_email": school.head_email, "dsl_email": school.dsl_email},
         "week": str(week),
         "week_label": week_label(week),
@@ -298,7 +298,7 @@ def _kpis(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] |
             kpi["frequency_known"] += 1
             if frequency.status in (Status.PASS, Status.NOT_APPLICABLE):
                 kpi["meeting_frequency"] += 1
-        findings = [f for r in results for f in r.findings if not f.suppressed]
+        findings = [f for r in results for f in r.findings if not f.suppressed and f.severity != Severity.INFO]
         kpi["critical"] += _incidents(f for f in findings if f.severity == Severity.CRITICAL)
         kpi["findings"] += _incidents(findings)
         for r in results:
@@ -344,7 +344,7 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
                 "The audit of this school did not finish." if school.id in missing else "This check has no result for the week.")
             cells.append({"check": column["name"], "status": status.value, "status_label": status.label,
                           "rank": status.rank, "summary": summary})
-        findings = [f for r in results.values() for f in r.findings if not f.suppressed]
+        findings = [f for r in results.values() for f in r.findings if not f.suppressed and f.severity != Severity.INFO]
         reviewed = [f for r in results.values() for f in r.findings if f.suppressed]
         suppressed.extend({"school": school.name, "school_id": school.id, "check": f.check, "policy": f.policy,
                            "severity": f.severity.value, "severity_label": f.severity.value.capitalize(),
@@ -366,7 +366,8 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
         {"id": "critical", "title": "Open critical findings", "value": str(now["critical"]),
          "compare": _compare(now["critical"], before["critical"] if before else None, better="down")},
         {"id": "events", "title": "Events promoted",
-         "value": f"{now['events_promoted']} of {now['events_due']}" if now["events_known"] else "not checked yet",
+         "value": f"{now['events_promoted']} of {now['events_due']} event{'s' if now['events_due'] != 1 else ''}"
+                  if now["events_known"] else "not checked yet",
          "compare": _compare(now["events_promoted"], before["events_promoted"] if before and before["events_known"] else None,
                              better="up") if now["events_known"] else {"text": "", "tone": "neutral", "symbol": ""}},
         {"id": "coverage", "title": "Collection coverage", "value": f"{now['coverage']}% ({now['accounts_collected']} of {now['accounts']} accounts)",

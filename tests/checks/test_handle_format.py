@@ -54,7 +54,7 @@ CASES = [
     (AIDANS, "instagram", "officialstaidans", Severity.WARNING, "adds 'official'", "@staidans"),
     (AIDANS, "x", "stmarysprimary", Severity.WARNING, "does not contain the school's name", "@staidans"),
     (AIDANS, "x", "st_aidans", Severity.INFO, "punctuation", "@staidans"),
-    (AIDANS, "x", "st aidans", Severity.WARNING, "not a valid X handle", "Correct the handle"),
+    (AIDANS, "x", "st aidans", Severity.WARNING, "not a valid X handle", "the account's real handle"),
     (AIDANS, "x", "staidansprimary1", Severity.WARNING, "not a valid X handle", ""),  # 16 characters
     (AIDANS, "mastodon", "@StAidans@mastodon.example", Severity.WARNING, "lowercase", "@staidans@mastodon.example"),
     (AIDANS, "mastodon", "@staidans@Social.Example", None, "", ""),  # only the user part is judged
@@ -95,6 +95,9 @@ def test_handles(name, platform, handle, severity, message, action):
     assert action in finding.action
     assert finding.policy == "4.2"
     assert finding.evidence == handle
+    # a head reads this: it names who can change the trust's settings, never a file or a setting's name
+    for words in (finding.message, finding.action):
+        assert "config" not in words and ".yaml" not in words and "expected_handle" not in words
     assert finding.account == handle
 
 

@@ -46,3 +46,14 @@ def test_a_section_ends_at_a_blank_line_or_the_next_heading():
     assert spec.doc_section("Example") == "a -> b and c."
     assert spec.doc_section("How to fix") == "do d."
     assert spec.doc_section("Why it matters") == ""
+
+
+def test_how_to_fix_speaks_to_a_head_not_to_an_administrator():
+    """The reports show each check's "How to fix" to heads: no file, setting or field names."""
+    from checks._base import registry
+
+    for spec in registry().values():
+        advice = spec.doc_section("How to fix")
+        assert advice, spec.name
+        for word in ("config", ".yaml", "expected_handle", "setting "):
+            assert word not in advice, (spec.name, word)

@@ -217,3 +217,19 @@ def test_a_school_with_nothing_collected_leads_with_each_broken_account_and_its_
     first_action = report.index("s actions (4)</h2>")
     assert report.index("Your Bluesky account", first_action) < report.index("Checks</h2>")
     assert "not evaluated (accounts missing)" in report  # the posts-per-week row agrees with the check
+
+
+def test_the_email_links_the_report_names_a_contact_and_says_when_no_lead_is_copied(demo_week):
+    """Holy Cross has no safeguarding lead on file: a critical finding there is not silently uncopied."""
+    add_findings(demo_week.store(), WEEK, "holy-cross", [critical_named_child("holy-cross")])
+    rerender(demo_week, WEEK)
+    message, _ = _eml(demo_week, "holy-cross")
+    assert message["Subject"].startswith("[Safeguarding] ") and message["Cc"] is None
+    text, html = _bodies(message)
+    config = demo_week.load()
+    for body in (text, html):
+        assert "No safeguarding lead is on file for your school" in body and "forward this email to your DSL" in body
+        assert f"{config.trust.report_url}/{WEEK}/schools/holy-cross.html" in body
+        assert "How to read this" in body and config.trust.contact in body.replace("&#39;", "'")
+    hildas, _ = _eml(demo_week, "st-hildas")
+    assert "No safeguarding lead is on file" not in _bodies(hildas)[0]
