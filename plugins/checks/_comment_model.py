@@ -65,7 +65,8 @@ _LOOKALIKES = {
 # Emoji that stand for a word. Other pictographs become "e_" + a short name of their own.
 _EMOJI_WORDS = {
     "🖕": "fuck", "🔪": "e_knife", "🗡": "e_knife", "🔫": "e_gun", "💣": "e_bomb", "🧨": "e_bomb", "🪢": "e_noose",
-    "👊": "e_fist", "🤜": "e_fist", "💀": "e_skull", "☠": "e_skull", "⚰": "e_coffin", "🩸": "e_blood", "🔥": "e_fire",
+    "🪓": "e_knife", "👊": "e_fist", "🤜": "e_fist", "💀": "e_skull", "☠": "e_skull", "⚰": "e_coffin", "🪦": "e_coffin",
+    "🩸": "e_blood", "🔥": "e_fire",
     "🍆": "e_aubergine", "🍑": "e_peach", "🍒": "e_cherries", "💦": "e_droplets", "👅": "e_tongue", "🥵": "e_hot",
     "😏": "e_smirk", "😈": "e_devil", "😉": "e_wink", "😜": "e_wink", "👀": "e_eyes", "😍": "e_hearteyes",
     "🤤": "e_drool", "💸": "e_money", "📸": "e_camera", "🤮": "e_vomit", "🤢": "e_vomit", "🤡": "e_clown",
@@ -292,7 +293,9 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     ``w:word`` for each word but function words, ``a b`` bigrams (when the model uses them), ``C:cue``
     for each cue word or phrase of ``_lexicon.CUE_WORDS`` / ``CUE_PHRASES`` (a Capitalised word inside a
     sentence is a name, not a cue), ``C:isa`` for an insult said of someone, ``L:kind`` for the lexicon's
-    hits, ``P:kind`` for personal data, ``S:name`` for a name, and ``X:a+b`` for a few pairs of cues.
+    hits, ``P:kind`` for personal data, ``S:name`` for a name, and ``X:a+b`` for a few pairs of cues. A form
+    or year group ("9C", "Year 9s") is a pupil, a hashtag a campaign; both count only in pairs ("#BinHer" and a
+    name; bodies or clothes and a pupil, a photo or a leer).
     """
     if norm is None:
         norm = normalise(text)
@@ -319,6 +322,10 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
         present.update(cue for phrase, cue, pattern in phrases[first] if phrase in norm and pattern.search(norm))
     if "(((" in text:
         present.add("slur")  # the antisemitic "echo"
+    if "#" in text and _HASHTAG.search(text):
+        present.add("hashtag")  # a campaign: "#BinHer", "#ByeTyler"
+    if _DIGITS.search(text) and _FORM.search(text):
+        present.add("pupil")  # a form or year group: "7B", "10H", "Year 9s"
     out.extend("C:" + c for c in sorted(present) if c not in _CONTEXT_ONLY)
     out.extend("L:" + k for k in lexicon_kinds)
     out.extend("P:" + k for k in personal)
@@ -332,13 +339,18 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
 
 
 # Cues that mean something only next to another (a photo, a pupil, "always", "you"): pairs only.
-_CONTEXT_ONLY = frozenset({"photo", "pupil", "general", "looks", "second", "group"})
+_CONTEXT_ONLY = frozenset({"photo", "pupil", "general", "looks", "second", "group", "hashtag", "body"})
+_HASHTAG = re.compile(r"(?<![\w&])#[A-Za-z]\w+")  # "#BinHer"; not "&#39;" nor "C#"
+# A secondary form or year group: "9C", "10H", "Year 9s", "yr10s" (a pupil in a pair, like "girls")
+_FORM = re.compile(r"\b(?:[7-9]|1[0-3])[A-Z]\b|\b[Yy](?:ea)?r\s?(?:[1-9]|1[0-3])s\b")
 
 
 _PAIRS = (("group", "general"), ("group", "hostile"), ("leer", "pupil"), ("leer", "photo"), ("sexual", "pupil"),
           ("violence", "staff"), ("violence", "pupil"), ("violence", "second"), ("violence", "name"),
           ("mock", "name"), ("laugh", "name"), ("laugh", "looks"), ("looks", "name"), ("mock", "pupil"),
-          ("laugh", "pupil"), ("insult", "name"), ("insult", "staff"), ("selfharm", "second"), ("selfharm", "name"))
+          ("laugh", "pupil"), ("insult", "name"), ("insult", "staff"), ("selfharm", "second"), ("selfharm", "name"),
+          ("hashtag", "name"), ("hashtag", "pupil"), ("hashtag", "laugh"), ("hashtag", "looks"), ("body", "pupil"),
+          ("body", "photo"), ("body", "leer"), ("insult", "second"), ("isa", "second"), ("mock", "second"))
 
 
 # Function words: a few hundred labelled comments give them weights by chance ("this", "they", "it"),

@@ -83,6 +83,13 @@ FLAGGED = [
     ("go unalive yourself Kai", "self-harm", True),
     ("k.y.s Ethan nobody likes you", "self-harm", True),
     ("drink bleach Jayden", "self-harm", True),
+    # words no training comment has, read through the cue lists they belong to
+    ("Mrs Fictdale is a nasty vindictive old hag", "attack", False),
+    ("Don't invite Olivia to the party, nobody likes her", "bullying", False),
+    ("Everyone block Tyler, he's such a weirdo #ByeTyler", "bullying", False),
+    ("The girls in the year 8 netball pic have great legs 👀", "sexual", True),
+    ("typical gyppo family, lock up your bikes", "slur", False),
+    ("hope you die Ryan, nobody would care", "self-harm", True),
 ]
 
 
@@ -116,6 +123,22 @@ CLEAR = [
     "Year 8 are reading Lord of the Flies: 'Kill the pig! Cut her throat!'",
     "Assembly on the history of the Holocaust was powerful",
     "Our class is learning about suicide prevention and mental health this week",
+    # the cues of forms, hashtags and bodies count only in pairs, and the new words have innocent neighbours
+    "My daughter in 7B loved her first week, thank you",
+    "Vote for our school in the eco awards! #GreenSchools",
+    "#ProudTeacher Mrs Fict and 9C won the quiz",
+    "Lovely photos of the Year 11s at prom, stunning dresses",
+    "The Year 7 body systems topic was great",
+    "Year 9 girls smashed it at netball, fit and fast!",
+    "Homo sapiens and Neanderthals: Year 8 evolution display",
+    "Design and technology: be careful not to cut yourself on the saw",
+    "The car park at pick-up is a nightmare, please add a crossing warden",
+    "Everyone is invited to the summer fair, tag a friend",
+    "Such a cute photo of the reception kids!",
+    "The kids look gorgeous in their costumes",
+    "My lad says nobody talks to him at lunch, who can I speak to?",
+    "Lovely pic of the U12 boys in their new shorts and socks",
+    "Gymnastics club: leotards must be plain navy, no jewellery",
     "",
     "   ",
 ]
@@ -126,6 +149,19 @@ def test_hard_negatives_stay_clear(text):
     assert read(text) == model.Reading()
 
 
+@pytest.mark.parametrize(("text", "present", "absent"), [
+    ("Nice legs on the 9C girls 👀", {"X:body+pupil", "X:body+leer"}, {"C:body", "C:pupil"}),
+    ("how developed the Year 9s are", {"X:body+pupil"}, set()),
+    ("#ByeTyler trending lol", {"X:hashtag+laugh"}, {"C:hashtag"}),
+    ("Mr Fictson you're a joke", {"X:isa+second"}, set()),
+    ("Lovely photo of 10H in their new tops", set(), {"X:body+pupil"}),  # "tops", not "top"; a photo alone is no leer
+    ("learning C# in 10H", set(), {"X:hashtag+pupil"}),  # a language, not a hashtag
+])
+def test_forms_hashtags_and_bodies_are_cues_only_in_pairs(text, present, absent):
+    feats = set(model.analyse(text)[0])
+    assert present <= feats and not absent & feats, sorted(feats)
+
+
 # --- masking: the whole word, emoji and digit stand-ins included -----------------------------------
 
 @pytest.mark.parametrize(("text", "shown"), [
@@ -133,6 +169,9 @@ def test_hard_negatives_stay_clear(text):
     ("w***3rs at the gate", "w****** at the gate"),
     ("total w4nk3rs, all of them", "total w******, all of them"),
     ("f u c k this tie policy", "f * * * this tie policy"),
+    ("f🦆🦆king hell", "f****** hell"),  # two emoji
+    ("you absolute c🦆nt", "you absolute c***"),
+    ("sh1t parking, t.w.a.t driver", "s*** parking, t****** driver"),
 ])
 def test_masking_hides_the_whole_word(text, shown):
     reading = read(text)
