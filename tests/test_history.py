@@ -449,3 +449,56 @@ def test_the_anchor_on_sqlite_and_postgresql(audit_env: Environment, capsys: pyt
     assert latest == folder(WEEKS[2])
     code, out, _ = run(capsys, "verify")
     assert code == 1 and f"MISMATCH: run {latest}: sealed in the store at chain position 2 on " in out
+
+
+def test_export_xlsx_and_parquet_hold_what_the_csv_holds(env: Environment, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import openpyxl
+    import pandas as pd
+
+    weeks = ("--from", "2026-W45", "--to", "2026-W47")
+    run(capsys, "export", *weeks, "--format", "csv", "-o", str(tmp_path / "e.csv"))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "e.csv").read_text())))
+    code, out, err = run(capsys, "export", *weeks, "--format", "xlsx", "-o", str(tmp_path / "e.xlsx"))
+    assert code == 0 and out == "", err
+    book = openpyxl.load_workbook(tmp_path / "e.xlsx")
+    assert book.sheetnames == ["runs", "findings", "metrics"]
+    sheet = {name: [[c.value for c in r] for r in book[name].iter_rows()] for name in book.sheetnames}
+    header = sheet["findings"][0]
+    findings = [dict(zip(header, r, strict=True)) for r in sheet["findings"][1:]]
+    expected = [r for r in rows if r["record"] == "finding"]
+    assert [(f["week"], f["school"], f["check"], f["key"]) for f in findings] == \
+        [(r["week"], r["school"], r["check"], r["key"]) for r in expected]
+    assert [r[0] for r in sheet["runs"][1:]] == [str(w) for w in WEEKS]
+    metrics = [dict(zip(sheet["metrics"][0], r, strict=True)) for r in sheet["metrics"][1:]]
+    assert len(metrics) == len([r for r in rows if r["record"] == "metric"])
+    posts = [m for m in metrics if m["check"] == "post_frequency" and m["metric"] == "posts"]
+    assert posts and all(isinstance(m["number"], (int, float)) for m in posts)
+
+    code, out, err = run(capsys, "export", *weeks, "--format", "parquet", "-o", str(tmp_path / "e.parquet"))
+    assert code == 0 and out == "", err
+    frame = pd.read_parquet(tmp_path / "e.parquet")
+    assert list(frame[frame["record"] == "finding"]["key"]) == [r["key"] for r in expected]
+    assert str(frame["number"].dtype) == "float64" and frame["number"].notna().any()
+    # a workbook or a Parquet file is a file: not to stdout
+    code, _, err = run(capsys, "export", *weeks, "--format", "xlsx")
+    assert code == 2 and "give it with -o FILE" in err
+
+
+def test_export_xlsx_defuses_formulas_and_drops_what_a_workbook_cannot_hold(tmp_path: Path) -> None:
+    import openpyxl
+
+    from socialaudit.history import _write_xlsx
+
+    hostile = {"week": "2026-W47", "run_id": "r", "school": "s", "check": "comments", "policy": "4.1", "status": "fail",
+               "severity": "breach", "message": "=HYPERLINK(\"http://evil.example\",\"click\")", "evidence": "bell\x07 and \x00nul",
+               "post_url": "@SUM(1+1)", "action": "-2+3", "key": "k"}
+    data = {"runs": [{"week": "2026-W47", "run_id": "r", "folder": "2026-W47/r", "state": "success"}],
+            "findings": [hostile], "metrics": [{"week": "2026-W47", "run_id": "r", "school": "s", "check": "c", "policy": "4.1",
+                                                "status": "pass", "metrics": {"note": "+cmd|' /C calc'!A0", "n": 3}}]}
+    _write_xlsx(data, tmp_path / "h.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "h.xlsx")
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]  # no formula anywhere
+    values = [c.value for c in cells if isinstance(c.value, str)]
+    assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in values and "'@SUM(1+1)" in values and "'-2+3" in values
+    assert "bell\ufffd and \ufffdnul" in values and "'+cmd|' /C calc'!A0" in values

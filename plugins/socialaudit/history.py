@@ -3,7 +3,7 @@
 - ``list [--school S] [--from W] [--to W]``: archived runs with their week, state and counts (and
   runs the store knows that were never archived);
 - ``show RUN``: what that run found, per school;
-- ``export --from W --to W [--school S] --format csv|json [-o FILE]``: findings and weekly metrics
+- ``export --from W --to W [--school S] --format csv|json|xlsx|parquet [-o FILE]``: findings and weekly metrics
   across weeks, from the latest archived run of each week;
 - ``verify [--from W] [--to W]``: recompute every hash and walk the chain;
 - ``purge [--dry-run]``: remove what is past ``trust.retention`` and record the purge in the chain.
@@ -298,25 +298,94 @@ def _csv(data: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
+FINDING_COLUMNS = tuple(c for c in EXPORT_COLUMNS if c not in ("record", "metric", "value"))
+METRIC_COLUMNS = ("week", "run_id", "school", "check", "policy", "status", "metric", "value", "number")
+RUN_COLUMNS = ("week", "run_id", "folder", "state")
+
+
+def export_tables(data: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The export as three tables (runs, findings, metrics), one metric per row: what a spreadsheet or a
+    data frame wants. ``value`` is the metric as text; ``number`` the same when it is a number."""
+    findings = [{c: {**f, **suppression_cells(f)}.get(c, "") for c in FINDING_COLUMNS} for f in data["findings"]]
+    metrics = []
+    for m in data["metrics"]:
+        for name, value in list(_flatten("", m["metrics"])) or [("", "")]:
+            number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            metrics.append({"week": m["week"], "run_id": m["run_id"], "school": m["school"], "check": m["check"],
+                            "policy": m["policy"], "status": m["status"], "metric": name,
+                            "value": value if isinstance(value, str) else json.dumps(value), "number": number})
+    runs = [{c: r.get(c, "") for c in RUN_COLUMNS} for r in data["runs"]]
+    return {"runs": runs, "findings": findings, "metrics": metrics}
+
+
+_COLUMNS = {"runs": RUN_COLUMNS, "findings": FINDING_COLUMNS, "metrics": METRIC_COLUMNS}
+
+
+def _write_xlsx(data: Mapping[str, Any], target: Path) -> None:
+    """One workbook, a sheet each for runs, findings and metrics. Text from posts is defused as in the
+    CSV (a leading = + - @ gets an apostrophe: openpyxl would store it as a formula), and characters a
+    workbook cannot hold (control characters) become U+FFFD."""
+    import pandas as pd
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value: Any) -> Any:
+        return csv_cell(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)) if isinstance(value, str) else value
+
+    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+        for name, rows in export_tables(data).items():
+            frame = pd.DataFrame([{k: cell(v) for k, v in row.items()} for row in rows], columns=list(_COLUMNS[name]))
+            frame.to_excel(writer, sheet_name=name, index=False)
+
+
+def _write_parquet(data: Mapping[str, Any], target: Path) -> None:
+    """One Parquet file for analysts: the findings and the metrics in one long table, as in the CSV
+    (``record`` says which), with typed columns (``number`` is a float, the rest text); no defusing:
+    a data frame runs no formulas."""
+    import pandas as pd
+
+    tables = export_tables(data)
+    rows = [{"record": "finding", **f} for f in tables["findings"]] + [{"record": "metric", **m} for m in tables["metrics"]]
+    columns = ["record", *dict.fromkeys((*FINDING_COLUMNS, *METRIC_COLUMNS))]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in columns:
+        if column != "number":
+            frame[column] = frame[column].fillna("").astype(str)
+    frame["number"] = frame["number"].astype("float64")
+    frame.to_parquet(target, index=False, engine="pyarrow")
+
+
+def _text(data: Mapping[str, Any], format: str) -> str:  # noqa: A002 - the CLI's option name
+    return _csv(data) if format == "csv" else json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the export as CSV (one row per finding or metric) or JSON, to a file or stdout."""
+    """Write the export as CSV (one row per finding or metric) or JSON, to a file or stdout; or as an
+    Excel workbook or a Parquet file, to a file."""
     first, last = _range(args)
     if first is None or last is None:
         raise UsageError("export needs --from and --to (ISO weeks such as 2026-W30)")
+    binary = args.format in ("xlsx", "parquet")
+    if binary and (not args.output or args.output == "-"):
+        raise UsageError(f"--format {args.format} writes a file: give it with -o FILE")
     archive = _archive(args)
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
     data = export_rows(archive, first, last, args.school, progress=progress)
-    text = _csv(data) if args.format == "csv" else json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     if args.output and args.output != "-":
         target = Path(args.output)
+        tmp = target.with_name(target.name + ".tmp")
         try:
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
+            if args.format == "xlsx":
+                _write_xlsx(data, tmp)
+            elif args.format == "parquet":
+                _write_parquet(data, tmp)
+            else:
+                tmp.write_text(_text(data, args.format), encoding="utf-8")
             tmp.replace(target)
         except OSError as exc:
+            tmp.unlink(missing_ok=True)
             raise UsageError(f"{args.output}: cannot write the export: {exc.strerror}") from None
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(_text(data, args.format))
     for week in data["weeks_without_run"]:
         print(f"socialaudit history export: no archived run for {week}", file=sys.stderr)
     for problem in data["unavailable"]:
@@ -508,7 +577,9 @@ def add_parser(sub: Any) -> None:
     export = commands.add_parser("export", help="findings and weekly metrics across weeks, as CSV or JSON")
     _weeks(export, required=True)
     export.add_argument("--school", help="only this school")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--format", choices=("csv", "json", "xlsx", "parquet"), default="csv",
+                        help="csv (default) or json to stdout or a file; xlsx (a workbook: runs, findings, metrics) "
+                             "or parquet (one typed table) to the file given with -o")
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
     export.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar on stderr (default: when stderr is a terminal)")
