@@ -141,3 +141,41 @@ def test_the_airflow_database_the_cli_migrates_has_the_projects_pools():
     for name, spec in json.loads(POOLS_FILE.read_text(encoding="utf-8")).items():
         pool = Pool.get_pool(name)
         assert pool is not None and pool.slots == spec["slots"], name
+
+
+def test_config_works_before_or_after_any_sub_command_and_every_option_says_what_it_does():
+    import argparse
+
+    from socialaudit.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["--config", "F", "suppress", "list"], ["suppress", "--config", "F", "list"],
+                 ["suppress", "list", "--config", "F"], ["history", "verify", "--config", "F"],
+                 ["--config", "F", "history", "export", "--from", "2026-W45", "--to", "2026-W47"],
+                 ["send", "--week", "2026-W47", "--config", "F"], ["scan", "-", "--config", "F"]):
+        assert parser.parse_args(argv).config == "F", argv
+    assert parser.parse_args(["suppress", "list"]).config is None
+
+    def undocumented(p: argparse.ArgumentParser, path: tuple[str, ...]) -> list[str]:
+        out = []
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    out += undocumented(child, (*path, name))
+            elif action.dest != "help" and not action.help:
+                out.append(" ".join((*path, *action.option_strings, action.dest)))
+        return out
+
+    assert undocumented(parser, ()) == []
+    platform = next(a for a in parser._subparsers._group_actions[0].choices["collect"]._actions if a.dest == "platform")
+    assert "one of: bluesky, facebook, instagram, mastodon, rss, x, youtube" in platform.help
+
+
+@pytest.mark.parametrize("week", ["2026W47", "2026-W7", "47"])
+def test_a_week_in_another_form_is_refused_everywhere(capsys, week):
+    from socialaudit.cli import main
+
+    for argv in (["run", "--week", week], ["send", "--week", week], ["history", "list", "--from", week],
+                 ["suppress", "list", "--week", week]):
+        assert main(argv) == 2, argv
+        assert "ISO week such as 2026-W47" in capsys.readouterr().err

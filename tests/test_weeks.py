@@ -11,10 +11,12 @@ from socialaudit.weeks import IsoWeek, week_of, week_range
 
 def test_parse_and_format_round_trip():
     assert str(IsoWeek.parse("2026-W47")) == "2026-W47"
-    assert IsoWeek.parse("2026W07") == IsoWeek(2026, 7)
+    assert IsoWeek.parse("2026-w07") == IsoWeek(2026, 7)  # one form, the W in either case
+    assert IsoWeek.parse(" 2026-W07\n") == IsoWeek(2026, 7)
 
 
-@pytest.mark.parametrize("text", ["2026-47", "W47", "2026-W54", "2025-W53", "next week", ""])
+@pytest.mark.parametrize("text", ["2026-47", "W47", "2026-W54", "2025-W53", "next week", "", "2026W07", "2026-W7",
+                                  "2026/W07", "26-W07", "2026-W007"])
 def test_parse_rejects_non_weeks_with_the_form_expected(text):
     with pytest.raises(ValueError, match="week"):
         IsoWeek.parse(text)

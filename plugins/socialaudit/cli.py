@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from checks._base import select
-from collectors._base import CollectorError, get_collector, load_credentials
+from collectors._base import CollectorError, get_collector, load_credentials, platforms
 from collectors._http import make_session
 from socialaudit import settings
 from socialaudit.config import PROJECT_ROOT, Account, School, TrustConfig, load_config
@@ -357,8 +357,29 @@ EXTRA_COMMANDS: list[str] = ["socialaudit.suppressions", "socialaudit.history", 
                              "socialaudit.evaluate_comments"]
 
 
+CONFIG_HELP = "trust config (default: $SOCIALAUDIT_CONFIG or config/trust.yaml); before or after the command"
+
+
+def _config_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--config`` works before or after any sub-command, at any depth. The top parser holds the
+    default; every sub-parser's copy defaults to SUPPRESS, so it never overwrites a value given before
+    the sub-command (argparse's sub-parsers otherwise reset it to their own default)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in dict.fromkeys(action.choices.values()):
+            own = [a for a in child._actions if "--config" in a.option_strings]
+            for option in own:
+                option.default = argparse.SUPPRESS
+                option.help = option.help or CONFIG_HELP
+            if not own:
+                child.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+            _config_everywhere(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m socialaudit", description="Audit a trust's school social media accounts.")
+    parser.add_argument("--config", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the weekly audit DAG for a week (default: the last complete week)")
@@ -371,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     collect = sub.add_parser("collect", help="collect one account and print its posts as JSON lines")
-    collect.add_argument("--platform", required=True)
+    collect.add_argument("--platform", required=True, help=f"the platform, one of: {', '.join(platforms())}")
     collect.add_argument("--account", required=True, help="handle, or feed URL for rss")
     collect.add_argument("--base-url", help="API root or feed URL override (e.g. the simulator)")
     collect.add_argument("--since", help="ISO 8601 start (default: 7 days before --until)")
@@ -385,7 +406,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="run checks on posts given as JSON lines; print findings as JSON lines")
     scan.add_argument("file", help="JSON lines file, or - for stdin")
-    scan.add_argument("--config")
     scan.add_argument("--checks", help="comma-separated check names (default: all)")
     scan.add_argument("--week", help="ISO week the posts are judged in (default: the week of the newest post)")
     scan.add_argument("--no-resolve", action="store_true",
@@ -396,7 +416,6 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
     send.add_argument("--school", help="one school id (default: every school)")
     send.add_argument("--resend", action="store_true", help="send again even to recipients already delivered")
-    send.add_argument("--config")
     send.set_defaults(func=cmd_send)
 
     # Commands that live in their own modules: each module has ``add_parser(sub)`` which adds its
@@ -405,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in EXTRA_COMMANDS:
         importlib.import_module(module).add_parser(sub)
+    _config_everywhere(parser)
     return parser
 
 

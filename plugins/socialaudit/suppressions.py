@@ -145,7 +145,7 @@ def add_parser(sub: Any) -> None:
 
     add = actions.add_parser("add", help="suppress a finding (its key, or a prefix of it) until a date")
     add.add_argument("key", help="the finding's key (check:school:account:post_id:evidence) or a prefix ending at ':'")
-    add.add_argument("--kind", required=True, choices=KINDS)
+    add.add_argument("--kind", required=True, choices=KINDS, help="%(choices)s")
     add.add_argument("--reviewer", required=True, help="who reviewed the finding")
     add.add_argument("--reason", required=True, help="why it is a false positive or an accepted risk")
     add.add_argument("--expires", required=True, help="last day it applies, YYYY-MM-DD (judged against the audited week's Sunday)")
@@ -158,7 +158,7 @@ def add_parser(sub: Any) -> None:
     listing.set_defaults(func=cmd_list)
 
     revoke = actions.add_parser("revoke", help="revoke a CLI suppression by its id (kept in the history)")
-    revoke.add_argument("id", type=int)
+    revoke.add_argument("id", type=int, help="the suppression's id, as `suppress list` shows it")
     revoke.add_argument("--by", default="", help="who is revoking it (default: the login name)")
     revoke.set_defaults(func=cmd_revoke)
 
