@@ -81,3 +81,15 @@ def test_check_settings_merge_trust_then_school(tmp_path):
     config = load_config(_write(tmp_path, raw))
     assert config.check_settings("post_frequency", config.school("st-aidans")) == {"min_posts_per_week": 4}
     assert config.check_settings("post_frequency", config.school("holy-cross")) == {"min_posts_per_week": 2}
+
+
+def test_school_lookup_is_by_id_and_follows_a_copy_with_other_schools():
+    from socialaudit.config import DEFAULT_CONFIG, load_config
+
+    config = load_config(DEFAULT_CONFIG)
+    assert [config.school(s.id) for s in config.schools] == config.schools
+    fewer = config.model_copy(update={"schools": config.schools[:2]})
+    assert fewer.school(config.schools[1].id) is config.schools[1]
+    with pytest.raises(KeyError, match="no school 'st-hildas'"):
+        fewer.school("st-hildas")
+    assert config.school("st-hildas").id == "st-hildas"  # the original's index is its own

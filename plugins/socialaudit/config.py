@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from socialaudit import settings
 from socialaudit.errors import ConfigError as ConfigError  # re-exported: the config's error
@@ -203,6 +203,9 @@ class TrustConfig(_Model):
         """The internal origins HTTP reads may open (the ``demo:`` block's simulator); none in production."""
         return self.demo.allowed_origins() if self.demo is not None else ()
 
+    # school id -> school, for the list it was built from (a copy with other schools builds its own)
+    _index: tuple[list[School], dict[str, School]] | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _unique_ids(self) -> TrustConfig:
         seen: set[str] = set()
@@ -213,10 +216,13 @@ class TrustConfig(_Model):
         return self
 
     def school(self, school_id: str) -> School:
-        for school in self.schools:
-            if school.id == school_id:
-                return school
-        raise KeyError(f"no school {school_id!r} in {self.source or 'the config'}")
+        """The school with this id: one dictionary lookup (a scan per call made a large trust's run quadratic)."""
+        if self._index is None or self._index[0] is not self.schools:
+            self._index = (self.schools, {s.id: s for s in self.schools})
+        found = self._index[1].get(school_id)
+        if found is None:
+            raise KeyError(f"no school {school_id!r} in {self.source or 'the config'}")
+        return found
 
     def check_settings(self, check: str, school: School | None) -> dict[str, Any]:
         """Trust-wide overrides for a check, then the school's on top."""
