@@ -284,14 +284,16 @@ def _kpis(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] |
                            "critical": 0, "findings": 0, "events_promoted": 0, "events_due": 0,
                            "events_known": False, "accounts": 0, "accounts_collected": 0, "missing": len(missing)}
     seen = False
+    week_results = store.results_for_week(week)  # two queries for the week, not two per school
+    week_collections = store.collections_for_week(week)
     for school in config.schools:
         if school.id in missing:
             kpi["accounts"] += len(school.accounts)
             continue
-        results = store.results_for(week, school.id)
+        results = week_results.get(school.id, [])
         if results:
             seen = True
-        collections = store.collections_for(week, school.id)
+        collections = week_collections.get(school.id, [])
         by_check = {r.check: r for r in results}
         frequency = by_check.get("post_frequency")
         if frequency and frequency.status in (Status.PASS, Status.FAIL, Status.NOT_APPLICABLE):
@@ -334,8 +336,9 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
     columns = [{"name": s.name, "title": s.title, "short_title": s.short_title, "policy": s.policy} for s in specs.values()]
     rows = []
     suppressed: list[dict[str, Any]] = []
+    week_results = store.results_for_week(week)
     for school in config.schools:
-        results = {r.check: r for r in store.results_for(week, school.id)} if school.id not in missing else {}
+        results = {r.check: r for r in week_results.get(school.id, [])} if school.id not in missing else {}
         cells = []
         for column in columns:
             result = results.get(column["name"])

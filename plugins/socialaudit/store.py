@@ -349,6 +349,16 @@ class Store:
         with self.engine.connect() as conn:
             return [AccountCollection.from_dict(dict(r)) for r in conn.execute(query).mappings()]
 
+    def collections_for_week(self, week: IsoWeek) -> dict[str, list[AccountCollection]]:
+        """Every school's collections for a week, by school id, in one query."""
+        query = (select(collections).where(collections.c.week == str(week))
+                 .order_by(collections.c.school, collections.c.platform, collections.c.account))
+        out: dict[str, list[AccountCollection]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query).mappings():
+                out.setdefault(r["school"], []).append(AccountCollection.from_dict(dict(r)))
+        return out
+
     def collection_runs(self, week: IsoWeek, school: str) -> dict[tuple[str, str], str]:
         """The run that recorded each (platform, account) collection of a school for a week."""
         query = select(collections.c.platform, collections.c.account, collections.c.run_id).where(
@@ -376,19 +386,27 @@ class Store:
             self._upsert(conn, findings, finding_rows)
 
     def results_for(self, week: IsoWeek, school: str) -> list[CheckResult]:
-        query = (select(check_results).where(and_(check_results.c.week == str(week), check_results.c.school == school))
-                 .order_by(check_results.c.check_name))
-        fquery = (select(findings).where(and_(findings.c.week == str(week), findings.c.school == school))
-                  .order_by(findings.c.check_name, findings.c.seq))
+        return self.results_for_week(week, school).get(school, [])
+
+    def results_for_week(self, week: IsoWeek, school: str | None = None) -> dict[str, list[CheckResult]]:
+        """Every school's results and findings for a week (or one school's), by school id, in two
+        queries whatever the number of schools: the Trust report reads a week at once."""
+        where = [check_results.c.week == str(week)] + ([check_results.c.school == school] if school else [])
+        fwhere = [findings.c.week == str(week)] + ([findings.c.school == school] if school else [])
+        query = select(check_results).where(and_(*where)).order_by(check_results.c.school, check_results.c.check_name)
+        fquery = select(findings).where(and_(*fwhere)).order_by(findings.c.school, findings.c.check_name, findings.c.seq)
         with self.engine.connect() as conn:
             rows = list(conn.execute(query).mappings())
             frows = list(conn.execute(fquery).mappings())
-        by_check: dict[str, list[dict[str, Any]]] = {}
+        by_check: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for f in frows:
-            by_check.setdefault(f["check_name"], []).append(_json(f["data"]))
-        return [CheckResult.from_dict({"check": r["check_name"], "policy": r["policy"], "school": r["school"],
-                                       "status": r["status"], "summary": r["summary"], "metrics": _json(r["metrics"]),
-                                       "findings": by_check.get(r["check_name"], [])}) for r in rows]
+            by_check.setdefault((f["school"], f["check_name"]), []).append(_json(f["data"]))
+        out: dict[str, list[CheckResult]] = {}
+        for r in rows:
+            out.setdefault(r["school"], []).append(CheckResult.from_dict({
+                "check": r["check_name"], "policy": r["policy"], "school": r["school"], "status": r["status"],
+                "summary": r["summary"], "metrics": _json(r["metrics"]), "findings": by_check.get((r["school"], r["check_name"]), [])}))
+        return out
 
     def metric_history(self, school: str, check: str, weeks: Sequence[IsoWeek]) -> dict[str, dict[str, Any]]:
         """metrics of one check for one school over several weeks, keyed by week string."""

@@ -135,3 +135,36 @@ def test_hostile_text_is_escaped_in_the_reports(demo_week, page):
     if page.startswith("schools/"):
         assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
         assert "javascript:window.__pwned=3" in html  # visible, as text
+
+
+def test_the_trust_report_reads_each_week_at_once_whatever_the_number_of_schools(store):
+    """Two queries per week shown (results, collections), not two per school and week: the dashboard of
+    a large trust is a handful of queries (32 per school made 300 schools take seconds, 24,000 minutes)."""
+    from sqlalchemy import event
+
+    from socialaudit import reports
+
+    base = load_config(ROOT / "config" / "trust.yaml")
+
+    def queries(n: int) -> int:
+        config = base.model_copy(update={"schools": [base.schools[i % 6].model_copy(update={"id": f"s{n}-{i}"})
+                                                     for i in range(n)]})
+        for week in (WEEK - 1, WEEK):
+            for school in config.schools:
+                store.save_results(week, school.id, [CheckResult(check="post_frequency", policy="4.3", school=school.id,
+                                                                 status=Status.PASS, summary="seeded", metrics={"posts": 3})],
+                                   run_id="seed")
+        count = [0]
+
+        def counted(*_: Any) -> None:
+            count[0] += 1
+
+        event.listen(store.engine, "before_cursor_execute", counted)
+        try:
+            view = reports.trust_view(config, WEEK, store, missing=[])
+        finally:
+            event.remove(store.engine, "before_cursor_execute", counted)
+        assert len(view["rows"]) == n and {k["id"]: k for k in view["kpis"]}["frequency"]["value"] == f"{n} of {n}"
+        return count[0]
+
+    assert queries(3) == queries(30)
