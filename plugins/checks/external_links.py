@@ -8,6 +8,7 @@ How to fix: edit or delete the post; link to the https address of the page itsel
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -113,6 +114,9 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     for url, url_problems in problems.items():
         first = where[url][0]
         others = len({(p.platform, p.account, p.id) for p in where[url]}) - 1
+        # several problems with one link (a shortened link to a blocklisted site over plain http) are one
+        # incident: one action in the reports, counted once; each problem keeps its own finding and key
+        incident = hashlib.sha256(url.encode()).hexdigest()[:16] if len(url_problems) > 1 else ""
         for problem in url_problems:
             # the evidence stays the same week to week (it is part of the finding's key, for suppressions)
             message = problem.message
@@ -122,7 +126,8 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
                       Severity.WARNING: Status.WARN}.get(problem.severity, Status.NOT_EVALUATED)
             findings.append(Finding(check=NAME, severity=problem.severity, status=status, school=school.id,
                                     policy=POLICY, message=message, account=first.account, post_id=first.id,
-                                    post_url=first.url, evidence=problem.evidence, action=problem.action))
+                                    post_url=first.url, evidence=problem.evidence, action=problem.action,
+                                    incident=incident))
     if unresolved:
         hosts = sorted({_norm(urlsplit(u).hostname or "") for u in unresolved})
         why = "link resolution is switched off" if resolver is None else "the resolver gave no answer"

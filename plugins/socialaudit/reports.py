@@ -179,10 +179,15 @@ def _findings(results: list[CheckResult]) -> list[dict[str, Any]]:
     for f in items:
         copy = {"link": safe_link(f.post_url), "post_url": f.post_url, "where": _where(f)}
         first = incidents.get((f.incident_key, f.suppressed)) if f.incident else None
-        if first is not None:  # a cross-posted copy: one incident, with every copy's link
-            first["copies"].append(copy)
+        if first is not None:  # one incident: every copy's link, every further problem with the same link
+            if f.post_url not in {c["post_url"] for c in first["copies"]}:
+                first["copies"].append(copy)
+            if f.message != first["message"]:
+                first["also"].append({"severity_label": f.severity.value.capitalize(), "message": f.message,
+                                      "evidence": f.evidence, "action": f.action if f.action != first["action"] else ""})
             continue
-        item = {**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": copy["link"], "copies": [copy], "details": "",
+        item = {**f.to_dict(), "severity_label": f.severity.value.capitalize(), "link": copy["link"], "copies": [copy],
+                "also": [], "details": "",
                 "suppressed": f.suppressed, "suppression_note": note(f.suppression) if f.suppression else ""}
         if f.incident:
             incidents[(f.incident_key, f.suppressed)] = item
@@ -248,7 +253,8 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
     findings = [f for f in findings if not f["suppressed"]]
     # what could not be read comes first: until it is fixed, the checks that need it are "not evaluated"
     unread = [{"severity": "not_evaluated", "severity_label": "Not checked", "policy": a.policy, "message": a.what,
-               "evidence": "", "action": a.action, "details": a.details, "link": "", "post_url": "", "copies": []}
+               "evidence": "", "action": a.action, "details": a.details, "link": "", "post_url": "", "copies": [],
+               "also": []}
               for a in advice.unread(collections, results)]
     actions = unread + [f for f in findings if f["severity"] != Severity.INFO.value]
     return {

@@ -233,3 +233,21 @@ def test_the_email_links_the_report_names_a_contact_and_says_when_no_lead_is_cop
         assert "How to read this" in body and config.trust.contact in body.replace("&#39;", "'")
     hildas, _ = _eml(demo_week, "st-hildas")
     assert "No safeguarding lead is on file" not in _bodies(hildas)[0]
+
+
+def test_several_problems_with_one_link_are_one_action_counted_once(demo_week):
+    """Sacred Heart's shortened link leads to a blocklisted site over plain http: two findings (each with
+    its key, for a suppression), one action that names both problems, one incident in the KPIs."""
+    from socialaudit import reports
+
+    results = demo_week.store().results_for(WEEK, "sacred-heart")
+    links = [f for r in results if r.check == "external_links" for f in r.findings if f.incident]
+    assert len(links) == 2 and links[0].incident == links[1].incident and links[0].key != links[1].key
+    message, _ = _eml(demo_week, "sacred-heart")
+    text, html = _bodies(message)
+    item = text[text.index("1. [Critical, 4.1]"):text.index("2. [")]
+    assert "blocklist" in item and "Also (Warning):" in item and "http://" in item
+    assert item.count("Post: ") == 1
+    view = reports.trust_view(demo_week.load(), WEEK, demo_week.store(), missing=[])
+    [row] = [r for r in view["rows"] if r["id"] == "sacred-heart"]
+    assert row["critical"] == 1
