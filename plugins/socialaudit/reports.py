@@ -219,14 +219,18 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
     results = store.results_for(week, school.id)
     collections = store.collections_for(week, school.id)
     checks = _check_rows(results)
+    cannot_read = advice.unread(collections, results)
     clauses = []
     for clause, template in CLAUSES.items():
         words = template.format(target=post_frequency.target_words(config.trust.min_posts_per_week))
         mine = [r for r in results if _clause_of(r.policy) == clause]
         status = _worst([r.status for r in mine]).value if mine else "not_checked"
+        summary = " ".join(r.summary for r in sorted(mine, key=lambda r: r.check))
+        if status == "not_evaluated" and cannot_read:  # said once, in the actions, not again in every clause
+            summary = (f"Not evaluated: {len(cannot_read)} of the school's accounts or calendars could not be read; "
+                       "the first actions below say which, and who can fix them.")
         clauses.append({"policy": clause, "words": words, "status": status,
-                        "status_label": CLAUSE_WORDS[status],
-                        "summary": " ".join(r.summary for r in sorted(mine, key=lambda r: r.check))})
+                        "status_label": CLAUSE_WORDS[status], "summary": summary})
     weeks = week.previous(TREND_WEEKS)
     history = store.metric_history(school.id, "post_frequency", weeks)
     per_account = post_frequency.week_figures(history.get(str(week), {}), config.trust.min_posts_per_week).per_account
@@ -255,7 +259,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
     unread = [{"severity": "not_evaluated", "severity_label": "Not checked", "policy": a.policy, "message": a.what,
                "evidence": "", "action": a.action, "details": a.details, "link": "", "post_url": "", "copies": [],
                "also": []}
-              for a in advice.unread(collections, results)]
+              for a in cannot_read]
     actions = unread + [f for f in findings if f["severity"] != Severity.INFO.value]
     return {
         "trust": {"name": config.trust.name, "report_url": config.trust.report_url, "contact": config.trust.contact},

@@ -217,6 +217,10 @@ def test_a_school_with_nothing_collected_leads_with_each_broken_account_and_its_
     first_action = report.index("s actions (4)</h2>")
     assert report.index("Your Bluesky account", first_action) < report.index("Checks</h2>")
     assert "not evaluated (accounts missing)" in report  # the posts-per-week row agrees with the check
+    assert report.index("Nothing could be collected this week") < report.index("Policy at a glance")
+    # the clauses say it once and point at the actions, instead of repeating the list of accounts four times
+    assert report.count("4 of the school&#39;s accounts or calendars could not be read") == 4 or \
+        report.count("4 of the school's accounts or calendars could not be read") == 4
 
 
 def test_the_email_links_the_report_names_a_contact_and_says_when_no_lead_is_copied(demo_week):
