@@ -93,3 +93,38 @@ def test_school_lookup_is_by_id_and_follows_a_copy_with_other_schools():
     with pytest.raises(KeyError, match="no school 'st-hildas'"):
         fewer.school("st-hildas")
     assert config.school("st-hildas").id == "st-hildas"  # the original's index is its own
+
+
+@pytest.mark.parametrize(("block", "message"), [
+    ("    named_childern: {threshold: 0.5}\n", "trust: checks.named_childern: unknown check 'named_childern'"),
+    ("    named_children: {treshold: 0.5}\n", "trust: checks.named_children: unknown setting 'treshold'"),
+])
+def test_a_misspelt_check_or_setting_is_refused_in_one_line(tmp_path, block, message):
+    """Accepted silently before: a misspelt check name was ignored, a misspelt setting failed the run later."""
+    import os
+    import subprocess
+    import sys
+
+    from socialaudit.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "config" / "trust.yaml").read_text(encoding="utf-8")
+    assert "\n  checks:\n" in source
+    bad = tmp_path / "trust.yaml"
+    bad.write_text(source.replace("\n  checks:\n", "\n  checks:\n" + block, 1), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "socialaudit", "run", "--config", str(bad), "--week", "2026-W47"],
+                          capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root / "plugins")},
+                          timeout=120)
+    assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert main(["scan", "--config", str(bad), "-"]) == 2
+
+
+def test_the_pipeline_refuses_a_misspelt_check_when_it_loads_the_config(tmp_path):
+    from socialaudit.environment import Environment
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "config" / "trust.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "trust.yaml"
+    bad.write_text(source.replace("\n  checks:\n", "\n  checks:\n    comment: {}\n", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown check 'comment' \\(known: comments, "):
+        Environment(config=bad, output=tmp_path / "out", db_url=f"sqlite:///{tmp_path / 'db'}").load()

@@ -160,6 +160,21 @@ def registry() -> dict[str, CheckSpec]:
     return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].policy, item[0])))
 
 
+def validate_settings(config: TrustConfig) -> None:
+    """Every check named in the config's ``checks`` blocks exists and every setting given is one it has:
+    a misspelt name is a ConfigError naming the file, the school and the field when the config is
+    loaded, not a setting silently ignored (or a run failing at its check step)."""
+    specs = registry()
+    for school in (None, *config.schools):
+        block = config.trust.checks if school is None else school.checks
+        where = "trust" if school is None else f"school {school.id!r}"
+        for name in block:
+            if name not in specs:
+                raise ConfigError(f"{config.source}: {where}: checks.{name}: unknown check {name!r} "
+                                  f"(known: {', '.join(sorted(specs))})")
+            specs[name].resolve_settings(config, school)
+
+
 def select(names: Sequence[str] | None) -> list[CheckSpec]:
     specs = registry()
     if not names:

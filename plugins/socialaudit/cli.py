@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from checks._base import select
+from checks._base import select, validate_settings
 from collectors._base import CollectorError, get_collector, load_credentials, platforms
 from collectors._http import make_session
 from socialaudit import settings
@@ -149,6 +149,7 @@ def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = T
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    validate_settings(config)  # a misspelt check or setting stops here, in one line, before Airflow starts
     tz = config.trust.timezone
     if args.week:
         weeks = [IsoWeek.parse(args.week)]
@@ -286,6 +287,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     config: TrustConfig = load_config(args.config)
+    validate_settings(config)
     if args.file == "-":
         posts = list(read_posts(sys.stdin, "<stdin>"))
     else:

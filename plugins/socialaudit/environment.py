@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from checks._base import validate_settings
 from socialaudit import settings
 from socialaudit.config import TrustConfig, config_path, load_config
 from socialaudit.store import Store
@@ -51,7 +52,9 @@ class Environment:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str, mtime_ns: int, size: int) -> TrustConfig:
-    return load_config(path)
+    config = load_config(path)
+    validate_settings(config)
+    return config
 
 
 def safe_run_id(run_id: str) -> str:
