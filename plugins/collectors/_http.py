@@ -5,6 +5,9 @@
 - connect and read timeouts on every request (``HttpPolicy.connect_timeout``/``read_timeout``), and
   a total deadline on each exchange, connect, headers and body together (``total_timeout``): a
   server trickling one byte every few seconds is cut off (:class:`DeadlineExceeded`, not retried);
+- a deadline per account (``account_deadline``: every request of the session, and its waits, together;
+  the pipeline gives each account its own session), so a platform answering page after page just
+  inside the per-exchange deadline cannot hold the school's task (:class:`DeadlineExceeded`);
 - redirects followed here, hop by hop (at most ``max_redirects``; a loop is a :class:`RedirectError`),
   every hop checked by the SSRF guard (:mod:`collectors._guard`, shared with the link resolver)
   before any connection: http(s) only, no internal, loopback, link-local or metadata address unless
@@ -73,6 +76,8 @@ class HttpPolicy:
     # one exchange as a whole: connect, headers and body (a trickle is cut off); $SOCIALAUDIT_HTTP_DEADLINE
     total_timeout: float = field(default_factory=settings.http_deadline)
     max_redirects: int = 5
+    # every request of one session (one account, in the pipeline) together, waits included; None: no limit
+    account_deadline: float | None = None
     retries: int = 4  # attempts after the first, for connection errors, timeouts and 5xx
     backoff: float = 0.5  # first delay; doubles each attempt, with full jitter
     max_backoff: float = 30.0
@@ -121,6 +126,7 @@ class HttpSession:
     guard: Guard = field(default_factory=Guard)  # checks every hop; its adapter pins each host to the checked address
     stats: Counter[str] = field(default_factory=Counter)  # requests, retries, rate-limit waits (for benchmarks)
     _not_before: dict[str, float] = field(default_factory=dict)  # host -> time its window resets
+    _started: float | None = None  # monotonic time of the first request (for ``account_deadline``)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
@@ -169,7 +175,7 @@ class HttpSession:
                 continue
             self._wait_for_window(host, url)
             self._count("requests")
-            total = self.policy.total_timeout
+            total = self._time_left()
             wait: float | None = None
             body = b""
             with self.guard.deadline(total) as limit:
@@ -178,7 +184,7 @@ class HttpSession:
                                            timeout=(self.policy.connect_timeout, self.policy.read_timeout))
                 except (requests.ConnectionError, requests.Timeout) as exc:
                     if limit.expired:
-                        raise DeadlineExceeded(self.scrub(_too_slow(where, total, "its headers"))) from None
+                        raise DeadlineExceeded(self.scrub(self._too_slow(where, total, "its headers"))) from None
                     attempt = self._retry_or_raise(attempt, f"{where}: {type(exc).__name__} after {attempt + 1} attempts")
                     continue
                 if raw.status_code in REDIRECTS:
@@ -199,12 +205,12 @@ class HttpSession:
                         body = self._read_capped(raw)
                     except (requests.ConnectionError, requests.Timeout, _CutShort) as exc:
                         if limit.expired:
-                            raise DeadlineExceeded(self.scrub(_too_slow(where, total, "its body"))) from None
+                            raise DeadlineExceeded(self.scrub(self._too_slow(where, total, "its body"))) from None
                         what = "body cut short" if isinstance(exc, _CutShort) else type(exc).__name__
                         attempt = self._retry_or_raise(attempt, f"{where}: {what} after {attempt + 1} attempts")
                         continue
                     if limit.expired:
-                        raise DeadlineExceeded(self.scrub(_too_slow(where, total, "its body")))
+                        raise DeadlineExceeded(self.scrub(self._too_slow(where, total, "its body")))
             if status == 429:
                 if wait is None:
                     wait = self._backoff(waited_for_limit)
@@ -239,7 +245,37 @@ class HttpSession:
         ceiling = min(self.policy.max_backoff, self.policy.backoff * (2**attempt))
         return self.rng.uniform(ceiling / 2, ceiling)
 
+    def _too_slow(self, where: str, seconds: float, part: str) -> str:
+        limit = self.policy.account_deadline
+        if limit is not None and seconds < self.policy.total_timeout:
+            return f"{where}: the account's {limit:g} s collection deadline passed during this request"
+        return _too_slow(where, seconds, part)
+
+    def _time_left(self) -> float:
+        """Seconds the next exchange may take: ``total_timeout``, or less when the account's deadline is nearer."""
+        left = self._account_left()
+        return self.policy.total_timeout if left is None else min(self.policy.total_timeout, left)
+
+    def _account_left(self) -> float | None:
+        """Seconds left of the account's deadline (None without one); DeadlineExceeded once it has passed."""
+        limit = self.policy.account_deadline
+        if limit is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            if self._started is None:
+                self._started = now
+            started = self._started
+        left = limit - (now - started)
+        if left <= 0:
+            raise DeadlineExceeded(f"the account's {limit:g} s collection deadline has passed")
+        return left
+
     def _sleep(self, seconds: float) -> None:
+        left = self._account_left()
+        if left is not None and seconds >= left:
+            raise DeadlineExceeded(f"waiting {seconds:.0f} s more (back-off or rate limit) would pass the account's "
+                                   f"{self.policy.account_deadline:g} s collection deadline")
         with self._lock:
             self.stats["slept_ms"] += int(seconds * 1000)
         self.sleep(seconds)

@@ -20,9 +20,9 @@ from checks._base import needs_of, run_checks, select
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
 from collectors._base import AccountError, TransientError, get_collector, load_credentials
-from collectors._http import make_session
+from collectors._http import HttpPolicy, make_session
 from collectors._pool import Job, run_bounded
-from socialaudit import delivery, mail, reports, suppressions
+from socialaudit import delivery, mail, reports, settings, suppressions
 from socialaudit.config import Account, School, TrustConfig
 from socialaudit.environment import Environment, safe_run_id
 from socialaudit.inputs import InputRequest, provide, tracked_comments
@@ -122,7 +122,9 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
             # The demo trust talks to the simulator, which accepts the demo tokens its config block lists.
             credentials = config.demo.credentials_for(account.platform)
         secrets = tuple(str(v) for v in (credentials or {}).values() if isinstance(v, str) and v)
-        session = make_session(secrets=secrets, allow=config.allowed_origins())
+        # one session per account: its account_deadline bounds that account alone
+        session = make_session(policy=HttpPolicy(account_deadline=settings.account_deadline()), secrets=secrets,
+                               allow=config.allowed_origins())
         sessions.append(session)
         collector = get_collector(account.platform)
 

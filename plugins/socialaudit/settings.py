@@ -13,6 +13,7 @@ variable before the call. Nothing in socialaudit writes the environment; the CLI
 ``SOCIALAUDIT_CODE_VERSION``       the commit an image was built from (default: ``git rev-parse``)
 ``SOCIALAUDIT_<PLATFORM>_TOKEN``   a platform token for ``collect`` on the command line
 ``SOCIALAUDIT_HTTP_DEADLINE``      seconds one HTTP exchange may take in all (default 60)
+``SOCIALAUDIT_ACCOUNT_DEADLINE``   seconds collecting one account may take in all (default 900)
 =================================  ===========================================================
 
 One exception: the DAG file reads its scaling knobs (``SOCIALAUDIT_BATCH_SIZE``, ``_COLLECT_POOL``,
@@ -36,6 +37,8 @@ ARCHIVE_ENV = "SOCIALAUDIT_ARCHIVE"
 CODE_VERSION_ENV = "SOCIALAUDIT_CODE_VERSION"
 HTTP_DEADLINE_ENV = "SOCIALAUDIT_HTTP_DEADLINE"
 DEFAULT_HTTP_DEADLINE = 60.0
+ACCOUNT_DEADLINE_ENV = "SOCIALAUDIT_ACCOUNT_DEADLINE"
+DEFAULT_ACCOUNT_DEADLINE = 900.0
 
 
 def _get(name: str) -> str:
@@ -65,15 +68,27 @@ def http_deadline() -> float:
 
     ValueError for a value that is not a positive number.
     """
-    raw = _get(HTTP_DEADLINE_ENV).strip()
+    return _seconds(HTTP_DEADLINE_ENV, DEFAULT_HTTP_DEADLINE)
+
+
+def account_deadline() -> float:
+    """$SOCIALAUDIT_ACCOUNT_DEADLINE: seconds collecting one account may take in all; default 900.
+
+    ValueError for a value that is not a positive number.
+    """
+    return _seconds(ACCOUNT_DEADLINE_ENV, DEFAULT_ACCOUNT_DEADLINE)
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = _get(name).strip()
     if not raw:
-        return DEFAULT_HTTP_DEADLINE
+        return default
     try:
         seconds = float(raw)
     except ValueError:
         seconds = 0.0
     if not 0 < seconds < float("inf"):
-        raise ValueError(f"{HTTP_DEADLINE_ENV}={raw!r} is not a positive number of seconds")
+        raise ValueError(f"{name}={raw!r} is not a positive number of seconds")
     return seconds
 
 

@@ -160,7 +160,16 @@ class HostileServer:
             page = atom_page([("p3", "2026-11-17T10:00:00Z")], next_href=f"{self.canary.url}/page-3")
             h._send(200, page.encode(), "application/atom+xml")
 
+        def slow_page(n: int) -> Any:
+            def answer(h: Any) -> None:
+                # each page comes well inside the exchange's deadline, and there is always another
+                time.sleep(self.trickle)
+                page = atom_page([(f"s{n}", f"2026-11-{19 - n % 5:02d}T10:00:00Z")], next_href=f"/slow-pages/{n + 1}")
+                h._send(200, page.encode(), "application/atom+xml")
+            return answer
+
         return {
+            **{f"/slow-pages/{n}": slow_page(n) for n in range(100)},
             "/feed": good,
             "/redirect-same-origin": redirect("/feed", 301),
             "/redirect-metadata": redirect("http://169.254.169.254/latest/meta-data/iam/security-credentials/"),

@@ -180,3 +180,23 @@ def test_a_calendar_goes_through_the_same_guard(hostile, tmp_path):
         read_source(f"{hostile.url}/redirect-metadata", base=tmp_path, allow=(hostile.url,))
     with pytest.raises(CalendarError, match="loopback address"):
         read_source(f"{hostile.url}/feed", base=tmp_path)  # not allowed by the config: refused
+
+
+def test_an_account_answering_page_after_page_is_stopped_at_its_deadline_keeping_the_pages(hostile):
+    # every page arrives in 0.25 s, inside the exchange's deadline; the account's own deadline ends it
+    http = make_session(policy=HttpPolicy(total_timeout=DEADLINE, account_deadline=2.0, retries=0), allow=(hostile.url,))
+    started = time.monotonic()
+    result = collect(http, f"{hostile.url}/slow-pages/0")
+    assert time.monotonic() - started < 2.0 + 1.0
+    assert 3 <= result.pages < 10 and len(result.posts) == result.pages
+    assert result.stopped.startswith(f"page {result.pages + 1} failed: ")
+    assert "the account's 2 s collection deadline" in result.stopped
+    assert result.summary("st-fict", "rss", "slow").status is CollectionStatus.PARTIAL
+
+
+def test_waiting_past_the_account_deadline_is_refused_before_sleeping():
+    slept: list[float] = []
+    http = make_session(policy=HttpPolicy(account_deadline=5.0), sleep=slept.append)
+    with pytest.raises(DeadlineExceeded, match="waiting 120 s more .* would pass the account's 5 s collection deadline"):
+        http._sleep(120.0)
+    assert slept == []
