@@ -47,6 +47,7 @@ from collectors._base import (
     Archive,
     AuthError,
     CollectionResult,
+    CollectorError,
     MalformedResponse,
     NullArchive,
     TransientError,
@@ -83,14 +84,21 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
         params = {"actor": actor, "limit": PAGE_SIZE, "filter": "posts_with_replies"}
         if cursor:
             params["cursor"] = cursor
-        response = session.get(f"{root}/xrpc/app.bsky.feed.getAuthorFeed", params=params)
-        page_no += 1
-        archive.save_raw(platform="bluesky", account=key, page=page_no, url=response.url, body=response.body,
-                         content_type=response.content_type)
-        _raise_for_status(response, actor)
-        data = response.json()
-        if not isinstance(data, dict) or not isinstance(data.get("feed"), list):
-            raise MalformedResponse(f"bluesky {actor}: getAuthorFeed answer has no feed list")
+        try:
+            response = session.get(f"{root}/xrpc/app.bsky.feed.getAuthorFeed", params=params)
+            page_no += 1
+            archive.save_raw(platform="bluesky", account=key, page=page_no, url=response.url, body=response.body,
+                             content_type=response.content_type)
+            _raise_for_status(response, actor)
+            data = response.json()
+            if not isinstance(data, dict) or not isinstance(data.get("feed"), list):
+                raise MalformedResponse(f"bluesky {actor}: getAuthorFeed answer has no feed list")
+        except CollectorError as exc:
+            if not result.pages:
+                raise
+            # Partial is not nothing: the pages already parsed are kept, and the account says why it stopped.
+            result.stop(f"page {result.pages + 1} failed: {exc}")
+            break
         result.pages += 1
         oldest: datetime | None = None
         for index, item in enumerate(data["feed"]):

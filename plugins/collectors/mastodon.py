@@ -44,6 +44,7 @@ from collectors._base import (
     Archive,
     AuthError,
     CollectionResult,
+    CollectorError,
     MalformedResponse,
     NullArchive,
     TransientError,
@@ -103,12 +104,19 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
     for _ in range(MAX_PAGES):
         if url is None:
             break
-        response = session.get(url, params=params, headers=headers)
-        counter.save(response)
-        _raise_for_status(response, handle)
-        statuses = response.json()
-        if not isinstance(statuses, list):
-            raise MalformedResponse(f"mastodon {handle}: statuses page is not a list")
+        try:
+            response = session.get(url, params=params, headers=headers)
+            counter.save(response)
+            _raise_for_status(response, handle)
+            statuses = response.json()
+            if not isinstance(statuses, list):
+                raise MalformedResponse(f"mastodon {handle}: statuses page is not a list")
+        except CollectorError as exc:
+            if not result.pages:
+                raise
+            # Partial is not nothing: the pages already parsed are kept, and the account says why it stopped.
+            result.stop(f"page {result.pages + 1} failed: {exc}")
+            break
         result.pages += 1
         oldest: datetime | None = None
         for index, status in enumerate(statuses):

@@ -8,6 +8,7 @@ Every feed here is fictional.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -168,8 +169,32 @@ class HostileServer:
                 h._send(200, page.encode(), "application/atom+xml")
             return answer
 
+        def mastodon_lookup(h: Any) -> None:
+            h._send(200, json.dumps({"id": "1", "acct": "fict", "username": "fict"}).encode(), "application/json")
+
+        def mastodon_statuses(h: Any) -> None:
+            statuses = [{"id": str(n), "created_at": f"2026-11-{20 - n}T10:00:00.000Z", "in_reply_to_id": None,
+                         "url": f"https://mastodon.example/@fict/{n}", "content": f"<p>School news {n} (fictional)</p>",
+                         "media_attachments": [], "reblog": None, "replies_count": 0} for n in (1, 2)]
+            h._send(200, json.dumps(statuses).encode(), "application/json",
+                    {"Link": f'<{self.url}/mastodon/page-2-fails>; rel="next"'})
+
+        def bluesky_feed(h: Any) -> None:
+            if "cursor=" in h.path:  # the second page: sent to an internal address
+                h._send(302, b"", "text/plain", {"Location": f"{self.canary.url}/xrpc/app.bsky.feed.getAuthorFeed"})
+                return
+            author = {"did": "did:plc:fict", "handle": "fict.example.sch.uk"}
+            feed = [{"post": {"uri": f"at://did:plc:fict/app.bsky.feed.post/{n}", "author": author,
+                              "record": {"text": f"School news {n} (fictional)",
+                                         "createdAt": f"2026-11-{20 - n}T10:00:00.000Z"}}} for n in (1, 2)]
+            h._send(200, json.dumps({"feed": feed, "cursor": "c2"}).encode(), "application/json")
+
         return {
             **{f"/slow-pages/{n}": slow_page(n) for n in range(100)},
+            "/bluesky/xrpc/app.bsky.feed.getAuthorFeed": bluesky_feed,
+            "/mastodon/api/v1/accounts/lookup": mastodon_lookup,
+            "/mastodon/api/v1/accounts/1/statuses": mastodon_statuses,
+            "/mastodon/page-2-fails": redirect("http://169.254.169.254/latest/meta-data/"),
             "/feed": good,
             "/redirect-same-origin": redirect("/feed", 301),
             "/redirect-metadata": redirect("http://169.254.169.254/latest/meta-data/iam/security-credentials/"),

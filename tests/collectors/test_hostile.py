@@ -200,3 +200,23 @@ def test_waiting_past_the_account_deadline_is_refused_before_sleeping():
     with pytest.raises(DeadlineExceeded, match="waiting 120 s more .* would pass the account's 5 s collection deadline"):
         http._sleep(120.0)
     assert slept == []
+
+
+def test_a_mastodon_account_whose_next_page_fails_keeps_the_first_page(hostile, http):
+    from collectors import mastodon
+
+    result = mastodon.collect("@fict@mastodon.example", school="st-fict", session=http, since=SINCE, until=UNTIL,
+                              base_url=f"{hostile.url}/mastodon")
+    assert sorted(p.id for p in result.posts) == ["1", "2"] and result.pages == 1
+    assert result.stopped.startswith("page 2 failed: ") and "169.254.169.254 is a link-local address" in result.stopped
+    assert result.summary("st-fict", "mastodon", "@fict@mastodon.example").status is CollectionStatus.PARTIAL
+
+
+def test_a_bluesky_account_whose_next_page_fails_keeps_the_first_page(hostile, http, canaries):
+    from collectors import bluesky
+
+    result = bluesky.collect("fict.example.sch.uk", school="st-fict", session=http, since=SINCE, until=UNTIL,
+                             base_url=f"{hostile.url}/bluesky")
+    assert len(result.posts) == 2 and result.pages == 1
+    assert result.stopped.startswith("page 2 failed: ") and "127.0.0.2 is a loopback address" in result.stopped
+    assert canaries[0].connections == 0
