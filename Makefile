@@ -43,9 +43,9 @@ system-deps:
 	  else echo "npm is missing (run 'sudo make system-deps')"; fi; }
 
 # axe-core for the browser tests' accessibility check (test-only; pinned in package-lock.json)
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+node_modules/.installed: package.json package-lock.json | system-deps
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm is missing: the accessibility test will skip (run 'sudo make system-deps')"; fi
 
 demo: venv
 	$(PY) -m socialaudit run

@@ -23,11 +23,11 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
-# Deployment settings (environment variables, documented in the README).
+# Deployment settings (environment variables, documented in docs/operations.md).
 # Schools per mapped task; 0 (default) = automatic: 1 up to 1,000 schools, then ceil(schools / 1000),
 # so the map stays under Airflow's 1,024-instance limit.
 BATCH_SIZE = int(os.environ.get("SOCIALAUDIT_BATCH_SIZE", "0"))
-# Scaling (README "Production"): the pool bounds collect tasks across all runs (config/pools.json),
+# Scaling (docs/operations.md, "Sizing"): the pool bounds collect tasks across all runs (config/pools.json),
 # max_active_tis_per_dagrun bounds each mapped task within one run.
 COLLECT_POOL = os.environ.get("SOCIALAUDIT_COLLECT_POOL", "socialaudit_collect")
 MAX_ACTIVE_PER_RUN = int(os.environ.get("SOCIALAUDIT_MAX_ACTIVE_PER_RUN", "16"))

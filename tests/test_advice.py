@@ -45,3 +45,16 @@ def test_unread_lists_accounts_then_calendars_and_nothing_for_what_was_collected
     assert got[0].what.startswith("Your X account @A says the account does not exist")
     assert got[1].what == ("Your events calendar https://s.example/cal.ics answers 'not found' (404), so this week's "
                            "events (policy 4.4) could not be checked.")
+
+
+def test_a_trust_calendar_is_the_trusts_to_fix_and_ids_are_not_shown_as_handles():
+    error = "school 's': calendar https://trust.example/all.ics: HTTP 404"
+    trust = advice.for_calendar(error, ["https://trust.example/all.ics?token=secret"])
+    assert trust.what.startswith("The trust's events calendar https://trust.example/all.ics answers 'not found' (404)")
+    assert "Nothing for the school to do" in trust.action and "secret" not in trust.what + trust.action
+    mine = advice.for_calendar(error, [])
+    assert mine.what.startswith("Your events calendar") and "whoever publishes it" in mine.action
+    channel = advice.for_account("youtube", "UC0123456789abcdefghijkl", CollectionStatus.UNAVAILABLE, "channel not found")
+    page = advice.for_account("facebook", "103570949120812", CollectionStatus.UNAVAILABLE, "page not found")
+    assert "@UC0123" not in channel.what and "@1035" not in page.what
+    assert "@stjosephs" in advice.for_account("x", "stjosephs", CollectionStatus.UNAVAILABLE, "not found").what

@@ -93,6 +93,7 @@ def test_school_lookup_is_by_id_and_follows_a_copy_with_other_schools():
     with pytest.raises(KeyError, match="no school 'st-hildas'"):
         fewer.school("st-hildas")
     assert config.school("st-hildas").id == "st-hildas"  # the original's index is its own
+    assert load_config(DEFAULT_CONFIG) == config  # looking schools up leaves a config equal to a fresh one
 
 
 @pytest.mark.parametrize(("block", "message"), [

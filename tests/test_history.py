@@ -502,3 +502,25 @@ def test_export_xlsx_defuses_formulas_and_drops_what_a_workbook_cannot_hold(tmp_
     values = [c.value for c in cells if isinstance(c.value, str)]
     assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in values and "'@SUM(1+1)" in values and "'-2+3" in values
     assert "bell\ufffd and \ufffdnul" in values and "'+cmd|' /C calc'!A0" in values
+
+
+def test_export_copes_with_numbers_beyond_a_float_and_text_beyond_a_cell(tmp_path: Path) -> None:
+    import openpyxl
+    import pandas as pd
+
+    from socialaudit.history import _write_parquet, _write_xlsx
+
+    data = {"runs": [], "findings": [{"week": "2026-W47", "school": "s", "check": "c", "message": "x" * 40_000, "key": "k"}],
+            "metrics": [{"week": "2026-W47", "run_id": "r", "school": "s", "check": "c", "policy": "4.1", "status": "pass",
+                         "metrics": {"huge": 10**400, "nan": float("nan"), "flag": True, "nested": {"a": [1, None]}}}]}
+    _write_xlsx(data, tmp_path / "x.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "x.xlsx")["findings"]
+    header = [c.value for c in sheet[1]]
+    cell = sheet.cell(row=2, column=header.index("message") + 1).value
+    assert cell.endswith("[cut: longer than a workbook cell holds]") and len(cell) <= 32_767
+    _write_parquet(data, tmp_path / "x.parquet")
+    frame = pd.read_parquet(tmp_path / "x.parquet")
+    metrics = frame[frame["record"] == "metric"].set_index("metric")
+    assert metrics.loc["huge", "value"] == str(10**400) and pd.isna(metrics.loc["huge", "number"])
+    assert pd.isna(metrics.loc["nan", "number"]) and metrics.loc["flag", "value"] == "true"
+    assert frame[frame["record"] == "finding"]["message"].iloc[0] == "x" * 40_000  # whole in Parquet

@@ -16,7 +16,8 @@ def test_parse_and_format_round_trip():
 
 
 @pytest.mark.parametrize("text", ["2026-47", "W47", "2026-W54", "2025-W53", "next week", "", "2026W07", "2026-W7",
-                                  "2026/W07", "26-W07", "2026-W007"])
+                                  "2026/W07", "26-W07", "2026-W007",
+                                  "\u0662\u0660\u0662\u0666-W\u0664\u0667"])  # Arabic-Indic digits
 def test_parse_rejects_non_weeks_with_the_form_expected(text):
     with pytest.raises(ValueError, match="week"):
         IsoWeek.parse(text)

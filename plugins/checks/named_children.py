@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from checks._base import CheckContext, Setting, check, in_week
+from checks._base import CheckContext, Setting, check, in_week, plural
 from checks._childnames import ChildName, NameContext, child_names, load_model, names_a_person, read_post, score_post
 from checks._personal import OwnDetails, PiiHit, might_be_personal, personal_data
 from socialaudit.config import School
@@ -160,23 +160,29 @@ def _copies(a: frozenset[str], b: frozenset[str]) -> bool:
 def incidents(flagged: Sequence[tuple[Post, Found]]) -> list[str]:
     """For each flagged post, its incident: the same one for the copies of a post cross-posted to
     several accounts (the same children or details found, both with or both without a photo, and
-    nearly the same words), empty for a post seen once."""
+    nearly the same words), empty for a post seen once. An incident holds at most one post per
+    account (platform and account): the same words posted twice on one page are two posts to edit."""
     signature = [(tuple(sorted((n.given.lower(), n.surname.lower()) for n in found.names)), tuple(sorted(p.kind for p in found.pii)),
                   post.has_visual_media) for post, found in flagged]
     words = [_words_of(post) for post, _ in flagged]
-    group = list(range(len(flagged)))
+    where = [(post.platform, post.account) for post, _ in flagged]
+    groups: list[list[int]] = []
+    group_of: list[int] = []
     for j in range(len(flagged)):
-        for i in range(j):
-            if group[i] == i and signature[i] == signature[j] and flagged[i][0].account != flagged[j][0].account \
-                    and _copies(words[i], words[j]):
-                group[j] = i
+        for g, members in enumerate(groups):
+            if where[j] not in {where[i] for i in members} and any(
+                    signature[i] == signature[j] and _copies(words[i], words[j]) for i in members):
+                members.append(j)
+                group_of.append(g)
                 break
-    sizes = {g: group.count(g) for g in set(group)}
+        else:
+            group_of.append(len(groups))
+            groups.append([j])
     out = []
-    for g in group:
-        first = flagged[g][0]
+    for g in group_of:
+        first = flagged[groups[g][0]][0]
         out.append(hashlib.sha256(f"{first.platform}\n{first.account}\n{first.id}".encode()).hexdigest()[:16]
-                   if sizes[g] > 1 else "")
+                   if len(groups[g]) > 1 else "")
     return out
 
 
@@ -219,8 +225,8 @@ def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     if not school.accounts:
         return result(Status.NOT_EVALUATED, "No official accounts are configured for this school, so no post could be checked.")
     if failed:
-        return result(Status.NOT_EVALUATED, f"{len(mine)} posts checked, but {unread} could not be collected, "
+        return result(Status.NOT_EVALUATED, f"{plural(len(mine), 'post')} checked, but {unread} could not be collected, "
                                             f"so posts may be missing.")
     if findings:
         return result(Status.WARN, f"{len(findings)} text-only post{'s' if len(findings) != 1 else ''} give a child's first name.")
-    return result(Status.PASS, f"No child named and no personal information in {len(mine)} posts.")
+    return result(Status.PASS, f"No child named and no personal information in {plural(len(mine), 'post')}.")

@@ -1,7 +1,7 @@
 """Bounded-concurrency collection: a thread pool over accounts with a limit per platform bucket.
 
 Collection is waiting on the network, so threads overlap it well; the limits keep a trust's calls
-inside each platform's published rate limits (see the README's "Concurrency and rate limits"):
+inside each platform's published rate limits (the table below; docs/operations.md, "Sizing", for the pools and batches around it):
 
 ============ ===== ==================================================================================
 bucket       limit why

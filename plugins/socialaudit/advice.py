@@ -60,7 +60,9 @@ def for_account(platform: str, account: str, status: CollectionStatus, message: 
     """The action for one account that was not collected."""
     kind = PLATFORM_NAMES.get(platform, f"{platform} account")
     answered = _answered(status, message)
-    shown = account if platform == "rss" else (account if account.startswith("@") else f"@{account}")
+    # a handle is shown as one (@name); a feed address, a YouTube channel id or a Facebook page id as it is
+    handle = platform in ("x", "instagram", "bluesky", "mastodon")
+    shown = f"@{account}" if handle and not account.startswith("@") else account
     what = f"Your {kind} {shown} {answered}, so this week's posts on it could not be checked."
     if status is CollectionStatus.AUTH_FAILED:
         action = f"Nothing for the school to change: {FIXER.split(',')[0]} renews the platform connection."
@@ -79,22 +81,29 @@ def for_account(platform: str, account: str, status: CollectionStatus, message: 
 _CALENDAR = re.compile(r"calendar (\S+): (.+)$")
 
 
-def for_calendar(error: str) -> Advice:
-    """The action for one calendar that could not be read (an error line from event_promotion)."""
-    found = _CALENDAR.search(error)
+def for_calendar(error: str, trust_calendars: Iterable[str] = ()) -> Advice:
+    """The action for one calendar that could not be read (an error line from event_promotion); a
+    trust-wide calendar is the trust's to fix, not the head's."""
+    found = _CALENDAR.search(error.splitlines()[0] if error else "")
     url, reason = (found.group(1), found.group(2)) if found else ("", error)
     answered = _answered(None, reason)
-    what = f"Your events calendar {url} {answered}, so this week's events (policy 4.4) could not be checked.".replace("  ", " ")
-    action = f"Check the calendar's address with whoever publishes it; if it moved, tell {FIXER}."
+    trusts = {c.split("?", 1)[0] for c in trust_calendars}
+    if url and url in trusts:
+        what = f"The trust's events calendar {url} {answered}, so this week's events (policy 4.4) could not be checked."
+        action = f"Nothing for the school to do: {FIXER.split(',')[0]} looks after the trust's calendars."
+    else:
+        what = f"Your events calendar {url} {answered}, so this week's events (policy 4.4) could not be checked.".replace("  ", " ")
+        action = f"Check the calendar's address with whoever publishes it; if it moved, tell {FIXER}."
     return Advice(policy="4.4", what=what, action=action, details=error)
 
 
-def unread(collections: Iterable[Any], results: Iterable[Any]) -> list[Advice]:
+def unread(collections: Iterable[Any], results: Iterable[Any], trust_calendars: Iterable[str] = ()) -> list[Advice]:
     """One action per account not collected and per calendar not read, accounts first, in a stable order."""
     out = [for_account(c.platform, c.account, c.status, c.message or "")
            for c in sorted(collections, key=lambda c: (c.platform, c.account)) if not c.status.collected]
     for result in results:
         metrics: Mapping[str, Any] = result.metrics or {}
         if result.check == "event_promotion":
-            out.extend(for_calendar(str(e)) for e in metrics.get("errors", []) or [])
+            trusts = tuple(trust_calendars)
+            out.extend(for_calendar(str(e), trusts) for e in metrics.get("errors", []) or [])
     return out

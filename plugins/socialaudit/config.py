@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from socialaudit import settings
 from socialaudit.errors import ConfigError as ConfigError  # re-exported: the config's error
@@ -192,6 +192,20 @@ class Demo(_Model):
         return {"token": token} if token else None
 
 
+_INDEXES: dict[int, tuple[list[School], int, dict[str, School]]] = {}  # id(schools list) -> (list, length, index)
+
+
+def _school_index(schools: list[School]) -> dict[str, School]:
+    """School id -> school for this list, rebuilt when the list is another or has grown; kept outside
+    the model, so two equal configs stay equal (pydantic compares private attributes)."""
+    got = _INDEXES.get(id(schools))
+    if got is None or got[0] is not schools or got[1] != len(schools):
+        if len(_INDEXES) > 16:
+            _INDEXES.clear()
+        got = _INDEXES[id(schools)] = (schools, len(schools), {s.id: s for s in schools})
+    return got[2]
+
+
 class TrustConfig(_Model):
     trust: Trust
     schools: list[School]
@@ -203,8 +217,6 @@ class TrustConfig(_Model):
         """The internal origins HTTP reads may open (the ``demo:`` block's simulator); none in production."""
         return self.demo.allowed_origins() if self.demo is not None else ()
 
-    # school id -> school, for the list it was built from (a copy with other schools builds its own)
-    _index: tuple[list[School], dict[str, School]] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> TrustConfig:
@@ -217,9 +229,7 @@ class TrustConfig(_Model):
 
     def school(self, school_id: str) -> School:
         """The school with this id: one dictionary lookup (a scan per call made a large trust's run quadratic)."""
-        if self._index is None or self._index[0] is not self.schools:
-            self._index = (self.schools, {s.id: s for s in self.schools})
-        found = self._index[1].get(school_id)
+        found = _school_index(self.schools).get(school_id)
         if found is None:
             raise KeyError(f"no school {school_id!r} in {self.source or 'the config'}")
         return found

@@ -7,7 +7,7 @@ over labelled comments and the figures are printed (never the comments themselve
    per category, how many are caught (flagged at all) and how many get the right category; overall
    precision and recall; false alarms by hard-negative kind; severity agreement. The shipped model
    was trained and its thresholds chosen on this set, so these are *training-set* figures; the
-   honest, cross-validated ones come from ``scripts/train_comments.py`` (see the README).
+   honest, cross-validated ones come from ``scripts/train_comments.py`` (see docs/checks.md).
 2. **Public sets' own test splits**, never trained on: HateXplain's ``test`` ids
    (``post_id_divisions.json``) and a seeded 10% of Davidson et al. (the training script holds the
    same 10% out): flag precision and recall, hate speech caught, normal posts flagged.
@@ -153,7 +153,7 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
     s = figures["school"]
     trained_on = path.parent.name == "school-comments"
     print(f"comments: {path.name}, {s['tp'] + s['fn']} to flag, {s['clear']} clear"
-          + (" (the model was trained on this set: training-set figures; cross-validated ones in the README)"
+          + (" (the model was trained on this set: training-set figures; cross-validated ones in docs/checks.md)"
              if trained_on else ""), file=out)
     print(f"  {'category':<10} {'n':>4} {'caught':>7} {'recall':>7} {'right category':>15} {'severity ok':>12}", file=out)
     for name, c in s["categories"].items():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -49,7 +50,7 @@ EXIT_FAILED = 1  # as the CLI's: a verification that finds a mismatch
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 EXPORT_COLUMNS = ("record", "week", "run_id", "school", "check", "policy", "status", "severity", "account", "post_id",
-                  "post_url", "message", "evidence", "action", "metric", "value", *SUPPRESSION_COLUMNS, "key")
+                  "post_url", "message", "evidence", "action", "metric", "value", *SUPPRESSION_COLUMNS, "key", "incident")
 
 
 def clean(text: Any) -> str:
@@ -303,6 +304,21 @@ METRIC_COLUMNS = ("week", "run_id", "school", "check", "policy", "status", "metr
 RUN_COLUMNS = ("week", "run_id", "folder", "state")
 
 
+def _number(value: Any) -> float | None:
+    """A metric as a float where it is a finite number that fits one; None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float's range: the text column keeps it
+        return None
+    return number if math.isfinite(number) else None
+
+
+XLSX_CELL_MAX = 32_767  # characters a workbook cell holds
+_CUT = " [cut: longer than a workbook cell holds]"
+
+
 def export_tables(data: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The export as three tables (runs, findings, metrics), one metric per row: what a spreadsheet or a
     data frame wants. ``value`` is the metric as text; ``number`` the same when it is a number."""
@@ -310,7 +326,7 @@ def export_tables(data: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     metrics = []
     for m in data["metrics"]:
         for name, value in list(_flatten("", m["metrics"])) or [("", "")]:
-            number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            number = _number(value)
             metrics.append({"week": m["week"], "run_id": m["run_id"], "school": m["school"], "check": m["check"],
                             "policy": m["policy"], "status": m["status"], "metric": name,
                             "value": value if isinstance(value, str) else json.dumps(value), "number": number})
@@ -329,7 +345,12 @@ def _write_xlsx(data: Mapping[str, Any], target: Path) -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def cell(value: Any) -> Any:
-        return csv_cell(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        value = csv_cell(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+        if len(value) > XLSX_CELL_MAX:  # said in the cell, not cut silently: the CSV and JSON keep it whole
+            value = value[:XLSX_CELL_MAX - len(_CUT)] + _CUT
+        return value
 
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
         for name, rows in export_tables(data).items():
@@ -384,6 +405,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise UsageError(f"{args.output}: cannot write the export: {exc.strerror}") from None
+        except Exception as exc:  # a writer's fault on odd data: one line, no half-written file left
+            tmp.unlink(missing_ok=True)
+            raise UsageError(f"{args.output}: cannot write the export as {args.format}: {type(exc).__name__}: {exc}") from None
     else:
         sys.stdout.write(_text(data, args.format))
     for week in data["weeks_without_run"]:

@@ -219,7 +219,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
     results = store.results_for(week, school.id)
     collections = store.collections_for(week, school.id)
     checks = _check_rows(results)
-    cannot_read = advice.unread(collections, results)
+    cannot_read = advice.unread(collections, results, config.trust.calendars)
     clauses = []
     for clause, template in CLAUSES.items():
         words = template.format(target=post_frequency.target_words(config.trust.min_posts_per_week))
@@ -359,10 +359,16 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
                           "rank": status.rank, "summary": summary})
         findings = [f for r in results.values() for f in r.findings if not f.suppressed and f.severity != Severity.INFO]
         reviewed = [f for r in results.values() for f in r.findings if f.suppressed]
+        reviewed_once, listed = [], set()  # one row per incident, as the school report lists them
+        for f in reviewed:
+            if f.incident and f.incident_key in listed:
+                continue
+            listed.add(f.incident_key)
+            reviewed_once.append(f)
         suppressed.extend({"school": school.name, "school_id": school.id, "check": f.check, "policy": f.policy,
                            "severity": f.severity.value, "severity_label": f.severity.value.capitalize(),
                            "message": f.message, "link": safe_link(f.post_url), "post_url": f.post_url,
-                           "note": note(f.suppression or {})} for f in reviewed)
+                           "note": note(f.suppression or {})} for f in reviewed_once)
         frequency = results.get("post_frequency")
         overall = Status.ERROR if school.id in missing else _worst([r.status for r in results.values()])
         rows.append({"id": school.id, "name": school.name, "cells": cells, "missing": school.id in missing,
@@ -386,7 +392,7 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
         {"id": "coverage", "title": "Collection coverage", "value": f"{now['coverage']}% ({now['accounts_collected']} of {now['accounts']} accounts)",
          "compare": _compare(now["coverage"], before["coverage"] if before else None, better="up")},
     ]
-    trends = _trends(config, week, store)
+    trends = _trends(config, week, store, missing)
     return {"trust": {"name": config.trust.name}, "week": str(week), "week_label": week_label(week),
             "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing, "suppressed": suppressed,
             "statuses": [{"value": s, "label": Status(s).label} for s in MATRIX_STATUSES],
@@ -400,10 +406,11 @@ def _kpis_empty(config: TrustConfig, missing: list[str]) -> dict[str, Any]:
             "accounts_collected": 0, "missing": len(missing), "coverage": 0}
 
 
-def _trends(config: TrustConfig, week: IsoWeek, store: Store) -> list[dict[str, Any]]:
-    """Small line charts (inline SVG geometry) of three KPIs over the last weeks that have data."""
+def _trends(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Small line charts (inline SVG geometry) of three KPIs over the last weeks that have data; this
+    week's point leaves out the schools whose audit did not finish, as the KPI tiles do."""
     weeks = week.previous(TREND_WEEKS)
-    series = [(w, _kpis(config, w, store)) for w in weeks]
+    series = [(w, _kpis(config, w, store, missing if w == week else ())) for w in weeks]
     points = [(str(w), k) for w, k in series if k is not None]
     charts = []
     target = post_frequency.target_words(config.trust.min_posts_per_week)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from socialaudit.errors import WeekError
 
-_WEEK_RE = re.compile(r"^(\d{4})-[Ww](\d{2})$")  # one form, YYYY-Www; the W in either case
+_WEEK_RE = re.compile(r"^([0-9]{4})-[Ww]([0-9]{2})$")  # one form, YYYY-Www; the W in either case
 
 
 @dataclass(frozen=True, slots=True, order=True)

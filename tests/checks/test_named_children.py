@@ -473,3 +473,22 @@ def test_posts_that_only_look_alike_are_not_one_incident(make_post, change):
     result = run([first, make_post(**second)])
     assert len(result.findings) == 2
     assert all(f.incident == "" for f in result.findings)
+
+
+def test_cross_posts_group_across_platforms_and_never_two_posts_of_one_account(make_post):
+    """A Facebook page and an Instagram account often share a handle: they are two accounts. The same
+    words posted twice on one page are two posts to edit, even when the website has a third copy."""
+    from checks.named_children import Found, incidents
+
+    text = "Well done to Ava Kowalczyk in Year 4 for a brilliant poem about autumn!"
+    facebook = make_post(platform="facebook", account="stmarys", id="fb-1", text=text, media=PHOTO)
+    instagram = make_post(platform="instagram", account="stmarys", id="ig-1", text=text, media=PHOTO)
+    found = analyse([("text", text)])
+    assert found.names
+    a, b = incidents([(facebook, found), (instagram, found)])
+    assert a and a == b
+    website = make_post(text="Star of the week " + text, media=PHOTO)
+    again = make_post(platform="facebook", account="stmarys", id="fb-2", text=text, media=PHOTO)
+    w, f1, f2 = incidents([(website, found), (facebook, found), (again, found)])
+    assert w and w == f1 and f2 != w  # the second post on the page is not folded into the first's incident
+    assert isinstance(found, Found)

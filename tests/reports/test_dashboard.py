@@ -168,3 +168,31 @@ def test_the_trust_report_reads_each_week_at_once_whatever_the_number_of_schools
         return count[0]
 
     assert queries(3) == queries(30)
+
+
+def test_this_weeks_trend_point_agrees_with_the_kpi_tile_when_a_school_did_not_finish(store):
+    """A school whose audit did not finish but left results is out of the tiles, so out of the trend's
+    last point too."""
+    from socialaudit import reports
+
+    config = load_config(ROOT / "config" / "trust.yaml")
+    _seed_week(store, WEEK, dict.fromkeys(SCHOOLS, Status.PASS), {"st-hildas": 1, "holy-cross": 2}, set())
+    view = reports.trust_view(config, WEEK, store, missing=["st-hildas"])
+    tile = int({k["id"]: k for k in view["kpis"]}["critical"]["value"])
+    [critical] = [t for t in view["trends"] if t["key"] == "critical"]
+    assert tile == 2 and int(critical["points"][-1]["value"]) == tile
+
+
+def test_the_trust_reports_reviewed_list_has_one_row_per_incident(store):
+    from dataclasses import replace
+
+    from socialaudit import reports
+
+    config = load_config(ROOT / "config" / "trust.yaml")
+    _seed_week(store, WEEK, dict.fromkeys(SCHOOLS, Status.PASS), {}, set())
+    reviewed = {"kind": "false_positive", "reviewer": "Mrs Thompson", "reason": "a saint", "expires": "2027-07-31"}
+    copies = [replace(critical_named_child("st-aidans"), post_id=f"p{n}", incident="abc", suppression=reviewed) for n in (1, 2)]
+    add_findings(store, WEEK, "st-aidans", copies)
+    view = reports.trust_view(config, WEEK, store, missing=[])
+    [row] = [r for r in view["rows"] if r["id"] == "st-aidans"]
+    assert row["suppressed"] == 1 and len([f for f in view["suppressed"] if f["school_id"] == "st-aidans"]) == 1

@@ -233,6 +233,7 @@ def test_the_email_links_the_report_names_a_contact_and_says_when_no_lead_is_cop
     config = demo_week.load()
     for body in (text, html):
         assert "No safeguarding lead is on file for your school" in body and "forward this email to your DSL" in body
+        assert "your safeguarding lead is copied" not in body
         assert f"{config.trust.report_url}/{WEEK}/schools/holy-cross.html" in body
         assert "How to read this" in body and config.trust.contact in body.replace("&#39;", "'")
     hildas, _ = _eml(demo_week, "st-hildas")
