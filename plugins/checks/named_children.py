@@ -27,6 +27,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from checks._base import CheckContext, Setting, check, in_week, plural
 from checks._childnames import ChildName, NameContext, child_names, load_model, names_a_person, read_post, score_post
@@ -157,27 +158,44 @@ def _copies(a: frozenset[str], b: frozenset[str]) -> bool:
     return shorter >= 5 and len(a & b) >= 0.8 * shorter
 
 
+CROSS_POST_WINDOW = timedelta(hours=48)  # the copies of a cross-post go out within hours of each other
+CROSS_POST_RECENT = 20  # incidents of the same children looked at per post: bounded work on a busy week
+
+
 def incidents(flagged: Sequence[tuple[Post, Found]]) -> list[str]:
-    """For each flagged post, its incident: the same one for the copies of a post cross-posted to
-    several accounts (the same children or details found, both with or both without a photo, and
-    nearly the same words), empty for a post seen once. An incident holds at most one post per
-    account (platform and account): the same words posted twice on one page are two posts to edit."""
-    signature = [(tuple(sorted((n.given.lower(), n.surname.lower()) for n in found.names)), tuple(sorted(p.kind for p in found.pii)),
-                  post.has_visual_media) for post, found in flagged]
-    words = [_words_of(post) for post, _ in flagged]
-    where = [(post.platform, post.account) for post, _ in flagged]
+    """For each flagged post (in time order), its incident: the same one for the copies of a post
+    cross-posted to several accounts (the same children or details found, both with or both without
+    a photo, nearly the same words, within 48 hours), empty for a post seen once. An incident holds
+    at most one post per account (platform and account): the same words posted twice on one page are
+    two posts to edit. Only the latest incidents with the same children are compared, so a week of
+    many posts stays linear."""
+    recent: dict[tuple[object, ...], list[int]] = {}  # signature -> its latest groups
     groups: list[list[int]] = []
     group_of: list[int] = []
-    for j in range(len(flagged)):
-        for g, members in enumerate(groups):
-            if where[j] not in {where[i] for i in members} and any(
-                    signature[i] == signature[j] and _copies(words[i], words[j]) for i in members):
-                members.append(j)
-                group_of.append(g)
+    words: list[frozenset[str]] = []
+    for j, (post, found) in enumerate(flagged):
+        signature = (tuple(sorted((n.given.lower(), n.surname.lower()) for n in found.names)),
+                     tuple(sorted(p.kind for p in found.pii)), post.has_visual_media)
+        words.append(_words_of(post))
+        where = (post.platform, post.account)
+        candidates = recent.setdefault(signature, [])
+        chosen = -1
+        for g in reversed(candidates):
+            members = groups[g]
+            first = flagged[members[0]][0]
+            if post.created_at and first.created_at and post.created_at - first.created_at > CROSS_POST_WINDOW:
+                continue
+            if where not in {(flagged[i][0].platform, flagged[i][0].account) for i in members} and any(
+                    _copies(words[i], words[j]) for i in members):
+                chosen = g
                 break
-        else:
-            group_of.append(len(groups))
-            groups.append([j])
+        if chosen < 0:
+            chosen = len(groups)
+            groups.append([])
+            candidates.append(chosen)
+            del candidates[:-CROSS_POST_RECENT]
+        groups[chosen].append(j)
+        group_of.append(chosen)
     out = []
     for g in group_of:
         first = flagged[groups[g][0]][0]

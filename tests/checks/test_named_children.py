@@ -492,3 +492,20 @@ def test_cross_posts_group_across_platforms_and_never_two_posts_of_one_account(m
     w, f1, f2 = incidents([(website, found), (facebook, found), (again, found)])
     assert w and w == f1 and f2 != w  # the second post on the page is not folded into the first's incident
     assert isinstance(found, Found)
+
+
+def test_the_same_words_days_apart_are_two_incidents(make_post):
+    from datetime import timedelta
+
+    from checks.named_children import incidents
+
+    text = "Well done to Ava Kowalczyk in Year 4 for a brilliant poem about autumn!"
+    found = analyse([("text", text)])
+    first = make_post(text=text, media=PHOTO)
+    later = make_post(platform="facebook", account="StAidansFict", id="fb-9", text=text, media=PHOTO,
+                      created_at=first.created_at + timedelta(days=3))
+    assert incidents([(first, found), (later, found)]) == ["", ""]
+    soon = make_post(platform="facebook", account="StAidansFict", id="fb-1", text=text, media=PHOTO,
+                     created_at=first.created_at + timedelta(hours=3))
+    a, b = incidents([(first, found), (soon, found)])
+    assert a and a == b
