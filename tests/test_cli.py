@@ -179,3 +179,16 @@ def test_a_week_in_another_form_is_refused_everywhere(capsys, week):
                  ["suppress", "list", "--week", week]):
         assert main(argv) == 2, argv
         assert "ISO week such as 2026-W47" in capsys.readouterr().err
+
+
+def test_a_week_that_has_not_ended_and_an_endless_backfill_are_refused(capsys):
+    from datetime import datetime, timezone
+
+    from socialaudit.cli import main
+    from socialaudit.weeks import IsoWeek
+
+    this_week = IsoWeek.last_complete(datetime.now(timezone.utc)) + 1
+    assert main(["run", "--week", str(this_week)]) == 2
+    assert f"week {this_week} has not ended yet" in capsys.readouterr().err
+    assert main(["run", "--from", "1990-W01", "--to", "2026-W01"]) == 2
+    assert "a backfill covers at most 260 weeks" in capsys.readouterr().err

@@ -129,3 +129,17 @@ def test_the_pipeline_refuses_a_misspelt_check_when_it_loads_the_config(tmp_path
     bad.write_text(source.replace("\n  checks:\n", "\n  checks:\n    comment: {}\n", 1), encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown check 'comment' \\(known: comments, "):
         Environment(config=bad, output=tmp_path / "out", db_url=f"sqlite:///{tmp_path / 'db'}").load()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("head_email", "head@school.example\r\nBcc: everyone@example.org", "is not one email address"),
+    ("dsl_email", "a@school.example, b@school.example", "is not one email address"),
+    ("id", "s" * 65, "at most 64 characters"),
+])
+def test_a_school_field_that_would_break_a_header_or_a_file_name_is_refused(tmp_path, field, value, message):
+    source = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "trust.yaml").read_text(encoding="utf-8"))
+    source["schools"][0][field] = value
+    bad = tmp_path / "trust.yaml"
+    bad.write_text(yaml.safe_dump(source), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(bad)

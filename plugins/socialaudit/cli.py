@@ -147,18 +147,26 @@ def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = T
     return run
 
 
+MAX_BACKFILL_WEEKS = 260
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     validate_settings(config)  # a misspelt check or setting stops here, in one line, before Airflow starts
     tz = config.trust.timezone
+    last = IsoWeek.last_complete(datetime.now(timezone.utc), tz)
     if args.week:
         weeks = [IsoWeek.parse(args.week)]
     elif args.from_week or args.to_week:
-        last = IsoWeek.last_complete(datetime.now(timezone.utc), tz)
         weeks = week_range(IsoWeek.parse(args.from_week) if args.from_week else last,
                            IsoWeek.parse(args.to_week) if args.to_week else last)
     else:
-        weeks = [IsoWeek.last_complete(datetime.now(timezone.utc), tz)]
+        weeks = [last]
+    if weeks[-1] > last:  # a week still running would be sealed with part of its posts and its KPIs
+        raise UsageError(f"week {weeks[-1]} has not ended yet: the last complete week is {last}")
+    if len(weeks) > MAX_BACKFILL_WEEKS:
+        raise UsageError(f"{len(weeks)} weeks from {weeks[0]} to {weeks[-1]}: a backfill covers at most "
+                         f"{MAX_BACKFILL_WEEKS} weeks (about five years) per command; no platform keeps posts for longer")
     simulator = None
     if config.demo and not args.from_store and not _listening(config.demo.simulator):
         # local: only a demo run starts the simulator; production paths never import it (tests/test_layers.py)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pkgutil
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -147,7 +148,7 @@ class Trust(_Model):
 
 
 class School(_Model):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)  # a file name and a store key
     name: str
     head_email: str
     dsl_email: str = ""
@@ -167,6 +168,8 @@ class School(_Model):
     def _email(cls, value: str) -> str:
         if value and ("@" not in value or value.startswith("@") or value.endswith("@")):
             raise ValueError(f"{value!r} is not an email address")
+        if re.search(r"[\s\x00-\x1f\x7f,;<>]", value):  # one address: a CR/LF would forge a mail header
+            raise ValueError(f"{value!r} is not one email address (spaces, line breaks, commas and brackets are refused)")
         return value
 
 
