@@ -172,11 +172,17 @@ def incidents(flagged: Sequence[tuple[Post, Found]]) -> list[str]:
     recent: dict[tuple[object, ...], list[int]] = {}  # signature -> its latest groups
     groups: list[list[int]] = []
     group_of: list[int] = []
-    words: list[frozenset[str]] = []
+    words: dict[int, frozenset[str]] = {}  # read only when a post has an incident to be compared with
+
+    def words_of(k: int) -> frozenset[str]:
+        got = words.get(k)
+        if got is None:
+            got = words[k] = _words_of(flagged[k][0])
+        return got
+
     for j, (post, found) in enumerate(flagged):
         signature = (tuple(sorted((n.given.lower(), n.surname.lower()) for n in found.names)),
                      tuple(sorted(p.kind for p in found.pii)), post.has_visual_media)
-        words.append(_words_of(post))
         where = (post.platform, post.account)
         candidates = recent.setdefault(signature, [])
         chosen = -1
@@ -186,7 +192,7 @@ def incidents(flagged: Sequence[tuple[Post, Found]]) -> list[str]:
             if post.created_at and first.created_at and post.created_at - first.created_at > CROSS_POST_WINDOW:
                 continue
             if where not in {(flagged[i][0].platform, flagged[i][0].account) for i in members} and any(
-                    _copies(words[i], words[j]) for i in members):
+                    _copies(words_of(i), words_of(j)) for i in members):
                 chosen = g
                 break
         if chosen < 0:
