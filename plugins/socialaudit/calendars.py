@@ -8,6 +8,7 @@ read is kept in ``SchoolEvents.errors`` and never raised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,10 @@ def read_source(source: str, *, base: Path, session: HttpSession | None = None, 
         raise CalendarError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: HttpSession | None = None) -> SchoolEvents:
-    """The school's and the trust's calendar events in [start, end); read errors are kept, not raised."""
+def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: HttpSession | None = None,
+                       keep: Callable[[str, bytes], None] | None = None) -> SchoolEvents:
+    """The school's and the trust's calendar events in [start, end); read errors are kept, not raised.
+    ``keep(label, body)`` is given every calendar as it was read (the run's raw archive)."""
     sources = list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
     base = Path(config.source).resolve().parent if config.source else Path.cwd()
     events: list[CalendarEvent] = []
@@ -54,6 +57,8 @@ def load_school_events(config: TrustConfig, school: School, start: date, end: da
         label = source.split("?", 1)[0]  # a query string may carry a private calendar's token
         try:
             data = read_source(source, base=base, session=session, allow=config.allowed_origins())
+            if keep is not None:
+                keep(label, data)
             events.extend(parse_ics(data, source=label, start=start, end=end, tz=config.trust.timezone))
         except CalendarError as exc:
             errors.append(f"school {school.id!r}: calendar {label}: {exc}")

@@ -29,6 +29,7 @@ from socialaudit.calendars import load_school_events
 from socialaudit.config import School, TrustConfig
 from socialaudit.links import resolver_for
 from socialaudit.models import AccountCollection
+from socialaudit.raw import RawArchive
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
@@ -45,6 +46,7 @@ class InputRequest:
     run_id: str = ""
     collections: tuple[AccountCollection, ...] = ()
     posts_since: datetime | None = None  # the start of the posts the checks were given
+    raw: RawArchive | None = None  # where the run keeps what was read for this school (calendars), to be sealed
 
 
 Provider = Callable[[InputRequest], Any]
@@ -97,7 +99,14 @@ def events(request: InputRequest) -> dict[str, Any] | None:
     if not (school.calendars or config.trust.calendars):
         return None
     start, end = window_for(week.monday, week.sunday)
-    return {school.id: load_school_events(config, school, start, end)}
+    raw = request.raw
+
+    def keep(label: str, body: bytes) -> None:  # the calendar as read, sealed with the run for the auditors
+        if raw is not None:
+            raw.for_account("calendar", label).save_raw(platform="calendar", account=label, page=0, url=label,
+                                                        body=body, content_type="text/calendar")
+
+    return {school.id: load_school_events(config, school, start, end, keep=keep)}
 
 
 @provider("links")

@@ -10,10 +10,8 @@ posts; posts live in the store.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from checks._base import needs_of, run_checks, select
@@ -28,6 +26,7 @@ from socialaudit.environment import Environment, safe_run_id
 from socialaudit.inputs import InputRequest, provide, tracked_comments
 from socialaudit.inputs import comment_history as comment_history  # re-exported: the comments check's input
 from socialaudit.models import FROM_STORE, AccountCollection, CheckResult, CollectionStatus, Post
+from socialaudit.raw import RawArchive as RawArchive  # re-exported: tests and collectors' callers
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
@@ -231,7 +230,8 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     posts = store.posts_for(school_id, posts_since, until + timedelta(days=1))
     collections = store.collections_for(week, school_id)
     results = run_school_checks(config, school, posts, week, collections=collections, services=services, store=store,
-                                run_id=run_id, posts_since=posts_since)
+                                run_id=run_id, posts_since=posts_since,
+                                raw=RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id))
     store.save_results(week, school_id, results, run_id=run_id)
     record_comment_observations(store, week, school_id, results, run_id)
     return {"school": school_id, "week": str(week), "run_id": run_id,
@@ -243,7 +243,8 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
 def run_school_checks(config: TrustConfig, school: School, posts: Sequence[Post], week: IsoWeek, *,
                       collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
                       services: Mapping[str, Any] | None = None, store: Store | None = None,
-                      resolve: bool = True, run_id: str = "", posts_since: datetime | None = None) -> list[CheckResult]:
+                      resolve: bool = True, run_id: str = "", posts_since: datetime | None = None,
+                      raw: RawArchive | None = None) -> list[CheckResult]:
     """Run the checks for one school as the DAG does; ``check_school`` and ``scan`` both come here.
 
     The inputs the selected checks declared (``@check(..., needs=...)``) are provided first, each by
@@ -252,7 +253,7 @@ def run_school_checks(config: TrustConfig, school: School, posts: Sequence[Post]
     the store's CLI ones when there is a store.
     """
     request = InputRequest(config=config, school=school, week=week, store=store, resolve=resolve, run_id=run_id,
-                           collections=tuple(collections), posts_since=posts_since)
+                           collections=tuple(collections), posts_since=posts_since, raw=raw)
     services = provide(needs_of(select(names)), request, services)
     results = run_checks(school, posts, week=week, config=config, collections=collections, names=names,
                          services=services)
@@ -373,30 +374,3 @@ def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Envir
     store.finish_run(run_id, state="failed" if missing else "success", missing=missing)
     return {"week": str(week), "run_id": run_id, "report": str(path), "missing": missing,
             "schools": sorted(done)}
-
-
-class RawArchive:
-    """Raw response bodies, gzip-compressed, keyed by run, school, account and page."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-
-    def for_account(self, platform: str, account: str) -> _AccountArchive:
-        return _AccountArchive(self.base / platform / re.sub(r"[^A-Za-z0-9._@-]+", "_", account)[:120])
-
-
-class _AccountArchive:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def save_raw(self, *, platform: str, account: str, page: int, url: str, body: bytes, content_type: str) -> None:
-        import gzip
-        import json
-
-        self.folder.mkdir(parents=True, exist_ok=True)
-        stem = f"page-{page:04d}"
-        (self.folder / f"{stem}.body.gz").write_bytes(gzip.compress(body, mtime=0))
-        meta = {"platform": platform, "account": account, "page": page, "url": url.split("?", 1)[0],
-                "content_type": content_type, "bytes": len(body),
-                "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        (self.folder / f"{stem}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")

@@ -1,0 +1,37 @@
+"""Raw responses as they were read, before parsing: what the archive seals with a run, so an auditor
+can see the data a finding was made on. ``output/raw/<week>/<run>/<school>/<platform>/<account>/``
+holds one gzip body and one JSON description per page; a school's calendars are kept the same way,
+under ``calendar/``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+class RawArchive:
+    """Raw response bodies, gzip-compressed, keyed by run, school, account and page."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+
+    def for_account(self, platform: str, account: str) -> _AccountArchive:
+        return _AccountArchive(self.base / platform / re.sub(r"[^A-Za-z0-9._@-]+", "_", account)[:120])
+
+
+class _AccountArchive:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def save_raw(self, *, platform: str, account: str, page: int, url: str, body: bytes, content_type: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = f"page-{page:04d}"
+        (self.folder / f"{stem}.body.gz").write_bytes(gzip.compress(body, mtime=0))
+        meta = {"platform": platform, "account": account, "page": page, "url": url.split("?", 1)[0],
+                "content_type": content_type, "bytes": len(body),
+                "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        (self.folder / f"{stem}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
