@@ -192,3 +192,18 @@ def test_a_week_that_has_not_ended_and_an_endless_backfill_are_refused(capsys):
     assert f"week {this_week} has not ended yet" in capsys.readouterr().err
     assert main(["run", "--from", "1990-W01", "--to", "2026-W01"]) == 2
     assert "a backfill covers at most 260 weeks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"[" * 100_000 + b"]" * 100_000 + b"\n", ":1: invalid JSON: nested too deep"),
+    (b"\xff\xfe\x00 not text\n", ":1: not UTF-8 text (byte 0xff)"),
+    (b'{"platform": "rss", "account": "a", "school": "st-aidans", "id": "1", "url": "https://x.example/1", '
+     b'"created_at": "0001-01-01T00:00:00Z", "text": "hi"}\n', "timestamp '0001-01-01T00:00:00Z' is out of range"),
+    (b"[1, 2]\n", ":1: invalid post: a JSON object is expected, not list"),
+])
+def test_hostile_scan_input_is_one_line_and_exit_2(tmp_path, content, message):
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(content)
+    proc = cli("scan", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

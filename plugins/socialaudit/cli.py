@@ -259,15 +259,28 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 # --- scan ------------------------------------------------------------------------------------
 
+def _lines(stream: TextIO, name: str) -> Iterator[tuple[int, str]]:
+    number = 0
+    try:
+        for number, line in enumerate(stream, start=1):  # noqa: B007 - read after the loop when decoding fails
+            yield number, line
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}:{number + 1}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})") from None
+
+
 def read_posts(stream: TextIO, name: str) -> Iterator[Post]:
     """Posts from JSON lines; UsageError names the file, the line and the field."""
-    for number, line in enumerate(stream, start=1):
+    for number, line in _lines(stream, name):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{name}:{number}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+        except RecursionError:
+            raise UsageError(f"{name}:{number}: invalid JSON: nested too deep") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{name}:{number}: invalid post: a JSON object is expected, not {type(data).__name__}")
         try:
             yield Post.from_dict(data)
         except ValueError as exc:

@@ -83,6 +83,9 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+YEARS = (1900, 2200)  # the timestamps a post, a comment or a run may carry
+
+
 def parse_utc(value: str) -> datetime:
     """Parse an ISO 8601 timestamp (``Z`` or offset) into an aware UTC datetime."""
     text = value.strip()
@@ -90,9 +93,12 @@ def parse_utc(value: str) -> datetime:
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     try:
-        return _utc(parsed)
+        moment = _utc(parsed)
     except OverflowError:  # "9999-12-31T23:00:00-05:00" has no UTC time: as malformed as any other bad date
         raise ValueError(f"timestamp {value!r} is out of range") from None
+    if not YEARS[0] <= moment.year <= YEARS[1]:  # year 1 has no local week: no post is that old or that far off
+        raise ValueError(f"timestamp {value!r} is out of range (years {YEARS[0]}-{YEARS[1]})")
+    return moment
 
 
 def iso_utc(value: datetime) -> str:
