@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -142,4 +143,19 @@ def test_a_school_field_that_would_break_a_header_or_a_file_name_is_refused(tmp_
     bad = tmp_path / "trust.yaml"
     bad.write_text(yaml.safe_dump(source), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
+        load_config(bad)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.replace("date: 2026-10-08", "date: 2026-02-30", 1), r"line \d+: 2026-02-30: day is out of range for month"),
+    (lambda t: t.replace("expires: 2027-07-31", "expires: 2027-13-01", 1), r"line \d+: 2027-13-01: month must be in 1\.\.12"),
+    (lambda t: b"\x7fELF\x02\x01\x01\x00" + bytes(range(128, 256)), r"line 1: not UTF-8 text \(byte 0x80\)"),
+])
+def test_an_impossible_date_or_a_binary_file_names_the_file_and_the_line(tmp_path, change, message):
+    source = (Path(__file__).resolve().parents[1] / "config" / "trust.yaml").read_text(encoding="utf-8")
+    changed = change(source)
+    bad = tmp_path / "trust.yaml"
+    bad.write_bytes(changed if isinstance(changed, bytes) else changed.encode("utf-8"))
+    assert changed != source
+    with pytest.raises(ConfigError, match=f"{re.escape(str(bad))}: {message}"):
         load_config(bad)

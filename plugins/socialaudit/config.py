@@ -286,6 +286,20 @@ def parse_config(raw: Any, source: str) -> TrustConfig:
         raise ConfigError(f"{source}: {_describe(tuple(first['loc']), raw)}: {message}{extra}") from None
 
 
+_DATE_LIKE = re.compile(r"(?<![\w.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.-])")
+
+
+def _bad_date(text: str) -> str:
+    """' line N: 2026-02-30:' for the first date-like value that is no date (YAML names no place)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        for m in _DATE_LIKE.finditer(line.split("#", 1)[0]):
+            try:
+                date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return f" line {number}: {m.group()}:"
+    return ""
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> TrustConfig:
     """Read and validate the trust config; every failure is a one-line ConfigError."""
     file = config_path(path)
@@ -293,6 +307,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> TrustConfig:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{file}: line {line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}): is it the config?") from None
     try:
         # libyaml's loader when present: PyYAML's pure-Python one takes ~20 s for 30,000 schools.
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
@@ -300,4 +317,6 @@ def load_config(path: str | os.PathLike[str] | None = None) -> TrustConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{file}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:  # YAML's timestamps: "2026-02-30" matches the date form but is no date
+        raise ConfigError(f"{file}:{_bad_date(text)} {exc}") from None
     return parse_config(raw, str(file))
