@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: airflow help venv demo test test-fast test-pg lint bench system-deps simulator clean cluster-test screenshots
+.PHONY: airflow help venv demo test test-fast test-pg lint bench system-deps simulator clean cluster-test screenshots docs
 
 help:
 	@echo "make demo         run the weekly audit for the demo trust (last complete ISO week)"
@@ -80,6 +80,10 @@ cluster-test: venv system-deps
 
 bench: venv
 	$(PY) bench/run.py
+
+# The checks reference's generated block (docs/checks.md) from the checks' docstrings and settings.
+docs: venv
+	$(PY) scripts/checks_doc.py
 
 # The README's screenshots of the demo's Trust report and a school report (run make demo first).
 screenshots: venv system-deps

@@ -57,3 +57,17 @@ def test_how_to_fix_speaks_to_a_head_not_to_an_administrator():
         assert advice, spec.name
         for word in ("config", ".yaml", "expected_handle", "setting "):
             assert word not in advice, (spec.name, word)
+
+
+def test_the_checks_reference_is_generated_from_the_checks():
+    """docs/checks.md's summary comes from each check's docstring and settings; `make docs` rewrites it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("checks_doc", ROOT / "scripts" / "checks_doc.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert module.updated(text) == text, "docs/checks.md is out of date: run `make docs`"
+    for name in SPECS:
+        assert f"(`{name}`, policy " in text
