@@ -13,8 +13,9 @@ through the REST API, as an operator would:
 Checks: a token from ``POST /auth/token``; the DAG unpaused and triggered through ``/api/v2``;
 the run succeeds; every school's report and the Trust report exist; task instances ran on *both*
 workers (each worker reports its own hostname, as two containers would); the audit store in
-PostgreSQL recorded the run; then, with one school's account broken (a config variant), the next
-run fails while the Trust report still renders and names that school.
+PostgreSQL recorded the run; then, with one school's account broken (a config variant: an ftp:
+feed), the next run still succeeds: the failure stays with that account, which the school's report
+names, its checks "not evaluated"; then both runs are archived and ``history verify`` passes.
 
 Every process it starts is stopped by its process id (its process group), in reverse order, even
 when a check fails or the script is interrupted; logs are printed on failure. Exit code 0 on
@@ -250,7 +251,7 @@ def write_config(simulator_port: int, target: Path, *, broken: bool) -> None:
     text = (ROOT / "config" / "trust.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text.replace("http://127.0.0.1:8765", f"http://127.0.0.1:{simulator_port}"))
     if broken:
-        # No collector can fetch ftp://: the school's collect task itself fails (not a collection status).
+        # No collector may fetch ftp://: the account is refused in one line, the school's other accounts collected.
         raw["schools"][BROKEN_SCHOOL_INDEX]["accounts"][0]["url"] = "ftp://127.0.0.1/feed/"
     tmp = target.with_suffix(".tmp")
     tmp.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
@@ -419,27 +420,28 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
         raise ClusterError(f"heads' emails not received by the SMTP sink: {sorted(set(heads) - mails)}")
     check_plugins(cluster, api)
 
-    # 2. One school's account broken: the run fails, the Trust report still renders and names it.
+    # 2. One school's account broken (an ftp: feed): the failure stays with that account. The run
+    # succeeds, the school is reported with the account named as not collected and the checks that
+    # need it "not evaluated", never "pass". (A fault outside the accounts, which fails a school's task
+    # and the run, is covered under dag.test by tests/test_end_to_end.py.)
     write_config(ports["sim"], config, broken=True)
     broken = trigger_and_wait(cluster, api, "cluster-broken", BROKEN_WEEK, args.run_timeout)
-    if broken["state"] != "failed":
-        raise ClusterError(f"run cluster-broken ended {broken['state']}, expected failed")
+    if broken["state"] != "success":
+        raise ClusterError(f"run cluster-broken ended {broken['state']}, expected success (one account's failure is its own)")
     tis2 = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/cluster-broken/taskInstances?limit=1000")["task_instances"]
-    states = {(t["task_id"], t["map_index"]): t for t in tis2}
-    failed_collect = [t for t in tis2 if t["task_id"].endswith("collect") and t["state"] == "failed"]
-    if len(failed_collect) != 1 or failed_collect[0]["try_number"] < 2:
-        raise ClusterError("expected exactly one collect instance failed after a retry, got "
-                           f"{[(t['map_index'], t['state'], t['try_number']) for t in failed_collect]}")
-    if states.get(("trust_report", -1), {}).get("state") != "success":
-        raise ClusterError(f"trust_report in cluster-broken: {states.get(('trust_report', -1))}")
-    trust = (output / "reports" / BROKEN_WEEK / "index.html").read_text(encoding="utf-8")
+    failed = [(t["task_id"], t["map_index"], t["state"]) for t in tis2 if t["state"] not in ("success", "skipped")]
+    if failed:
+        raise ClusterError(f"task instances not successful in cluster-broken: {failed}")
     broken_id = schools[BROKEN_SCHOOL_INDEX]
-    if broken_id not in trust or "did not finish" not in trust:
-        raise ClusterError(f"the {BROKEN_WEEK} Trust report does not name {broken_id} as not finished")
-    others = [s for s in schools if s != broken_id and not (output / "reports" / BROKEN_WEEK / "schools" / f"{s}.html").is_file()]
+    report = output / "reports" / BROKEN_WEEK / "schools" / f"{broken_id}.html"
+    text = report.read_text(encoding="utf-8") if report.is_file() else ""
+    if "ftp://127.0.0.1/feed/" not in text or "Not evaluated" not in text:
+        raise ClusterError(f"the {BROKEN_WEEK} report of {broken_id} does not name the broken feed and 'not evaluated'")
+    others = [s for s in schools if not (output / "reports" / BROKEN_WEEK / "schools" / f"{s}.html").is_file()]
     if others:
         raise ClusterError(f"school reports missing in the broken run: {others}")
-    cluster.say(f"cluster-broken: failed as expected; Trust report names {broken_id}; other schools reported")
+    cluster.say(f"cluster-broken: success; {broken_id}'s report names the broken feed, its checks not evaluated; "
+                "every school reported")
 
     # 3. The auditors' view: both runs (the failed one too) are archived, and the chain verifies.
     history = subprocess.run([sys.executable, "-m", "socialaudit", "history", "verify"], capture_output=True, text=True,
