@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
@@ -303,6 +303,8 @@ def _attach(sock: socket.socket | None) -> None:
 
 # --- the pinned transport ------------------------------------------------------------------------
 
+_Conn = TypeVar("_Conn", bound=HTTPConnection)
+
 def _pinned_connect(conn: HTTPConnection, guard: Guard) -> socket.socket:
     target = guard.target(conn.host, int(conn.port or 0))
     if target is None:
@@ -319,6 +321,26 @@ def _pinned_connect(conn: HTTPConnection, guard: Guard) -> socket.socket:
     return sock
 
 
+def _pinned(base: type[_Conn], guard: Guard) -> type[_Conn]:
+    """``base`` (urllib3's HTTP or HTTPS connection) connecting to the guard's checked address only,
+    and with the exchange's deadline attached to its socket."""
+
+    class Pinned(base):  # type: ignore[valid-type,misc]
+        def _new_conn(self) -> socket.socket:
+            return _pinned_connect(self, guard)
+
+        def connect(self) -> None:
+            super().connect()
+            _attach(self.sock)  # after TLS is set up: the socket the exchange reads from
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _attach(self.sock)  # a pooled connection reused by a later exchange
+            super().request(*args, **kwargs)
+
+    Pinned.__name__ = Pinned.__qualname__ = f"Pinned{base.__name__}"
+    return Pinned
+
+
 class _PinnedAdapter(HTTPAdapter):
     """A requests adapter whose connections go to the pinned (checked) address of each host."""
 
@@ -330,29 +352,8 @@ class _PinnedAdapter(HTTPAdapter):
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
         guard = self._guard
 
-        class PinnedHTTPConnection(HTTPConnection):
-            def _new_conn(self) -> socket.socket:
-                return _pinned_connect(self, guard)
-
-            def connect(self) -> None:
-                super().connect()
-                _attach(self.sock)  # after TLS is set up: the socket the exchange reads from
-
-            def request(self, *args: Any, **kwargs: Any) -> None:
-                _attach(self.sock)  # a pooled connection reused by a later exchange
-                super().request(*args, **kwargs)
-
-        class PinnedHTTPSConnection(HTTPSConnection):
-            def _new_conn(self) -> socket.socket:
-                return _pinned_connect(self, guard)
-
-            def connect(self) -> None:
-                super().connect()
-                _attach(self.sock)  # after TLS is set up: the socket the exchange reads from
-
-            def request(self, *args: Any, **kwargs: Any) -> None:
-                _attach(self.sock)
-                super().request(*args, **kwargs)
+        PinnedHTTPConnection = _pinned(HTTPConnection, guard)
+        PinnedHTTPSConnection = _pinned(HTTPSConnection, guard)
 
         class PinnedHTTPPool(HTTPConnectionPool):
             ConnectionCls = PinnedHTTPConnection
