@@ -587,6 +587,11 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
             flags.append("poss+work")
     if where == "alt" and i == 0:
         flags.append("alt0")
+    if post_cues:  # a figure of faith in a post about faith, a character in a post about a story
+        if tok.low in BIBLICAL and "religious" in post_cues:
+            flags.append("faith_ctx")
+        if tok.low in FICTIONAL_SINGLE and "story" in post_cues:
+            flags.append("fiction_ctx")
     if j + 1 < n:
         q = tokens[j + 1]
         if _YEAR_TOKEN.match(q.low) or (q.low in ("in", "from") and j + 2 < n and _YEAR_TOKEN.match(tokens[j + 2].low)):
@@ -645,6 +650,42 @@ def sentence_families(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | 
             here = counts[-1]
             here[fam] = here.get(fam, 0) + 1
     return sentence_of, counts
+
+
+_LIST_NOUNS = frozenset("classes houses teams groups clubs forms sets".split())  # what a list of names can name
+
+
+def tok_is_listed_thing(tokens: Sequence[Token], i: int) -> bool:
+    """Whether ``tokens[i]`` is one of a list of capitalised words that a plural noun names as things:
+    "Oak and Maple classes", "Hazel, Rowan and Willow houses" (not a list of children)."""
+    n = len(tokens)
+    start = i
+    for _ in range(12):  # back to the list's first word
+        if tokens[start].initial or start == 0:
+            break
+        prev = tokens[start - 1]
+        if prev.low in ("and", "&") and start > 1 and tokens[start - 2].shape == "cap":
+            start -= 2
+        elif prev.shape == "cap":
+            start -= 1
+        else:
+            break
+    end, words = start, 1
+    for _ in range(12):  # on to its last word
+        if end + 1 >= n:
+            break
+        nxt = tokens[end + 1]
+        if nxt.low in ("and", "&") and end + 2 < n and tokens[end + 2].shape == "cap" and not tokens[end + 2].initial:
+            end += 2
+        elif nxt.shape == "cap" and not nxt.initial:
+            end += 1
+        else:
+            break
+        words += 1
+    if words < 2 or end < i or end + 1 >= n or tokens[end + 1].low not in _LIST_NOUNS:
+        return False
+    after = tokens[end + 1]  # a plain lowercase word has no offsets (see tokenize): it is the next word all the same
+    return after.start < 0 or after.start == tokens[end].end + 1
 
 
 def _in_famous(tokens: Sequence[Token], i: int) -> bool:
@@ -722,6 +763,8 @@ def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequen
     if k + 1 < len(tokens) and tokens[k + 1].low in THING_AFTER and tokens[k + 1].shape == "cap" \
             and tokens[k + 1].start == tokens[k].end + 1:
         return "thing"  # "Willow Class", "Tudor Day", "Hexley Rangers", "Morgan Sindall Homes"
+    if tok_is_listed_thing(tokens, i):
+        return "thing"  # "Oak and Maple classes", "Hazel, Rowan and Willow houses"
     if low in _FAMOUS_WORDS and _in_famous(tokens, i):
         return "well known"
     for phrase in ctx.staff:

@@ -32,7 +32,16 @@ BIBLICAL = frozenset(
     gabriel elizabeth zacchaeus zechariah adam eve isaac jacob rebecca ruth naomi esther samuel elijah elisha
     joshua solomon thomas andrew james simon martha lazarus herod joachim anne magdalene michael raphael
     bartholomew philip stephen timothy barnabas miriam aaron nicholas patrick george andrew bernadette
-    francis clare dominic benedict teresa therese""".split()
+    francis clare dominic benedict teresa therese
+    mordecai haman judah maccabee boaz jesse saul delilah samson gideon deborah
+    isaiah jeremiah ezekiel nehemiah cain abel hagar ishmael
+    ibrahim musa isa yusuf nuh yunus dawud sulaiman maryam khadijah fatimah hajar yaqub ishaq
+    harun zakariya yahya idris salih shuayb ayub hawwa
+    rama sita lakshman lakshmana hanuman ravana ganesh ganesha lakshmi vishnu shiva parvati durga kali
+    arjuna bhima yudhishthira draupadi prahlad holika
+    nanak angad arjan gobind tegh bahadur
+    siddhartha gautama ananda
+    brigid columba cuthbert hilda bede alban swithun dunstan""".split()
 )
 _RELIGIOUS_CONTEXT = frozenset(
     """god jesus christ lord holy bible gospel nativity mass prayer prayers pray praying church advent easter
@@ -62,11 +71,61 @@ FAMOUS = tuple(
     jane austen|charlotte bronte|emily bronte|george stephenson|isambard kingdom brunel|winston churchill|
     elizabeth fry|grace hopper|alan turing|tim berners lee|john lennon|paul mccartney|freddie mercury|
     elvis presley|taylor swift|billie eilish|harry styles|jack sparrow|david and goliath|noah ark|adam and eve|
-    daniel in the lions|jonah and the whale""".replace("\n", " ").split("|")
+    daniel in the lions|jonah and the whale|
+    mary berry|jamie oliver|tom daley|jessica ennis|kelly holmes|usain bolt|serena williams|simone biles|
+    lucy bronze|leah williamson|chloe kelly|alessia russo|mary earps|beth mead|raheem sterling|wayne rooney|
+    david beckham|gareth southgate|steven gerrard|ben stokes|joe root|eddie jones|jonny wilkinson|chris hoy|
+    laura kenny|jason kenny|bradley wiggins|ellie simmonds|tanni grey-thompson|muhammad ali|
+    pele|diego maradona|cristiano ronaldo|mohamed salah|erling haaland|roger federer|rafael nadal|
+    dina asher-smith|keely hodgkinson|katarina johnson-thompson|max whitlock|adam peaty|tom pidcock|
+    malala yousafzai|mahatma gandhi|mother teresa|martin luther|harriet tubman|sojourner truth|
+    frederick douglass|barack obama|michelle obama|kamala harris|joe biden|donald trump|abraham lincoln|
+    george washington|rishi sunak|keir starmer|boris johnson|theresa may|margaret thatcher|tony blair|
+    queen elizabeth|elizabeth ii|king henry|elizabeth i|mary queen of scots|richard iii|
+    william the conqueror|alfred the great|oliver cromwell|horatio nelson|duke of wellington|
+    captain cook|james cook|christopher columbus|ernest shackleton|robert falcon scott|edmund hillary|
+    tenzing norgay|yuri gagarin|buzz aldrin|sally ride|helen sharman|mae jemison|valentina tereshkova|
+    thomas edison|nikola tesla|alexander graham bell|alexander fleming|louis pasteur|edward jenner|
+    rosalind franklin|dorothy hodgkin|jane goodall|steve irwin|chris packham|greta gerwig|
+    galileo galilei|leonardo da vinci|michelangelo|johannes gutenberg|archimedes|pythagoras|
+    ludwig van beethoven|wolfgang amadeus mozart|johann sebastian bach|edward elgar|benjamin britten|
+    bob marley|stevie wonder|michael jackson|whitney houston|aretha franklin|dolly parton|adele adkins|
+    stormzy|dua lipa|lewis capaldi|olly murs|ant and dec|dermot o'leary|claudia winkleman|
+    lowry|ls lowry|banksy|yayoi kusama|georgia o'keeffe|henry moore|barbara hepworth|anthony gormley|
+    antony gormley|quentin blake|axel scheffler|eric carle|judith kerr|anthony browne|oliver jeffers|
+    mo willems|dr seuss|enid blyton|lewis carroll|kenneth grahame|a a milne|c s lewis|j k rowling|
+    jk rowling|j r r tolkien|philip pullman|cressida cowell|malorie blackman|onjali rauf|tom fletcher|
+    liz pichon|jeff kinney|dav pilkey|rick riordan|anthony horowitz|frank cottrell-boyce|katherine rundell|
+    benjamin zephaniah|michael rosen|roger mcgough|allan ahlberg|shirley hughes|nick sharratt|
+    greg heffley|tracy beaker|horrid henry|the very hungry caterpillar|the tiger who came to tea|
+    mog the cat|biff chip and kipper|floppy the dog|fred frog|mr men|little miss|
+    peppa pig|george pig|bing bunny|hey duggee|paw patrol|bluey heeler|bluey and bingo|
+    mr tumble|sarah and duck|clifford the big red dog|spot the dog|kipper the dog|maisy mouse|
+    fantastic mr fox|james henry trotter|the secret garden|mary lennox|
+    bilbo baggins|frodo baggins|lucy pevensie|edmund pevensie|aslan|mowgli|baloo|
+    toad of toad hall|mr toad|ratty and mole|sherlock holmes|dr watson|romeo and juliet|macbeth|
+    lady macbeth|hamlet|ebenezer scrooge|bob cratchit|jacob marley|oliver twist|artful dodger|fagin|
+    bill sikes|pip and estella|jane eyre|elizabeth bennet|mr darcy|atticus finch|scout finch|
+    boo radley|curley's wife|arthur birling|sheila birling|
+    inspector goole|jekyll and hyde|dr jekyll|mr hyde|victor frankenstein|dracula|beowulf|grendel|
+    odysseus|achilles|hercules|perseus|medusa|theseus|zeus|poseidon|athena|thor|loki|odin|anansi|
+    rama and sita|guru nanak|guru gobind singh|prophet muhammad|prophet ibrahim|prophet musa|
+    prophet yusuf|prophet nuh|prophet isa|judah maccabee|queen esther|king david|king solomon|
+    saint george|saint patrick|saint andrew|saint david|st george|st patrick|st andrew|st david|
+    st nicholas|saint nicholas|st francis|st bernadette|st teresa|st john bosco|st lucy|st valentine|
+    father christmas|santa claus|saint nick|baby jesus|mother mary|virgin mary|three wise men|
+    king herod|pontius pilate|john the baptist|doubting thomas|good samaritan|prodigal son""".replace("\n", " ").split("|")
     if phrase.strip()
 )
 FICTIONAL_SINGLE = frozenset("elsa moana peppa elmer paddington pinocchio aladdin mulan simba nemo shrek "
-                             "pooh matilda gruffalo zog supertato rapunzel cinderella ariel olaf".split())
+                             "pooh matilda gruffalo zog supertato rapunzel cinderella ariel olaf "
+                             # reading schemes, picture books and stories taught in primary school
+                             "biff chip kipper floppy wilf wilma tigger eeyore piglet gruffalo's bluey bingo "
+                             "duggee mowgli baloo bagheera aslan gandalf hagrid dumbledore voldemort hermione "
+                             "wonka oompa scrooge cratchit fagin gollum bilbo frodo pippi heidi pollyanna "
+                             "pinkalicious fantastic grinch rudolph frosty stickman tiddler superworm "
+                             "wombat gretel hansel rumpelstiltskin thumbelina goldilocks zeus thor loki "
+                             "anansi hercules odysseus beowulf grendel medusa".split())
 
 
 

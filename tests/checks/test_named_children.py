@@ -55,6 +55,8 @@ def names_in(text: str) -> list[str]:
     ("Well done Mary in Year 2 for reading at Mass", ["mary"]),  # religious context, but a child's
     ("Ava played Mary in our Nativity", ["ava"]),  # the role is not the child
     ("Harry read his Harry Potter review - well done Harry!", ["harry"]),
+    ("Well done Ava and Mia in Year 2, our house captains", ["ava", "mia"]),  # a list, but no plural noun naming it
+    ("Ava, Leo and Mia joined clubs today", ["ava", "leo", "mia"]),
 ])
 def test_names_found(text, expected):
     assert names_in(text) == expected
@@ -78,9 +80,9 @@ def test_names_found(text, expected):
     "Year 5 learned about Florence Nightingale and Mary Seacole.",
     "Reading Harry Potter by the fire.",
     "The Gruffalo came to visit Reception!",
-    pytest.param("We had three Willy Wonkas and a Matilda for World Book Day!",
-                 marks=pytest.mark.xfail(reason="a known error kind left in cross-validation: a story character "
-                                                "named as a costume, with nothing but 'a' and 'Book Day' around it")),
+    "We had three Willy Wonkas and a Matilda for World Book Day!",  # a story character in a post about a story
+    "Oak and Maple classes went to the farm.",  # a list that a plural noun names as things
+    "Hazel, Rowan and Willow houses shared the cup.",
     "Dressed as Elsa and Paddington.",
     "Amazing grace: our choir sang.",
     "We hope you all have a lovely summer.",
