@@ -166,7 +166,11 @@ CREATIONS = _words("""drawing painting poem story model work artwork picture pro
     collage speech reading performance question idea invention experiment certificate award medal trophy
     goal try portrait poster essay piece entry dance song solo""")
 _YEAR_TOKEN = re.compile(r"^(?:y|yr|year|u)\d{1,2}s?$|^(?:reception|nursery|ks[1-4]|p[1-7]|eyfs)$")
-_FAMOUS_WORDS = frozenset(w for phrase in FAMOUS for w in phrase)
+_FAMOUS_BY_WORD: dict[str, tuple[tuple[str, ...], ...]] = {}  # word -> the well-known phrases that hold it
+for _phrase in FAMOUS:
+    for _w in set(_phrase):
+        _FAMOUS_BY_WORD[_w] = (*_FAMOUS_BY_WORD.get(_w, ()), _phrase)
+_FAMOUS_WORDS = frozenset(_FAMOUS_BY_WORD)
 
 # --- tokens ----------------------------------------------------------------------------------
 
@@ -690,9 +694,7 @@ def tok_is_listed_thing(tokens: Sequence[Token], i: int) -> bool:
 
 def _in_famous(tokens: Sequence[Token], i: int) -> bool:
     low = tokens[i].low
-    for phrase in FAMOUS:
-        if low not in phrase:
-            continue
+    for phrase in _FAMOUS_BY_WORD.get(low, ()):
         at = phrase.index(low)
         s = i - at
         if s >= 0 and tuple(t.low for t in tokens[s: s + len(phrase)]) == phrase:
