@@ -118,6 +118,13 @@ class CollectionResult:
         """Paging stopped at a page that failed; what the earlier pages gave is kept (partly collected)."""
         self.stopped = reason
 
+    def page_failed(self, exc: CollectorError) -> None:
+        """A page failed: on the first page the account's error (``exc`` is raised again); on a later
+        page the pages already parsed are kept and the account is partly collected, saying why."""
+        if not self.pages:
+            raise exc
+        self.stop(f"page {self.pages + 1} failed: {exc}")
+
     def summary(self, school: str, platform: str, account: str) -> AccountCollection:
         status = CollectionStatus.PARTIAL if self.skipped or self.stopped else CollectionStatus.OK
         parts = []

@@ -48,7 +48,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse
+from collectors._base import AccountUnavailable, Archive, CollectionResult, CollectorError, MalformedResponse
 from collectors._graph import MAX_PAGES, GraphClient, graph_root, obj, parse_graph_time, seq, token_from, urls_in_text
 from collectors._http import HttpSession
 from socialaudit import settings
@@ -130,11 +130,15 @@ def _own_media(client: GraphClient, user_id: str, since: datetime, until: dateti
     url: str | None = client.url(f"{user_id}/media", {"fields": MEDIA_FIELDS, "since": int(since.timestamp()),
                                                       "until": int(until.timestamp()), "limit": 100})
     while url and result.pages < MAX_PAGES:
-        data = client.get(url)
+        try:
+            data = client.get(url)
+            items = data.get("data")
+            if not isinstance(items, list):
+                raise MalformedResponse(f"{client.label}: media page {result.pages + 1} has no data list")
+        except CollectorError as exc:
+            result.page_failed(exc)  # partial is not nothing: the pages already parsed are kept
+            break
         result.pages += 1
-        items = data.get("data")
-        if not isinstance(items, list):
-            raise MalformedResponse(f"{client.label}: media page {result.pages} has no data list")
         out.extend((result.pages, i, item) for i, item in enumerate(items))
         oldest = _oldest(items)
         # newest first: once a page reaches before the window there is nothing more to fetch
@@ -154,17 +158,21 @@ def _discovered_media(client: GraphClient, me_id: str, handle: str, since: datet
         query = f"business_discovery.username({handle}){{id,username,media{cursor}.limit({DISCOVERY_PAGE}){{{fields}}}}}"
         try:
             data = client.get(client.url(me_id, {"fields": query}))
+            discovery = data.get("business_discovery")
+            if not isinstance(discovery, dict):
+                raise MalformedResponse(f"{client.label}: business_discovery missing from Graph's answer")
         except AccountUnavailable as exc:
             error = getattr(exc, "graph_error", None)
             if error is not None and error.code == 100 and fields == MEDIA_FIELDS and "alt_text" in error.message:
                 fields = PLAIN_FIELDS
                 result.problems.append("alt text is not available through business discovery for this account")
                 continue
-            raise
+            result.page_failed(exc)
+            break
+        except CollectorError as exc:
+            result.page_failed(exc)  # partial is not nothing: the pages already parsed are kept
+            break
         result.pages += 1
-        discovery = data.get("business_discovery")
-        if not isinstance(discovery, dict):
-            raise MalformedResponse(f"{client.label}: business_discovery missing from Graph's answer")
         media = obj(discovery.get("media"))
         items = seq(media.get("data"))
         out.extend((result.pages, i, item) for i, item in enumerate(items))

@@ -112,10 +112,7 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
             if not isinstance(statuses, list):
                 raise MalformedResponse(f"mastodon {handle}: statuses page is not a list")
         except CollectorError as exc:
-            if not result.pages:
-                raise
-            # Partial is not nothing: the pages already parsed are kept, and the account says why it stopped.
-            result.stop(f"page {result.pages + 1} failed: {exc}")
+            result.page_failed(exc)  # partial is not nothing: the pages already parsed are kept
             break
         result.pages += 1
         oldest: datetime | None = None

@@ -60,6 +60,7 @@ from collectors._base import (
     Archive,
     AuthError,
     CollectionResult,
+    CollectorError,
     MalformedResponse,
     NullArchive,
     TransientError,
@@ -169,16 +170,19 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
     token_param: str | None = None
     while result.pages < MAX_PAGES:
         page_params = dict(params, pagination_token=token_param) if token_param else params
-        data = client.get(f"/2/users/{quote(user_id)}/tweets", page_params)
+        try:
+            data = client.get(f"/2/users/{quote(user_id)}/tweets", page_params)
+            items = data.get("data")
+            if items is None and data.get("errors"):  # e.g. a protected account: HTTP 200 with only errors
+                raise AccountUnavailable(f"{label}: {_describe_errors(data['errors'], session)}")
+            if items is not None and not isinstance(items, list):
+                raise MalformedResponse(f"{label}: timeline page {result.pages + 1} has no data list")
+        except CollectorError as exc:
+            result.page_failed(exc)  # partial is not nothing: the pages already parsed are kept
+            break
         result.pages += 1
-        items = data.get("data")
         if items is None:
-            errors = data.get("errors")
-            if errors:  # e.g. a protected account: HTTP 200 with only errors
-                raise AccountUnavailable(f"{label}: {_describe_errors(errors, session)}")
             break  # result_count 0: an empty window
-        if not isinstance(items, list):
-            raise MalformedResponse(f"{label}: timeline page {result.pages} has no data list")
         if data.get("errors"):
             result.problems.append(f"page {result.pages}: partial errors: {_describe_errors(data['errors'], session)}")
         includes = obj(data.get("includes"))

@@ -45,6 +45,7 @@ from collectors._base import (
     Archive,
     AuthError,
     CollectionResult,
+    CollectorError,
     MalformedResponse,
     NullArchive,
     TransientError,
@@ -222,9 +223,13 @@ def _collect_api(channel: str, handle: str, *, key: str, school: str, session: H
         params: dict[str, Any] = {"part": "snippet,contentDetails", "playlistId": uploads, "maxResults": 50}
         if token:
             params["pageToken"] = token
-        data = get("playlistItems", params)
-        if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
-            raise MalformedResponse(f"youtube {key}: playlistItems answer has no items list")
+        try:
+            data = get("playlistItems", params)
+            if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
+                raise MalformedResponse(f"youtube {key}: playlistItems answer has no items list")
+        except CollectorError as exc:
+            result.page_failed(exc)  # partial is not nothing: the pages already parsed are kept
+            break
         result.pages += 1
         oldest: datetime | None = None
         for index, item in enumerate(data.get("items", [])):

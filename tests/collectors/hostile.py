@@ -189,7 +189,48 @@ class HostileServer:
                                          "createdAt": f"2026-11-{20 - n}T10:00:00.000Z"}}} for n in (1, 2)]
             h._send(200, json.dumps({"feed": feed, "cursor": "c2"}).encode(), "application/json")
 
+        def send_json(h: Any, value: Any, headers: dict[str, str] | None = None) -> None:
+            h._send(200, json.dumps(value).encode(), "application/json", headers)
+
+        def x_timeline(h: Any) -> None:
+            if "pagination_token=" in h.path:  # the second page: sent to the metadata address
+                h._send(302, b"", "text/plain", {"Location": "http://169.254.169.254/latest/meta-data/"})
+                return
+            tweets = [{"id": f"10{n}", "created_at": f"2026-11-{20 - n}T10:00:00.000Z",
+                       "text": f"School news {n} (fictional)"} for n in (1, 2)]
+            send_json(h, {"data": tweets, "meta": {"result_count": 2, "next_token": "t2"}})
+
+        def facebook_posts(h: Any) -> None:
+            posts = [{"id": f"55_{n}", "created_time": f"2026-11-{20 - n}T10:00:00+0000",
+                      "message": f"School news {n} (fictional)"} for n in (1, 2)]
+            send_json(h, {"data": posts, "paging": {"next": f"{self.url}/graph/v25.0/55/page-2-fails?after=c2"}})
+
+        def instagram_media(h: Any) -> None:
+            media = [{"id": f"17{n}", "timestamp": f"2026-11-{20 - n}T10:00:00+0000", "caption": f"School news {n}",
+                      "media_type": "IMAGE", "media_url": f"https://cdn.example/{n}.jpg",
+                      "alt_text": "Pupils planting bulbs (fictional)", "permalink": f"https://www.instagram.com/p/fict{n}/"} for n in (1, 2)]
+            send_json(h, {"data": media, "paging": {"next": f"{self.url}/graph/v25.0/17/not-json?after=c2"}})
+
+        def youtube_uploads(h: Any) -> None:
+            if "pageToken=" in h.path:  # the second page goes round in a redirect loop
+                h._send(302, b"", "text/plain", {"Location": "/loop-a"})
+                return
+            videos = [{"snippet": {"title": f"Video {n} (fictional)", "description": "", "publishedAt":
+                                   f"2026-11-{20 - n}T10:00:00Z", "resourceId": {"videoId": f"vid{n}"}},
+                       "contentDetails": {"videoId": f"vid{n}", "videoPublishedAt": f"2026-11-{20 - n}T10:00:00Z"}}
+                      for n in (1, 2)]
+            send_json(h, {"items": videos, "nextPageToken": "p2"})
+
         return {
+            "/x/2/users/by/username/fict": lambda h: send_json(h, {"data": {"id": "9", "username": "fict"}}),
+            "/x/2/users/9/tweets": x_timeline,
+            "/graph/v25.0/fictpage": lambda h: send_json(h, {"id": "55", "name": "St Fict's (fictional)"}),
+            "/graph/v25.0/55/published_posts": facebook_posts,
+            "/graph/v25.0/55/page-2-fails": lambda h: h._send(503, b"busy", "text/plain"),
+            "/graph/v25.0/me": lambda h: send_json(h, {"id": "17", "username": "fict"}),
+            "/graph/v25.0/17/media": instagram_media,
+            "/graph/v25.0/17/not-json": lambda h: h._send(200, b"<html>maintenance</html>", "text/html"),
+            "/yt/youtube/v3/playlistItems": youtube_uploads,
             **{f"/slow-pages/{n}": slow_page(n) for n in range(100)},
             "/bluesky/xrpc/app.bsky.feed.getAuthorFeed": bluesky_feed,
             "/mastodon/api/v1/accounts/lookup": mastodon_lookup,

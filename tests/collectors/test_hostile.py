@@ -220,3 +220,23 @@ def test_a_bluesky_account_whose_next_page_fails_keeps_the_first_page(hostile, h
     assert len(result.posts) == 2 and result.pages == 1
     assert result.stopped.startswith("page 2 failed: ") and "127.0.0.2 is a loopback address" in result.stopped
     assert canaries[0].connections == 0
+
+
+@pytest.mark.parametrize("platform, account, root, credentials, stopped", [
+    ("x", "fict", "/x", {"token": "fict-token"}, "169.254.169.254 is a link-local address"),
+    ("facebook", "fictpage", "/graph", {"token": "fict-token"}, "HTTP 503"),
+    ("instagram", "fict", "/graph", {"token": "fict-token"}, "not JSON (text/html)"),
+    ("youtube", "UC" + "f" * 22, "/yt", {"token": "fict-key"}, "the redirects go round in a loop"),
+])
+def test_every_paging_collector_keeps_the_pages_before_a_failing_one(hostile, http, canaries, platform, account, root,
+                                                                     credentials, stopped):
+    """X, Facebook, Instagram and YouTube keep page 1 when page 2 fails, as rss, mastodon and bluesky do."""
+    from collectors._base import get_collector
+
+    result = get_collector(platform)(account, school="st-fict", session=http, since=SINCE, until=UNTIL,
+                                     base_url=f"{hostile.url}{root}", credentials=credentials)
+    assert len(result.posts) == 2 and result.pages == 1
+    assert result.stopped.startswith("page 2 failed: ") and stopped in result.stopped, result.stopped
+    summary = result.summary("st-fict", platform, account)
+    assert summary.status is CollectionStatus.PARTIAL and summary.message.startswith("partly collected (1 page(s) kept)")
+    assert canaries[0].connections == 0 and canaries[1].connections == 0
