@@ -167,6 +167,22 @@ def test_head_first_then_get_only_when_refused(web: Web) -> None:
     assert new == Counter({"HEAD /ok": 1, "HEAD /head-refused": 1, "GET /head-refused": 1})
 
 
+def test_every_request_and_its_answer_is_kept_in_the_resolution(web: Web) -> None:
+    """What each hop answered is part of the resolution (and so of the run's evidence): a redirect's
+    Location, HEAD refused then GET, and a request that got no answer in time."""
+    from socialaudit.links import HopAnswer
+
+    short = resolver().resolve(web.url + "/short")
+    ok = f"http://localhost:{web.port}/ok"
+    assert short.answers == (HopAnswer("HEAD", web.url + "/short", 301, ok), HopAnswer("HEAD", ok, 200))
+    refused = resolver().resolve(web.url + "/head-refused")
+    assert [(a.method, a.status) for a in refused.answers] == [("HEAD", 405), ("GET", 200)]
+    slow = resolver().resolve(web.url + "/slow")
+    [answer] = slow.answers
+    assert answer.status is None and answer.error == slow.reason and "did not answer" in answer.error
+    assert LinkResolution.from_dict(short.to_dict()) == short and LinkResolution.from_dict(slow.to_dict()) == slow
+
+
 def test_5xx_is_retried_once_then_broken(web: Web) -> None:
     before = Counter(web.hits)
     assert resolver(retries=1).resolve(web.url + "/error").state is LinkState.BROKEN
@@ -352,6 +368,8 @@ def test_resolution_round_trips_as_json() -> None:
     item = LinkResolution(url="http://a.test/s/1", state=LinkState.BROKEN, final_url="https://b.test/x",
                           chain=("http://a.test/s/1", "https://b.test/x"), http_status=404, reason="HTTP 404")
     assert LinkResolution.from_dict(item.to_dict()) == item
+    legacy = {k: v for k, v in item.to_dict().items() if k != "answers"}  # cached before answers were kept
+    assert LinkResolution.from_dict(legacy) == item
 
 
 def test_resolver_for_the_config(store: Any) -> None:

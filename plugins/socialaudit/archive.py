@@ -9,6 +9,7 @@ Every run (a failed or partial one too) is sealed into ``archive/<YYYY-Www>/<run
     posts.jsonl.gz                       the posts the checks read (gzip, mtime 0)
     raw/<school>/<platform>/<account>/   the raw responses collected (copied from output/raw)
     raw/<school>/calendar/<calendar>/    each calendar the event check read, as it was read
+    raw/<school>/links/resolutions/      each link the external_links check judged: chain, every request's answer
     config.yaml                          the trust config used, byte for byte
     rules.json                           the checks (name, clause, source hash) and resolved settings
     code.json                            the code version (git commit, or "unknown")

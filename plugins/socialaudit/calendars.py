@@ -46,9 +46,14 @@ def read_source(source: str, *, base: Path, session: HttpSession | None = None, 
 
 
 def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: HttpSession | None = None,
-                       keep: Callable[[str, bytes], None] | None = None) -> SchoolEvents:
+                       keep: Callable[[str, bytes], None] | None = None, failed: Callable[[str, str], None] | None = None,
+                       read: Callable[[str], bytes] | None = None) -> SchoolEvents:
     """The school's and the trust's calendar events in [start, end); read errors are kept, not raised.
-    ``keep(label, body)`` is given every calendar as it was read (the run's raw archive)."""
+
+    ``keep(label, body)`` is given every calendar as it was read, and ``failed(label, reason)`` every
+    calendar that could not be read (the run's raw archive). ``read(source)`` replaces the reading
+    (a replay reads the bodies a sealed run kept); it raises :class:`CalendarError` as reading would.
+    """
     sources = list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
     base = Path(config.source).resolve().parent if config.source else Path.cwd()
     events: list[CalendarEvent] = []
@@ -56,9 +61,18 @@ def load_school_events(config: TrustConfig, school: School, start: date, end: da
     for source in sources:
         label = source.split("?", 1)[0]  # a query string may carry a private calendar's token
         try:
-            data = read_source(source, base=base, session=session, allow=config.allowed_origins())
-            if keep is not None:
-                keep(label, data)
+            if read is not None:
+                data = read(source)
+            else:
+                data = read_source(source, base=base, session=session, allow=config.allowed_origins())
+        except CalendarError as exc:
+            errors.append(f"school {school.id!r}: calendar {label}: {exc}")
+            if failed is not None:
+                failed(label, str(exc))
+            continue
+        if keep is not None:
+            keep(label, data)
+        try:
             events.extend(parse_ics(data, source=label, start=start, end=end, tz=config.trust.timezone))
         except CalendarError as exc:
             errors.append(f"school {school.id!r}: calendar {label}: {exc}")

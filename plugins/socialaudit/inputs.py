@@ -27,7 +27,7 @@ from checks._calendar import window_for
 from checks.comments import CommentHistory, history_from_rows, track_weeks, tracking_reach
 from socialaudit.calendars import load_school_events
 from socialaudit.config import School, TrustConfig
-from socialaudit.links import resolver_for
+from socialaudit.links import KeptResolver, LinkResolution, kept_body, resolver_for
 from socialaudit.models import AccountCollection
 from socialaudit.raw import RawArchive
 from socialaudit.store import Store
@@ -49,6 +49,7 @@ class InputRequest:
     raw: RawArchive | None = None  # where the run keeps what was read for this school (calendars), to be sealed
 
 
+LINKS, RESOLUTIONS = "links", "resolutions"  # raw/<school>/links/resolutions/: the kept link resolutions
 Provider = Callable[[InputRequest], Any]
 _PROVIDERS: dict[str, Provider] = {}
 
@@ -106,13 +107,28 @@ def events(request: InputRequest) -> dict[str, Any] | None:
             raw.for_account("calendar", label).save_raw(platform="calendar", account=label, page=0, url=label,
                                                         body=body, content_type="text/calendar")
 
-    return {school.id: load_school_events(config, school, start, end, keep=keep)}
+    def failed(label: str, reason: str) -> None:  # why it could not be read, sealed as well
+        if raw is not None:
+            raw.for_account("calendar", label).save_failure(platform="calendar", account=label, url=label, reason=reason)
+
+    return {school.id: load_school_events(config, school, start, end, keep=keep, failed=failed)}
 
 
 @provider("links")
 def links(request: InputRequest) -> Any:
-    """The run's link resolver; with a store its answers are cached there, so a retried task opens nothing again."""
-    return resolver_for(request.config, store=request.store, resolve=request.resolve)
+    """The run's link resolver; with a store its answers are cached there, so a retried task opens nothing again.
+    With the run's raw folder, every resolution the check is given is kept there (``links/resolutions/``)
+    and sealed with the run: the redirect chain and each request's answer behind a 4.1 finding."""
+    resolver = resolver_for(request.config, store=request.store, resolve=request.resolve)
+    raw = request.raw
+    if resolver is None or raw is None:
+        return resolver
+
+    def keep(items: list[LinkResolution]) -> None:
+        raw.for_account(LINKS, RESOLUTIONS).save_raw(platform=LINKS, account=RESOLUTIONS, page=0, url="",
+                                                     body=kept_body(items), content_type="application/json")
+
+    return KeptResolver(resolver, keep)
 
 
 @provider("comment_history")

@@ -39,6 +39,7 @@ them; transient outcomes (429, timeouts, infrastructure) are never persisted.
 from __future__ import annotations
 
 import errno
+import json
 import socket
 import threading
 import time
@@ -58,11 +59,37 @@ from socialaudit.config import TrustConfig
 from socialaudit.models import LinkState as LinkState  # re-exported: the resolver's answers
 from socialaudit.store import Store
 
-__all__ = ["LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "address_problem",
+__all__ = ["HopAnswer", "KeptResolver", "LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "address_problem",
            "check_address", "resolver_for", "with_timeout"]
 
 REDIRECTS = (301, 302, 303, 307, 308)
 StopFn = Callable[[str], str]  # URL -> why it need not (or must not) be fetched, or ""
+
+
+@dataclass(frozen=True, slots=True)
+class HopAnswer:
+    """What one request of a resolution got: a status and ``Location``, or the error that ended it."""
+
+    method: str  # HEAD, or GET when HEAD was refused
+    url: str
+    status: int | None = None
+    location: str = ""
+    error: str = ""  # one line, when no answer came (a timeout, a refused connection)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "url": self.url}
+        if self.error:
+            out["error"] = self.error
+        else:
+            out.update(status=self.status, location=self.location)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HopAnswer:
+        status = data.get("status")
+        return cls(method=str(data.get("method") or ""), url=str(data.get("url") or ""),
+                   status=int(status) if isinstance(status, int) and not isinstance(status, bool) else None,
+                   location=str(data.get("location") or ""), error=str(data.get("error") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +104,13 @@ class LinkResolution:
     reason: str = ""  # one line, shown in findings; never a query string
     stopped: str = ""  # why the last URL was not fetched ("allowlisted", "blocklisted: gambling")
     transient: bool = False  # a rerun may give another answer: never persisted
+    answers: tuple[HopAnswer, ...] = ()  # every request sent, in order, and what it got (the run's evidence)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form stored in the ``link_resolutions`` table."""
+        """The JSON form stored in the ``link_resolutions`` table and kept with the run."""
         return {"url": self.url, "state": self.state.value, "final_url": self.final_url, "chain": list(self.chain),
                 "http_status": self.http_status, "reason": self.reason, "stopped": self.stopped,
-                "transient": self.transient}
+                "transient": self.transient, "answers": [a.to_dict() for a in self.answers]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LinkResolution:
@@ -90,7 +118,8 @@ class LinkResolution:
         return cls(url=str(data["url"]), state=LinkState(data["state"]), final_url=str(data["final_url"]),
                    chain=tuple(data.get("chain") or ()), http_status=data.get("http_status"),
                    reason=str(data.get("reason") or ""), stopped=str(data.get("stopped") or ""),
-                   transient=bool(data.get("transient")))
+                   transient=bool(data.get("transient")),
+                   answers=tuple(HopAnswer.from_dict(a) for a in data.get("answers") or () if isinstance(a, Mapping)))
 
 
 # --- caches --------------------------------------------------------------------------------------
@@ -211,6 +240,7 @@ class LinkResolver:
 
     def _resolve_uncached(self, url: str, stop: StopFn | None) -> LinkResolution:
         chain: list[str] = []
+        answers: list[HopAnswer] = []
         current = url.strip()
         seen: set[str] = set()
         while True:
@@ -219,7 +249,7 @@ class LinkResolver:
             def done(state: LinkState, reason: str, status: int | None = None, *, transient: bool = False,
                      stopped: str = "", current: str = current) -> LinkResolution:
                 return LinkResolution(url=url, state=state, final_url=current, chain=tuple(chain), http_status=status,
-                                      reason=reason, stopped=stopped, transient=transient)
+                                      reason=reason, stopped=stopped, transient=transient, answers=tuple(answers))
 
             if current in seen:
                 return done(LinkState.BROKEN, "the redirects go round in a loop")
@@ -254,11 +284,11 @@ class LinkResolver:
                             transient=True)
             except NotAllowed as exc:
                 return done(LinkState.NOT_EVALUATED, str(exc), transient=True)
-            outcome = self._fetch(prepared.url or current, host)
+            outcome = self._fetch(prepared.url or current, host, answers)
             if isinstance(outcome, LinkResolution):
                 return LinkResolution(url=url, state=outcome.state, final_url=current, chain=tuple(chain),
                                       http_status=outcome.http_status, reason=outcome.reason,
-                                      transient=outcome.transient)
+                                      transient=outcome.transient, answers=tuple(answers))
             status, location = outcome
             if status in REDIRECTS:
                 if not location:
@@ -299,12 +329,21 @@ class LinkResolver:
                 slot = self._host_slots[host] = threading.BoundedSemaphore(self.per_host)
             return slot
 
-    def _fetch(self, url: str, host: str) -> tuple[int, str] | LinkResolution:
-        """(status, Location) of HEAD, or of GET when HEAD is refused; or a final outcome on error."""
-        head = self._request("HEAD", url, host)
+    def _fetch(self, url: str, host: str, answers: list[HopAnswer]) -> tuple[int, str] | LinkResolution:
+        """(status, Location) of HEAD, or of GET when HEAD is refused; or a final outcome on error.
+        Each request's answer is added to ``answers``."""
+        head = self._answer("HEAD", url, host, answers)
         if isinstance(head, LinkResolution) or head[0] < 400:
             return head  # an error would only repeat (a timeout would wait as long again)
-        return self._request("GET", url, host)
+        return self._answer("GET", url, host, answers)
+
+    def _answer(self, method: str, url: str, host: str, answers: list[HopAnswer]) -> tuple[int, str] | LinkResolution:
+        outcome = self._request(method, url, host)
+        if isinstance(outcome, LinkResolution):
+            answers.append(HopAnswer(method=method, url=url, error=outcome.reason))
+        else:
+            answers.append(HopAnswer(method=method, url=url, status=outcome[0], location=outcome[1]))
+        return outcome
 
     def _request(self, method: str, url: str, host: str) -> tuple[int, str] | LinkResolution:
         policy = self.http.policy
@@ -368,6 +407,56 @@ def _errno(exc: BaseException) -> int | None:
             continue
         node = node.__cause__ or node.__context__
     return None
+
+
+# --- the run's evidence ---------------------------------------------------------------------------
+
+KEPT_FORMAT = 1
+
+
+def kept_body(items: Iterable[LinkResolution]) -> bytes:
+    """The resolutions a school's check judged, as the JSON body kept with the run (sorted by link)."""
+    rows = [item.to_dict() for item in sorted(items, key=lambda r: r.url)]
+    return (json.dumps({"format": KEPT_FORMAT, "resolutions": rows}, indent=1, sort_keys=True, ensure_ascii=False)
+            + "\n").encode("utf-8")
+
+
+def read_kept(body: bytes) -> dict[str, LinkResolution]:
+    """The inverse of :func:`kept_body`; ValueError when the body is not one."""
+    try:
+        data = json.loads(body)
+        rows = data["resolutions"] if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise ValueError("no resolutions list")
+        out = {}
+        for row in rows:
+            item = LinkResolution.from_dict(row)
+            out[item.url] = item
+        return out
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a kept link resolution: {exc!r}") from None
+
+
+class KeptResolver:
+    """A resolver that hands every resolution it gives to ``keep`` (all of them so far, each call): the
+    run keeps what a school's external_links check judged, each hop's answer included, and seals it."""
+
+    def __init__(self, resolver: LinkResolver, keep: Callable[[list[LinkResolution]], None]) -> None:
+        self.resolver = resolver
+        self.keep = keep
+        self.given: dict[str, LinkResolution] = {}
+
+    def resolve_many(self, urls: Sequence[str], *, stop: StopFn | None = None) -> dict[str, LinkResolution]:
+        out = self.resolver.resolve_many(urls, stop=stop)
+        self.given.update(out)
+        self.keep(list(self.given.values()))
+        return out
+
+    def resolve(self, url: str, *, stop: StopFn | None = None) -> LinkResolution:
+        return self.resolve_many([url], stop=stop)[url]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolver, name)
 
 
 def resolver_for(config: TrustConfig, *, store: Store | None = None, resolve: bool = True) -> LinkResolver | None:

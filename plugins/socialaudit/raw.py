@@ -1,7 +1,9 @@
 """Raw responses as they were read, before parsing: what the archive seals with a run, so an auditor
 can see the data a finding was made on. ``output/raw/<week>/<run>/<school>/<platform>/<account>/``
 holds one gzip body and one JSON description per page; a school's calendars are kept the same way,
-under ``calendar/``.
+under ``calendar/`` (a calendar that could not be read leaves ``failed.json`` with the reason), and
+the link resolutions its external_links check judged under ``links/resolutions/``: one JSON body
+listing each link's redirect chain and every request's answer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+
+FAILED = "failed.json"  # what was tried and why nothing could be read (a calendar that is down)
 
 
 class RawArchive:
@@ -29,9 +33,19 @@ class _AccountArchive:
 
     def save_raw(self, *, platform: str, account: str, page: int, url: str, body: bytes, content_type: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / FAILED).unlink(missing_ok=True)  # a retried task read it this time
         stem = f"page-{page:04d}"
         (self.folder / f"{stem}.body.gz").write_bytes(gzip.compress(body, mtime=0))
         meta = {"platform": platform, "account": account, "page": page, "url": url.split("?", 1)[0],
                 "content_type": content_type, "bytes": len(body),
                 "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         (self.folder / f"{stem}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    def save_failure(self, *, platform: str, account: str, url: str, reason: str) -> None:
+        """Nothing could be read: keep why (``failed.json``), in place of a body, so the run shows it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("page-*"):
+            old.unlink()  # an earlier attempt's body is not what this run judged
+        meta = {"platform": platform, "account": account, "url": url.split("?", 1)[0], "error": reason,
+                "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        (self.folder / FAILED).write_text(json.dumps(meta, indent=1), encoding="utf-8")

@@ -1,6 +1,7 @@
 """What the checks read besides the posts is kept with the run: a school's calendars, as they were
-read, land in the run's raw folder, which the archive seals, so an auditor can see the events a 4.4
-finding was judged on."""
+read, and the link resolutions its external_links check judged (each request's answer), land in the
+run's raw folder, which the archive seals, so an auditor can see what a 4.4 or 4.1 finding was
+judged on."""
 
 from __future__ import annotations
 
@@ -24,10 +25,40 @@ def test_each_calendar_read_is_kept_in_the_runs_raw_folder_and_sealed(demo_week:
     assert gzip.decompress(body.read_bytes()) == requests.get(url, timeout=10).content
     meta = json.loads(body.with_name("page-0000.json").read_text(encoding="utf-8"))
     assert meta["platform"] == "calendar" and meta["url"] == url and meta["content_type"] == "text/calendar"
-    # a calendar that could not be read leaves nothing to keep, and its school's check says why
-    assert not (raw / "st-josephs" / "calendar").exists()
+    # a calendar that could not be read leaves no body, only why, as its school's check says
+    [failed] = (raw / "st-josephs" / "calendar").rglob("*.json")
+    assert failed.name == "failed.json" and not list(failed.parent.glob("page-*"))
+    assert json.loads(failed.read_text(encoding="utf-8"))["error"] == "HTTP 404"
     archive.archive_run(WEEK, "test_run", demo_week)
     sealed = archive.open_archive(demo_week.output)
     [entry] = [e for e in sealed.runs() if e["week"] == str(WEEK)]
     names = sealed.read_json(entry["folder"], archive.MANIFEST)["files"]
     assert any(n.startswith("raw/holy-cross/calendar/") and n.endswith(".body.gz") for n in names)
+    assert "raw/st-josephs/calendar/" + failed.relative_to(raw / "st-josephs" / "calendar").as_posix() in names
+
+
+def test_each_link_resolution_the_check_judged_is_kept_with_every_answer_and_sealed(demo_week: Any) -> None:
+    """In the demo, Sacred Heart posts a scouts link and a shortened maths link that ends at a
+    blocklisted casino: the kept resolutions show each request and its answer, the short link's 301
+    to the casino, and the hop the resolver stopped at without opening it."""
+    from socialaudit import archive
+    from socialaudit.links import HopAnswer, read_kept
+
+    raw = demo_week.output / "raw" / str(WEEK) / safe_run_id("test_run")
+    kept = {body.parts[-4]: read_kept(gzip.decompress(body.read_bytes()))
+            for body in raw.glob("*/links/resolutions/page-0000.body.gz")}
+    assert sorted(kept) == ["sacred-heart"]
+    scouts, short = "http://northmoor-scouts.demo.example/web/camp", "http://short.demo.example/s/maths"
+    casino = "http://mathsgames-casino.demo.example/web/spin"
+    resolutions = kept["sacred-heart"]
+    assert sorted(resolutions) == [scouts, short]
+    assert resolutions[scouts].answers == (HopAnswer(method="HEAD", url=scouts, status=200),)
+    assert resolutions[short].chain == (short, casino) and resolutions[short].stopped == "blocklisted: gambling"
+    assert resolutions[short].answers == (HopAnswer(method="HEAD", url=short, status=301, location=casino),)
+    [result] = [r for r in demo_week.store().results_for(WEEK, "sacred-heart") if r.check == "external_links"]
+    assert result.metrics["resolved"] == 2 and any("mathsgames-casino" in f.message for f in result.findings)
+    archive.archive_run(WEEK, "test_run", demo_week)
+    sealed = archive.open_archive(demo_week.output)
+    [entry] = [e for e in sealed.runs() if e["week"] == str(WEEK)]
+    names = sealed.read_json(entry["folder"], archive.MANIFEST)["files"]
+    assert "raw/sacred-heart/links/resolutions/page-0000.body.gz" in names
