@@ -388,7 +388,7 @@ def test_a_run_sealed_but_not_indexed_is_linked_on_retry_and_a_forged_one_is_ref
 
 def test_the_index_is_paged_and_an_append_rewrites_only_the_last_page(copy: Environment, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archive, "PAGE_SIZE", 2)
+    monkeypatch.setattr(archive.chain, "PAGE_SIZE", 2)
     url = (tmp_path / "paged").as_uri()
     base = tmp_path / "paged"
     archive.archive_run(WEEKS[0], run_id_for(WEEKS[0]), copy, url=url)

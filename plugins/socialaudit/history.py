@@ -27,24 +27,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from socialaudit.archive import (
-    MANIFEST,
-    SUPPRESSION_COLUMNS,
-    Archive,
-    ArchiveError,
-    SafeCsvWriter,
-    csv_cell,
-    finding_key,
-    open_archive,
-    retention_days,
-    suppression_cells,
-    utc_stamp,
-)
+from socialaudit.archive.bundle import SUPPRESSION_COLUMNS, SafeCsvWriter, csv_cell, finding_key, suppression_cells
+from socialaudit.archive.chain import MANIFEST, Archive, ArchiveError, open_archive
+from socialaudit.archive.retention import purge
 from socialaudit.environment import Environment
 from socialaudit.errors import UsageError
 from socialaudit.models import Severity, Status
-from socialaudit.store import Store, posts
-from socialaudit.weeks import IsoWeek, week_of, week_range
+from socialaudit.weeks import IsoWeek, week_range
 
 EXIT_FAILED = 1  # as the CLI's: a verification that finds a mismatch
 
@@ -474,59 +463,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 # --- purge -------------------------------------------------------------------------------------
-
-def _count_posts_before(store: Store, cutoff: datetime) -> int:
-    from sqlalchemy import func, select
-
-    with store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(posts).where(posts.c.created_at < cutoff)).scalar_one())
-
-
-def _purge_output_raw(output: Path, before: IsoWeek, dry_run: bool) -> list[str]:
-    """The working copies of raw responses under ``output/raw/<week>`` for weeks before ``before``."""
-    import shutil
-
-    base = output / "raw"
-    if not base.is_dir():
-        return []
-    removed = []
-    for folder in sorted(base.iterdir()):
-        try:
-            week = IsoWeek.parse(folder.name)
-        except ValueError:
-            continue
-        if week < before:
-            removed.append(f"raw/{folder.name}")
-            if not dry_run:
-                shutil.rmtree(folder)
-    return removed
-
-
-def purge(archive: Archive, env: Environment, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
-    """Apply ``trust.retention`` as of ``now``: remove archived files past it, blank old post texts in
-    the store, drop old working copies of raw responses, and seal a purge record into the chain."""
-    from datetime import timedelta
-
-    config = env.load()
-    retention = retention_days(config)
-    plan = archive.plan_purge(retention, now)
-    summary: dict[str, Any] = {"retention_days": retention, "files": len(plan.removed), "by_kind": {},
-                               "posts_blanked": 0, "output_removed": [], "entry": None}
-    for item in plan.removed:
-        summary["by_kind"][item["kind"]] = summary["by_kind"].get(item["kind"], 0) + 1
-    store = env.store()
-    if retention["post_texts"] is not None:
-        cutoff = now - timedelta(days=retention["post_texts"])
-        plan.posts_before = utc_stamp(cutoff)
-        plan.posts_blanked = _count_posts_before(store, cutoff) if dry_run else store.purge_posts_before(cutoff)
-        summary["posts_blanked"] = plan.posts_blanked
-    if retention["raw_responses"] is not None:
-        keep_from = week_of(now - timedelta(days=retention["raw_responses"]), config.trust.timezone)
-        summary["output_removed"] = _purge_output_raw(env.output, keep_from, dry_run)
-    if not dry_run and (plan.removed or plan.posts_blanked):
-        summary["entry"] = archive.record_purge(plan, retention, as_of=now)
-    return summary
-
 
 def cmd_purge(args: argparse.Namespace) -> int:
     """Remove what is past retention (or, with --dry-run, say what would be)."""

@@ -1,99 +1,35 @@
-"""The audit archive: one immutable, hash-chained folder per run, for auditors.
+"""The hash chain: an archive root, its paged index, sealing a run and verifying the chain.
 
-Every run (a failed or partial one too) is sealed into ``archive/<YYYY-Www>/<run-id>/``::
-
-    reports/trust.html, reports/summary.json, reports/schools/<id>.html   what the trust and heads saw
-    emails/<id>.eml                      the head's email as written to the outbox
-    results.json                         per school: collection status, every check's status and metrics
-    findings.json, findings.csv          every finding of the run
-    posts.jsonl.gz                       the posts the checks read (gzip, mtime 0)
-    raw/<school>/<platform>/<account>/   the raw responses collected (copied from output/raw)
-    raw/<school>/calendar/<calendar>/    each calendar the event check read, as it was read
-    raw/<school>/links/resolutions/      each link the external_links check judged: chain, every request's answer
-    config.yaml                          the trust config used, byte for byte
-    rules.json                           the checks (name, clause, source hash) and resolved settings
-    code.json                            the code version (git commit, or "unknown")
-    manifest.json                        SHA-256 of every file above, and the previous manifest's SHA-256
-
-``manifest.json`` is written last: a folder without one is an unfinished write (a retry may
-replace it); a folder with one is sealed and is never written again. Each manifest carries the
-SHA-256 of the manifest archived before it (across weeks, in order of archiving), so the runs form a
-chain and a changed, removed or inserted run shows when :meth:`Archive.verify` walks it.
-The index lists the chain in pages: ``archive/index/000001.json`` holds entries 1-100, and so on;
-``archive/index.json`` lists the pages. Archiving a run rewrites only the last page (and the page
-list when it starts a new page); past runs and full pages are never re-read or rewritten, so
-archiving costs the same with 0 or 500 runs behind it.
-
-The chain alone cannot show that its *latest* run was deleted together with its index entry (what
-is left is a shorter, consistent chain), so every sealed run is also recorded in the audit store
-(``archive_seals``: folder, position, manifest SHA-256, previous SHA-256, time). Given those seals,
-:meth:`Archive.verify` also names a sealed run missing from the archive, a manifest that is not the
-one sealed, and a run in the archive the store never sealed (inserted). The anchor means something
-only when the store and the archive live on different systems (one writer cannot rewrite both).
-
-A purge (retention) removes files from sealed runs without touching their manifests, and records a
-purge entry in the chain (``archive/purges/<time>/manifest.json``) listing each removed file and its
-old SHA-256, so ``verify`` still passes and reports what was purged when.
-
-Everything is written through Airflow's ``ObjectStoragePath``: a local folder by default
-(``file://``), S3, GCS or Azure by setting ``SOCIALAUDIT_ARCHIVE`` (e.g. ``s3://aws_default@bucket/archive``).
-File contents are deterministic (same inputs, same bytes); only the manifest's run id and time
-fields vary between two runs over the same data.
+See :mod:`socialaudit.archive` for the layout. ``manifest.json`` is written last: a folder without one
+is an unfinished write; a folder with one is sealed and is never written again.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import json
-import logging
 import re
-import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checks import _base
 from socialaudit import settings
-from socialaudit.environment import Environment as Env
 from socialaudit.environment import safe_run_id
-from socialaudit.models import CollectionStatus, Finding
-from socialaudit.store import SealConflict, check_results
 from socialaudit.weeks import IsoWeek
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
-    from socialaudit.config import TrustConfig
-    from socialaudit.environment import Environment
-
-log = logging.getLogger(__name__)
-
 FORMAT = 1
 ARCHIVE_ENV = settings.ARCHIVE_ENV
-CODE_VERSION_ENV = settings.CODE_VERSION_ENV
 INDEX = "index.json"
 INDEX_PAGES = "index"
 PAGE_SIZE = 100
 MANIFEST = "manifest.json"
 PURGES = "purges"
 WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
-# Kinds of archived data with their own retention, and which files of a run belong to each.
-# The names are those of ``trust.retention`` in the config (socialaudit.config.Retention).
-KINDS: dict[str, tuple[str, ...]] = {
-    "raw_responses": ("raw/",),
-    "post_texts": ("posts.jsonl.gz",),
-    "findings": ("findings.json", "findings.csv", "results.json"),
-    "reports": ("reports/", "emails/"),
-}
-# A reviewed suppression (socialaudit.suppressions) in columns of its own: empty when the finding is not suppressed.
-SUPPRESSION_COLUMNS = ("suppression_kind", "suppression_reviewer", "suppression_reason", "suppression_expires")
-FINDING_COLUMNS = ("week", "school", "check", "policy", "severity", "status", "account", "post_id", "post_url",
-                   "message", "evidence", "action", *SUPPRESSION_COLUMNS, "key")
 
 
 Anchor = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
@@ -145,239 +81,7 @@ def open_archive(output: Path | None = None, url: str | None = None) -> Archive:
     return Archive(ObjectStoragePath(as_url(url) if url else archive_url(output)))
 
 
-# --- what a run is made of ---------------------------------------------------------------------
 
-def code_version(root: Path | None = None) -> dict[str, Any]:
-    """The code that ran: ``$SOCIALAUDIT_CODE_VERSION`` (set when an image is built), else the git
-    commit of the checkout, else ``"unknown"`` (no git, not a checkout): never an exception."""
-    given = settings.code_version()
-    if given:
-        return {"commit": given, "source": CODE_VERSION_ENV}
-    where = str(root or settings.PROJECT_ROOT)
-    try:
-        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": "unknown", "source": "no git checkout found"}
-    if not re.fullmatch(r"[0-9a-f]{40,64}", commit):
-        return {"commit": "unknown", "source": "no git checkout found"}
-    return {"commit": commit, "source": "git", "modified_files": bool(status.strip())}
-
-
-def rules_version(config: TrustConfig) -> dict[str, Any]:
-    """The rules a run applied: every check's name, clause, title and source hash, the settings it
-    resolved for the trust and each school, and ``version``, a hash of all of it."""
-    import inspect
-
-    specs = _base.registry()
-    checks = []
-    for spec in specs.values():
-        try:
-            source = Path(inspect.getsourcefile(spec.fn) or "").read_bytes()
-        except (OSError, TypeError):
-            source = b""
-        checks.append({"name": spec.name, "policy": spec.policy, "title": spec.title, "module": spec.fn.__module__,
-                       "source_sha256": sha256(source) if source else "unknown",
-                       "trust_settings": spec.resolve_settings(config, None)})
-    base_source = Path(inspect.getfile(_base)).read_bytes()
-    school_settings: dict[str, dict[str, Any]] = {}
-    for school in config.schools:
-        for spec in specs.values():
-            resolved = spec.resolve_settings(config, school)
-            if resolved != spec.resolve_settings(config, None):
-                school_settings.setdefault(school.id, {})[spec.name] = resolved
-    body = {"checks": checks, "registry_sha256": sha256(base_source), "school_settings": school_settings}
-    return {"version": sha256(canonical_json(body)), **body}
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet will not run: text from posts starting with = + - @ (or a tab or
-    carriage return) gets a leading apostrophe, as OWASP advises against formula injection."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def suppression_cells(finding: Mapping[str, Any]) -> dict[str, Any]:
-    """A finding's suppression as the CSV columns ``suppression_kind``, ``_reviewer``, ``_reason`` and
-    ``_expires`` (empty strings when it is not suppressed), as the JSON's ``suppression`` field has them."""
-    suppression = finding.get("suppression") or {}
-    return {f"suppression_{name}": suppression.get(name) or "" for name in ("kind", "reviewer", "reason", "expires")}
-
-
-class SafeCsvWriter:
-    """``csv.DictWriter`` with "\n" line ends that also quotes a cell holding a bare carriage return.
-
-    Python's writer quotes only the characters of its line terminator, so "a\r=1+1" went out
-    unquoted, and spreadsheet readers split the row at the CR and ran the "row" that followed. A
-    row with a CR in any cell is written with every cell quoted; every other row is unchanged.
-    """
-
-    def __init__(self, buffer: io.StringIO, columns: Sequence[str]) -> None:
-        self._minimal = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-        self._quoted = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n",
-                                      quoting=csv.QUOTE_ALL)
-
-    def writeheader(self) -> None:
-        self._minimal.writeheader()
-
-    def writerow(self, row: Mapping[str, Any]) -> None:
-        carriage = any(isinstance(v, str) and "\r" in v for v in row.values())
-        (self._quoted if carriage else self._minimal).writerow(row)
-
-
-def _csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
-    buffer = io.StringIO()
-    writer = SafeCsvWriter(buffer, columns)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: csv_cell(row.get(c, "")) for c in columns})
-    return buffer.getvalue().encode("utf-8")
-
-
-def _local_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".tmp")) if folder.is_dir() else []
-
-
-def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence[str] = (),
-              trust_report: bool = True) -> dict[str, bytes]:
-    """Every file of a run's archive folder except the manifest, as ``{relative path: bytes}``.
-
-    Reports, emails and results of a school in ``missing`` are left out: what the output folder holds
-    for it comes from an earlier run of the week, not this one; so is the Trust report when
-    ``trust_report`` is false (the run's Trust report step did not finish).
-    """
-    config = env.load()
-    store = env.store()
-    since, until = week.bounds(config.trust.timezone)
-    files: dict[str, bytes] = {}
-    reports = env.output / "reports" / str(week)
-    for name, rel in (("index.html", "reports/trust.html"), ("summary.json", "reports/summary.json")):
-        if trust_report and (reports / name).is_file():
-            files[rel] = (reports / name).read_bytes()
-    results = []
-    findings: list[dict[str, Any]] = []
-    posts = bytearray()
-    for school in config.schools:
-        if school.id in missing:
-            results.append({"school": school.id, "name": school.name, "finished": False,
-                            "note": "the school's audit did not finish in this run: not evaluated"})
-            continue
-        report = reports / "schools" / f"{school.id}.html"
-        if report.is_file():
-            files[f"reports/schools/{school.id}.html"] = report.read_bytes()
-        eml = env.output / "outbox" / str(week) / f"{school.id}.eml"
-        if eml.is_file():
-            files[f"emails/{school.id}.eml"] = eml.read_bytes()
-        collections = store.collections_for(week, school.id)
-        checks = sorted(store.results_for(week, school.id), key=lambda r: (r.policy, r.check))
-        results.append({
-            "school": school.id, "name": school.name, "finished": True,
-            "collections": [{k: v for k, v in c.to_dict().items() if k != "school"} for c in collections],
-            "not_collected": [f"{c.platform}:{c.account}" for c in collections if c.status not in
-                              (CollectionStatus.OK, CollectionStatus.PARTIAL)],
-            "checks": [{"check": r.check, "policy": r.policy, "status": r.status.value, "summary": r.summary,
-                        "findings": len(r.findings), "metrics": r.metrics} for r in checks],
-        })
-        for result in checks:
-            # the key is what a suppression names (python -m socialaudit suppress add KEY ...)
-            findings.extend({"week": str(week), **f.to_dict(), "key": f.key} for f in result.findings)
-        for post in store.posts_for(school.id, since - timedelta(days=1), until + timedelta(days=1)):
-            posts += json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
-    files["results.json"] = canonical_json({"week": str(week), "schools": results})
-    files["findings.json"] = canonical_json(findings)
-    files["findings.csv"] = _csv_bytes(({**f, **suppression_cells(f)} for f in findings), FINDING_COLUMNS)
-    files["posts.jsonl.gz"] = gzip.compress(bytes(posts), mtime=0)
-    raw = env.output / "raw" / str(week) / safe_run_id(run_id)
-    for path in _local_files(raw):
-        files["raw/" + path.relative_to(raw).as_posix()] = path.read_bytes()
-    try:
-        files["config.yaml"] = Path(config.source).read_bytes()
-    except OSError as exc:
-        raise ArchiveError(f"{config.source}: cannot read the config to archive it: {exc.strerror}") from None
-    files["rules.json"] = canonical_json(rules_version(config))
-    files["code.json"] = canonical_json(code_version())
-    return dict(sorted(files.items()))
-
-
-def _counts(files: Mapping[str, bytes]) -> dict[str, Any]:
-    results = json.loads(files["results.json"])
-    findings = json.loads(files["findings.json"])
-    by_severity: dict[str, int] = {}
-    for f in findings:
-        by_severity[f["severity"]] = by_severity.get(f["severity"], 0) + 1
-    schools = results["schools"]
-    return {"schools": len(schools), "schools_finished": sum(1 for s in schools if s["finished"]),
-            "findings": len(findings), "by_severity": dict(sorted(by_severity.items())),
-            "posts": gzip.decompress(files["posts.jsonl.gz"]).count(b"\n"),
-            "raw_files": sum(1 for name in files if name.startswith("raw/"))}
-
-
-def _checked_in_run(env: Environment, week: IsoWeek, run_id: str) -> set[str]:
-    """Schools whose check results for ``week`` were saved by ``run_id`` (a read-only store query)."""
-    from sqlalchemy import and_, select
-
-    query = select(check_results.c.school).where(and_(check_results.c.week == str(week),
-                                                       check_results.c.run_id == run_id)).distinct()
-    with env.store().engine.connect() as conn:
-        return {str(row.school) for row in conn.execute(query)}
-
-
-def archive_run(week: IsoWeek, run_id: str, env: Environment | None = None, *, url: str | None = None,
-                now: datetime | None = None, again: bool = True) -> dict[str, Any]:
-    """Seal this run into the archive and append it to the chain; returns the index entry.
-
-    A rerun of a week is a new run id, hence a new folder. A run id that is already sealed (an
-    Airflow run cleared and run again, or ``dag.test`` for the same date, which reuses the id) is
-    archived as a new attempt beside it, ``<run-id>.2``, ``.3``...: the sealed folder is never
-    touched. With ``again=False`` that case raises :class:`AlreadyArchived` instead.
-    """
-    env = env or Env.from_env()
-    archive = open_archive(env.output, url)
-    row = env.store().get_run(run_id) or {}
-    missing = list(row.get("missing") or [])
-    state = str(row.get("state") or "unknown")
-    if state == "running":
-        # The Trust report step did not finish, so it named no missing schools: a school finished in
-        # this run if its check results carry this run's id.
-        state = "incomplete"
-        done = _checked_in_run(env, week, run_id)
-        missing = [s for s in row.get("schools") or [] if s not in done]
-    files = run_files(week, run_id, env, missing=missing, trust_report=state != "incomplete")
-    meta = {"week": str(week), "run_id": run_id, "state": state, "missing": missing,
-            "started_at": utc_stamp(row["started_at"]) if row.get("started_at") else None,
-            "finished_at": utc_stamp(row["finished_at"]) if row.get("finished_at") else None,
-            "rules_version": json.loads(files["rules.json"])["version"],
-            "code_version": json.loads(files["code.json"])["commit"],
-            "counts": _counts(files)}
-    folder = f"{week}/{safe_run_id(run_id)}"
-    if again:
-        attempt = 1
-        while archive.is_indexed(folder):
-            attempt += 1
-            folder = f"{week}/{safe_run_id(run_id)}.{attempt}"
-        meta["attempt"] = attempt
-    store = env.store()
-
-    def anchor(entry: Mapping[str, Any], manifest: Mapping[str, Any]) -> None:
-        link = manifest.get("previous") or {}
-        try:
-            store.record_seal(archive=archive.location, folder=entry["folder"], seq=entry["seq"], run_id=run_id,
-                              week=str(week), manifest_sha256=entry["manifest_sha256"],
-                              previous_sha256=link.get("manifest_sha256"),
-                              sealed_at=datetime.fromisoformat(str(manifest["archived_at"]).replace("Z", "+00:00")))
-        except SealConflict as exc:
-            raise ArchiveError(str(exc)) from None
-
-    entry = archive.seal(folder, files, meta, now=now, anchor=anchor)
-    log.info("archived %s as %s (manifest sha256 %s, chain position %s)", run_id, entry["folder"],
-             entry["manifest_sha256"], entry["seq"])
-    return entry
-
-
-# --- the archive -------------------------------------------------------------------------------
 
 @dataclass
 class Verification:
@@ -395,15 +99,6 @@ class Verification:
     def ok(self) -> bool:
         return not self.problems
 
-
-@dataclass
-class PurgePlan:
-    """Files past retention, per run, and the store's post texts to blank."""
-
-    removed: list[dict[str, Any]] = field(default_factory=list)  # {"folder", "path", "sha256", "kind"}
-    posts_before: str | None = None
-    posts_blanked: int = 0
-    entry: dict[str, Any] | None = None
 
 
 class Archive:
@@ -780,39 +475,12 @@ class Archive:
         for rel in sorted(set(present) - set(listed) - {MANIFEST}):
             report.problems.append(f"{folder}/{rel}: extra file, not in the manifest")
 
-    # retention ----------------------------------------------------------------------------
-    def plan_purge(self, retention: Mapping[str, int | None], now: datetime) -> PurgePlan:
-        """The sealed files past retention: a run's data of a kind is kept ``days`` after its week ends."""
-        plan = PurgePlan()
-        for entry in self.runs():
-            week = IsoWeek.parse(entry["week"])
-            week_end = datetime.combine(week.sunday + timedelta(days=1), datetime.min.time(), timezone.utc)
-            due = [kind for kind, days in retention.items() if days is not None and week_end + timedelta(days=days) <= now]
-            if not due:
-                continue
-            manifest = self.read_json(entry["folder"], MANIFEST)
-            run_dir = self.root / entry["folder"]
-            for rel, info in sorted(manifest["files"].items()):
-                kind = next((k for k in due if any(rel == p or (p.endswith("/") and rel.startswith(p)) for p in KINDS[k])), None)
-                if kind and (run_dir / rel).exists():
-                    plan.removed.append({"folder": entry["folder"], "path": rel, "sha256": info["sha256"], "kind": kind})
-        return plan
-
-    def record_purge(self, plan: PurgePlan, retention: Mapping[str, int | None], as_of: datetime,
-                     now: datetime | None = None) -> dict[str, Any]:
-        """Remove the planned files and seal a purge record into the chain (written before the removal,
-        so an interrupted purge leaves files the record accounts for, never unexplained gaps).
-
-        ``as_of`` is the moment retention was applied for; ``now`` (default: the clock) when it happened.
-        """
+    def append_record(self, folder: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Seal a record that holds no files (a purge) as the next link of the chain: its manifest is
+        ``body`` with the chain's fields; returns its index entry."""
         count, previous = self.head()
-        moment = now or datetime.now(timezone.utc)
-        folder = f"{PURGES}/{moment.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{count + 1:06d}"
         manifest = {
-            "format": FORMAT, "kind": "purge", "folder": folder, "sequence": count + 1,
-            "purged_at": utc_stamp(moment), "retention_as_of": utc_stamp(as_of), "retention_days": dict(retention),
-            "removed": plan.removed,
-            "store": {"posts_created_before": plan.posts_before, "posts_blanked": plan.posts_blanked},
+            "format": FORMAT, "folder": folder, "sequence": count + 1, **body,
             "previous": ({"folder": previous["folder"], "manifest_sha256": previous["manifest_sha256"]}
                          if previous else None),
             "files": {},
@@ -821,11 +489,6 @@ class Archive:
         self._write(f"{folder}/{MANIFEST}", data)
         entry = self._entry(manifest, sha256(data))
         self._append(entry)
-        for item in plan.removed:
-            path = self.root / item["folder"] / item["path"]
-            if path.exists():
-                path.unlink()
-        plan.entry = entry
         return entry
 
 
@@ -834,22 +497,3 @@ def _in_range(week: str | None, first: IsoWeek | None, last: IsoWeek | None) -> 
         return True
     value = IsoWeek.parse(week)
     return (first is None or value >= first) and (last is None or value <= last)
-
-
-def retention_days(config: TrustConfig) -> dict[str, int | None]:
-    """Days to keep each kind of data after its week ends (``trust.retention``); ``None`` keeps forever."""
-    configured = getattr(config.trust, "retention", None)
-    values: Mapping[str, Any] = configured.model_dump() if configured is not None else {}
-    return {kind: (None if values.get(kind) is None else int(values[kind])) for kind in KINDS}
-
-
-def finding_key(finding: Mapping[str, Any]) -> str:
-    """An archived finding's key: as sealed, or (runs archived before findings carried it) as
-    ``Finding.key`` computes it from the same fields."""
-    if finding.get("key"):
-        return str(finding["key"])
-
-    try:
-        return Finding.from_dict(dict(finding)).key
-    except (KeyError, TypeError, ValueError):
-        return ""
