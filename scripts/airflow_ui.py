@@ -37,7 +37,7 @@ DAG_ID = "trust_weekly_audit"
 
 def environment(port: int) -> dict[str, str]:
     """The project's Airflow settings, on top of the caller's environment."""
-    from socialaudit.cli import airflow_environment
+    from socialaudit.cli.run import airflow_environment
 
     env = {**os.environ, **airflow_environment(os.environ.get("SOCIALAUDIT_CONFIG") or str(ROOT / "config" / "trust.yaml"))}
     venv_bin = str(Path(sys.executable).parent)
@@ -164,7 +164,7 @@ def stop(processes: list[subprocess.Popen[Any]], grace: float = 20.0) -> None:
 
 
 def main() -> int:
-    from socialaudit.cli import _listening, ensure_airflow_db
+    from socialaudit.cli.run import _listening, ensure_airflow_db
     from socialaudit.config import ConfigError, load_config
 
     port = int(os.environ.get("AIRFLOW_PORT", "8080"))

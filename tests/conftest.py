@@ -34,7 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
     )
-    from socialaudit.cli import ensure_airflow_db
+    from socialaudit.cli.run import ensure_airflow_db
 
     ensure_airflow_db()  # as the CLI does: migrate, and create the project's pools
 

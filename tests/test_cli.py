@@ -136,7 +136,7 @@ def test_the_airflow_database_the_cli_migrates_has_the_projects_pools():
 
     from airflow.models.pool import Pool
 
-    from socialaudit.cli import POOLS_FILE
+    from socialaudit.cli.run import POOLS_FILE
 
     for name, spec in json.loads(POOLS_FILE.read_text(encoding="utf-8")).items():
         pool = Pool.get_pool(name)

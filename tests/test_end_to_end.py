@@ -16,7 +16,7 @@ WEEK = IsoWeek.parse("2026-W47")
 
 
 def _run(week: IsoWeek = WEEK):
-    from socialaudit.cli import run_week
+    from socialaudit.cli.run import run_week
 
     return run_week(week)
 

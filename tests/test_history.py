@@ -83,7 +83,7 @@ def test_show_prints_what_the_run_found_per_school(env: Environment, capsys: pyt
 
 
 def test_show_escapes_terminal_control_characters_from_posts() -> None:
-    from socialaudit.history import clean
+    from socialaudit.cli.history import clean
 
     assert clean("see \x1b]8;;http://evil.example\x07here\x1b[0m") == "see ?]8;;http://evil.example?here?[0m"
 
@@ -487,7 +487,7 @@ def test_export_xlsx_and_parquet_hold_what_the_csv_holds(env: Environment, capsy
 def test_export_xlsx_defuses_formulas_and_drops_what_a_workbook_cannot_hold(tmp_path: Path) -> None:
     import openpyxl
 
-    from socialaudit.history import _write_xlsx
+    from socialaudit.cli.history import _write_xlsx
 
     hostile = {"week": "2026-W47", "run_id": "r", "school": "s", "check": "comments", "policy": "4.1", "status": "fail",
                "severity": "breach", "message": "=HYPERLINK(\"http://evil.example\",\"click\")", "evidence": "bell\x07 and \x00nul",
@@ -508,7 +508,7 @@ def test_export_copes_with_numbers_beyond_a_float_and_text_beyond_a_cell(tmp_pat
     import openpyxl
     import pandas as pd
 
-    from socialaudit.history import _write_parquet, _write_xlsx
+    from socialaudit.cli.history import _write_parquet, _write_xlsx
 
     data = {"runs": [], "findings": [{"week": "2026-W47", "school": "s", "check": "c", "message": "x" * 40_000, "key": "k"}],
             "metrics": [{"week": "2026-W47", "run_id": "r", "school": "s", "check": "c", "policy": "4.1", "status": "pass",

@@ -95,7 +95,7 @@ def test_hostile_accounts_are_confined_and_the_school_finishes(env, hostile, mon
 @pytest.mark.slow
 def test_a_full_run_with_hostile_accounts_succeeds_with_them_not_evaluated(env, hostile):
     """Through the DAG (dag.test): the run succeeds, the school has its report, the hostile accounts are named."""
-    from socialaudit.cli import run_week
+    from socialaudit.cli.run import run_week
 
     run = run_week(W47)
     assert run.state == "success"

@@ -138,7 +138,7 @@ def note(suppression: dict[str, Any]) -> str:
 # --- CLI ---------------------------------------------------------------------------------------
 
 def add_parser(sub: Any) -> None:
-    """``suppress add|list|revoke`` (listed in cli.EXTRA_COMMANDS)."""
+    """``suppress add|list|revoke`` (listed in cli.COMMANDS)."""
     parser = sub.add_parser("suppress", help="reviewed suppressions of findings (false positive, accepted risk)")
     parser.add_argument("--config", help="trust config (default: $SOCIALAUDIT_CONFIG or config/trust.yaml)")
     actions = parser.add_subparsers(dest="action", required=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from socialaudit.cli import _listening
+from socialaudit.cli.run import _listening
 from tests.conftest import ROOT
 from tests.pg import _free_port
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_weekly_run_emails_each_head_once(audit_env, smtp_connection):
-    from socialaudit.cli import run_week
+    from socialaudit.cli.run import run_week
 
     config = audit_env.load()
     assert run_week(WEEK).state == "success"

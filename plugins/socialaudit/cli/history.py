@@ -30,12 +30,11 @@ from typing import Any
 from socialaudit.archive.bundle import SUPPRESSION_COLUMNS, SafeCsvWriter, csv_cell, finding_key, suppression_cells
 from socialaudit.archive.chain import MANIFEST, Archive, ArchiveError, open_archive
 from socialaudit.archive.retention import purge
+from socialaudit.cli._common import EXIT_FAILED
 from socialaudit.environment import Environment
 from socialaudit.errors import UsageError
 from socialaudit.models import Severity, Status
 from socialaudit.weeks import IsoWeek, week_range
-
-EXIT_FAILED = 1  # as the CLI's: a verification that finds a mismatch
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 EXPORT_COLUMNS = ("record", "week", "run_id", "school", "check", "policy", "status", "severity", "account", "post_id",
@@ -520,7 +519,7 @@ def _weeks(parser: argparse.ArgumentParser, required: bool = False) -> None:
 
 
 def add_parser(sub: Any) -> None:
-    """Add ``history`` and its sub-commands to the CLI (see socialaudit.cli.EXTRA_COMMANDS)."""
+    """Add ``history`` and its sub-commands to the CLI (see socialaudit.cli.COMMANDS)."""
     history = sub.add_parser("history", help="the auditors' commands: list, show, export, verify, purge archived runs")
     commands = history.add_subparsers(dest="history_command", required=True)
 
