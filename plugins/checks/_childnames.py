@@ -13,7 +13,8 @@ How a post is read:
    England and Wales since 1996 (ONS) and as an English word (wordfreq), its case and position, the
    words on either side, and cue families around it (child cues and year groups, adult roles,
    organisations, animals, religious and story context, greetings), whether it is part of a
-   well-known person's name, a surname after a given name, a possessive followed by a piece of work.
+   well-known person's name, a surname after a given name, a possessive followed by a piece of work,
+   and the words themselves: each word up to five either side and every word of the post.
 4. **Decision**: a logistic regression trained on labelled school posts (``python -m
    socialaudit.name_training``) gives each candidate the probability that it names a child; at or
    above the shipped threshold it is a child's name. Hard exclusions stay rules, documented: a word
@@ -432,6 +433,7 @@ def load_model() -> Model:
 
 
 DEFAULT_LIMITS = {"cap_zipf_max": 40, "lower_zipf_max": 50, "lower_given_min": 3}
+CONTEXT_REACH = 5  # words on either side of a mention that are features themselves ("ctx:L1=our")
 
 
 # --- candidates and features -------------------------------------------------------------------
@@ -468,6 +470,7 @@ class Featurizer:
         self.weights = weights or {}
         self._groups: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._sums: dict[tuple[object, ...], float] = {}
+        self._bag: dict[str, float] | None = None  # word -> weight of "ctx:P=word", built on first use
 
     def given_bucket(self, low: str) -> int:
         given = self.given
@@ -488,6 +491,16 @@ class Featurizer:
 
     def weight(self, key: tuple[object, ...]) -> float:
         got = self._sums.get(key)
+        if got is None and key[0] == "bag":  # a post's words: summed straight from a per-word table, no strings
+            bag = key[1]
+            assert isinstance(bag, frozenset)
+            if self._bag is None:
+                self._bag = {f[6:]: w for f, w in self.weights.items() if f.startswith("ctx:P=")}
+            table = self._bag
+            if len(self._sums) > self.MAX_CACHE:
+                self._sums.clear()
+            got = self._sums[key] = sum(table.get(w, 0.0) for w in bag)
+            return got
         if got is None:
             if len(self._sums) > self.MAX_CACHE:
                 self._sums.clear()
@@ -565,6 +578,12 @@ class Featurizer:
             return [f for fam in key[2:] for f in (f"{kind}:{fam}", f"{kind}{length}:{fam}")]
         if kind == "P":
             return [f"{kind}:{fam}" for fam in key[1:]]
+        if kind == "ctx":  # a word near the mention, by side and distance
+            return [f"ctx:{key[1]}{key[2]}={key[3]}"]
+        if kind == "bag":  # every word of the post
+            bag = key[1]
+            assert isinstance(bag, frozenset)
+            return [f"ctx:P={w}" for w in sorted(bag)]
         return [str(x) for x in key[1:]]  # ("flags", "tag", "poss", ...): the names are the features
 
 
@@ -623,6 +642,10 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
     else:
         keys.append(("flags", "n1=$"))
     keys.append(("punct", *punct))
+    # the words themselves on either side, up to five away (the third to fifth share one slot)
+    near = {("ctx", "L", min(d, 3), tokens[i - d].low) for d in range(1, CONTEXT_REACH + 1) if i - d >= 0}
+    near.update(("ctx", "R", min(d, 3), tokens[j + d].low) for d in range(1, CONTEXT_REACH + 1) if j + d < n)
+    keys.extend(sorted(near))  # once each: a word twice in the far slot counts once, as in training
     for side, lo, hi in (("L", max(0, i - 4), i), ("R", j + 1, min(n, j + 5))):
         window = [f for f in fams[lo:hi] if f]
         if window:
@@ -845,6 +868,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     for word in words & _POST_WORDS:
         in_post.update(_FAMILIES[word])
     post_cues = tuple(sorted(in_post & _POST_FAMILIES))
+    bag = ("bag", frozenset(words))  # every word of the post (one key: its weight is summed once per post)
     families = _FAMILIES
     for seg, found in pending:
         where = "alt" if seg.where == "alt text" else "text"
@@ -863,6 +887,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
             seg.ends[i] = j
             seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,
                                         _punct(seg.text, toks[i], toks[j]), seg.candidate, seg.excluded)
+            seg.feats[i].append(bag)
             after = j
     return read
 

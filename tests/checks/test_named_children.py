@@ -183,6 +183,7 @@ def test_school_contact_details_are_never_critical(make_post, text):
 
 @pytest.mark.parametrize(("text", "kind"), [
     ("Any questions, text Gemma on 07700 900312 this evening.", "a personal mobile number"),
+    ("Any questions, text 07700 900312 this evening.", "a personal mobile number"),
     ("Please send photos to my personal email: kerry.whitlock75@gmail.example", "a personal email address"),
     ("Drop the costumes at my house, 9 Kestrel Drive, before Friday.", "a home address"),
     ("Happy birthday to Isla, born on 1 April 2019!", "a date of birth"),
@@ -193,7 +194,7 @@ def test_personal_details_are_always_critical_and_named_as_such(make_post, text,
     [finding] = result.findings
     assert finding.severity is Severity.CRITICAL
     assert kind in finding.message
-    if "Isla" not in text:  # the message speaks of children only when a child is involved
+    if "***" not in finding.message:  # the message speaks of children only when it names one (masked)
         assert "identifying children" not in finding.message
         assert "personally identifying information" in finding.message
 
