@@ -1,25 +1,63 @@
-"""``python -m socialaudit.simulator [--port 8765] [--config FILE] [--latency 0.05]``: serve until Ctrl-C."""
+"""``python -m socialaudit.simulator [--port 8765] [--config FILE] [--latency 0.05]``: serve until Ctrl-C.
+
+``--generate N [--seed S] --write-config FILE`` serves a generated trust of N fictional schools instead
+of the demo's six (a website feed, a Mastodon and a Bluesky account each) and writes the trust config
+whose accounts point at it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from socialaudit.simulator.dataset import GeneratedSchool
 from socialaudit.simulator.server import Simulator
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m socialaudit.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m socialaudit.simulator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765, the demo config's)")
     parser.add_argument("--config", default=None, help="trust config whose events the data set promotes")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    parser.add_argument("--generate", type=int, default=0, metavar="N",
+                        help="serve a generated trust of N fictional schools instead of the demo's")
+    parser.add_argument("--seed", type=int, default=0, help="the generated trust's seed (default 0)")
+    parser.add_argument("--write-config", default=None, metavar="FILE",
+                        help="with --generate: write the generated trust's config (YAML) here")
     args = parser.parse_args(argv)
+    if args.generate < 0 or args.generate > 100_000:
+        parser.error("--generate takes 1 to 100000 schools")
+    if args.write_config and not args.generate:
+        parser.error("--write-config needs --generate")
+    profiles = None
+    schools: list[GeneratedSchool] = []
+    if args.generate:
+        from socialaudit.simulator.dataset import generated_trust  # noqa: PLC0415
+
+        schools, profiles = generated_trust(args.generate, seed=args.seed)
     try:
-        sim = Simulator(host=args.host, port=args.port, config_path=args.config, latency=args.latency)
+        sim = Simulator(host=args.host, port=args.port, config_path=args.config, latency=args.latency, profiles=profiles)
     except OSError as exc:
         print(f"simulator: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
+    except ValueError as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 2
+    if args.write_config:
+        import yaml
+
+        from socialaudit.simulator.dataset import generated_config
+
+        try:
+            Path(args.write_config).write_text(yaml.safe_dump(generated_config(schools, sim.url), sort_keys=False),
+                                               encoding="utf-8")
+        except OSError as exc:
+            print(f"simulator: cannot write {args.write_config}: {exc.strerror}", file=sys.stderr)
+            return 2  # the listening socket closes with the process
+        print(f"wrote the config of {len(schools)} generated schools to {args.write_config}", flush=True)
     print(f"simulator listening on {sim.url}", flush=True)
     try:
         sim.serve_forever()

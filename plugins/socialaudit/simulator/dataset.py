@@ -177,8 +177,27 @@ def _moment(monday: date, day: int, minute_of_day: int) -> datetime:
     return local.astimezone(timezone.utc)
 
 
+# (slug, week, id(profile)) -> (profile, posts): every timeline request regenerated 60 weeks of posts
+# (about 6 ms), which made the simulator, not the pipeline, the cost in a benchmark of thousands of
+# accounts. The profile is kept with its posts, so an id is never reused while its entry lives.
+_WEEKS: dict[tuple[str, str, int], tuple[Profile, tuple[SimPost, ...]]] = {}
+_WEEKS_MAX = 200_000
+
+
 def week_posts(slug: str, profile: Profile, week: IsoWeek) -> list[SimPost]:
-    """The posts this account published in ``week``, oldest first."""
+    """The posts this account published in ``week``, oldest first (generated once, then remembered)."""
+    key = (slug, str(week), id(profile))
+    cached = _WEEKS.get(key)
+    if cached is not None and cached[0] is profile:
+        return list(cached[1])
+    posts = _generate_week(slug, profile, week)
+    if len(_WEEKS) >= _WEEKS_MAX:
+        _WEEKS.clear()
+    _WEEKS[key] = (profile, tuple(posts))
+    return posts
+
+
+def _generate_week(slug: str, profile: Profile, week: IsoWeek) -> list[SimPost]:
     if profile.crosspost_of:
         return []  # resolved by the caller, which knows the other profile
     rng = _seed(slug, str(week))
@@ -339,4 +358,80 @@ def demo_profiles(config_path: str | None = None) -> dict[str, Profile]:
                                       handle="OurLadyLourdesFict", extra={"platform": "facebook"}),
         "sacredheart_fict": profile("sacred-heart", crosspost_of="sacred-heart",
                                     handle="sacredheart_fict", extra={"platform": "instagram"}),
+    }
+
+
+# --- generated trusts (benchmarks): any number of schools, from a seed ------------------------------
+
+_SAINTS = ["St Aidan's", "St Bede's", "St Cuthbert's", "St Hilda's", "St Oswin's", "St Wilfrid's", "Holy Trinity",
+           "Our Lady's", "Sacred Heart", "St Chad's", "Christ Church", "St Mungo's", "St Brigid's", "All Saints"]
+_PLACES = ["Northmoor", "Eastfell", "Kirkby Fictum", "Ashdene", "Brackenford", "Coldwater", "Dunmere", "Fernholt",
+           "Greyling", "Hollins Cross", "Larkfield", "Marrowby", "Netherstow", "Oakhaven", "Pellbridge", "Quarrydale"]
+_KINDS = ["Catholic Primary School", "C of E Primary Academy", "RC Primary School", "Catholic High School",
+          "Church School", "Infant School", "Junior School", "Catholic Academy"]
+
+
+def generated_names(count: int, seed: int = 0) -> list[str]:
+    """``count`` fictional school names from ``seed`` (the same on every machine)."""
+    rng = _seed("generated-names", str(seed))
+    return [f"{rng.choice(_SAINTS)} {rng.choice(_KINDS)}, {rng.choice(_PLACES)} {n + 1}" for n in range(count)]
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedSchool:
+    """One school of a generated trust: its id, name and the slugs of its three simulated accounts."""
+
+    id: str
+    name: str
+    rss: str
+    mastodon: str  # the account's slug; its handle is the slug without dashes
+    bluesky: str
+    instance: str  # the Mastodon instance it lives on (``/mastodon/<instance>``)
+
+
+def generated_trust(count: int, *, seed: int = 0, names: list[str] | None = None,
+                    accounts_per_instance: int = 40) -> tuple[list[GeneratedSchool], dict[str, Profile]]:
+    """A trust of ``count`` schools, each with a website feed, a Mastodon account and a Bluesky account.
+
+    How often each account posts, and whether a school names a child under a photo (about 1 in 20),
+    come from ``seed``; the names from ``names`` when given (a caller's list), else fictional ones.
+    Mastodon accounts are spread over instances of ``accounts_per_instance`` accounts, as a region's
+    schools would be. Returns the schools and the simulator's profiles, keyed by account slug.
+    """
+    if count < 1:
+        raise ValueError("a generated trust needs at least one school")
+    rng = _seed("generated-trust", str(seed))
+    chosen = list(names or [])[:count]
+    chosen += generated_names(count - len(chosen), seed)
+    schools: list[GeneratedSchool] = []
+    profiles: dict[str, Profile] = {}
+    for n, name in enumerate(chosen):
+        school = f"gen-{n:05d}"
+        site = GeneratedSchool(id=school, name=name, rss=school, mastodon=f"{school}-masto", bluesky=f"{school}-bsky",
+                               instance=f"i-gen-{n // max(1, accounts_per_instance)}")
+        schools.append(site)
+        common = {"school": school, "school_name": name, "domain": f"{school}.example.sch.uk", "promotes_events": False}
+        profiles[site.rss] = Profile(per_week=rng.choice([1, 2, 3, 3, 4, 5]), names_child=rng.random() < 0.05, **common)  # type: ignore[arg-type]
+        profiles[site.mastodon] = Profile(per_week=rng.choice([1, 2, 3]), handle=school.replace("-", ""), **common)  # type: ignore[arg-type]
+        profiles[site.bluesky] = Profile(per_week=rng.choice([0, 1, 2]), handle=f"{school}.bsky.social",
+                                         reposts=rng.random() < 0.3, **common)  # type: ignore[arg-type]
+    return schools, profiles
+
+
+def generated_config(schools: list[GeneratedSchool], simulator: str) -> dict[str, object]:
+    """The trust config (as YAML would load it) whose accounts point at a simulator serving ``schools``."""
+    return {
+        "trust": {"name": "Generated Trust (fictional)", "timezone": "Europe/London",
+                  "domains": ["generated-trust.example.org", "example.sch.uk"],
+                  "allow_domains": ["gov.uk", "bbc.co.uk", "nationaltrust.org.uk", "diocese-of-northmoor.example.org"]},
+        "demo": {"simulator": simulator},
+        "schools": [{
+            "id": s.id, "name": s.name, "head_email": f"head@{s.id}.example.sch.uk",
+            "website": f"https://{s.id}.example.sch.uk/",
+            "accounts": [
+                {"platform": "rss", "url": f"{simulator}/rss/{s.rss}/feed/"},
+                {"platform": "mastodon", "handle": f"@{s.id.replace('-', '')}@{s.instance}.example",
+                 "base_url": f"{simulator}/mastodon/{s.instance}"},
+                {"platform": "bluesky", "handle": f"{s.id}.bsky.social", "base_url": f"{simulator}/bluesky"},
+            ]} for s in schools],
     }

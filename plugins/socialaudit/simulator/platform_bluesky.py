@@ -150,10 +150,7 @@ def _not_found(headers: dict[str, str]) -> SimResponse:
 
 def _find(request: SimRequest, actor: str) -> tuple[str, Profile] | None:
     if actor.startswith("did:"):
-        for slug, profile in request.sim.profiles.items():
-            if did(slug) == actor:
-                return slug, profile
-        return None
+        return social.by_key(request.sim, "bluesky-did", lambda slug, _profile: (did(slug),), actor)
     return social.find(request.sim, actor)
 
 

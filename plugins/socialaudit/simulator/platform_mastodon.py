@@ -57,10 +57,7 @@ def _account_json(slug: str, profile: Profile) -> dict[str, Any]:
 
 
 def _by_account_id(request: SimRequest, wanted: str) -> tuple[str, Profile] | None:
-    for slug, profile in request.sim.profiles.items():
-        if account_id(slug) == wanted:
-            return slug, profile
-    return None
+    return social.by_key(request.sim, "mastodon-account", lambda slug, _profile: (account_id(slug),), wanted)
 
 
 def _fault(request: SimRequest, profile: Profile) -> SimResponse | None:

@@ -34,10 +34,8 @@ def video_id(post: SimPost) -> str:
 
 
 def _find_channel(request: SimRequest, wanted: str) -> tuple[str, Profile] | None:
-    for slug, profile in request.sim.profiles.items():
-        if channel_id(slug) == wanted or "UU" + channel_id(slug)[2:] == wanted:
-            return slug, profile
-    return None
+    return social.by_key(request.sim, "youtube-channel",
+                         lambda slug, _profile: (channel_id(slug), "UU" + channel_id(slug)[2:]), wanted)
 
 
 def _description(post: SimPost) -> str:

@@ -14,7 +14,7 @@ import gzip
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,7 +86,7 @@ class Simulator:
             from socialaudit.simulator.dataset import demo_profiles
 
             profiles = demo_profiles(config_path)
-        self.profiles = profiles
+        self.profiles = profiles  # replace the dict to change them (the lookup indexes follow), never mutate it
         self.fixed_now = now
         self.latency = latency
         self.requests = 0
@@ -95,6 +95,31 @@ class Simulator:
         self._server = _Server((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        return self._profiles
+
+    @profiles.setter
+    def profiles(self, value: dict[str, Profile]) -> None:
+        self._profiles = value
+        self._indexes: dict[str, dict[str, tuple[int, str]]] = {}
+
+    def index(self, name: str, keys: Callable[[str, Profile], Iterable[str]]) -> dict[str, tuple[int, str]]:
+        """Key -> (position, slug) of the first profile giving that key, built once per ``profiles``.
+
+        The platforms find accounts by handle or id through these: a scan per request made a
+        generated trust of thousands of accounts answer in time proportional to its size.
+        """
+        found = self._indexes.get(name)
+        if found is None:
+            found = {}
+            for position, (slug, profile) in enumerate(self._profiles.items()):
+                for key in keys(slug, profile):
+                    found.setdefault(key, (position, slug))
+            with self._lock:
+                self._indexes[name] = found
+        return found
 
     @property
     def now(self) -> datetime:

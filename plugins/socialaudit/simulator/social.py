@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -31,13 +32,25 @@ _lock = threading.Lock()
 def find(sim: Simulator, handle: str) -> tuple[str, Profile] | None:
     """The (slug, profile) whose handle or slug is ``handle`` (case-insensitive, '@' and domain tolerated)."""
     wanted = handle.strip().lstrip("@").lower()
-    for slug, profile in sim.profiles.items():
-        names = {slug.lower()}
-        if profile.handle:
-            names.add(profile.handle.lstrip("@").lower())
-        if wanted in names or wanted.split("@", 1)[0] in names:
-            return slug, profile
-    return None
+    names = sim.index("names", _names)
+    hits = [hit for hit in (names.get(wanted), names.get(wanted.split("@", 1)[0])) if hit is not None]
+    if not hits:
+        return None
+    slug = min(hits)[1]  # the first profile in the data set's order, as a scan would find it
+    return slug, sim.profiles[slug]
+
+
+def _names(slug: str, profile: Profile) -> set[str]:
+    names = {slug.lower()}
+    if profile.handle:
+        names.add(profile.handle.lstrip("@").lower())
+    return names
+
+
+def by_key(sim: Simulator, index: str, keys: Callable[[str, Profile], Iterable[str]], wanted: str) -> tuple[str, Profile] | None:
+    """The (slug, profile) whose derived key (an account id, a DID, a channel id) is ``wanted``."""
+    hit = sim.index(index, keys).get(wanted)
+    return None if hit is None else (hit[1], sim.profiles[hit[1]])
 
 
 def stable_int(*parts: str, bits: int = 48) -> int:
