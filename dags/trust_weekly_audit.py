@@ -78,7 +78,7 @@ def trust_weekly_audit():
 
     @task(map_index_template="{{ batch_label }}", pool=COLLECT_POOL, max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def collect(item: dict) -> dict:
-        """Collect every account of the batch's schools; raise transient errors so Airflow retries."""
+        """Collect every account of the batch's schools together; raise transient errors so Airflow retries."""
         from socialaudit import pipeline
 
         ctx = get_current_context()
@@ -86,8 +86,7 @@ def trust_weekly_audit():
         week, run_id = _week_and_run(item)
         final = ctx["ti"].try_number > ctx["ti"].max_tries
         collect = pipeline.wants_collection(ctx["params"])
-        for school in item["schools"]:
-            pipeline.gather_school(school, week, run_id, collect=collect, final_attempt=final)
+        pipeline.gather_schools(item["schools"], week, run_id, collect=collect, final_attempt=final)
         return item
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)

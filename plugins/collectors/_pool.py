@@ -22,6 +22,10 @@ instagram    4     as Facebook
 The pool as a whole is capped by ``max_workers`` (default 16). A free worker takes the next job
 round-robin from the buckets that have a free slot, so one busy platform never holds workers idle
 while the others wait.
+
+The limits hold for the whole process: jobs in flight are counted per bucket across every
+``run_bounded`` call at once (a batch's schools collected together, two tasks in one worker
+process), so collecting more schools concurrently never sends more requests at once to a host.
 """
 
 from __future__ import annotations
@@ -38,6 +42,17 @@ PLATFORM_CONCURRENCY: dict[str, int] = {"mastodon": 4, "bluesky": 6, "youtube": 
                                         "facebook": 4, "instagram": 4}
 DEFAULT_CONCURRENCY = 2
 MAX_WORKERS = 16
+
+# Jobs in flight per bucket in this process, across every run_bounded call, and the condition their
+# workers wait on for a free slot.
+_RUNNING: dict[str, int] = {}
+_READY = threading.Condition()
+
+
+def in_flight(bucket: str) -> int:
+    """Jobs of ``bucket`` running now in this process (tests and benchmarks read it)."""
+    with _READY:
+        return _RUNNING.get(bucket, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +101,17 @@ def run_bounded(jobs: Sequence[Job[T]], *, max_workers: int = MAX_WORKERS,
     capacity = {bucket: limit_for(jobs[queue[0]].platform, limits) for bucket, queue in queues.items()}
     workers = max(1, min(max_workers, len(jobs), sum(capacity.values())))
     buckets = list(queues)
-    running = dict.fromkeys(buckets, 0)
+    running = _RUNNING  # shared by every call in the process: the limits are per host, not per call
     state = {"next": 0, "undispatched": len(jobs)}
-    ready = threading.Condition()
+    ready = _READY
 
     def take() -> int | None:
         """The next job whose bucket has room (called with ``ready`` held), round-robin."""
         for step in range(len(buckets)):
             bucket = buckets[(state["next"] + step) % len(buckets)]
-            if queues[bucket] and running[bucket] < capacity[bucket]:
+            if queues[bucket] and running.get(bucket, 0) < capacity[bucket]:
                 state["next"] = (state["next"] + step + 1) % len(buckets)
-                running[bucket] += 1
+                running[bucket] = running.get(bucket, 0) + 1
                 state["undispatched"] -= 1
                 return queues[bucket].popleft()
         return None
@@ -118,6 +133,8 @@ def run_bounded(jobs: Sequence[Job[T]], *, max_workers: int = MAX_WORKERS,
             finally:
                 with ready:
                     running[outcome.job.bucket] -= 1
+                    if not running[outcome.job.bucket]:
+                        del running[outcome.job.bucket]
                     ready.notify_all()
 
     if workers == 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,8 +19,8 @@ from checks._base import needs_of, run_checks, select
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
 from collectors._base import AccountError, TransientError, get_collector, load_credentials
-from collectors._http import HttpPolicy, make_session
-from collectors._pool import Job, run_bounded
+from collectors._http import HttpPolicy, HttpSession, make_session
+from collectors._pool import Job, Outcome, run_bounded
 from socialaudit import delivery, mail, reports, settings, suppressions
 from socialaudit.config import Account, School, TrustConfig
 from socialaudit.environment import Environment, safe_run_id
@@ -99,21 +100,58 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     finishes with its other accounts. Posts from accounts that did succeed are stored before anything
     is raised, so nothing collected is lost.
     """
+    return collect_schools([school_id], week, run_id, env, final_attempt=final_attempt)[0]
+
+
+@dataclass(slots=True)
+class _SchoolJobs:
+    """One school's part of a batch's collection: its accounts, their sessions and jobs, in order."""
+
+    school_id: str
+    accounts: list[Account]
+    sessions: list[HttpSession]
+    jobs: list[Job[Any]]
+
+
+def collect_schools(school_ids: Sequence[str], week: IsoWeek, run_id: str, env: Environment | None = None, *,
+                    final_attempt: bool = True) -> list[dict[str, Any]]:
+    """Collect every account of every school of a batch through one bounded pool (``collect_school``'s
+    rules for each school), then store each school's posts and statuses, in the batch's order.
+
+    The schools of a batch no longer wait for each other: a batch of 24 schools kept at most three
+    requests in flight (one school's accounts) while its platforms allowed far more. The per-bucket
+    limits of ``collectors._pool`` hold for the whole process, so the platforms see no more than
+    before. A transient failure of any school is raised after every school is stored (Airflow then
+    retries the batch) unless this is the final attempt.
+    """
     env = env or Environment.from_env()
     config = env.load()
-    school = config.school(school_id)
     store = env.store()
+    parts = [_school_jobs(config, store, config.school(school_id), week, run_id, env) for school_id in school_ids]
+    outcomes = iter(run_bounded([job for part in parts for job in part.jobs]))
+    out: list[dict[str, Any]] = []
+    transient: list[str] = []
+    for part in parts:
+        problems, summary = _record_school(part, [next(outcomes) for _ in part.jobs], store, week, run_id)
+        if problems:
+            transient.append(f"school {part.school_id}: " + "; ".join(problems))
+        out.append(summary)
+    if transient and not final_attempt:
+        raise TransientError(" | ".join(transient))
+    return out
+
+
+def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWeek, run_id: str,
+                 env: Environment) -> _SchoolJobs:
+    """The collection jobs of one school's accounts (credentials read here, on the task's thread)."""
     since, until = week.bounds(config.trust.timezone)
     # Collect a little beyond the week on both sides (cross-posts, late-indexed posts), and back over
     # the longest event lead time, so event promotion sees the posts that promoted this week's events.
     window = (since - timedelta(days=lookback_days(config, school)), until + timedelta(days=1))
     # Removal tracking: an account with a flagged comment still open is collected back to its post.
     reach = comment_reach(store, config, school, week)
-    statuses: list[AccountCollection] = []
-    transient: list[str] = []
-    archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id)
-    jobs = []
-    sessions = []
+    archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school.id)
+    part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[])
     for account in school.accounts:
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
         credentials = load_credentials(account.platform, account.connection)
@@ -124,19 +162,27 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
         # one session per account: its account_deadline bounds that account alone
         session = make_session(policy=HttpPolicy(account_deadline=settings.account_deadline()), secrets=secrets,
                                allow=config.allowed_origins())
-        sessions.append(session)
+        part.sessions.append(session)
         collector = get_collector(account.platform)
 
         start = min(window[0], reach.get((account.platform, account.key), window[0]))
 
         def run(account=account, session=session, collector=collector, credentials=credentials, start=start):  # type: ignore[no-untyped-def]
-            return collector(account, school=school_id, session=session, since=start, until=window[1],
+            return collector(account, school=school.id, session=session, since=start, until=window[1],
                              base_url=account.base_url or None, credentials=credentials,
                              archive=archive.for_account(account.platform, account.key))
 
-        jobs.append(Job(platform=account.platform, bucket=rate_bucket(account), run=run))
-    # Accounts are collected concurrently (bounded per platform); results are stored on this thread.
-    for account, session, outcome in zip(school.accounts, sessions, run_bounded(jobs), strict=True):
+        part.jobs.append(Job(platform=account.platform, bucket=rate_bucket(account), run=run))
+    return part
+
+
+def _record_school(part: _SchoolJobs, outcomes: Sequence[Outcome[Any]], store: Store, week: IsoWeek,
+                   run_id: str) -> tuple[list[str], dict[str, Any]]:
+    """Store one school's posts and each account's status; (its transient problems, its summary)."""
+    school_id = part.school_id
+    statuses: list[AccountCollection] = []
+    transient: list[str] = []
+    for account, session, outcome in zip(part.accounts, part.sessions, outcomes, strict=True):
         exc = outcome.error
         if isinstance(exc, AccountError):
             statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
@@ -164,11 +210,9 @@ def collect_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
         store.upsert_posts(result.posts, run_id=run_id)
         statuses.append(result.summary(school_id, account.platform, account.key))
     store.record_collections(week, school_id, statuses, run_id=run_id)
-    if transient and not final_attempt:
-        raise TransientError(f"school {school_id}: " + "; ".join(transient))
-    return {"school": school_id, "week": str(week), "run_id": run_id,
-            "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
-            "posts": sum(s.posts for s in statuses)}
+    return transient, {"school": school_id, "week": str(week), "run_id": run_id,
+                       "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
+                       "posts": sum(s.posts for s in statuses)}
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
@@ -322,6 +366,17 @@ def gather_school(school_id: str, week: IsoWeek, run_id: str, env: Environment |
     return collect_from_store(school_id, week, run_id, env)
 
 
+def gather_schools(school_ids: Sequence[str], week: IsoWeek, run_id: str, env: Environment | None = None, *,
+                   collect: bool = True, final_attempt: bool = True) -> list[dict[str, Any]]:
+    """The collect step for a batch: its schools collected together (``collect_schools``; one school
+    goes through ``collect_school``), or taken from the store one by one with ``collect=False``."""
+    if not collect:
+        return [collect_from_store(school_id, week, run_id, env) for school_id in school_ids]
+    if len(school_ids) == 1:
+        return [collect_school(school_ids[0], week, run_id, env, final_attempt=final_attempt)]
+    return collect_schools(school_ids, week, run_id, env, final_attempt=final_attempt)
+
+
 def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None) -> dict[str, Any]:
     """Write the school's HTML report and the head's email to the outbox."""
     env = env or Environment.from_env()
@@ -338,9 +393,9 @@ def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, fi
                   collect: bool = True) -> list[dict[str, Any]]:
     """Collect (or, with ``collect=False``, take from the store), check and render each school of a batch."""
     week = IsoWeek.parse(item["week"])
+    gather_schools(item["schools"], week, item["run_id"], env, collect=collect, final_attempt=final_attempt)
     out = []
     for school_id in item["schools"]:
-        gather_school(school_id, week, item["run_id"], env, collect=collect, final_attempt=final_attempt)
         check_school(school_id, week, item["run_id"], env)
         out.append(render_school(school_id, week, item["run_id"], env))
     return out

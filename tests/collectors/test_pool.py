@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from collectors._pool import Job, limit_for, run_bounded
+from collectors._pool import Job, in_flight, limit_for, run_bounded
 
 
 def test_each_bucket_stays_within_its_limit_and_outcomes_keep_their_order():
@@ -46,3 +46,35 @@ def test_an_exception_is_handed_back_with_its_job_and_the_others_still_run():
 def test_unknown_platforms_get_the_default_limit():
     assert limit_for("myspace") == 2 and limit_for("mastodon") == 4
     assert run_bounded([]) == []
+
+
+def test_the_limits_hold_across_calls_in_one_process():
+    """Two batches collected at once in one process (two threads, two calls) share each bucket's
+    limit: collecting more schools concurrently never sends more requests at once to one host."""
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def run() -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return 1
+
+    results: list[list[int | None]] = []
+
+    def batch() -> None:
+        results.append([o.value for o in run_bounded([Job("mastodon", "mastodon:shared", run) for _ in range(12)])])
+
+    threads = [threading.Thread(target=batch) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [[1] * 12] * 3
+    assert peak == limit_for("mastodon") == 4  # 3 calls x 4 would have been 12
+    assert in_flight("mastodon:shared") == 0
