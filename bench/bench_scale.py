@@ -5,7 +5,7 @@ simulator (``simulator.dataset.generated_trust``) in a child process, with added
 default) and the platforms' documented rate limits (Mastodon 300 requests / 5 min per instance, 40
 accounts an instance; Bluesky 3,000 / 5 min). School names come from
 ``../shared/data/schools-england`` when it is present (only in memory: nothing of it is written into
-the project), else from the simulator's fictional generator.
+the project), else (or with ``BENCH_SCALE_NAMES=generated``) from the simulator's fictional generator.
 
 The run is the CLI's: Airflow's ``dag.test`` in one process, automatic batches, a SQLite store and
 a SQLite Airflow database (migrated once, before the timings). For each size it prints the wall
@@ -16,7 +16,8 @@ larger of the network floor (each rate-limit bucket's requests x latency / its c
 further window).
 
 Run: ``.venv/bin/python bench/bench_scale.py [N ...]`` (default 60 300; ``BENCH_SCALE_SIZES=60,300,1200``
-for ``make bench``; ``BENCH_LATENCY=0.05``). It prints figures and asserts nothing.
+for ``make bench``; ``BENCH_LATENCY=0.05``; ``SOCIALAUDIT_BATCH_SIZE=24`` for 24 schools per task, as
+a trust of 24,000 gets). It prints figures and asserts nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ SEED = 12
 
 def england_names(count: int) -> list[str]:
     """``count`` school names from the shared England data set, spread over it; [] when it is absent."""
-    if not ENGLAND.exists():
+    if not ENGLAND.exists() or os.environ.get("BENCH_SCALE_NAMES") == "generated":
         return []
     with ENGLAND.open(encoding="utf-8", newline="") as handle:
         names = [row["name"] for row in csv.DictReader(handle, delimiter="\t") if row.get("name")]
@@ -155,10 +156,11 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     wanted = [a for a in argv if a.isdigit()] or os.environ.get("BENCH_SCALE_SIZES", "60,300").split(",")
     sizes = [int(n) for n in wanted if n.strip()]
-    names = "England's school names (../shared, in memory only)" if ENGLAND.exists() else "fictional generated names"
+    names = "England's school names (../shared, in memory only)" if england_names(1) else "fictional generated names"
     print(f"generated trusts of {', '.join(map(str, sizes))} schools ({names}); each: 1 website feed, 1 Mastodon, "
           f"1 Bluesky account; latency {LATENCY * 1000:.0f} ms a request; the platforms' documented rate limits; "
-          f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}", flush=True)
+          f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}; schools per task: "
+          f"{os.environ.get('SOCIALAUDIT_BATCH_SIZE') or 'automatic (1 up to 1,000 schools)'}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         airflow_home = work / "airflow"

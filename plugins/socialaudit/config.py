@@ -12,6 +12,7 @@ import os
 import pkgutil
 import re
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,11 +31,24 @@ def known_platforms() -> list[str]:
     """Platform names = the non-underscore modules of the ``collectors`` package.
 
     Core lists the package's folder (``find_spec`` of a top-level package does not import it), so the
-    config can name the known platforms without importing a layer above it.
+    config can name the known platforms without importing a layer above it. The listing is kept while
+    the folders are unchanged: it ran for every account, and was 85% of validating 24,000 schools.
     """
     spec = importlib.util.find_spec("collectors")
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    return sorted(m.name for m in pkgutil.iter_modules(folders) if not m.name.startswith("_"))
+    folders = tuple(spec.submodule_search_locations or []) if spec else ()
+    stamps = []
+    for folder in folders:
+        try:
+            stamps.append(os.stat(folder).st_mtime_ns)
+        except OSError:
+            stamps.append(-1)
+    return list(_platforms_in(folders, tuple(stamps)))
+
+
+@lru_cache(maxsize=8)
+def _platforms_in(folders: tuple[str, ...], stamps: tuple[int, ...]) -> tuple[str, ...]:
+    del stamps  # part of the cache key only: a module added or removed changes its folder's mtime
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(list(folders)) if not m.name.startswith("_")))
 
 
 class _Model(BaseModel):

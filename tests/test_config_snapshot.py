@@ -1,0 +1,112 @@
+"""The config is parsed once per run, not once per task process (issue 12): the first process writes a
+validated snapshot under the output folder, the others load it; an edit, a broken snapshot or an
+unwritable folder never gives a wrong config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from socialaudit.config import ConfigError, known_platforms, load_config
+from socialaudit.environment import SNAPSHOTS, Environment, _load_cached
+from tests.conftest import ROOT
+
+
+def _env(tmp_path: Path, text: str | None = None) -> Environment:
+    config = tmp_path / "trust.yaml"
+    config.write_text(text if text is not None else (ROOT / "config" / "trust.yaml").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    return Environment(config=config, output=tmp_path / "out", db_url=f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def _new_process() -> None:
+    """What a new task process starts with: no config parsed yet."""
+    _load_cached.cache_clear()
+
+
+def _snapshots(env: Environment) -> list[Path]:
+    folder = env.output / SNAPSHOTS
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def test_a_second_process_loads_the_snapshot_and_gets_the_same_config(tmp_path, monkeypatch):
+    env = _env(tmp_path)
+    _new_process()
+    first = env.load()
+    [snapshot] = _snapshots(env)
+    assert first == load_config(env.config)
+
+    import socialaudit.environment as environment
+
+    def no_yaml(*_args, **_kwargs):
+        raise AssertionError("the YAML was parsed again")
+
+    monkeypatch.setattr(environment, "load_config", no_yaml)
+    _new_process()
+    second = env.load()
+    assert second == first and second.source == str(env.config)
+    assert second.school("st-aidans") == first.school("st-aidans")
+    assert _snapshots(env) == [snapshot]
+
+
+def test_an_edited_config_gets_a_new_snapshot(tmp_path):
+    env = _env(tmp_path)
+    _new_process()
+    assert env.load().trust.min_posts_per_week == 3
+    text = env.config.read_text(encoding="utf-8").replace("min_posts_per_week: 3", "min_posts_per_week: 5")
+    env.config.write_text(text, encoding="utf-8")
+    os.utime(env.config, ns=(1, 1))  # even with the old modification time, the bytes decide
+    _new_process()
+    assert env.load().trust.min_posts_per_week == 5
+    assert len(_snapshots(env)) == 2
+
+
+@pytest.mark.parametrize("content", [b"", b"{broken", b'{"trust": {"name": "forged"}, "schools": []}', b"\xff\xfe", b"[" * 100_000])
+def test_a_broken_or_foreign_snapshot_is_ignored_and_written_again(tmp_path, content):
+    env = _env(tmp_path)
+    _new_process()
+    good = env.load()
+    [snapshot] = _snapshots(env)
+    snapshot.write_bytes(content)
+    _new_process()
+    assert env.load() == good
+    assert snapshot.read_bytes() not in (content,)
+
+
+def test_a_snapshot_of_another_config_file_is_never_taken(tmp_path):
+    """Two config files with the same bytes get two snapshots: a config names its own source."""
+    one = _env(tmp_path)
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other = Environment(config=other_dir / "trust.yaml", output=one.output, db_url=one.db_url)
+    other.config.write_bytes(one.config.read_bytes())
+    _new_process()
+    assert one.load().source == str(one.config)
+    _new_process()
+    assert other.load().source == str(other.config)
+    assert len(_snapshots(one)) == 2
+
+
+def test_an_output_folder_that_cannot_be_written_only_costs_speed(tmp_path):
+    env = _env(tmp_path)
+    env.output.parent.mkdir(parents=True, exist_ok=True)
+    env.output.write_text("a file where the output folder should be", encoding="utf-8")
+    _new_process()
+    assert env.load() == load_config(env.config)
+    assert _snapshots(env) == []
+
+
+def test_a_bad_config_is_still_refused_in_one_line(tmp_path):
+    env = _env(tmp_path, "trust: {name: x}\nschools:\n  - {id: a, name: A, head_email: nobody}\n")
+    _new_process()
+    with pytest.raises(ConfigError, match="not an email address"):
+        env.load()
+    assert _snapshots(env) == []
+
+
+def test_the_known_platforms_are_listed_once_while_the_folder_is_unchanged():
+    assert known_platforms() == known_platforms()
+    assert {"rss", "mastodon", "bluesky"} <= set(known_platforms())
+    assert not any(name.startswith("_") for name in known_platforms())
