@@ -353,6 +353,9 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
         SOCIALAUDIT_DB_URL=f"postgresql+psycopg://{pg_url}/socialaudit",
         SOCIALAUDIT_RETRIES="1",
         SOCIALAUDIT_RETRY_DELAY_SECONDS="1",
+        # 0: automatic (one school per task for the demo); --batch-size 4 maps the 6 schools as 4 + 2, so
+        # PostgreSQL stores multi-school labels and a batch's schools are collected together
+        SOCIALAUDIT_BATCH_SIZE=str(args.batch_size),
     )
     cluster.run("db-migrate", ["airflow", "db", "migrate"], af, timeout=600)
     cluster.run("users-create", ["airflow", "users", "create", "--username", "admin", "--password", password,
@@ -528,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1, help="task slots per worker (2 cores: 1)")
     parser.add_argument("--start-timeout", type=float, default=240, help="seconds for each service to come up")
     parser.add_argument("--run-timeout", type=float, default=360, help="seconds for each DAG run to finish")
+    parser.add_argument("--batch-size", type=int, default=0, help="schools per mapped task (default 0: automatic)")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="socialaudit-cluster-"))
