@@ -113,7 +113,7 @@ def run_size(count: int, work: Path, airflow_home: Path) -> dict[str, object]:
 
     import yaml
 
-    from socialaudit.cli import logical_date_for
+    from socialaudit.cli.run import logical_date_for
     from socialaudit.simulator.dataset import generated_config, generated_trust
     from socialaudit.weeks import IsoWeek
 
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         airflow_home = work / "airflow"
-        migrate = subprocess.run([sys.executable, "-c", "from socialaudit.cli import ensure_airflow_db; ensure_airflow_db()"],
+        migrate = subprocess.run([sys.executable, "-c", "from socialaudit.cli.run import ensure_airflow_db; ensure_airflow_db()"],
                                  env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "AIRFLOW_HOME": str(airflow_home),
                                       "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}, capture_output=True, text=True)
         if migrate.returncode != 0:
