@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from socialaudit.models import CollectionStatus
+from socialaudit.models import AccountCollection, CheckResult, CollectionStatus
 
 PLATFORM_NAMES = {"rss": "website feed", "x": "X account", "facebook": "Facebook page", "instagram": "Instagram account",
                   "youtube": "YouTube channel", "mastodon": "Mastodon account", "bluesky": "Bluesky account"}
@@ -97,7 +97,7 @@ def for_calendar(error: str, trust_calendars: Iterable[str] = ()) -> Advice:
     return Advice(policy="4.4", what=what, action=action, details=error)
 
 
-def unread(collections: Iterable[Any], results: Iterable[Any], trust_calendars: Iterable[str] = ()) -> list[Advice]:
+def unread(collections: Iterable[AccountCollection], results: Iterable[CheckResult], trust_calendars: Iterable[str] = ()) -> list[Advice]:
     """One action per account not collected and per calendar not read, accounts first, in a stable order."""
     out = [for_account(c.platform, c.account, c.status, c.message or "")
            for c in sorted(collections, key=lambda c: (c.platform, c.account)) if not c.status.collected]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from socialaudit.config import PROJECT_ROOT
+from socialaudit.errors import UsageError
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "named_children_posts.jsonl"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -140,8 +141,6 @@ def evaluate_named_children(out: TextIO, *, labelled: Path = LABELLED, shared: P
 
 
 def _run(args: argparse.Namespace) -> int:
-    from socialaudit.errors import UsageError
-
     try:
         evaluate_named_children(sys.stdout, labelled=Path(args.labelled), shared=Path(args.shared),
                                 ons=Path(args.ons) if args.ons else None, cross_validate=not args.no_cv)

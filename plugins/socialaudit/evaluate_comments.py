@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from socialaudit.config import PROJECT_ROOT
+from socialaudit.errors import UsageError
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SPLIT_SEED = 20261206
@@ -177,8 +178,6 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
 def _run(args: argparse.Namespace, fallback: Any) -> int:
     if args.check != "comments":
         return int(fallback(args))
-    from socialaudit.errors import UsageError
-
     try:
         evaluate_comments(sys.stdout, labelled=Path(args.comments_labelled) if args.comments_labelled else None,
                           data=Path(args.data))

@@ -51,6 +51,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from sqlalchemy import Engine
 
 from collectors._guard import DnsFailure, GetAddrInfo, Guard, NotAllowed, UnsafeAddress, address_problem, check_address
 from collectors._guard import with_timeout as with_timeout  # re-exported
@@ -127,7 +128,7 @@ class LinkResolution:
 class StoreCache:
     """Resolutions kept in the audit store's database (its table ``link_resolutions``) for ``ttl`` seconds."""
 
-    def __init__(self, engine: Any, *, ttl: float = 6 * 86400, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: Engine, *, ttl: float = 6 * 86400, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.ttl = ttl
         self.clock = clock
@@ -476,5 +477,5 @@ def resolver_for(config: TrustConfig, *, store: Store | None = None, resolve: bo
         target = (parts.hostname or "127.0.0.1", parts.port or 80)
         overrides = {host: target for host in demo.web_hosts}
         only = True
-    cache = StoreCache(store.engine) if store is not None and getattr(store, "engine", None) is not None else None
+    cache = StoreCache(store.engine) if store is not None else None
     return LinkResolver(host_overrides=overrides, only_overrides=only, cache=cache)
