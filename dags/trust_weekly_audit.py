@@ -117,7 +117,9 @@ def trust_weekly_audit():
         from socialaudit.weeks import IsoWeek
 
         get_current_context()["batch_label"] = pipeline.batch_label([r["school"] for r in rendered])
-        return [{**r, "delivery": deliver_school(r["school"], IsoWeek.parse(r["week"]), r["run_id"])} for r in rendered]
+        # an XCom is JSON: the Delivery goes out as its dict
+        return [{**r, "delivery": deliver_school(r["school"], IsoWeek.parse(r["week"]), r["run_id"]).to_dict()}
+                for r in rendered]
 
     @task_group
     def audit(item: dict):

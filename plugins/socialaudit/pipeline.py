@@ -402,15 +402,14 @@ def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, fi
 
 
 def deliver_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None, *,
-                   resend: bool = False, conn_id: str = delivery.CONN_ID) -> dict[str, Any]:
+                   resend: bool = False, conn_id: str = delivery.CONN_ID) -> delivery.Delivery:
     """Deliver one school's outbox email for the week (rendering it first if the outbox lacks it)."""
     env = env or Environment.from_env()
     path = mail.outbox_path(env.output / "outbox" / str(week), school_id)
     if not path.is_file():
         render_school(school_id, week, run_id, env)
-    result = delivery.deliver(delivery.read_eml(path), week=week, school=school_id, store=env.store(), run_id=run_id,
-                              resend=resend, conn_id=conn_id)
-    return result.to_dict()
+    return delivery.deliver(delivery.read_eml(path), week=week, school=school_id, store=env.store(), run_id=run_id,
+                            resend=resend, conn_id=conn_id)
 
 
 def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Environment | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from tests.reports.conftest import CHILD_MASKED, WEEK, add_findings, critical_na
 
 def test_sends_the_outbox_message_to_the_head(demo_week, smtp_connection):
     result = deliver_school("holy-cross", WEEK, "run1", demo_week)
-    assert result["transport"] == "smtp" and result["sent"] == ["head@holy-cross.example.sch.uk"]
+    assert result.transport == "smtp" and list(result.sent) == ["head@holy-cross.example.sch.uk"]
     assert len(smtp_connection.received) == 1
     got = smtp_connection.received[0]
     assert got.rcpt_tos == ["head@holy-cross.example.sch.uk"]
@@ -44,7 +44,7 @@ def test_sends_the_outbox_message_to_the_head(demo_week, smtp_connection):
 
     assert abs((parsedate_to_datetime(str(message["Date"])) - datetime.now(timezone.utc)).total_seconds()) < 300
     assert str(outbox["Date"]) != str(message["Date"])  # the outbox keeps its deterministic date
-    assert str(message["Message-ID"]).strip() == str(outbox["Message-ID"]).strip() == result["message_id"]
+    assert str(message["Message-ID"]).strip() == str(outbox["Message-ID"]).strip() == result.message_id
     assert message["References"] is None and message["In-Reply-To"] is None
 
 
@@ -52,7 +52,7 @@ def test_critical_finding_goes_to_the_dsl_too(demo_week, smtp_connection):
     add_findings(demo_week.store(), WEEK, "st-hildas", [critical_named_child("st-hildas")])
     rerender(demo_week, WEEK)
     result = deliver_school("st-hildas", WEEK, "run1", demo_week)
-    assert sorted(result["sent"]) == ["head@st-hildas.example.sch.uk", "safeguarding@st-hildas.example.sch.uk"]
+    assert sorted(result.sent) == ["head@st-hildas.example.sch.uk", "safeguarding@st-hildas.example.sch.uk"]
     got = smtp_connection.received[-1]
     assert sorted(got.rcpt_tos) == ["head@st-hildas.example.sch.uk", "safeguarding@st-hildas.example.sch.uk"]
     assert got.message["Cc"] == "safeguarding@st-hildas.example.sch.uk"
@@ -69,9 +69,9 @@ def test_a_retry_never_sends_twice_and_resend_forces_it(demo_week, smtp_connecti
     first = deliver_school("our-lady", WEEK, "run1", demo_week)
     retry = deliver_school("our-lady", WEEK, "run1", demo_week)
     rerun = deliver_school("our-lady", WEEK, "run2", demo_week)
-    assert first["transport"] == "smtp"
-    assert retry["transport"] == rerun["transport"] == "skipped"
-    assert retry["already"] == ["head@our-lady.example.sch.uk"]
+    assert first.transport == "smtp"
+    assert retry.transport == rerun.transport == "skipped"
+    assert list(retry.already) == ["head@our-lady.example.sch.uk"]
     assert len(smtp_connection.received) == 1
     # the CLI: without --resend it skips; with --resend it sends again
     from socialaudit.cli import main
@@ -114,7 +114,7 @@ def test_unknown_school_is_a_one_line_usage_error(demo_week, capsys):
 def test_without_an_smtp_connection_nothing_is_sent(demo_week, smtp_server, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     result = deliver_school("holy-cross", WEEK, "run1", demo_week)
-    assert result["transport"] == "outbox" and result["sent"] == []
+    assert result.transport == "outbox" and list(result.sent) == []
     assert (demo_week.output / "outbox" / str(WEEK) / "holy-cross.eml").is_file()
     assert smtp_server.received == []
     assert not demo_week.store().delivered(WEEK, "holy-cross", "head@holy-cross.example.sch.uk")

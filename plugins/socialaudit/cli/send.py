@@ -33,12 +33,12 @@ def cmd_send(args: argparse.Namespace) -> int:
             print(f"send: school {school!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        where = {"smtp": "sent to " + ", ".join(result["sent"]),
+        where = {"smtp": "sent to " + ", ".join(result.sent),
                  "outbox": "no SMTP connection 'smtp_default': left in the outbox, nothing sent",
-                 "skipped": "already delivered to " + ", ".join(result["already"]) + " (use --resend to send again)"}
-        print(f"{week} {school}: {where[result['transport']]}")
-        if result["refused"]:
-            print(f"send: school {school!r}: refused by the server: {result['refused']}", file=sys.stderr)
+                 "skipped": "already delivered to " + ", ".join(result.already) + " (use --resend to send again)"}
+        print(f"{week} {school}: {where[result.transport]}")
+        if result.refused:
+            print(f"send: school {school!r}: refused by the server: {result.refused}", file=sys.stderr)
             failed += 1
     return EXIT_FAILED if failed else 0
 
