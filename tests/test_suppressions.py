@@ -83,8 +83,8 @@ def test_all_findings_suppressed_makes_the_check_pass_and_keeps_them():
     assert result.summary == "1 link to check. 1 finding suppressed after review."
     assert result.metrics == {"links": 1, "suppressed": 1}
     [kept] = result.findings
-    assert kept.suppressed and kept.suppression["reviewer"] == "Ms Rowan Ashby"
-    assert kept.suppression["expires"] == "2026-11-22" and kept.suppression["source"] == "config"
+    assert kept.suppressed and kept.suppression.reviewer == "Ms Rowan Ashby"
+    assert kept.suppression.expires == "2026-11-22" and kept.suppression.source == "config"
 
 
 def test_an_unsuppressed_finding_still_decides_the_status():
@@ -115,9 +115,9 @@ def test_after_expiry_the_finding_comes_back():
 
 
 def test_note_reads_as_the_report_shows_it():
-    assert suppressions.note(_rule().as_dict()) == ("False positive, reviewed by Ms Rowan Ashby on 2026-11-20: "
+    assert suppressions.note(_rule().suppression()) == ("False positive, reviewed by Ms Rowan Ashby on 2026-11-20: "
                                                     "the link is the trust's own shortener; until 2026-11-22")
-    assert suppressions.note(_rule(kind="accepted_risk", reviewed=None).as_dict()).startswith(
+    assert suppressions.note(_rule(kind="accepted_risk", reviewed=None).suppression()).startswith(
         "Accepted risk, reviewed by Ms Rowan Ashby: ")
 
 
@@ -273,8 +273,8 @@ def test_cli_add_list_revoke(audit_env, make_post, capsys):
     result = _frequency(env, W47)
     assert result.status is Status.PASS
     today = datetime.now(timezone.utc).date().isoformat()
-    assert result.findings[0].suppression["source"] == "cli #1"
-    assert result.findings[0].suppression["reviewed"] == today
+    assert result.findings[0].suppression.source == "cli #1"
+    assert result.findings[0].suppression.reviewed == today
 
     assert cli.main(["suppress", "revoke", "1", "--by", "dsl"]) == 0
     capsys.readouterr()

@@ -8,6 +8,7 @@ form used by the CLI, the store and exports, so the shape is defined once, here.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -250,6 +251,31 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Suppression:
+    """The reviewed suppression that matched a finding (socialaudit.suppressions): the finding is kept
+    and listed, but no longer counts towards its check's status."""
+
+    kind: str  # "false_positive" or "accepted_risk"
+    reviewer: str
+    reason: str
+    expires: str  # ISO date: the last week it covers ends on or before it
+    reviewed: str | None = None  # ISO date of the review, when known
+    rule: str = ""  # the finding key (or prefix) the suppression names
+    source: str = ""  # "config" or "cli #<id>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "reviewer": self.reviewer, "reason": self.reason, "expires": self.expires,
+                "reviewed": self.reviewed, "rule": self.rule, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Suppression:
+        return cls(kind=str(data.get("kind") or ""), reviewer=str(data.get("reviewer") or ""),
+                   reason=str(data.get("reason") or ""), expires=str(data.get("expires") or ""),
+                   reviewed=str(data["reviewed"]) if data.get("reviewed") else None,
+                   rule=str(data.get("rule") or ""), source=str(data.get("source") or ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One thing a head (or DSL) must know or act on. ``message`` is shown verbatim in reports."""
 
@@ -264,9 +290,8 @@ class Finding:
     post_url: str = ""
     evidence: str = ""  # already redacted: never a child's full name
     action: str = ""  # what to do, one sentence
-    # Set when a reviewed suppression matched (socialaudit.suppressions): kind, reviewer, reason,
-    # expires, ... The finding is kept and listed, but no longer counts towards its check's status.
-    suppression: dict[str, Any] | None = field(default=None, hash=False)
+    # Set when a reviewed suppression matched (socialaudit.suppressions).
+    suppression: Suppression | None = field(default=None, hash=False)
     # One incident seen on several accounts (a post cross-posted to the website and Facebook): the
     # findings of a check that share a non-empty ``incident`` are one incident in reports and KPIs.
     incident: str = ""
@@ -302,7 +327,7 @@ class Finding:
         if self.incident:
             data["incident"] = self.incident
         if self.suppression is not None:
-            data["suppression"] = dict(self.suppression)
+            data["suppression"] = self.suppression.to_dict()
         return data
 
     @classmethod
@@ -319,7 +344,7 @@ class Finding:
             message=data["message"],
             evidence=data.get("evidence") or "",
             action=data.get("action") or "",
-            suppression=dict(data["suppression"]) if data.get("suppression") else None,
+            suppression=Suppression.from_dict(data["suppression"]) if data.get("suppression") else None,
             incident=str(data.get("incident") or ""),
         )
 

@@ -368,7 +368,7 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
         suppressed.extend({"school": school.name, "school_id": school.id, "check": f.check, "policy": f.policy,
                            "severity": f.severity.value, "severity_label": f.severity.value.capitalize(),
                            "message": f.message, "link": safe_link(f.post_url), "post_url": f.post_url,
-                           "note": note(f.suppression or {})} for f in reviewed_once)
+                           "note": note(f.suppression) if f.suppression else ""} for f in reviewed_once)
         frequency = results.get("post_frequency")
         overall = Status.ERROR if school.id in missing else _worst([r.status for r in results.values()])
         rows.append({"id": school.id, "name": school.name, "cells": cells, "missing": school.id in missing,

@@ -36,7 +36,7 @@ from checks._base import registry
 from socialaudit.config import TrustConfig
 from socialaudit.environment import Environment
 from socialaudit.errors import UsageError
-from socialaudit.models import CheckResult, Finding, Severity, Status
+from socialaudit.models import CheckResult, Finding, Severity, Status, Suppression
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
@@ -69,10 +69,11 @@ class Rule:
         prefix = self.finding
         return key == prefix or key.startswith(prefix if prefix.endswith(":") else prefix + ":")
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "reviewer": self.reviewer, "reason": self.reason,
-                "expires": self.expires.isoformat(), "reviewed": self.reviewed.isoformat() if self.reviewed else None,
-                "rule": self.finding, "source": self.source}
+    def suppression(self) -> Suppression:
+        """What a finding it matches carries."""
+        return Suppression(kind=self.kind, reviewer=self.reviewer, reason=self.reason, expires=self.expires.isoformat(),
+                           reviewed=self.reviewed.isoformat() if self.reviewed else None, rule=self.finding,
+                           source=self.source)
 
 
 def rules(config: TrustConfig, store: Store | None) -> list[Rule]:
@@ -104,7 +105,7 @@ def apply(results: Sequence[CheckResult], candidates: Sequence[Rule], week: IsoW
             if rule is None:
                 findings.append(replace(finding, suppression=None))
                 continue
-            findings.append(replace(finding, suppression=rule.as_dict()))
+            findings.append(replace(finding, suppression=rule.suppression()))
             count += 1
         if not count:
             out.append(replace(result, findings=tuple(findings)))
@@ -127,12 +128,11 @@ def _status_without(result: CheckResult, findings: Sequence[Finding]) -> Status:
     return max(remaining, key=lambda s: s.rank) if remaining else Status.PASS
 
 
-def note(suppression: dict[str, Any]) -> str:
+def note(suppression: Suppression) -> str:
     """'False positive, reviewed by Ms Patel on 2026-11-20: the child is a fictional character; until 2026-12-31'."""
-    words = KIND_WORDS.get(str(suppression.get("kind")), str(suppression.get("kind")))
-    reviewed = f" on {suppression['reviewed']}" if suppression.get("reviewed") else ""
-    return (f"{words}, reviewed by {suppression.get('reviewer', '')}{reviewed}: {suppression.get('reason', '')}; "
-            f"until {suppression.get('expires', '')}")
+    words = KIND_WORDS.get(suppression.kind, suppression.kind)
+    reviewed = f" on {suppression.reviewed}" if suppression.reviewed else ""
+    return f"{words}, reviewed by {suppression.reviewer}{reviewed}: {suppression.reason}; until {suppression.expires}"
 
 
 # --- CLI ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from socialaudit.config import load_config
-from socialaudit.models import AccountCollection, CheckResult, CollectionStatus, Severity, Status
+from socialaudit.models import AccountCollection, CheckResult, CollectionStatus, Severity, Status, Suppression
 from tests.conftest import ROOT
 from tests.reports.conftest import WEEK, add_findings, critical_named_child, finding, rerender
 
@@ -190,7 +190,7 @@ def test_the_trust_reports_reviewed_list_has_one_row_per_incident(store):
 
     config = load_config(ROOT / "config" / "trust.yaml")
     _seed_week(store, WEEK, dict.fromkeys(SCHOOLS, Status.PASS), {}, set())
-    reviewed = {"kind": "false_positive", "reviewer": "Mrs Thompson", "reason": "a saint", "expires": "2027-07-31"}
+    reviewed = Suppression(kind="false_positive", reviewer="Mrs Thompson", reason="a saint", expires="2027-07-31")
     copies = [replace(critical_named_child("st-aidans"), post_id=f"p{n}", incident="abc", suppression=reviewed) for n in (1, 2)]
     add_findings(store, WEEK, "st-aidans", copies)
     view = reports.trust_view(config, WEEK, store, missing=[])
