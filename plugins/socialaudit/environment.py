@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from checks._base import validate_settings
+from socialaudit import config as config_module
 from socialaudit import settings
 from socialaudit.config import TrustConfig, config_path, load_config
 from socialaudit.store import Store
@@ -84,8 +85,6 @@ def _load_cached(path: str, mtime_ns: int, size: int, output: str) -> TrustConfi
 def _snapshot_key(path: str, data: bytes) -> str:
     import hashlib
     import inspect
-
-    from socialaudit import config as config_module
 
     digest = hashlib.sha256()
     for part in (SNAPSHOT_VERSION.encode(), path.encode(), inspect.getsource(config_module).encode(), data):
