@@ -7,6 +7,11 @@ check then sees in ``ctx.services`` only the inputs it declared. A need nobody s
 computed, and the pipeline names no check: adding a check that needs a new input is the check, a
 ``@provider`` for that input, and their test (``tests/checks/test_check_needs.py`` shows one).
 
+What a provider gives a run is kept in the run's raw folder, which the archive seals, so that
+``history replay`` can give the checks the same inputs with no network and no store: the calendars
+as read (``calendar/``), the link resolutions (``links/resolutions/``) and the comment history
+(``inputs/comment_history/``).
+
 =====================  ==========================================================  ==================
 need                   what                                                        declared by
 =====================  ==========================================================  ==================
@@ -18,17 +23,18 @@ need                   what                                                     
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from checks._calendar import window_for
-from checks.comments import CommentHistory, history_from_rows, track_weeks, tracking_reach
+from checks.comments import CommentHistory, TrackedComment, history_from_rows, track_weeks, tracking_reach
 from socialaudit.calendars import load_school_events
 from socialaudit.config import School, TrustConfig
 from socialaudit.links import KeptResolver, LinkResolution, kept_body, resolver_for
-from socialaudit.models import AccountCollection
+from socialaudit.models import AccountCollection, Post, parse_utc
 from socialaudit.raw import RawArchive
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
@@ -50,6 +56,7 @@ class InputRequest:
 
 
 LINKS, RESOLUTIONS = "links", "resolutions"  # raw/<school>/links/resolutions/: the kept link resolutions
+INPUTS, COMMENT_HISTORY = "inputs", "comment_history"  # raw/<school>/inputs/comment_history/: the comments check's
 Provider = Callable[[InputRequest], Any]
 _PROVIDERS: dict[str, Provider] = {}
 
@@ -133,11 +140,46 @@ def links(request: InputRequest) -> Any:
 
 @provider("comment_history")
 def comment_history_input(request: InputRequest) -> CommentHistory | None:
-    """Needs the store (``scan`` has none: the check then sees this week's comments only)."""
+    """Needs the store (``scan`` has none: the check then sees this week's comments only). What it
+    gives is kept with the run (``inputs/comment_history/``), as it comes from earlier weeks' store
+    rows that the run's archive does not otherwise hold."""
     if request.store is None or request.posts_since is None:
         return None
-    return comment_history(request.store, request.config, request.school, request.week, request.run_id,
-                           request.collections, request.posts_since)
+    history = comment_history(request.store, request.config, request.school, request.week, request.run_id,
+                              request.collections, request.posts_since)
+    if request.raw is not None:
+        request.raw.for_account(INPUTS, COMMENT_HISTORY).save_raw(
+            platform=INPUTS, account=COMMENT_HISTORY, page=0, url="", body=comment_history_body(history),
+            content_type="application/json")
+    return history
+
+
+def comment_history_body(history: CommentHistory) -> bytes:
+    """The comments check's input as the JSON body kept with the run."""
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    data = {"format": 1,
+            "tracked": [{**{f.name: getattr(t, f.name) for f in fields(t)}, "post_created_at": moment(t.post_created_at)}
+                        for t in history.tracked],
+            "recollected": [p.to_dict() for p in history.recollected],
+            "collected": None if history.collected is None else sorted(list(k) for k in history.collected)}
+    return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def read_comment_history(body: bytes) -> CommentHistory:
+    """The inverse of :func:`comment_history_body`; ValueError when the body is not one."""
+    try:
+        data = json.loads(body)
+        tracked = tuple(TrackedComment(**{**t, "post_created_at": parse_utc(t["post_created_at"])
+                                          if t.get("post_created_at") else None}) for t in data["tracked"])
+        recollected = tuple(Post.from_dict(p) for p in data["recollected"])
+        collected = data["collected"]
+        return CommentHistory(tracked=tracked, recollected=recollected,
+                              collected=None if collected is None else frozenset(
+                                  (str(a), str(b), str(c)) for a, b, c in collected))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a kept comment history: {exc!r}") from None
 
 
 def tracked_comments(store: Store, config: TrustConfig, school: School, week: IsoWeek) -> tuple[Any, ...]:

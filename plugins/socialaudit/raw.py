@@ -24,7 +24,12 @@ class RawArchive:
         self.base = base
 
     def for_account(self, platform: str, account: str) -> _AccountArchive:
-        return _AccountArchive(self.base / platform / re.sub(r"[^A-Za-z0-9._@-]+", "_", account)[:120])
+        return _AccountArchive(self.base / platform / folder_name(account))
+
+
+def folder_name(account: str) -> str:
+    """The folder an account's (or a calendar's) raw bodies are kept in: a safe file name."""
+    return re.sub(r"[^A-Za-z0-9._@-]+", "_", account)[:120]
 
 
 class _AccountArchive:

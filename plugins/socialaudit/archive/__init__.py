@@ -15,10 +15,11 @@ Every run (a failed or partial one too) is sealed into ``archive/<YYYY-Www>/<run
     emails/<id>.eml                      the head's email as written to the outbox
     results.json                         per school: collection status, every check's status and metrics
     findings.json, findings.csv          every finding of the run
-    posts.jsonl.gz                       the posts the checks read (gzip, mtime 0)
+    posts.jsonl.gz                       the posts the checks read, back over the event lead times (gzip, mtime 0)
     raw/<school>/<platform>/<account>/   the raw responses collected (copied from output/raw)
     raw/<school>/calendar/<calendar>/    each calendar the event check read, as it was read
     raw/<school>/links/resolutions/      each link the external_links check judged: chain, every request's answer
+    raw/<school>/inputs/comment_history/ the flagged comments of earlier weeks the comments check was given
     config.yaml                          the trust config used, byte for byte
     rules.json                           the checks (name, clause, source hash) and resolved settings
     code.json                            the code version (git commit, or "unknown")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from checks import _base
+from checks.event_promotion import lookback_days as event_lookback
 from socialaudit import settings
 from socialaudit.archive.chain import ArchiveError, canonical_json, open_archive, sha256, utc_stamp
 from socialaudit.environment import Environment as Env
@@ -177,7 +178,9 @@ def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence
         for result in checks:
             # the key is what a suppression names (python -m socialaudit suppress add KEY ...)
             findings.extend({"week": str(week), **f.to_dict(), "key": f.key} for f in result.findings)
-        for post in store.posts_for(school.id, since - timedelta(days=1), until + timedelta(days=1)):
+        # the window the checks read (check_school): back over the event lead times, so a replay sees every post
+        reach = max(1, event_lookback(config, school))
+        for post in store.posts_for(school.id, since - timedelta(days=reach), until + timedelta(days=1)):
             posts += json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
     files["results.json"] = canonical_json({"week": str(week), "schools": results})
     files["findings.json"] = canonical_json(findings)

@@ -22,7 +22,11 @@ from socialaudit.weeks import IsoWeek
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
-FORMAT = 1
+# 2: a run also keeps what its checks were given besides the posts (calendars, link resolutions, comment
+# history) and its posts back over the event lead times, so ``history replay`` can recompute it. Runs of
+# format 1 verify as before; their replay names what they did not keep.
+FORMAT = 2
+INDEX_FORMAT = 1  # the index's own layout (index.json and its pages): unchanged
 ARCHIVE_ENV = settings.ARCHIVE_ENV
 INDEX = "index.json"
 INDEX_PAGES = "index"
@@ -169,7 +173,7 @@ class Archive:
         if not pages or len(last) >= size:
             pages, last = [*pages, f"{INDEX_PAGES}/{len(pages) + 1:06d}.json"], []
             self._write(pages[-1], canonical_json({"entries": [entry]}), atomic=True)
-            self._write(INDEX, canonical_json({"format": FORMAT, "page_size": size, "pages": pages}), atomic=True)
+            self._write(INDEX, canonical_json({"format": INDEX_FORMAT, "page_size": size, "pages": pages}), atomic=True)
         else:
             self._write(pages[-1], canonical_json({"entries": [*last, entry]}), atomic=True)
 
