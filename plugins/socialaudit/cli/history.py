@@ -6,7 +6,9 @@
 - ``export --from W --to W [--school S] --format csv|json|xlsx|parquet [-o FILE]``: findings and weekly metrics
   across weeks, from the latest archived run of each week;
 - ``verify [--from W] [--to W]``: recompute every hash and walk the chain;
-- ``purge [--dry-run]``: remove what is past ``trust.retention`` and record the purge in the chain.
+- ``purge [--dry-run]``: remove what is past ``trust.retention`` and record the purge in the chain;
+- ``replay RUN [--school S]``: recompute every check of a sealed run from its archive folder alone
+  (no network, no store) and print ``identical`` or each difference (exit 1 on any).
 
 Everything is read from the archive (``SOCIALAUDIT_ARCHIVE``, default ``<output>/archive``), the
 record auditors rely on, not from the store, which holds only the latest run of a week. Bad input
@@ -34,6 +36,7 @@ from socialaudit.cli._common import EXIT_FAILED
 from socialaudit.environment import Environment
 from socialaudit.errors import UsageError
 from socialaudit.models import Severity, Status
+from socialaudit.replay import UnknownSchool, replay
 from socialaudit.weeks import IsoWeek, week_range
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -499,8 +502,38 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 # --- parser ------------------------------------------------------------------------------------
 
+# --- replay ------------------------------------------------------------------------------------
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Recompute a sealed run's checks from its archive folder; ``identical``, or each difference and exit 1."""
+    archive = _archive(args)
+    try:
+        archive.find(args.run)
+    except ArchiveError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        found = replay(archive, args.run, school=args.school)
+    except UnknownSchool as exc:
+        raise UsageError(str(exc)) from None
+    out = sys.stdout
+    scope = f"school {args.school}" if args.school else f"{len(found.schools)} school(s)"
+    out.write(f"replayed run {clean(found.run_id)} ({found.folder}), week {found.week}: {scope} in {found.seconds:.2f} s\n")
+    for note in found.notes:
+        out.write(f"  note: {clean(note)}\n")
+    for school in found.skipped:
+        out.write(f"  {school}: did not finish in that run, nothing to replay\n")
+    if found.identical:
+        out.write("identical\n")
+        return 0
+    for difference in found.differences:
+        out.write(f"DIFFERS: {clean(difference)}\n")
+    out.write(f"{len(found.differences)} difference(s)\n")
+    return EXIT_FAILED
+
+
 def _dispatch(args: argparse.Namespace) -> int:
-    commands = {"list": cmd_list, "show": cmd_show, "export": cmd_export, "verify": cmd_verify, "purge": cmd_purge}
+    commands = {"list": cmd_list, "show": cmd_show, "export": cmd_export, "verify": cmd_verify, "purge": cmd_purge,
+                "replay": cmd_replay}
     try:
         return commands[args.history_command](args)
     except ArchiveError as exc:
@@ -520,7 +553,7 @@ def _weeks(parser: argparse.ArgumentParser, required: bool = False) -> None:
 
 def add_parser(sub: Any) -> None:
     """Add ``history`` and its sub-commands to the CLI (see socialaudit.cli.COMMANDS)."""
-    history = sub.add_parser("history", help="the auditors' commands: list, show, export, verify, purge archived runs")
+    history = sub.add_parser("history", help="the auditors' commands: list, show, export, verify, purge, replay archived runs")
     commands = history.add_subparsers(dest="history_command", required=True)
 
     listing = commands.add_parser("list", help="archived runs with their week, state and counts")
@@ -552,4 +585,10 @@ def add_parser(sub: Any) -> None:
     purge_cmd.add_argument("--dry-run", action="store_true", help="say what would be removed; change nothing")
     purge_cmd.add_argument("--as-of", help="apply retention as of this UTC date or time instead of now (rehearsals)")
     _common(purge_cmd)
+
+    replay_cmd = commands.add_parser("replay", help="recompute a sealed run's checks from its archive alone; "
+                                                    "exit 1 on any difference")
+    replay_cmd.add_argument("run", help="run id, archive folder (<week>/<run>) or 'latest'")
+    replay_cmd.add_argument("--school", help="only this school")
+    _common(replay_cmd)
     history.set_defaults(func=_dispatch)
