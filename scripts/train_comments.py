@@ -49,6 +49,10 @@ FOLDS = 5
 DIGITS = 3
 PRUNE = 0.002
 PUBLIC_WEIGHT = 0.3
+# The school posts are easy clean examples; at full weight they pull the words of photos of pupils
+# ("photo", "girls", "year 9") below zero, which leering comments share. Measured (--repeats 6):
+# 1.0 -> 0.5 keeps precision and raises sexual, bullying, slur and threat recall.
+POST_WEIGHT = float(os.environ.get("POST_WEIGHT", "0.5"))
 # Experiment knobs, read from the environment; the shipped model uses these defaults (the README's
 # alternatives were measured by changing them: TARGET_PRECISION=0.97, BIGRAMS=1, C=1, CLASS_WEIGHT=).
 TARGET_PRECISION = float(os.environ.get("TARGET_PRECISION", "0.95"))
@@ -111,7 +115,7 @@ def davidson_rows(data: Path) -> tuple[list[dict], list[dict]]:
 
 
 def extra_weights(rows: list[dict]) -> list[float]:
-    return [1.0 if r["kind"] == "school-post" else PUBLIC_WEIGHT for r in rows]
+    return [POST_WEIGHT if r["kind"] == "school-post" else PUBLIC_WEIGHT for r in rows]
 
 
 def featurise(rows: list[dict]) -> list[list[str]]:
