@@ -471,6 +471,8 @@ class Featurizer:
         self._groups: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._sums: dict[tuple[object, ...], float] = {}
         self._bag: dict[str, float] | None = None  # word -> weight of "ctx:P=word", built on first use
+        self._last_bag: tuple[object, ...] | None = None
+        self._last_bag_sum = 0.0
 
     def given_bucket(self, low: str) -> int:
         given = self.given
@@ -482,6 +484,8 @@ class Featurizer:
         return g
 
     def group(self, key: tuple[object, ...]) -> tuple[str, ...]:
+        if key[0] == "bag":  # every post's words differ: never cached (see weight)
+            return tuple(self._build(key))
         got = self._groups.get(key)
         if got is None:
             if len(self._groups) > self.MAX_CACHE:
@@ -490,17 +494,18 @@ class Featurizer:
         return got
 
     def weight(self, key: tuple[object, ...]) -> float:
-        got = self._sums.get(key)
-        if got is None and key[0] == "bag":  # a post's words: summed straight from a per-word table, no strings
+        if key[0] == "bag":  # a post's words: summed straight from a per-word table, no strings
+            if key is self._last_bag:  # the post's other mentions share the key: summed once per post
+                return self._last_bag_sum
             bag = key[1]
             assert isinstance(bag, frozenset)
             if self._bag is None:
                 self._bag = {f[6:]: w for f, w in self.weights.items() if f.startswith("ctx:P=")}
             table = self._bag
-            if len(self._sums) > self.MAX_CACHE:
-                self._sums.clear()
-            got = self._sums[key] = sum(table.get(w, 0.0) for w in bag)
-            return got
+            total = sum(table.get(w, 0.0) for w in bag)
+            self._last_bag, self._last_bag_sum = key, total  # one post kept, never a cache of every post's words
+            return total
+        got = self._sums.get(key)
         if got is None:
             if len(self._sums) > self.MAX_CACHE:
                 self._sums.clear()
@@ -682,37 +687,48 @@ def sentence_families(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | 
 _LIST_NOUNS = frozenset("classes houses teams groups clubs forms sets".split())  # what a list of names can name
 
 
-def tok_is_listed_thing(tokens: Sequence[Token], i: int) -> bool:
+_LIST_GAPS = frozenset((", ", " and ", ", and ", " & ", ", & "))  # between the words of a list
+
+
+def tok_is_listed_thing(tokens: Sequence[Token], i: int, text: str) -> bool:
     """Whether ``tokens[i]`` is one of a list of capitalised words that a plural noun names as things:
-    "Oak and Maple classes", "Hazel, Rowan and Willow houses" (not a list of children)."""
+    "Oak and Maple classes", "Hazel, Rowan and Willow houses" (not a list of children). The list's words
+    are one space, a comma or "and" apart in ``text``, and the noun follows the last one after one space."""
     n = len(tokens)
+
+    def step_back(k: int) -> int:  # the list word before tokens[k], or -1
+        for back in (1, 2):
+            p = k - back
+            if p >= 0 and tokens[p].shape == "cap" and tokens[p].start >= 0 and text[tokens[p].end:tokens[k].start] in _LIST_GAPS:
+                return p
+        return -1
+
+    def step_on(k: int) -> int:  # the list word after tokens[k], or -1
+        for on in (1, 2):
+            q = k + on
+            if q < n and tokens[q].shape == "cap" and not tokens[q].initial and tokens[q].start >= 0 \
+                    and text[tokens[k].end:tokens[q].start] in _LIST_GAPS:
+                return q
+        return -1
+
     start = i
-    for _ in range(12):  # back to the list's first word
-        if tokens[start].initial or start == 0:
+    for _ in range(12):
+        p = step_back(start)
+        if p < 0:
             break
-        prev = tokens[start - 1]
-        if prev.low in ("and", "&") and start > 1 and tokens[start - 2].shape == "cap":
-            start -= 2
-        elif prev.shape == "cap":
-            start -= 1
-        else:
-            break
+        start = p
     end, words = start, 1
-    for _ in range(12):  # on to its last word
-        if end + 1 >= n:
+    for _ in range(12):
+        q = step_on(end)
+        if q < 0:
             break
-        nxt = tokens[end + 1]
-        if nxt.low in ("and", "&") and end + 2 < n and tokens[end + 2].shape == "cap" and not tokens[end + 2].initial:
-            end += 2
-        elif nxt.shape == "cap" and not nxt.initial:
-            end += 1
-        else:
-            break
-        words += 1
-    if words < 2 or end < i or end + 1 >= n or tokens[end + 1].low not in _LIST_NOUNS:
+        end, words = q, words + 1
+    if words < 2 or end < i or end + 1 >= n:
         return False
-    after = tokens[end + 1]  # a plain lowercase word has no offsets (see tokenize): it is the next word all the same
-    return after.start < 0 or after.start == tokens[end].end + 1
+    noun = tokens[end + 1].low
+    at = tokens[end].end
+    return noun in _LIST_NOUNS and text.startswith(" " + noun, at) and \
+        (at + 1 + len(noun) == len(text) or not text[at + 1 + len(noun)].isalnum())
 
 
 def _in_famous(tokens: Sequence[Token], i: int) -> bool:
@@ -764,7 +780,7 @@ class Segment:
     ends: dict[int, int] = field(default_factory=dict)  # mention start -> its last word
 
 
-def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequence[str]) -> str:
+def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequence[str], text: str = "") -> str:
     low = tokens[i].low
     if low in ctx.ignore:
         return "ignored"
@@ -788,7 +804,7 @@ def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequen
     if k + 1 < len(tokens) and tokens[k + 1].low in THING_AFTER and tokens[k + 1].shape == "cap" \
             and tokens[k + 1].start == tokens[k].end + 1:
         return "thing"  # "Willow Class", "Tudor Day", "Hexley Rangers", "Morgan Sindall Homes"
-    if tok_is_listed_thing(tokens, i):
+    if text and tok_is_listed_thing(tokens, i, text):
         return "thing"  # "Oak and Maple classes", "Hazel, Rowan and Willow houses"
     if low in _FAMOUS_WORDS and _in_famous(tokens, i):
         return "well known"
@@ -859,7 +875,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                 found.append(k)
         reasons = [""] * n
         for k in found:
-            reasons[k] = _excluded(tokens, k, ctx, reasons)
+            reasons[k] = _excluded(tokens, k, ctx, reasons, text)
         seg = Segment(where, text, tokens, cand, reasons, {})
         read.append(seg)
         if found:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checks._base import run_checks
-from checks._childnames import NameContext, load_model, tables, tokenize
+from checks._childnames import NameContext, load_model, tables, tok_is_listed_thing, tokenize
 from checks.named_children import analyse
 from socialaudit.config import DEFAULT_CONFIG, load_config
 from socialaudit.models import AccountCollection, CollectionStatus, Media, Severity, Status
@@ -57,6 +57,7 @@ def names_in(text: str) -> list[str]:
     ("Harry read his Harry Potter review - well done Harry!", ["harry"]),
     ("Well done Ava and Mia in Year 2, our house captains", ["ava", "mia"]),  # a list, but no plural noun naming it
     ("Ava, Leo and Mia joined clubs today", ["ava", "leo", "mia"]),
+    ("Amazing work from Jack and Amelia, clubs resume next week.", ["jack", "amelia"]),  # a comma before the noun
 ])
 def test_names_found(text, expected):
     assert names_in(text) == expected
@@ -512,3 +513,21 @@ def test_the_same_words_days_apart_are_two_incidents(make_post):
                      created_at=first.created_at + timedelta(hours=3))
     a, b = incidents([(first, found), (soon, found)])
     assert a and a == b
+
+
+@pytest.mark.parametrize(("text", "word", "thing"), [
+    ("Oak and Maple classes went to the farm.", "Maple", True),
+    ("Hazel, Rowan, and Willow houses shared the cup.", "Hazel", True),
+    ("Congratulations to Ash & Elm teams", "Elm", True),
+    ("Amazing work from Jack and Amelia, clubs resume next week.", "Jack", False),  # punctuation before the noun
+    ("Jack and Amelia - teams", "Amelia", False),
+    ("Jack and Amelia: houses", "Jack", False),
+    ("Jack and Amelia (teams)", "Amelia", False),
+    ("Jack and Amelia classesX", "Jack", False),  # not the noun itself
+    ("Maple classes", "Maple", False),  # one word is no list ("Maple Class" is the thing rule's)
+    ("Jack. Amelia houses", "Jack", False),  # a new sentence is no list
+])
+def test_a_list_named_by_a_plural_noun_is_things_and_only_that(text, word, thing):
+    tokens = tokenize(text, frozenset(), {})
+    i = next(k for k, t in enumerate(tokens) if t.text == word)
+    assert tok_is_listed_thing(tokens, i, text) is thing
