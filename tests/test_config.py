@@ -56,6 +56,33 @@ def test_invalid_config_names_file_school_and_field(tmp_path, edit, expected):
     assert "\n" not in message
 
 
+def test_every_problem_of_a_config_is_listed_not_counted(tmp_path):
+    raw = _raw()
+    raw["schools"][0]["accounts"][0].update(platform="myspace")
+    raw["schools"][2].pop("head_email")
+    raw["trust"].update(timezone="Mars/Olympus")
+    path = _write(tmp_path, raw)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: 3 problems: "), message
+    for expected in ("school 'st-aidans': accounts[0].platform: unknown platform 'myspace'",
+                     "school 'st-hildas': head_email: Field required", "trust.timezone: unknown timezone 'Mars/Olympus'"):
+        assert expected in message
+    assert "more problem" not in message and "\n" not in message
+
+
+def test_a_config_with_very_many_problems_lists_twenty_and_counts_the_rest(tmp_path):
+    raw = _raw()
+    raw["schools"][0]["accounts"] = [{"platform": "myspace", "url": f"https://example.org/{n}"} for n in range(25)]
+    path = _write(tmp_path, raw)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: 25 problems: ") and message.endswith("; and 5 more"), message
+    assert message.count("unknown platform 'myspace'") == 20 and "accounts[19].platform" in message
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path):
     path = tmp_path / "trust.yaml"
     path.write_text("trust:\n  name: x\nschools: [\n", encoding="utf-8")

@@ -299,11 +299,18 @@ def parse_config(raw: Any, source: str) -> TrustConfig:
     try:
         return TrustConfig.model_validate({**raw, "source": source})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
-        more = exc.error_count() - 1
-        extra = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
-        raise ConfigError(f"{source}: {_describe(tuple(first['loc']), raw)}: {message}{extra}") from None
+        # every problem, each naming its school and field, so one edit fixes them all (at most
+        # MAX_LISTED, then how many more: the message stays one readable line)
+        found = list(dict.fromkeys(f"{_describe(tuple(e['loc']), raw)}: {e['msg'].removeprefix('Value error, ')}"
+                                   for e in exc.errors()))
+        if len(found) == 1:
+            raise ConfigError(f"{source}: {found[0]}") from None
+        listed = "; ".join(found[:MAX_LISTED])
+        more = f"; and {len(found) - MAX_LISTED} more" if len(found) > MAX_LISTED else ""
+        raise ConfigError(f"{source}: {len(found)} problems: {listed}{more}") from None
+
+
+MAX_LISTED = 20  # config problems named in one message
 
 
 _DATE_LIKE = re.compile(r"(?<![\w.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.-])")
