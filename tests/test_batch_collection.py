@@ -120,3 +120,37 @@ def test_a_transient_failure_is_raised_after_every_school_of_the_batch_is_stored
         # the final attempt records it and raises nothing
         out = pipeline.collect_schools(ids, W47, "run-t", env, final_attempt=True)
         assert out[1]["accounts"][f"rss:{sim.url}/rss/{broken.rss}/feed/"] == "error"
+
+
+def test_a_later_page_failing_transiently_is_retried_and_its_kept_pages_stored(tmp_path, monkeypatch):
+    """Review finding: a 503 on page 2 made the account "partly collected", which counts as collected, so
+    the batch was never retried. The kept pages are stored, and a non-final attempt raises for a retry."""
+    from collectors._base import CollectionResult
+
+    schools, profiles = generated_trust(2, seed=7)
+    with Simulator(port=0, profiles=profiles, now=SIM_NOW) as sim:
+        env = _env(tmp_path, "later-page", sim.url, schools)
+        real = pipeline.get_collector
+
+        def collector_for(platform: str):
+            collect = real(platform)
+            if platform != "rss":
+                return collect
+
+            def cut(*args, **kwargs) -> CollectionResult:
+                result = collect(*args, **kwargs)
+                result.pages = max(result.pages, 1)
+                result.page_failed(TransientError("HTTP 503 on the next page"))
+                return result
+            return cut
+
+        monkeypatch.setattr(pipeline, "get_collector", collector_for)
+        ids = [s.id for s in schools]
+        with pytest.raises(TransientError, match=r"page \d+ failed: HTTP 503"):
+            pipeline.collect_schools(ids, W47, "run-p", env, final_attempt=False)
+        store = env.store()
+        kept = store.count_posts()
+        assert kept > 0  # the pages before the failure are stored although the attempt raised
+        out = pipeline.collect_schools(ids, W47, "run-p", env, final_attempt=True)  # the last attempt keeps them
+        assert all(v in ("ok", "partial") for o in out for v in o["accounts"].values())
+        assert any(v == "partial" for o in out for v in o["accounts"].values())

@@ -108,6 +108,7 @@ class CollectionResult:
     problems: list[str] = field(default_factory=list)
     pages: int = 0
     stopped: str = ""  # why paging ended early (a later page failed): the pages before it are kept
+    retry: bool = False  # the later page failed in a way a retry may mend (a 503, a 429, a timeout)
 
     def skip(self, problem: str) -> None:
         self.skipped += 1
@@ -124,6 +125,7 @@ class CollectionResult:
         if not self.pages:
             raise exc
         self.stop(f"page {self.pages + 1} failed: {exc}")
+        self.retry = isinstance(exc, TransientError)
 
     def summary(self, school: str, platform: str, account: str) -> AccountCollection:
         status = CollectionStatus.PARTIAL if self.skipped or self.stopped else CollectionStatus.OK

@@ -207,8 +207,10 @@ def _record_school(part: _SchoolJobs, outcomes: Sequence[Outcome[Any]], store: S
             continue
         result = outcome.value
         assert result is not None  # a job without an error returned its CollectionResult
-        store.upsert_posts(result.posts, run_id=run_id)
+        store.upsert_posts(result.posts, run_id=run_id)  # the pages kept are stored whatever comes next
         statuses.append(result.summary(school_id, account.platform, account.key))
+        if result.retry:  # a later page failed transiently: retried like any transient failure, final attempt aside
+            transient.append(f"{account.platform} {account.key}: {session.scrub(result.stopped)}")
     store.record_collections(week, school_id, statuses, run_id=run_id)
     return transient, {"school": school_id, "week": str(week), "run_id": run_id,
                        "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
