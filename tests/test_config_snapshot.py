@@ -110,3 +110,19 @@ def test_the_known_platforms_are_listed_once_while_the_folder_is_unchanged():
     assert known_platforms() == known_platforms()
     assert {"rss", "mastodon", "bluesky"} <= set(known_platforms())
     assert not any(name.startswith("_") for name in known_platforms())
+
+
+def test_a_config_that_json_cannot_hold_is_never_snapshotted(tmp_path):
+    """Review finding: settings are free-form, and JSON has no infinity and no dates: a snapshot turned
+    ``inf`` into the default and a date into a string, so later processes checked with other settings."""
+    text = (ROOT / "config" / "trust.yaml").read_text(encoding="utf-8").replace(
+        "    external_links: {blocklists: [config/blocklists/demo]}",
+        "    external_links: {blocklists: [config/blocklists/demo]}\n"
+        "    named_children: {threshold: .inf, ignore_words: [2026-01-01]}")
+    env = _env(tmp_path, text)
+    _new_process()
+    first = env.load()
+    assert first.trust.checks["named_children"]["threshold"] == float("inf")
+    assert _snapshots(env) == []  # it would not read back equal: every process parses the YAML
+    _new_process()
+    assert env.load() == first

@@ -103,13 +103,25 @@ def _read_snapshot(snapshot: Path, path: str) -> TrustConfig | None:
 
 
 def _write_snapshot(snapshot: Path, config: TrustConfig) -> None:
-    """Write atomically (a temporary file renamed); a folder that cannot be written only costs speed."""
+    """Write atomically (a temporary file renamed); a folder that cannot be written only costs speed.
+
+    Only a config that reads back equal is snapshotted: the checks' settings are free-form, and JSON
+    has no infinity and no dates (``inf`` would come back as the default, a date as a string), so
+    such a config is parsed from the YAML by every process instead of changing between them."""
     import tempfile
 
+    from pydantic import ValidationError
+
+    payload = config.model_dump_json(by_alias=True, exclude_unset=True)
+    try:
+        if TrustConfig.model_validate_json(payload) != config:
+            return
+    except (ValueError, ValidationError):
+        return
     try:
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=snapshot.parent, suffix=".tmp", delete=False) as handle:
-            handle.write(config.model_dump_json(by_alias=True, exclude_unset=True).encode())
+            handle.write(payload.encode())
         os.replace(handle.name, snapshot)
     except OSError:
         return
