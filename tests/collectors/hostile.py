@@ -95,6 +95,9 @@ class HostileServer:
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server API
                 owner.requests.append(self.path)
+                if self.path.startswith("/empty/"):  # an empty 200, whatever was asked
+                    self._send(200, b"", "application/json")
+                    return
                 route = routes.get(self.path.split("?", 1)[0])
                 if route is None:
                     self._send(404, b"not here", "text/plain")

@@ -242,3 +242,20 @@ def test_every_paging_collector_keeps_the_pages_before_a_failing_one(hostile, ht
     # a 503 or an unreadable page may mend on a retry; a refused address or a redirect loop will not
     assert result.retry is (platform in ("facebook", "instagram"))
     assert canaries[0].connections == 0 and canaries[1].connections == 0
+
+
+@pytest.mark.parametrize("platform, account, credentials", [
+    ("rss", None, None), ("mastodon", "@fict@mastodon.example", None), ("bluesky", "fict.example.sch.uk", None),
+    ("x", "fict", {"token": "fict-token"}), ("facebook", "fictpage", {"token": "fict-token"}),
+    ("instagram", "fict", {"token": "fict-token"}), ("youtube", "UC" + "f" * 22, {"token": "fict-key"}),
+    ("youtube", "UC" + "f" * 22, None),  # the public channel feed
+])
+def test_an_empty_200_is_never_an_account_with_no_posts(hostile, http, platform, account, credentials):
+    """An empty body with status 200 is a malformed answer (retried, then the account's error, so its
+    checks are "not evaluated"), never a collection that found 0 posts (which would fail 4.3)."""
+    from collectors._base import MalformedResponse, get_collector
+
+    base = f"{hostile.url}/empty" + ("/feed" if platform == "rss" else "")
+    with pytest.raises(MalformedResponse, match="empty response body|not valid JSON|not JSON|not an Atom feed"):
+        get_collector(platform)(account, school="st-fict", session=http, since=SINCE, until=UNTIL, base_url=base,
+                                credentials=credentials)
