@@ -11,15 +11,17 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import checks
 from socialaudit.config import School, TrustConfig
 from socialaudit.errors import ConfigError
 from socialaudit.models import AccountCollection, CheckResult, Finding, Post, Severity, Status
 from socialaudit.weeks import IsoWeek
+
+T = TypeVar("T")
 
 __all__ = ["CheckContext", "CheckSpec", "Finding", "in_week", "Setting", "Severity", "Status", "check", "registry", "run_checks"]
 
@@ -38,7 +40,7 @@ class CheckContext:
     config: TrustConfig
     settings: dict[str, Any]
     collections: tuple[AccountCollection, ...] = ()
-    services: dict[str, Any] = field(default_factory=dict)  # the inputs the check declared (needs=...), by name
+    services: Mapping[str, object] = field(default_factory=dict)  # the inputs the check declared (needs=...), by name
 
     @property
     def tz(self) -> str:
@@ -50,6 +52,11 @@ class CheckContext:
 
     def setting(self, name: str) -> Any:
         return self.settings[name]
+
+    def need(self, name: str, kind: type[T]) -> T | None:
+        """The declared input ``name`` as a ``kind``; None when it was not given (or is not one)."""
+        value = self.services.get(name)
+        return value if isinstance(value, kind) else None
 
 
 def plural(count: int, noun: str, many: str = "") -> str:
@@ -192,7 +199,7 @@ def needs_of(specs: Sequence[CheckSpec]) -> tuple[str, ...]:
 
 def run_checks(school: School, posts: Sequence[Post], *, week: IsoWeek, config: TrustConfig,
                collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
-               services: dict[str, Any] | None = None) -> list[CheckResult]:
+               services: Mapping[str, object] | None = None) -> list[CheckResult]:
     """Run the selected checks for one school. A check that raises yields an ``error`` result."""
     results: list[CheckResult] = []
     for spec in select(names):

@@ -181,7 +181,7 @@ def _phrases(ctx: CheckContext, name: str) -> tuple[str, ...]:
 
 @check(NAME, policy=POLICY, settings=SETTINGS, needs=("comment_history",))
 def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
-    history = ctx.services.get("comment_history") or CommentHistory()
+    history = ctx.need("comment_history", CommentHistory) or CommentHistory()
     escalate = int(ctx.setting("escalate_after_days"))
     lex = lexicon(_phrases(ctx, "threat_terms"), _phrases(ctx, "abuse_terms"), _phrases(ctx, "allow_terms") + DEFAULT_ALLOW)
     # the school's own name and its staff's are never abuse ("Biddick Academy", "Mr Cockburn")
@@ -242,8 +242,8 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
     for ckey, item in sorted(tracked.items()):
         if ckey in visible:
             continue
-        post = current.get(item.post_key)
-        recheckable = post is not None and fresh(post) and (bool(post.comments) or post.platform in COMPLETE_WHEN_EMPTY)
+        again = current.get(item.post_key)
+        recheckable = again is not None and fresh(again) and (bool(again.comments) or again.platform in COMPLETE_WHEN_EMPTY)
         if recheckable:
             removed += 1
             findings.append(Finding(
@@ -259,7 +259,7 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
                                  "post_created_at": iso_utc(item.post_created_at) if item.post_created_at else None})
         else:
             unknown += 1
-            why = ("its post was not collected again this week" if post is None or not fresh(post)
+            why = ("its post was not collected again this week" if again is None or not fresh(again)
                    else "the platform did not return the post's comments this time")
             findings.append(Finding(
                 check=NAME, severity=Severity.WARNING, status=Status.WARN, school=school.id, policy=POLICY,

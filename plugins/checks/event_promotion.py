@@ -220,11 +220,12 @@ def find_promotion(event: CalendarEvent, lead: int, posts: Sequence[Post], zone:
     return found[0] if found else None
 
 
-def school_events(school: School, services: dict[str, Any]) -> tuple[list[CalendarEvent], SchoolEvents | None]:
+def school_events(school: School, services: Mapping[str, object]) -> tuple[list[CalendarEvent], SchoolEvents | None]:
     """Config events plus the calendars' (as loaded by the pipeline), without duplicates."""
     events = [CalendarEvent(title=e.title, kind=e.kind, date=e.date, lead_days=e.lead_days) for e in school.events]
-    loaded: SchoolEvents | None = (services.get("events") or {}).get(school.id)
-    if loaded is not None:
+    given = services.get("events")  # school id -> SchoolEvents
+    loaded = given.get(school.id) if isinstance(given, Mapping) else None
+    if isinstance(loaded, SchoolEvents):
         seen = {(e.date, e.kind, e.title.lower()) for e in events}
         for event in loaded.events:
             if (event.date, event.kind, event.title.lower()) not in seen:

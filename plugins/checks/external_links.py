@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from checks._base import CheckContext, Setting, check, in_week, plural
 from checks._blocklist import Blocklist, load_blocklists
 from socialaudit.config import PROJECT_ROOT, School
 from socialaudit.models import CheckResult, Finding, LinkState, Post, Severity, Status
+
+
+@runtime_checkable
+class Resolver(Protocol):
+    """The ``links`` input (socialaudit.links.LinkResolver): each URL's resolution (a
+    ``socialaudit.links.LinkResolution``: state, chain, final_url, reason), never opening one ``stop`` names."""
+
+    def resolve_many(self, urls: Sequence[str], *, stop: Callable[[str], str] | None = None) -> Mapping[str, Any]: ...
 
 NAME = "external_links"
 POLICY = "4.1"
@@ -80,7 +88,8 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
             to_resolve.append(url)  # a blocklisted or lookalike site is never opened
         problems[url] = list(found)
 
-    resolver = ctx.services.get("links")
+    given = ctx.services.get("links")
+    resolver = given if isinstance(given, Resolver) else None
     by_state: dict[str, int] = {}
     expanded = 0
     unresolved: list[str] = []

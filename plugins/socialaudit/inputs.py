@@ -57,7 +57,7 @@ class InputRequest:
 
 LINKS, RESOLUTIONS = "links", "resolutions"  # raw/<school>/links/resolutions/: the kept link resolutions
 INPUTS, COMMENT_HISTORY = "inputs", "comment_history"  # raw/<school>/inputs/comment_history/: the comments check's
-Provider = Callable[[InputRequest], Any]
+Provider = Callable[[InputRequest], object]
 _PROVIDERS: dict[str, Provider] = {}
 
 
@@ -78,7 +78,7 @@ def providers() -> dict[str, Provider]:
     return dict(_PROVIDERS)
 
 
-def provide(needs: Iterable[str], request: InputRequest, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def provide(needs: Iterable[str], request: InputRequest, given: Mapping[str, object] | None = None) -> dict[str, object]:
     """``given`` (a test's or the CLI's own inputs), plus each need not given from its provider.
 
     A provider that has nothing to give (a school without calendars, no store) returns None, and the

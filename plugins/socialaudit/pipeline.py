@@ -261,7 +261,7 @@ def record_comment_observations(store: Store, week: IsoWeek, school_id: str, res
 
 
 def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None,
-                 *, services: dict[str, Any] | None = None) -> dict[str, Any]:
+                 *, services: Mapping[str, object] | None = None) -> dict[str, Any]:
     """Run every registered check on the school's stored posts for the week; store the results.
 
     Reviewed suppressions (config and CLI) are applied to the results before they are stored.
@@ -288,7 +288,7 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
 
 def run_school_checks(config: TrustConfig, school: School, posts: Sequence[Post], week: IsoWeek, *,
                       collections: Sequence[AccountCollection] = (), names: Sequence[str] | None = None,
-                      services: Mapping[str, Any] | None = None, store: Store | None = None,
+                      services: Mapping[str, object] | None = None, store: Store | None = None,
                       resolve: bool = True, run_id: str = "", posts_since: datetime | None = None,
                       raw: RawArchive | None = None) -> list[CheckResult]:
     """Run the checks for one school as the DAG does; ``check_school`` and ``scan`` both come here.
