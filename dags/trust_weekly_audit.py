@@ -17,25 +17,28 @@ output: `SOCIALAUDIT_OUTPUT`; store: `SOCIALAUDIT_DB_URL`. The code lives in `pl
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
-# Deployment settings (environment variables, documented in docs/operations.md).
+# standard library only: the one module of ours the DAG file loads when parsed (tests/dags/test_integrity.py)
+from socialaudit import settings
+
+# Deployment settings (environment variables, documented in docs/operations.md, read by settings.dag_knobs).
+KNOBS = settings.dag_knobs()
 # Schools per mapped task; 0 (default) = automatic: 1 up to 1,000 schools, then ceil(schools / 1000),
 # so the map stays under Airflow's 1,024-instance limit.
-BATCH_SIZE = int(os.environ.get("SOCIALAUDIT_BATCH_SIZE", "0"))
+BATCH_SIZE = KNOBS.batch_size
 # Scaling (docs/operations.md, "Sizing"): the pool bounds collect tasks across all runs (config/pools.json),
 # max_active_tis_per_dagrun bounds each mapped task within one run.
-COLLECT_POOL = os.environ.get("SOCIALAUDIT_COLLECT_POOL", "socialaudit_collect")
-MAX_ACTIVE_PER_RUN = int(os.environ.get("SOCIALAUDIT_MAX_ACTIVE_PER_RUN", "16"))
-RETRIES = int(os.environ.get("SOCIALAUDIT_RETRIES", "3"))
-RETRY_DELAY = timedelta(seconds=float(os.environ.get("SOCIALAUDIT_RETRY_DELAY_SECONDS", "120")))
+COLLECT_POOL = KNOBS.collect_pool
+MAX_ACTIVE_PER_RUN = KNOBS.max_active_per_run
+RETRIES = KNOBS.retries
+RETRY_DELAY = timedelta(seconds=KNOBS.retry_delay_seconds)
 # No task runs forever: every HTTP exchange has its own total deadline (collectors._http), and each
 # task attempt is stopped after this long (then retried like any failure).
-TASK_TIMEOUT = timedelta(minutes=float(os.environ.get("SOCIALAUDIT_TASK_TIMEOUT_MINUTES", "60")))
+TASK_TIMEOUT = timedelta(minutes=KNOBS.task_timeout_minutes)
 
 
 def _week_and_run(item: dict) -> tuple:

@@ -16,14 +16,16 @@ variable before the call. Nothing in socialaudit writes the environment; the CLI
 ``SOCIALAUDIT_ACCOUNT_DEADLINE``   seconds collecting one account may take in all (default 900)
 =================================  ===========================================================
 
-One exception: the DAG file reads its scaling knobs (``SOCIALAUDIT_BATCH_SIZE``, ``_COLLECT_POOL``,
-``_MAX_ACTIVE_PER_RUN``, ``_RETRIES``, ``_RETRY_DELAY_SECONDS``, ``_TASK_TIMEOUT_MINUTES``) itself, at parse time, because
-the DAG file must not import ``socialaudit`` while it is parsed (tests/dags/test_integrity.py).
+The DAG's scaling knobs (``SOCIALAUDIT_BATCH_SIZE``, ``_COLLECT_POOL``, ``_MAX_ACTIVE_PER_RUN``, ``_RETRIES``,
+``_RETRY_DELAY_SECONDS``, ``_TASK_TIMEOUT_MINUTES``; docs/operations.md, "Sizing") are read by :func:`dag_knobs`
+when the DAG file is parsed: this module imports only the standard library, so it is the one module of
+ours the DAG file loads then (tests/dags/test_integrity.py).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -134,3 +136,28 @@ def airflow_log_level(default: str = "WARNING") -> str:
 def airflow_variables() -> dict[str, str]:
     """A copy of the environment, for starting an Airflow subprocess."""
     return dict(os.environ)
+
+
+@dataclass(frozen=True, slots=True)
+class DagKnobs:
+    """The DAG's deployment settings, read when the DAG file is parsed."""
+
+    batch_size: int  # schools per mapped task; 0 = automatic
+    collect_pool: str  # the pool that bounds collect tasks across all runs (config/pools.json)
+    max_active_per_run: int  # mapped tasks of each kind running at once in one run
+    retries: int
+    retry_delay_seconds: float
+    task_timeout_minutes: float  # each task attempt is stopped after this long (then retried)
+
+
+def dag_knobs() -> DagKnobs:
+    """``$SOCIALAUDIT_BATCH_SIZE`` (default 0), ``_COLLECT_POOL`` (socialaudit_collect), ``_MAX_ACTIVE_PER_RUN`` (16),
+    ``_RETRIES`` (3), ``_RETRY_DELAY_SECONDS`` (120) and ``_TASK_TIMEOUT_MINUTES`` (60). ValueError for a value
+    that is not a number (the DAG then fails to import, naming it)."""
+    env = os.environ
+    return DagKnobs(batch_size=int(env.get("SOCIALAUDIT_BATCH_SIZE", "0")),
+                    collect_pool=env.get("SOCIALAUDIT_COLLECT_POOL", "socialaudit_collect"),
+                    max_active_per_run=int(env.get("SOCIALAUDIT_MAX_ACTIVE_PER_RUN", "16")),
+                    retries=int(env.get("SOCIALAUDIT_RETRIES", "3")),
+                    retry_delay_seconds=float(env.get("SOCIALAUDIT_RETRY_DELAY_SECONDS", "120")),
+                    task_timeout_minutes=float(env.get("SOCIALAUDIT_TASK_TIMEOUT_MINUTES", "60")))

@@ -73,7 +73,9 @@ def test_dag_file_does_no_heavy_imports():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "plugins")})
-    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
+    # socialaudit.settings (standard library only) is the one module of ours it loads: the DAG's knobs
+    loaded = set(filter(None, (out.stdout.strip().splitlines() or [""])[-1].split(",")))
+    assert loaded <= {"socialaudit", "socialaudit.settings"}, out.stdout
 
 
 def test_collect_param_defaults_to_collecting(dagbag):
