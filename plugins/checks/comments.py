@@ -135,6 +135,15 @@ def tracking_reach(tracked: Iterable[TrackedComment]) -> dict[tuple[str, str], d
     return reach
 
 
+def observations_of(result: CheckResult) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """What a result of this check saw, for the store (``comment_observations``): each flagged comment,
+    visible or removed, and the (platform, account)s the check could evaluate. Read here from the
+    result's metrics, so no other module knows their keys."""
+    accounts = [(platform, account) for platform, _, account in
+                (str(a).partition(":") for a in result.metrics.get("evaluated_accounts", []))]
+    return list(result.metrics.get("observations", [])), accounts
+
+
 def track_weeks(config: TrustConfig, school: School) -> int:
     """The school's ``track_weeks`` setting (for the pipeline, which reads the history before the check)."""
     from checks._base import registry

@@ -250,6 +250,11 @@ def promotion_figures(metrics: Mapping[str, Any]) -> tuple[int, int]:
     return int(metrics.get("promoted", 0) or 0), int(metrics.get("due", metrics.get("events_due", 0)) or 0)
 
 
+def calendar_errors(metrics: Mapping[str, Any]) -> list[str]:
+    """The calendars that could not be read this week (one line each), from a stored result's ``metrics``."""
+    return [str(e) for e in metrics.get("errors", []) or []]
+
+
 def _day(value: date) -> str:
     return f"{value.strftime('%A')} {value.day} {value.strftime('%B')}"
 

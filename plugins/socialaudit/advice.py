@@ -10,10 +10,10 @@ they are fixed, the checks that need them are "not evaluated".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from checks import event_promotion
 from socialaudit.models import AccountCollection, CheckResult, CollectionStatus
 
 PLATFORM_NAMES = {"rss": "website feed", "x": "X account", "facebook": "Facebook page", "instagram": "Instagram account",
@@ -102,8 +102,7 @@ def unread(collections: Iterable[AccountCollection], results: Iterable[CheckResu
     out = [for_account(c.platform, c.account, c.status, c.message or "")
            for c in sorted(collections, key=lambda c: (c.platform, c.account)) if not c.status.collected]
     for result in results:
-        metrics: Mapping[str, Any] = result.metrics or {}
         if result.check == "event_promotion":
             trusts = tuple(trust_calendars)
-            out.extend(for_calendar(str(e), trusts) for e in metrics.get("errors", []) or [])
+            out.extend(for_calendar(e, trusts) for e in event_promotion.calendar_errors(result.metrics or {}))
     return out

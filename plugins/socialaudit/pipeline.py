@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from checks._base import needs_of, run_checks, select
+from checks.comments import observations_of as comment_observations
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
 from collectors._base import AccountError, TransientError, get_collector, load_credentials
@@ -255,9 +256,8 @@ def record_comment_observations(store: Store, week: IsoWeek, school_id: str, res
     """Store what the comments check saw (flagged comments visible or removed) for the next weeks."""
     for r in results:
         if r.check == "comments" and r.status.value != "error":
-            accounts = [tuple(a.split(":", 1)) for a in r.metrics.get("evaluated_accounts", [])]
-            store.record_comment_observations(week, school_id, r.metrics.get("observations", []), run_id=run_id,
-                                              accounts=accounts)
+            rows, accounts = comment_observations(r)
+            store.record_comment_observations(week, school_id, rows, run_id=run_id, accounts=accounts)
 
 
 def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None,
