@@ -8,6 +8,7 @@ read is kept in ``SchoolEvents.errors`` and never raised.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -45,13 +46,21 @@ def read_source(source: str, *, base: Path, session: HttpSession | None = None, 
         raise CalendarError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def kept_as(source: str) -> str:
+    """The name a calendar is kept under in a run's raw folder: its address without the query string
+    (which may carry a private calendar's token), and, when it has one, a short hash of the whole
+    address, so two calendars that differ only in their query are kept apart."""
+    label, query = source.split("?", 1)[0], "?" in source
+    return f"{label[:100]}#{hashlib.sha256(source.encode()).hexdigest()[:12]}" if query else label
+
+
 def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: HttpSession | None = None,
                        keep: Callable[[str, bytes], None] | None = None, failed: Callable[[str, str], None] | None = None,
                        read: Callable[[str], bytes] | None = None) -> SchoolEvents:
     """The school's and the trust's calendar events in [start, end); read errors are kept, not raised.
 
-    ``keep(label, body)`` is given every calendar as it was read, and ``failed(label, reason)`` every
-    calendar that could not be read (the run's raw archive). ``read(source)`` replaces the reading
+    ``keep(name, body)`` is given every calendar as it was read, and ``failed(name, reason)`` every
+    calendar that could not be read (the run's raw archive; ``name`` from :func:`kept_as`). ``read(source)`` replaces the reading
     (a replay reads the bodies a sealed run kept); it raises :class:`CalendarError` as reading would.
     """
     sources = list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
@@ -68,10 +77,10 @@ def load_school_events(config: TrustConfig, school: School, start: date, end: da
         except CalendarError as exc:
             errors.append(f"school {school.id!r}: calendar {label}: {exc}")
             if failed is not None:
-                failed(label, str(exc))
+                failed(kept_as(source), str(exc))
             continue
         if keep is not None:
-            keep(label, data)
+            keep(kept_as(source), data)
         try:
             events.extend(parse_ics(data, source=label, start=start, end=end, tz=config.trust.timezone))
         except CalendarError as exc:

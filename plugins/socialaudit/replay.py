@@ -38,7 +38,7 @@ from checks.event_promotion import lookback_days
 from socialaudit import suppressions
 from socialaudit.archive.bundle import canonical_json
 from socialaudit.archive.chain import MANIFEST, Archive, ArchiveError, sha256
-from socialaudit.calendars import load_school_events
+from socialaudit.calendars import kept_as, load_school_events
 from socialaudit.config import School, TrustConfig, parse_config
 from socialaudit.errors import ConfigError
 from socialaudit.inputs import COMMENT_HISTORY, INPUTS, LINKS, RESOLUTIONS, read_comment_history
@@ -201,7 +201,7 @@ def _replay_school(config: TrustConfig, school: School, week: IsoWeek, sealed: M
         start, end = window_for(week.monday, week.sunday)
 
         def read(source: str) -> bytes:
-            folder = f"{raw}calendar/{folder_name(source.split('?', 1)[0])}/"
+            folder = f"{raw}calendar/{folder_name(kept_as(source))}/"
             body = files.get(folder + BODY)
             if body is not None:
                 return gzip.decompress(body)

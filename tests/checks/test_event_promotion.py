@@ -364,3 +364,19 @@ def test_the_demo_shows_promotion_in_its_weeks(audit_env):
         assert "school 'st-josephs': calendar http://127.0.0.1:" in joseph.summary and "HTTP 404" in joseph.summary
         # the other checks still ran for St Joseph's
         assert "post_frequency" in {r.check for r in store.results_for(week, "st-josephs")}
+
+
+def test_calendars_differing_only_in_their_query_are_kept_apart_without_their_token():
+    """Review finding: two calendars whose addresses differ only in the query string shared one raw
+    folder, so one body overwrote the other in the sealed run and a replay fed both the same body."""
+    from socialaudit.calendars import kept_as
+    from socialaudit.raw import folder_name
+
+    parish = "https://calendar.example.org/feed.ics?cat=parish&token=s3cr3t-parish"
+    sport = "https://calendar.example.org/feed.ics?cat=sport&token=s3cr3t-sport"
+    names = {folder_name(kept_as(parish)), folder_name(kept_as(sport))}
+    assert len(names) == 2
+    assert not any("s3cr3t" in n or "token" in n for n in names)  # the query's token never names a folder
+    assert kept_as("https://school.example.sch.uk/events.ics") == "https://school.example.sch.uk/events.ics"
+    long = "https://calendar.example.org/" + "x" * 300 + ".ics"
+    assert folder_name(kept_as(long + "?a=1")) != folder_name(kept_as(long + "?a=2"))  # the hash survives the cut
