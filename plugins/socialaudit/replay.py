@@ -1,7 +1,7 @@
 """Replay a sealed run: recompute every check of a run from what its archive folder holds alone, with
 no network and no store, and say whether the results are the ones sealed.
 
-``python -m socialaudit history replay RUN [--school S]`` (CLI: :mod:`socialaudit.history`).
+``python -m socialaudit history replay RUN [--school S]`` (CLI: :mod:`socialaudit.cli.history`).
 
 What a replay reads, all from the run's folder, after checking every file against the run's manifest
 (a file that is not the one sealed refuses the replay, naming it):
