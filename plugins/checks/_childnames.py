@@ -471,6 +471,7 @@ class Featurizer:
         self._groups: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._sums: dict[tuple[object, ...], float] = {}
         self._bag: dict[str, float] | None = None  # word -> weight of "ctx:P=word", built on first use
+        self._near: dict[str, dict[str, float]] | None = None  # "L1".."R3" -> word -> weight of "ctx:L1=word"
         self._last_bag: tuple[object, ...] | None = None
         self._last_bag_sum = 0.0
 
@@ -484,7 +485,7 @@ class Featurizer:
         return g
 
     def group(self, key: tuple[object, ...]) -> tuple[str, ...]:
-        if key[0] == "bag":  # every post's words differ: never cached (see weight)
+        if key[0] in ("bag", "near"):  # every post's words differ: never cached (see weight)
             return tuple(self._build(key))
         got = self._groups.get(key)
         if got is None:
@@ -494,6 +495,8 @@ class Featurizer:
         return got
 
     def weight(self, key: tuple[object, ...]) -> float:
+        if key[0] == "near":  # never the same twice: summed straight from per-slot word tables, no strings
+            return self._near_weight(key)
         if key[0] == "bag":  # a post's words: summed straight from a per-word table, no strings
             if key is self._last_bag:  # the post's other mentions share the key: summed once per post
                 return self._last_bag_sum
@@ -512,6 +515,26 @@ class Featurizer:
             weights = self.weights
             got = self._sums[key] = sum(weights.get(f, 0.0) for f in self.group(key))
         return got
+
+    def _near_weight(self, key: tuple[object, ...]) -> float:
+        if self._near is None:
+            near: dict[str, dict[str, float]] = {f"{side}{slot}": {} for side in "LR" for slot in (1, 2, 3)}
+            for f, w in self.weights.items():
+                if f.startswith("ctx:") and f[4] in "LR":
+                    near[f[4:6]][f[7:]] = w
+            self._near = near
+        tables = self._near
+        total = 0.0
+        for side, words in (("L", key[1]), ("R", key[2])):
+            assert isinstance(words, tuple)
+            if words:
+                total += tables[side + "1"].get(words[0], 0.0)
+                if len(words) > 1:
+                    total += tables[side + "2"].get(words[1], 0.0)
+                    far = tables[side + "3"]
+                    for w in set(words[2:]):  # the far slot: each word once
+                        total += far.get(w, 0.0)
+        return total
 
     def features(self, keys: Iterable[tuple[object, ...]]) -> list[str]:
         out: list[str] = []
@@ -583,8 +606,11 @@ class Featurizer:
             return [f for fam in key[2:] for f in (f"{kind}:{fam}", f"{kind}{length}:{fam}")]
         if kind == "P":
             return [f"{kind}:{fam}" for fam in key[1:]]
-        if kind == "ctx":  # a word near the mention, by side and distance
-            return [f"ctx:{key[1]}{key[2]}={key[3]}"]
+        if kind == "near":  # the words near the mention, by side and distance (1, 2, 3-5), each once
+            left, right = key[1], key[2]
+            assert isinstance(left, tuple) and isinstance(right, tuple)
+            return sorted({f"ctx:{side}{min(d, 3)}={w}" for side, words in (("L", left), ("R", right))
+                           for d, w in enumerate(words, 1)})
         if kind == "bag":  # every word of the post
             bag = key[1]
             assert isinstance(bag, frozenset)
@@ -648,9 +674,8 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
         keys.append(("flags", "n1=$"))
     keys.append(("punct", *punct))
     # the words themselves on either side, up to five away (the third to fifth share one slot)
-    near = {("ctx", "L", min(d, 3), tokens[i - d].low) for d in range(1, CONTEXT_REACH + 1) if i - d >= 0}
-    near.update(("ctx", "R", min(d, 3), tokens[j + d].low) for d in range(1, CONTEXT_REACH + 1) if j + d < n)
-    keys.extend(sorted(near))  # once each: a word twice in the far slot counts once, as in training
+    keys.append(("near", tuple(tokens[i - d].low for d in range(1, min(CONTEXT_REACH, i) + 1)),
+                 tuple(tokens[j + d].low for d in range(1, min(CONTEXT_REACH, n - 1 - j) + 1))))
     for side, lo, hi in (("L", max(0, i - 4), i), ("R", j + 1, min(n, j + 5))):
         window = [f for f in fams[lo:hi] if f]
         if window:
