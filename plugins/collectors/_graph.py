@@ -42,6 +42,8 @@ from collectors._base import (
     AccountUnavailable,
     Archive,
     AuthError,
+    CollectionResult,
+    CollectorError,
     MalformedResponse,
     NullArchive,
     TransientError,
@@ -216,6 +218,19 @@ class GraphClient:
                 query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "after"]
                 return urlunsplit(parts._replace(query=urlencode([*query, ("after", after)])))
         return None
+
+    def page(self, url: str, result: CollectionResult, edge: str) -> tuple[dict[str, Any], list[Any]] | None:
+        """One page of an edge: (the answer, its ``data`` list). A failing first page raises; a failing
+        later page returns None, the pages already parsed kept (``result.page_failed``: partly collected)."""
+        try:
+            data = self.get(url)
+            items = data.get("data")
+            if not isinstance(items, list):
+                raise MalformedResponse(f"{self.label}: {edge} page {result.pages + 1} has no data list")
+        except CollectorError as exc:
+            result.page_failed(exc)
+            return None
+        return data, items
 
     def get(self, url: str) -> dict[str, Any]:
         """GET a Graph URL and return its JSON object, or raise the error its ``error.code`` means."""

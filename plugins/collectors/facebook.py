@@ -51,7 +51,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from collectors._base import Archive, CollectionResult, CollectorError, MalformedResponse
+from collectors._base import Archive, CollectionResult, MalformedResponse
 from collectors._graph import GraphClient, graph_root, obj, parse_graph_time, token_from, urls_in_text
 from collectors._http import HttpSession
 from socialaudit.config import Account
@@ -99,14 +99,10 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
     url: str | None = client.url(f"{page_id}/published_posts", {
         "fields": POST_FIELDS, "since": int(since.timestamp()), "until": int(until.timestamp()), "limit": PAGE_SIZE})
     while url and result.pages < 50:
-        try:
-            data = client.get(url)
-            items = data.get("data")
-            if not isinstance(items, list):
-                raise MalformedResponse(f"{label}: published_posts page {result.pages + 1} has no data list")
-        except CollectorError as exc:
-            result.page_failed(exc)  # partial is not nothing: the pages already parsed are kept
+        got = client.page(url, result, "published_posts")
+        if got is None:  # a later page failed: the pages already parsed are kept
             break
+        data, items = got
         result.pages += 1
         for index, item in enumerate(items):
             try:

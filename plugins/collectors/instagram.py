@@ -130,14 +130,10 @@ def _own_media(client: GraphClient, user_id: str, since: datetime, until: dateti
     url: str | None = client.url(f"{user_id}/media", {"fields": MEDIA_FIELDS, "since": int(since.timestamp()),
                                                       "until": int(until.timestamp()), "limit": 100})
     while url and result.pages < MAX_PAGES:
-        try:
-            data = client.get(url)
-            items = data.get("data")
-            if not isinstance(items, list):
-                raise MalformedResponse(f"{client.label}: media page {result.pages + 1} has no data list")
-        except CollectorError as exc:
-            result.page_failed(exc)  # partial is not nothing: the pages already parsed are kept
+        got = client.page(url, result, "media")
+        if got is None:  # a later page failed: the pages already parsed are kept
             break
+        data, items = got
         result.pages += 1
         out.extend((result.pages, i, item) for i, item in enumerate(items))
         oldest = _oldest(items)
