@@ -1,7 +1,7 @@
 """The check registry: ``@check`` declares a policy check, its clause and its thresholds.
 
-A check is a pure function ``(school, posts, ctx) -> CheckResult``: no HTTP (the link check asks an
-injected resolver), no ``datetime.now()`` (``ctx.week`` comes from the run), so a rerun gives the
+A check is a pure function ``(school, posts, ctx) -> CheckResult``: no HTTP (the calendars and the
+link resolutions it judges were read by the collect step and kept), no ``datetime.now()`` (``ctx.week`` comes from the run), so a rerun gives the
 same result. Thresholds are declared once, as :class:`Setting` with a default and a help line; the
 README and reports read the help from here, and config overrides them per trust and per school.
 """
@@ -157,6 +157,13 @@ def check(name: str, *, policy: str, settings: dict[str, Setting] | None = None,
         return fn
 
     return register
+
+
+def context_for(name: str, school: School, *, week: IsoWeek, config: TrustConfig) -> CheckContext:
+    """The context ``run_checks`` gives the check ``name`` (imported, so registered) for ``school``, without
+    its inputs: for the collect step, which asks a check what it will need (the links it will judge)."""
+    spec = _REGISTRY[name]
+    return CheckContext(week=week, config=config, settings=spec.resolve_settings(config, school))
 
 
 def registry() -> dict[str, CheckSpec]:

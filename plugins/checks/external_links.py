@@ -17,16 +17,18 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from checks._base import CheckContext, Setting, check, in_week, plural
+from checks._base import CheckContext, Setting, check, context_for, in_week, plural
 from checks._blocklist import Blocklist, load_blocklists
-from socialaudit.config import PROJECT_ROOT, School
+from socialaudit.config import PROJECT_ROOT, School, TrustConfig
 from socialaudit.models import CheckResult, Finding, LinkState, Post, Severity, Status
+from socialaudit.weeks import IsoWeek
 
 
 @runtime_checkable
 class Resolver(Protocol):
-    """The ``links`` input (socialaudit.links.LinkResolver): each URL's resolution (a
-    ``socialaudit.links.LinkResolution``: state, chain, final_url, reason), never opening one ``stop`` names."""
+    """The ``links`` input: each URL's resolution (a ``socialaudit.links.LinkResolution``: state, chain,
+    final_url, reason). In the pipeline it is ``socialaudit.links.KeptLinks``, answering from what the collect
+    step resolved (for :func:`planned`'s links and ``stop``) and opening nothing; ``scan`` gives the live resolver."""
 
     def resolve_many(self, urls: Sequence[str], *, stop: Callable[[str], str] | None = None) -> Mapping[str, Any]: ...
 
@@ -63,30 +65,11 @@ class _Problem:
     },
 )
 def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckResult:
-    allow = tuple(sorted({_norm(d) for d in (*ctx.config.trust.domains, *ctx.config.trust.allow_domains) if d}))
-    protected = allow
-    blocklist = _blocklist(ctx)
+    plan = links_to_open(posts, ctx)
+    where, problems, to_resolve, allowlisted = plan.where, plan.problems, plan.to_resolve, plan.allowlisted
+    blocklist, protected = plan.blocklist, plan.allow
     max_edits = int(ctx.setting("lookalike_max_edits"))
     require_https = bool(ctx.setting("require_https"))
-
-    where: dict[str, list[Post]] = {}
-    for post in sorted(in_week(posts, ctx), key=lambda p: (p.created_at, p.platform, p.id)):
-        for link in post.links:
-            url = link.strip()
-            if url and url.split(":", 1)[0].lower() not in NOT_WEB:
-                where.setdefault(url, []).append(post)
-
-    problems: dict[str, list[_Problem]] = {}
-    to_resolve: list[str] = []
-    allowlisted = 0
-    for url in where:
-        verdict, found = _posted(url, blocklist, allow, max_edits, require_https)
-        if verdict == "allowlisted":
-            allowlisted += 1
-            continue
-        if verdict == "resolve":
-            to_resolve.append(url)  # a blocklisted or lookalike site is never opened
-        problems[url] = list(found)
 
     given = ctx.services.get("links")
     resolver = given if isinstance(given, Resolver) else None
@@ -96,16 +79,8 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     if resolver is None:
         unresolved = list(to_resolve)
     elif to_resolve:
-        def stop(url: str) -> str:
-            parts = urlsplit(url)
-            host = _norm(parts.hostname or "")
-            if _allowlisted(host, allow):
-                return "allowlisted"
-            hit = blocklist.match(host, parts.path)
-            return f"blocklisted: {hit[0]}" if hit else ""
-
         try:
-            results = resolver.resolve_many(to_resolve, stop=stop)
+            results = resolver.resolve_many(to_resolve, stop=plan.stop)
         except OSError:
             results = {}
         for url in to_resolve:
@@ -182,6 +157,64 @@ def external_links(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
     if len(where) == 1:
         return result(Status.PASS, f"The one link this week is safe{' (on the allowlist)' if allowlisted else ''}.")
     return result(Status.PASS, f"All {len(where)} links this week are safe ({allowlisted} on the allowlist).")
+
+
+@dataclass(slots=True)
+class LinkPlan:
+    """What the check makes of a week's links before any is opened: where each link was posted, the
+    problems seen without opening it, and the links to open (``to_resolve``), each followed only as far
+    as ``stop`` allows (an allowlisted or blocklisted hop is named, never fetched)."""
+
+    where: dict[str, list[Post]]
+    problems: dict[str, list[_Problem]]
+    to_resolve: list[str]
+    allowlisted: int
+    blocklist: Blocklist
+    allow: tuple[str, ...]
+
+    def stop(self, url: str) -> str:
+        """Why ``url`` (a posted link or a hop it redirects to) is not opened, or "" to open it."""
+        parts = urlsplit(url)
+        host = _norm(parts.hostname or "")
+        if _allowlisted(host, self.allow):
+            return "allowlisted"
+        hit = self.blocklist.match(host, parts.path)
+        return f"blocklisted: {hit[0]}" if hit else ""
+
+
+def links_to_open(posts: Sequence[Post], ctx: CheckContext) -> LinkPlan:
+    """The week's links and which of them to open (with ``stop``): the check's own rules, shared with the
+    collect step, which resolves exactly these links before the checks run (the check opens nothing)."""
+    allow = tuple(sorted({_norm(d) for d in (*ctx.config.trust.domains, *ctx.config.trust.allow_domains) if d}))
+    blocklist = _blocklist(ctx)
+    max_edits = int(ctx.setting("lookalike_max_edits"))
+    require_https = bool(ctx.setting("require_https"))
+
+    where: dict[str, list[Post]] = {}
+    for post in sorted(in_week(posts, ctx), key=lambda p: (p.created_at, p.platform, p.id)):
+        for link in post.links:
+            url = link.strip()
+            if url and url.split(":", 1)[0].lower() not in NOT_WEB:
+                where.setdefault(url, []).append(post)
+
+    problems: dict[str, list[_Problem]] = {}
+    to_resolve: list[str] = []
+    allowlisted = 0
+    for url in where:
+        verdict, found = _posted(url, blocklist, allow, max_edits, require_https)
+        if verdict == "allowlisted":
+            allowlisted += 1
+            continue
+        if verdict == "resolve":
+            to_resolve.append(url)  # a blocklisted or lookalike site is never opened
+        problems[url] = list(found)
+    return LinkPlan(where=where, problems=problems, to_resolve=to_resolve, allowlisted=allowlisted,
+                    blocklist=blocklist, allow=allow)
+
+
+def planned(school: School, posts: Sequence[Post], *, week: IsoWeek, config: TrustConfig) -> LinkPlan:
+    """:func:`links_to_open` with the school's settings, as the check will see them (the collect step's call)."""
+    return links_to_open(posts, context_for(NAME, school, week=week, config=config))
 
 
 # --- rules ---------------------------------------------------------------------------------------
