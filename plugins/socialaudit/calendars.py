@@ -1,5 +1,9 @@
 """Read the schools' calendars for the event promotion check (services layer: the I/O it needs).
 
+The collect step reads them (:func:`fetch_calendars`) and keeps each body, or why it could not be
+read, in the run's raw folder; the check step parses what was kept (:func:`load_school_events` with
+:func:`kept_reader`), as ``history replay`` does from the sealed run, so the check step opens nothing.
+
 A calendar source is an ``http(s)://`` URL (fetched with the collectors' session: timeouts, retries,
 size cap), a ``file://`` URL or a path (relative paths are relative to the config file's folder).
 What was read is parsed by the pure :func:`checks._calendar.parse_ics`; a calendar that cannot be
@@ -8,7 +12,9 @@ read is kept in ``SchoolEvents.errors`` and never raised.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,6 +24,7 @@ from checks._calendar import CalendarError, CalendarEvent, SchoolEvents, parse_i
 from collectors._base import CollectorError
 from collectors._http import HttpPolicy, HttpSession, make_session
 from socialaudit.config import School, TrustConfig
+from socialaudit.raw import BODY, FAILED, folder_name
 
 
 def read_source(source: str, *, base: Path, session: HttpSession | None = None, allow: tuple[str, ...] = ()) -> bytes:
@@ -54,16 +61,60 @@ def kept_as(source: str) -> str:
     return f"{label[:100]}#{hashlib.sha256(source.encode()).hexdigest()[:12]}" if query else label
 
 
+def sources_of(config: TrustConfig, school: School) -> list[str]:
+    """The school's calendars and the trust's, each once, in order."""
+    return list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
+
+
+def fetch_calendars(config: TrustConfig, school: School, *, keep: Callable[[str, bytes], None],
+                    failed: Callable[[str, str], None], session: HttpSession | None = None) -> None:
+    """Read every calendar of the school (the collect step) and hand each to ``keep(name, body)`` as it was
+    read, or to ``failed(name, reason)`` when it could not be read (``name`` from :func:`kept_as`); nothing is
+    parsed here: the check step parses what was kept (:func:`load_school_events` with :func:`kept_reader`)."""
+    base = Path(config.source).resolve().parent if config.source else Path.cwd()
+    for source in sources_of(config, school):
+        try:
+            data = read_source(source, base=base, session=session, allow=config.allowed_origins())
+        except CalendarError as exc:
+            failed(kept_as(source), str(exc))
+            continue
+        keep(kept_as(source), data)
+
+
+def kept_reader(get: Callable[[str], bytes | None], *, missing: str) -> Callable[[str], bytes]:
+    """``read`` for :func:`load_school_events` from what a run kept: ``get(path)`` gives a file of the school's
+    raw folder (``calendar/<name>/page-0000.body.gz``, or ``failed.json`` with why it could not be read), or
+    None; a calendar with neither raises :class:`CalendarError` with ``missing``."""
+
+    def read(source: str) -> bytes:
+        folder = f"calendar/{folder_name(kept_as(source))}/"
+        body = get(folder + BODY)
+        try:
+            if body is not None:
+                return gzip.decompress(body)
+            failure = get(folder + FAILED)
+            if failure is not None:
+                raise CalendarError(str(json.loads(failure).get("error") or "could not be read"))
+        except (OSError, EOFError, ValueError, AttributeError) as exc:
+            if isinstance(exc, CalendarError):
+                raise
+            raise CalendarError(f"its kept copy cannot be read ({type(exc).__name__})") from None
+        raise CalendarError(missing)
+
+    return read
+
+
 def load_school_events(config: TrustConfig, school: School, start: date, end: date, *, session: HttpSession | None = None,
                        keep: Callable[[str, bytes], None] | None = None, failed: Callable[[str, str], None] | None = None,
                        read: Callable[[str], bytes] | None = None) -> SchoolEvents:
     """The school's and the trust's calendar events in [start, end); read errors are kept, not raised.
 
-    ``keep(name, body)`` is given every calendar as it was read, and ``failed(name, reason)`` every
-    calendar that could not be read (the run's raw archive; ``name`` from :func:`kept_as`). ``read(source)`` replaces the reading
-    (a replay reads the bodies a sealed run kept); it raises :class:`CalendarError` as reading would.
+    ``read(source)`` replaces the reading: the check step and a replay read the bodies the collect step
+    kept (:func:`kept_reader`); it raises :class:`CalendarError` as reading would. Without it the
+    calendars are read here (``scan``, which has no collect step); ``keep(name, body)`` is then given
+    every calendar as it was read, and ``failed(name, reason)`` every calendar that could not be read.
     """
-    sources = list(dict.fromkeys([*school.calendars, *config.trust.calendars]))
+    sources = sources_of(config, school)
     base = Path(config.source).resolve().parent if config.source else Path.cwd()
     events: list[CalendarEvent] = []
     errors: list[str] = []

@@ -7,35 +7,43 @@ check then sees in ``ctx.services`` only the inputs it declared. A need nobody s
 computed, and the pipeline names no check: adding a check that needs a new input is the check, a
 ``@provider`` for that input, and their test (``tests/checks/test_check_needs.py`` shows one).
 
-What a provider gives a run is kept in the run's raw folder, which the archive seals, so that
-``history replay`` can give the checks the same inputs with no network and no store: the calendars
-as read (``calendar/``), the link resolutions (``links/resolutions/``) and the comment history
-(``inputs/comment_history/``).
+The checks are pure and so is the check step: an input that needs the network also has a
+``@fetcher``, which the collect step calls for each school (:func:`fetch`, after the school's posts
+are stored), and which keeps what it read in the run's raw folder: the calendars as read
+(``calendar/``, or ``failed.json`` with why not) and the link resolutions (``links/resolutions/``).
+The input's provider, in the check step, reads only what was kept there, as ``history replay`` does
+from the sealed run; the comment history comes from the store and is kept as it is given
+(``inputs/comment_history/``). So a sealed run holds every input its checks were given. ``scan``
+has no collect step and no raw folder: its providers read the calendars and resolve the links
+themselves.
 
 =====================  ==========================================================  ==================
 need                   what                                                        declared by
 =====================  ==========================================================  ==================
 ``events``             the school's calendar events (school id -> SchoolEvents)    event_promotion
-``links``              the link resolver (None when resolution is switched off)    external_links
+``links``              the kept link resolutions (None: resolution switched off)   external_links
 ``comment_history``    open flagged comments of earlier weeks and their posts      comments
 =====================  ==========================================================  ==================
 """
 
 from __future__ import annotations
 
+import gzip
 import json
-from collections.abc import Callable, Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from checks._calendar import window_for
 from checks.comments import CommentHistory, TrackedComment, history_from_rows, track_weeks, tracking_reach
-from socialaudit.calendars import load_school_events
+from checks.external_links import Resolver, planned
+from socialaudit.calendars import fetch_calendars, kept_reader, load_school_events
 from socialaudit.config import School, TrustConfig
-from socialaudit.links import KeptResolver, LinkResolution, kept_body, resolver_for
+from socialaudit.links import KeptLinks, LinkResolver, kept_body, read_kept, resolver_for
 from socialaudit.models import AccountCollection, Post, parse_utc
-from socialaudit.raw import RawArchive
+from socialaudit.raw import BODY, RawArchive
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
@@ -52,13 +60,15 @@ class InputRequest:
     run_id: str = ""
     collections: tuple[AccountCollection, ...] = ()
     posts_since: datetime | None = None  # the start of the posts the checks were given
-    raw: RawArchive | None = None  # where the run keeps what was read for this school (calendars), to be sealed
+    raw: RawArchive | None = None  # the run's raw folder for the school: what the collect step read, sealed with the run
+    resolver: LinkResolver | None = None  # the collect step's resolver, shared by a batch's schools (else one per school)
 
 
 LINKS, RESOLUTIONS = "links", "resolutions"  # raw/<school>/links/resolutions/: the kept link resolutions
 INPUTS, COMMENT_HISTORY = "inputs", "comment_history"  # raw/<school>/inputs/comment_history/: the comments check's
 Provider = Callable[[InputRequest], object]
 _PROVIDERS: dict[str, Provider] = {}
+log = logging.getLogger(__name__)
 
 
 def provider(need: str) -> Callable[[Provider], Provider]:
@@ -100,42 +110,35 @@ def provide(needs: Iterable[str], request: InputRequest, given: Mapping[str, obj
 
 @provider("events")
 def events(request: InputRequest) -> dict[str, Any] | None:
-    """The school's calendar events for the week; reading a calendar is I/O, so it is done here and
-    not in the pure check. A calendar that cannot be read is recorded with the school and the calendar
-    named; that school's event check is "not evaluated"."""
+    """The school's calendar events for the week, parsed from the calendars the collect step read and
+    kept in the run's raw folder (:func:`fetch_calendars_input`); the check step opens nothing. A calendar
+    that could not be read is recorded with the school and the calendar named, as read; that school's
+    event check is "not evaluated". ``scan`` (no raw folder: no collect step) reads the calendars here."""
     config, school, week = request.config, request.school, request.week
     if not (school.calendars or config.trust.calendars):
         return None
     start, end = window_for(week.monday, week.sunday)
-    raw = request.raw
-
-    def keep(label: str, body: bytes) -> None:  # the calendar as read, sealed with the run for the auditors
-        if raw is not None:
-            raw.for_account("calendar", label).save_raw(platform="calendar", account=label, page=0, url=label,
-                                                        body=body, content_type="text/calendar")
-
-    def failed(label: str, reason: str) -> None:  # why it could not be read, sealed as well
-        if raw is not None:
-            raw.for_account("calendar", label).save_failure(platform="calendar", account=label, url=label, reason=reason)
-
-    return {school.id: load_school_events(config, school, start, end, keep=keep, failed=failed)}
+    if request.raw is None:
+        return {school.id: load_school_events(config, school, start, end)}
+    read = kept_reader(request.raw.read, missing="it was not read by the run's collect step")
+    return {school.id: load_school_events(config, school, start, end, read=read)}
 
 
 @provider("links")
-def links(request: InputRequest) -> Any:
-    """The run's link resolver; with a store its answers are cached there, so a retried task opens nothing again.
-    With the run's raw folder, every resolution the check is given is kept there (``links/resolutions/``)
-    and sealed with the run: the redirect chain and each request's answer behind a 4.1 finding."""
-    resolver = resolver_for(request.config, store=request.store, resolve=request.resolve)
-    raw = request.raw
-    if resolver is None or raw is None:
-        return resolver
-
-    def keep(items: list[LinkResolution]) -> None:
-        raw.for_account(LINKS, RESOLUTIONS).save_raw(platform=LINKS, account=RESOLUTIONS, page=0, url="",
-                                                     body=kept_body(items), content_type="application/json")
-
-    return KeptResolver(resolver, keep)
+def links(request: InputRequest) -> Resolver | None:
+    """The link resolutions the collect step kept for the school (:func:`resolve_links_input`), answered
+    by a resolver that opens nothing; None when resolution is switched off. ``scan`` (no raw folder)
+    gets the run's live resolver, with the store's cache when there is a store."""
+    if not request.resolve:
+        return None
+    if request.raw is None:
+        return resolver_for(request.config, store=request.store)
+    body = request.raw.read(f"{LINKS}/{RESOLUTIONS}/{BODY}")
+    try:
+        kept = read_kept(gzip.decompress(body)) if body is not None else {}
+    except (OSError, EOFError, ValueError):
+        kept = {}  # unreadable: every link is then one the resolver gave no answer for, as the check says
+    return KeptLinks(kept)
 
 
 @provider("comment_history")
@@ -152,6 +155,89 @@ def comment_history_input(request: InputRequest) -> CommentHistory | None:
             platform=INPUTS, account=COMMENT_HISTORY, page=0, url="", body=comment_history_body(history),
             content_type="application/json")
     return history
+
+
+# --- what the collect step reads for the checks ------------------------------------------------------
+
+Fetcher = Callable[[InputRequest, Sequence[Post]], None]
+_FETCHERS: dict[str, Fetcher] = {}
+
+
+def fetcher(need: str) -> Callable[[Fetcher], Fetcher]:
+    """Register the collect step's part of the input ``need``: what it reads from the network for the
+    school (given the posts the checks will read), kept in the run's raw folder for the input's provider."""
+
+    def register(fn: Fetcher) -> Fetcher:
+        known = _FETCHERS.get(need)
+        if known is not None and (known.__module__, known.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"input {need!r} has two fetchers ({known.__module__} and {fn.__module__})")
+        _FETCHERS[need] = fn
+        return fn
+
+    return register
+
+
+def fetch(request: InputRequest, posts: Sequence[Post]) -> list[str]:
+    """The collect step: every input that needs the network read for the school and kept in ``request.raw``.
+
+    Each fetcher's failure is its input's alone: it is logged and named in the list returned, the other
+    inputs are still read, and the check finds that input not kept and says so ("not evaluated").
+    """
+    problems: list[str] = []
+    for need, fn in _FETCHERS.items():
+        try:
+            fn(request, posts)
+        except Exception as exc:  # noqa: BLE001 - confined to this input of this school, named in one line
+            line = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            log.warning("school %s: the %s input was not read: %s", request.school.id, need, line)
+            problems.append(f"{need}: {line}")
+    return problems
+
+
+@fetcher("events")
+def fetch_calendars_input(request: InputRequest, posts: Sequence[Post]) -> None:
+    """Read each of the school's calendars and keep its body, or why it could not be read (``failed.json``)."""
+    raw = request.raw
+    if raw is None or not (request.school.calendars or request.config.trust.calendars):
+        return
+
+    def keep(label: str, body: bytes) -> None:  # the calendar as read, sealed with the run for the auditors
+        raw.for_account("calendar", label).save_raw(platform="calendar", account=label, page=0, url=label,
+                                                    body=body, content_type="text/calendar")
+
+    def failed(label: str, reason: str) -> None:  # why it could not be read, sealed as well
+        raw.for_account("calendar", label).save_failure(platform="calendar", account=label, url=label, reason=reason)
+
+    fetch_calendars(request.config, request.school, keep=keep, failed=failed)
+
+
+@fetcher("links")
+def resolve_links_input(request: InputRequest, posts: Sequence[Post]) -> None:
+    """Resolve the links the external_links check will judge in ``posts``, following each only as far as the
+    check's own ``stop`` rule allows, and keep every resolution (its redirect chain and each request's
+    answer) in ``links/resolutions/``. A resolver that fails keeps nothing: the check then names the links
+    it has no answer for, as it did when it asked the resolver itself."""
+    raw = request.raw
+    if raw is None or not request.resolve:
+        return
+    kept = raw.for_account(LINKS, RESOLUTIONS)
+    kept.clear()  # an earlier attempt's resolutions are not what this run judges
+    plan = planned(request.school, posts, week=request.week, config=request.config)
+    if not plan.to_resolve:
+        return
+    resolver = request.resolver or resolver_for(request.config, store=request.store)
+    if resolver is None:
+        return
+    try:
+        found = resolver.resolve_many(plan.to_resolve, stop=plan.stop)
+    except OSError as exc:
+        log.warning("school %s: link resolution failed: %s", request.school.id, exc)
+        return
+    finally:
+        if resolver is not request.resolver:
+            resolver.close()
+    kept.save_raw(platform=LINKS, account=RESOLUTIONS, page=0, url="", body=kept_body(found.values()),
+                  content_type="application/json")
 
 
 def comment_history_body(history: CommentHistory) -> bytes:

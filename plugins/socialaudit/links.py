@@ -1,5 +1,11 @@
 """Safe link resolution for the external_links check (policy 4.1).
 
+The collect step resolves the links the check will judge (``checks.external_links.planned``: which links,
+and the ``stop`` rule that names an allowlisted or blocklisted hop without opening it) and keeps the
+resolutions in the run's raw folder (:func:`kept_body`); the check step and ``history replay`` read
+them back (:class:`KeptLinks`), so neither opens a link. ``scan`` has no collect step: it resolves as
+the check asks.
+
 :class:`LinkResolver` expands shorteners and follows redirects (``max_hops``), asking ``HEAD`` first
 and ``GET`` when HEAD is refused (any 4xx/5xx, 405 included; a GET is closed after its headers, so
 no body is ever read). Requests go through the shared HTTP layer (``collectors._http.make_session``:
@@ -32,7 +38,7 @@ resolution switched off). A domain that "does not exist" is only called broken w
 name (``dns_canary``) resolves, so an offline machine never reports every link as broken.
 
 Results are cached per resolver (in memory) and, with ``StoreCache``, in the audit store's
-``link_resolutions`` table for ``ttl`` seconds, so the check task's retries and the benchmark reuse
+``link_resolutions`` table for ``ttl`` seconds, so the collect task's retries and the benchmark reuse
 them; transient outcomes (429, timeouts, infrastructure) are never persisted.
 """
 
@@ -60,7 +66,7 @@ from socialaudit.config import TrustConfig
 from socialaudit.models import LinkState as LinkState  # re-exported: the resolver's answers
 from socialaudit.store import Store
 
-__all__ = ["HopAnswer", "KeptResolver", "LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "address_problem",
+__all__ = ["HopAnswer", "KeptLinks", "LinkResolution", "LinkResolver", "LinkState", "StoreCache", "UnsafeAddress", "address_problem",
            "check_address", "resolver_for", "with_timeout"]
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -438,26 +444,16 @@ def read_kept(body: bytes) -> dict[str, LinkResolution]:
         raise ValueError(f"not a kept link resolution: {exc!r}") from None
 
 
-class KeptResolver:
-    """A resolver that hands every resolution it gives to ``keep`` (all of them so far, each call): the
-    run keeps what a school's external_links check judged, each hop's answer included, and seals it."""
+class KeptLinks:
+    """The link resolver of the check step and of a replay: it answers only with the resolutions the collect
+    step kept (``links/resolutions/`` of the run's raw folder) and opens nothing; a link it was not given
+    has no answer (the check then says the resolver gave none)."""
 
-    def __init__(self, resolver: LinkResolver, keep: Callable[[list[LinkResolution]], None]) -> None:
-        self.resolver = resolver
-        self.keep = keep
-        self.given: dict[str, LinkResolution] = {}
+    def __init__(self, kept: Mapping[str, LinkResolution]) -> None:
+        self.kept = dict(kept)
 
     def resolve_many(self, urls: Sequence[str], *, stop: StopFn | None = None) -> dict[str, LinkResolution]:
-        out = self.resolver.resolve_many(urls, stop=stop)
-        self.given.update(out)
-        self.keep(list(self.given.values()))
-        return out
-
-    def resolve(self, url: str, *, stop: StopFn | None = None) -> LinkResolution:
-        return self.resolve_many([url], stop=stop)[url]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.resolver, name)
+        return {url: self.kept[url] for url in urls if url in self.kept}
 
 
 def resolver_for(config: TrustConfig, *, store: Store | None = None, resolve: bool = True) -> LinkResolver | None:
@@ -465,7 +461,7 @@ def resolver_for(config: TrustConfig, *, store: Store | None = None, resolve: bo
 
     With a ``demo:`` block, the simulator's fictional web hosts are pinned to the simulator's address
     and nothing else is opened (the demo makes no internet requests). With a store, resolutions are
-    shared through its database so the check task's retries reuse them.
+    shared through its database so the collect task's retries reuse them.
     """
     if not resolve:
         return None

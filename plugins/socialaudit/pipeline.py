@@ -5,6 +5,10 @@ plan -> per school: collect -> check -> render (-> deliver) -> trust report -> f
 Every step is idempotent for a (week, school): posts are upserted, results and findings replaced,
 reports overwritten at paths named by ISO week. Steps exchange small dicts (ids and counts), never
 posts; posts live in the store.
+
+Every network read is in the collect step: the accounts' posts, then each school's calendars and
+where the links of its posts lead (``fetch_inputs``), kept in the run's raw folder. The check step
+reads the store and that folder only, and opens no connection.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from collectors._pool import Job, Outcome, run_bounded
 from socialaudit import delivery, mail, reports, settings, suppressions
 from socialaudit.config import Account, School, TrustConfig
 from socialaudit.environment import Environment, safe_run_id
-from socialaudit.inputs import InputRequest, provide, tracked_comments
+from socialaudit.inputs import InputRequest, fetch, provide, tracked_comments
 from socialaudit.inputs import comment_history as comment_history  # re-exported: the comments check's input
+from socialaudit.links import resolver_for
 from socialaudit.models import FROM_STORE, AccountCollection, CheckResult, CollectionStatus, Post
 from socialaudit.raw import RawArchive as RawArchive  # re-exported: tests and collectors' callers
 from socialaudit.store import Store
@@ -138,8 +143,41 @@ def collect_schools(school_ids: Sequence[str], week: IsoWeek, run_id: str, env: 
             transient.append(f"school {part.school_id}: " + "; ".join(problems))
         out.append(summary)
     if transient and not final_attempt:
-        raise TransientError(" | ".join(transient))
+        raise TransientError(" | ".join(transient))  # the retry reads the checks' inputs
+    fetch_inputs(config, store, [config.school(s) for s in school_ids], week, run_id, env)
     return out
+
+
+def fetch_inputs(config: TrustConfig, store: Store, schools: Sequence[School], week: IsoWeek, run_id: str,
+                 env: Environment) -> None:
+    """The collect step's last part: for each school, read what its checks need from the network besides
+    its posts (its calendars; where the links of the posts the checks will read lead) and keep it in the
+    run's raw folder (:func:`socialaudit.inputs.fetch`), so that the check step reads only what is kept.
+    One resolver serves the batch; a school's failure is its own (its check says what was not read)."""
+    resolver = resolver_for(config, store=store)
+    try:
+        for school in schools:
+            posts_since, posts = checked_posts(config, school, week, store)
+            request = InputRequest(config=config, school=school, week=week, store=store, run_id=run_id,
+                                   posts_since=posts_since, raw=raw_folder(env, week, run_id, school.id),
+                                   resolver=resolver)
+            fetch(request, posts)
+    finally:
+        if resolver is not None:
+            resolver.close()
+
+
+def raw_folder(env: Environment, week: IsoWeek, run_id: str, school_id: str) -> RawArchive:
+    """Where a run keeps what it read for a school (raw bodies, calendars, link resolutions), to be sealed."""
+    return RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id)
+
+
+def checked_posts(config: TrustConfig, school: School, week: IsoWeek, store: Store) -> tuple[datetime, list[Post]]:
+    """(from when, the stored posts) the school's checks read for the week: back over the event lead times,
+    to a day after the week (those judging the week filter with ``in_week``)."""
+    since, until = week.bounds(config.trust.timezone)
+    posts_since = since - timedelta(days=lookback_days(config, school))
+    return posts_since, list(store.posts_for(school.id, posts_since, until + timedelta(days=1)))
 
 
 def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWeek, run_id: str,
@@ -151,7 +189,7 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
     window = (since - timedelta(days=lookback_days(config, school)), until + timedelta(days=1))
     # Removal tracking: an account with a flagged comment still open is collected back to its post.
     reach = comment_reach(store, config, school, week)
-    archive = RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school.id)
+    archive = raw_folder(env, week, run_id, school.id)
     part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[])
     for account in school.accounts:
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
@@ -264,20 +302,19 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
                  *, services: Mapping[str, object] | None = None) -> dict[str, Any]:
     """Run every registered check on the school's stored posts for the week; store the results.
 
-    Reviewed suppressions (config and CLI) are applied to the results before they are stored.
+    The check step opens no connection: the calendars and link resolutions the checks judge are the
+    ones the collect step kept in the run's raw folder (``fetch_inputs``). Reviewed suppressions
+    (config and CLI) are applied to the results before they are stored.
     """
     env = env or Environment.from_env()
     config = env.load()
     school = config.school(school_id)
     store = env.store()
-    since, until = week.bounds(config.trust.timezone)
     # The checks get the posts back over the event lead times; those judging the week filter with in_week().
-    posts_since = since - timedelta(days=lookback_days(config, school))
-    posts = store.posts_for(school_id, posts_since, until + timedelta(days=1))
+    posts_since, posts = checked_posts(config, school, week, store)
     collections = store.collections_for(week, school_id)
     results = run_school_checks(config, school, posts, week, collections=collections, services=services, store=store,
-                                run_id=run_id, posts_since=posts_since,
-                                raw=RawArchive(env.output / "raw" / str(week) / safe_run_id(run_id) / school_id))
+                                run_id=run_id, posts_since=posts_since, raw=raw_folder(env, week, run_id, school_id))
     store.save_results(week, school_id, results, run_id=run_id)
     record_comment_observations(store, week, school_id, results, run_id)
     return {"school": school_id, "week": str(week), "run_id": run_id,
@@ -354,6 +391,7 @@ def collect_from_store(school_id: str, week: IsoWeek, run_id: str, env: Environm
                 message=f"{FROM_STORE} (collected by run {origin}){detail}", posts=previous.posts,
                 skipped=previous.skipped, pages=previous.pages))
     store.record_collections(week, school_id, statuses, run_id=run_id)
+    fetch_inputs(config, store, [school], week, run_id, env)  # calendars and links are this run's, not the stored run's
     return {"school": school_id, "week": str(week), "run_id": run_id, "from_store": True,
             "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
             "posts": sum(s.posts for s in statuses if s.status.collected)}

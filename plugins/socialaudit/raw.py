@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 FAILED = "failed.json"  # what was tried and why nothing could be read (a calendar that is down)
+BODY = "page-0000.body.gz"  # the first (for a calendar or the link resolutions, the only) body kept
 
 
 class RawArchive:
@@ -25,6 +26,13 @@ class RawArchive:
 
     def for_account(self, platform: str, account: str) -> _AccountArchive:
         return _AccountArchive(self.base / platform / folder_name(account))
+
+    def read(self, relative: str) -> bytes | None:
+        """The bytes of a file kept here (``calendar/<name>/page-0000.body.gz``), or None when there is none."""
+        try:
+            return (self.base / relative).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
 
 def folder_name(account: str) -> str:
@@ -45,6 +53,11 @@ class _AccountArchive:
                 "content_type": content_type, "bytes": len(body),
                 "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         (self.folder / f"{stem}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    def clear(self) -> None:
+        """Forget what an earlier attempt kept here: what this attempt keeps (or nothing) is what the run judged."""
+        for old in (*self.folder.glob("page-*"), self.folder / FAILED):
+            old.unlink(missing_ok=True)
 
     def save_failure(self, *, platform: str, account: str, url: str, reason: str) -> None:
         """Nothing could be read: keep why (``failed.json``), in place of a body, so the run shows it."""

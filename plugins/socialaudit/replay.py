@@ -33,21 +33,19 @@ from typing import Any
 import yaml
 
 from checks._base import run_checks
-from checks._calendar import CalendarError, window_for
+from checks._calendar import window_for
 from checks.event_promotion import lookback_days
 from socialaudit import suppressions
 from socialaudit.archive.bundle import canonical_json
 from socialaudit.archive.chain import MANIFEST, Archive, ArchiveError, sha256
-from socialaudit.calendars import kept_as, load_school_events
+from socialaudit.calendars import kept_reader, load_school_events
 from socialaudit.config import School, TrustConfig, parse_config
 from socialaudit.errors import ConfigError
 from socialaudit.inputs import COMMENT_HISTORY, INPUTS, LINKS, RESOLUTIONS, read_comment_history
-from socialaudit.links import LinkResolution, StopFn, read_kept
+from socialaudit.links import KeptLinks, read_kept
 from socialaudit.models import AccountCollection, CheckResult, Post
-from socialaudit.raw import FAILED, folder_name
+from socialaudit.raw import BODY
 from socialaudit.weeks import IsoWeek
-
-BODY = "page-0000.body.gz"
 
 
 class UnknownSchool(ArchiveError):
@@ -70,19 +68,6 @@ class Replay:
     @property
     def identical(self) -> bool:
         return not self.differences
-
-
-class _KeptLinks:
-    """The link resolver of a replay: answers only with the resolutions the run kept; opens nothing."""
-
-    def __init__(self, kept: Mapping[str, LinkResolution]) -> None:
-        self.kept = dict(kept)
-
-    def resolve_many(self, urls: Sequence[str], *, stop: StopFn | None = None) -> dict[str, LinkResolution]:
-        return {url: self.kept[url] for url in urls if url in self.kept}
-
-    def resolve(self, url: str, *, stop: StopFn | None = None) -> LinkResolution:
-        return self.kept[url]
 
 
 def sealed_files(archive: Archive, entry: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -196,20 +181,10 @@ def _replay_school(config: TrustConfig, school: School, week: IsoWeek, sealed: M
     collections = [AccountCollection.from_dict({**c, "school": school.id}) for c in sealed.get("collections", [])]
     raw = f"raw/{school.id}/"
     kept = files.get(f"{raw}{LINKS}/{RESOLUTIONS}/{BODY}")
-    given: dict[str, Any] = {"links": _KeptLinks(read_kept(gzip.decompress(kept)) if kept else {})}
+    given: dict[str, Any] = {"links": KeptLinks(read_kept(gzip.decompress(kept)) if kept else {})}
     if school.calendars or config.trust.calendars:
         start, end = window_for(week.monday, week.sunday)
-
-        def read(source: str) -> bytes:
-            folder = f"{raw}calendar/{folder_name(kept_as(source))}/"
-            body = files.get(folder + BODY)
-            if body is not None:
-                return gzip.decompress(body)
-            failed = files.get(folder + FAILED)
-            if failed is not None:
-                raise CalendarError(str(json.loads(failed).get("error") or "could not be read"))
-            raise CalendarError("not kept with the run, so it cannot be replayed")
-
+        read = kept_reader(lambda path: files.get(raw + path), missing="not kept with the run, so it cannot be replayed")
         given["events"] = {school.id: load_school_events(config, school, start, end, read=read)}
     history = files.get(f"{raw}{INPUTS}/{COMMENT_HISTORY}/{BODY}")
     if history is not None:

@@ -284,15 +284,18 @@ def test_ut1_sample_flattened_files():
 # --- wired in: the demo and the CLI --------------------------------------------------------------
 
 def test_demo_school_fails_for_a_real_reason(audit_env, simulator):
-    """Sacred Heart's shortened link expands (over the simulator) to a blocklisted site, never opened."""
+    """Sacred Heart's shortened link expands (over the simulator) to a blocklisted site, never opened.
+    The collect step opens the links; the check step opens nothing and judges what collect kept."""
     from socialaudit import pipeline
 
     run_id = "test-external-links"
     pipeline.plan(W47, run_id, audit_env)
-    pipeline.collect_school("sacred-heart", W47, run_id, audit_env)
     before = len(simulator.request_log)
-    pipeline.check_school("sacred-heart", W47, run_id, audit_env)
+    pipeline.collect_school("sacred-heart", W47, run_id, audit_env)
     opened = simulator.request_log[before:]
+    checked = len(simulator.request_log)
+    pipeline.check_school("sacred-heart", W47, run_id, audit_env)
+    assert simulator.request_log[checked:] == []  # the check step asks the simulator nothing
     [result] = [r for r in audit_env.store().results_for(W47, "sacred-heart") if r.check == "external_links"]
     assert result.status is Status.FAIL
     messages = [f.message for f in result.findings]
@@ -301,10 +304,12 @@ def test_demo_school_fails_for_a_real_reason(audit_env, simulator):
     assert "/s/maths" in opened and "/web/camp" in opened
     assert "/web/spin" not in opened  # the blocklisted destination is never opened
     assert result.metrics["expanded"] >= 1
-    # the second check run (a task retry) answers from the store's cache
+    # a second collection (a task retry) answers from the store's cache, and the check gives the same result
     again = len(simulator.request_log)
-    pipeline.check_school("sacred-heart", W47, run_id, audit_env)
+    pipeline.collect_school("sacred-heart", W47, run_id, audit_env)
     assert [p for p in simulator.request_log[again:] if p.startswith(("/s/", "/web/"))] == []
+    pipeline.check_school("sacred-heart", W47, run_id, audit_env)
+    assert [r for r in audit_env.store().results_for(W47, "sacred-heart") if r.check == "external_links"] == [result]
 
 
 def test_cli_scan_no_resolve(make_post, tmp_path, capsys):
