@@ -1,0 +1,72 @@
+"""The labelled sets the named_children model is trained on, and how settings are chosen (no scikit-learn needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from socialaudit import name_training
+from socialaudit.name_training import AUTHORS, Example, _author_folds, load_authors
+
+SETS = sorted(AUTHORS.glob("*.jsonl"))
+
+
+def test_there_are_several_authors_sets_and_each_is_described():
+    assert len(SETS) >= 6
+    readme = (AUTHORS / "README.md").read_text(encoding="utf-8")
+    assert "none of them saw the detector" in readme.lower()
+    assert "written for this project" in readme.lower()
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
+def test_every_authors_set_is_consistent(path: Path):
+    """Every span is in the post, every label agrees with its spans, media and personal details, every id is new."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(records) >= 300
+    for r in records:
+        texts = [r["text"], *(m.get("alt") or "" for m in r["media"])]
+        for span in r["names"]:
+            assert any(span["text"] in t for t in texts), (r["id"], span["text"])
+            assert span["role"] in {"child", "adult", "fictional", "saint", "pet", "org", "place", "other"}
+        children = [s["text"] for s in r["names"] if s["role"] == "child"]
+        if r["severity"] == "critical":
+            assert r["label"] == "flag" and (r["pii"] or (children and (r["media"] or any(
+                len(c.split()) > 1 and not re.fullmatch(r"\S+ [A-Z]\.?", c) for c in children)))), r["id"]
+        elif r["severity"] == "warning":
+            assert r["label"] == "flag" and children and not r["media"] and not r["pii"], r["id"]
+        else:
+            assert r["label"] == "clear" and not children and not r["pii"], r["id"]
+    ids = [r["id"] for r in records]
+    assert len(set(ids)) == len(ids)
+
+
+def test_the_sets_load_as_one_source_each_with_ids_unique_across_sets():
+    examples = load_authors()
+    assert {ex.source for ex in examples} == {f"author {p.stem}" for p in SETS}
+    ids = [ex.id for ex in examples]
+    assert len(set(ids)) == len(ids)
+    own = {json.loads(line)["id"] for line in name_training.OWN_POSTS.read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert not own & set(ids)
+    # a child span is found where the post says it is (in the text or in an alt text)
+    assert sum(len(r) for ex in examples for r in ex.child_ranges) > 1000
+
+
+def _examples(sizes: dict[str, int]) -> list[Example]:
+    return [Example(id=f"{src}-{n}", source=src, segments=[("text", "x")], media=False, severity=None, gold_pii=False,
+                    child_ranges=[[]]) for src, size in sizes.items() for n in range(size)]
+
+
+def test_author_folds_hold_whole_authors_balanced_and_reproducible():
+    examples = _examples({"shared": 860, "own": 240, **{f"author {c}": 320 for c in "bcdefg"}})
+    folds = _author_folds(examples, 4, 7)
+    assert sorted(n for fold in folds for n in fold) == list(range(len(examples)))  # every post once
+    owner = {examples[n].source: k for k, fold in enumerate(folds) for n in fold}
+    for ex_n, ex in enumerate(examples):
+        assert ex_n in folds[owner[ex.source]]  # an author is never split between folds
+    sizes = sorted(len(f) for f in folds)
+    assert sizes[-1] - sizes[0] <= 320  # as even as whole authors allow
+    assert folds == _author_folds(examples, 4, 7)
+    assert any(_author_folds(examples, 4, seed) != folds for seed in range(8, 20))  # the seed changes the split
