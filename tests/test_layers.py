@@ -11,7 +11,8 @@ checks         checks.* (one module per check, ``_`` helpers)                   
 collectors     collectors.* (one module per platform, ``_`` helpers)              core, own helpers
 services       every other socialaudit.* module (store, archive, reports, ...)    core, checks, collectors
 steps          socialaudit.pipeline                                               everything below
-entry points   dags/*, socialaudit.cli.*, socialaudit.{__main__, webapp}, socialaudit_ui  anything
+entry points   dags/*, socialaudit.cli.*, socialaudit.{__main__, webapp}, socialaudit_ui,   anything
+               airflow_local_settings
 simulator      socialaudit.simulator.*                                            core only
 =============  =================================================================  ==========================
 
@@ -34,7 +35,7 @@ FIRST_PARTY = ("socialaudit", "socialaudit_ui", "checks", "collectors")
 CORE = {"socialaudit", "socialaudit.models", "socialaudit.weeks", "socialaudit.config", "socialaudit.errors",
         "socialaudit.settings"}
 STEPS = {"socialaudit.pipeline"}
-ENTRY_POINTS = {"socialaudit.cli", "socialaudit.__main__", "socialaudit.webapp", "socialaudit_ui"}  # and socialaudit.cli.*
+ENTRY_POINTS = {"socialaudit.cli", "socialaudit.__main__", "socialaudit.webapp", "socialaudit_ui", "airflow_local_settings"}  # and socialaudit.cli.*
 RANK = {"core": 0, "checks": 1, "collectors": 1, "services": 2, "steps": 3, "entry": 4}
 
 

@@ -29,6 +29,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 WEEK = "2026-W47"
 READY = 300.0  # seconds: migrate, start four Airflow processes, parse the DAG (2 slow cores)
 RUN = 420.0  # seconds for the triggered run (it may queue behind the latest Monday's scheduled run)
+MISSING_POOL_WEEK = "2026-W46"
+MISSING_POOL_RUN = 180.0  # seconds: plan, the Trust report and the archive still run (all_done); a waiting run never ends
 
 
 class Airflow:
@@ -40,15 +42,17 @@ class Airflow:
     def password(self) -> str:
         return str(json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())["admin"])
 
-    def api(self, path: str) -> Any:
+    def api(self, path: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any:
         token_request = urllib.request.Request(f"{self.url}/auth/token", method="POST",
                                                data=json.dumps({"username": "admin", "password": self.password}).encode(),
                                                headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(token_request, timeout=10) as response:
             token = json.loads(response.read())["access_token"]
-        request = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(f"{self.url}{path}", method=method,
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+            return json.loads(response.read() or b"null")
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +148,32 @@ def test_a_run_triggered_from_the_ui_succeeds_and_its_reports_open_inside_airflo
     assert (airflow.output / "reports" / WEEK / "schools" / "st-hildas.html").exists()
 
 
+def test_a_run_whose_pool_is_missing_fails_at_once_saying_so(airflow: Airflow) -> None:
+    """The scheduler never queues a task whose pool does not exist: without the cluster policy
+    (plugins/airflow_local_settings.py) this run would wait for ever with "No Status"."""
+    from airflow_local_settings import missing_pool_note
+
+    pool = airflow.api("/api/v2/pools/socialaudit_collect")
+    airflow.api("/api/v2/pools/socialaudit_collect", method="DELETE")
+    try:
+        started = time.monotonic()
+        airflow.api("/api/v2/dags/trust_weekly_audit/dagRuns", method="POST",
+                    body={"logical_date": None, "conf": {"week": MISSING_POOL_WEEK}})
+        run = _wait_for_the_run(airflow, MISSING_POOL_WEEK, timeout=MISSING_POOL_RUN)
+        took = time.monotonic() - started
+    finally:
+        airflow.api("/api/v2/pools", method="POST", body={k: pool[k] for k in ("name", "slots", "description", "include_deferred")})
+    assert run["state"] == "failed", run
+    note = missing_pool_note("socialaudit_collect")
+    assert run["note"] == note
+    tis = airflow.api(f"/api/v2/dags/trust_weekly_audit/dagRuns/{run['dag_run_id']}/taskInstances")["task_instances"]
+    collect = [ti for ti in tis if ti["task_id"] == "audit.collect"]
+    assert collect and all(ti["state"] == "failed" and ti["note"] == note for ti in collect), collect
+    assert {ti["state"] for ti in tis if ti["task_id"] in ("audit.check", "audit.render", "audit.deliver")} == {"upstream_failed"}
+    print(f"the run without its pool failed {took:.0f} s after it was triggered; "
+          f"it ran from {run['start_date']} to {run['end_date']}")
+
+
 def _own_address() -> str | None:
     """This machine's address on its default route (not loopback); None without one."""
     try:
@@ -155,12 +185,12 @@ def _own_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
-def _wait_for_the_run(airflow: Airflow) -> dict[str, Any]:
-    deadline = time.monotonic() + RUN
+def _wait_for_the_run(airflow: Airflow, week: str = WEEK, timeout: float = RUN) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
     while True:
         runs = [r for r in airflow.api("/api/v2/dags/trust_weekly_audit/dagRuns")["dag_runs"]
-                if (r.get("conf") or {}).get("week") == WEEK]
+                if (r.get("conf") or {}).get("week") == week]
         if runs and runs[0]["state"] in ("success", "failed"):
             return dict(runs[0])
-        assert time.monotonic() < deadline, f"the triggered run did not finish in {RUN:.0f} s: {runs}"
+        assert time.monotonic() < deadline, f"the triggered run did not finish in {timeout:.0f} s: {runs}"
         time.sleep(3)
