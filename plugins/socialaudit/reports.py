@@ -35,7 +35,7 @@ from checks import event_promotion, post_frequency
 from checks._base import registry
 from socialaudit import advice
 from socialaudit.config import PROJECT_ROOT, School, TrustConfig
-from socialaudit.models import CheckResult, CollectionStatus, Finding, Severity, Status
+from socialaudit.models import AccountCollection, CheckResult, CollectionStatus, Finding, Severity, Status
 from socialaudit.store import Store
 from socialaudit.suppressions import note
 from socialaudit.weeks import IsoWeek
@@ -214,12 +214,25 @@ def _clause_of(policy: str) -> str:
     return ".".join(policy.split(".")[:2])
 
 
+def _say_unread_once(checks: list[dict[str, Any]], results: list[CheckResult],
+                     collections: Iterable[AccountCollection]) -> None:
+    """A check not evaluated because an account or a calendar could not be read says so in a few words and
+    points at the actions that name them (listed first), instead of naming every account again."""
+    unread = [c.account for c in collections if not c.status.collected and c.account]
+    calendars = {r.check for r in results if r.check == "event_promotion" and event_promotion.calendar_errors(r.metrics or {})}
+    for row in checks:
+        if row["status"] == Status.NOT_EVALUATED.value and (row["name"] in calendars
+                                                             or any(a in row["summary"] for a in unread)):
+            row["summary"] = "Accounts or calendars not read: the first actions above say which."
+
+
 def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store) -> dict[str, Any]:
     """Everything the school report and the head's email show, grouped and sorted."""
     results = store.results_for(week, school.id)
     collections = store.collections_for(week, school.id)
     checks = _check_rows(results)
     cannot_read = advice.unread(collections, results, config.trust.calendars)
+    _say_unread_once(checks, results, collections)
     clauses = []
     for clause, template in CLAUSES.items():
         words = template.format(target=post_frequency.target_words(config.trust.min_posts_per_week))

@@ -221,6 +221,11 @@ def test_a_school_with_nothing_collected_leads_with_each_broken_account_and_its_
     # the clauses say it once and point at the actions, instead of repeating the list of accounts four times
     assert report.count("4 of the school&#39;s accounts or calendars could not be read") == 4 or \
         report.count("4 of the school's accounts or calendars could not be read") == 4
+    # and so does the Checks table: every check is not evaluated, none names an account again
+    checks = report[report.index("<h2>Checks</h2>"):report.index("<h2>Posts per week")]
+    assert checks.count("Accounts or calendars not read: the first actions above say which.") == 6
+    assert "StJosephsFict" not in checks and "stjosephs-old" not in checks and "/rss/st-josephs/" not in checks
+    assert "StJosephsFict" in report[report.index("s actions (4)</h2>"):report.index("<h2>Checks</h2>")]
 
 
 def test_the_email_links_the_report_names_a_contact_and_says_when_no_lead_is_copied(demo_week):
