@@ -155,6 +155,20 @@ def test_config_works_before_or_after_any_sub_command_and_every_option_says_what
                  ["send", "--week", "2026-W47", "--config", "F"], ["scan", "-", "--config", "F"]):
         assert parser.parse_args(argv).config == "F", argv
     assert parser.parse_args(["suppress", "list"]).config is None
+    # --output DIR (the output folder) too, at every depth; history export's file is -o/--file
+    for argv in (["--output", "D", "suppress", "list"], ["suppress", "--output", "D", "list"],
+                 ["suppress", "list", "--output", "D"], ["history", "verify", "--output", "D"],
+                 ["--output", "D", "history", "export", "--from", "2026-W45", "--to", "2026-W47", "-o", "f.csv"],
+                 ["history", "export", "--from", "2026-W45", "--to", "2026-W47", "--output", "D", "--file", "f.csv"],
+                 ["history", "--output", "D", "export", "--from", "2026-W45", "--to", "2026-W47", "-o", "f.csv"],
+                 ["run", "--output", "D", "--week", "2026-W47"], ["send", "--week", "2026-W47", "--output", "D"],
+                 ["scan", "-", "--output", "D"], ["--config", "F", "--output", "D", "collect", "--platform", "x", "--account", "a"]):
+        args = parser.parse_args(argv)
+        assert args.output_dir == "D" and ("export" not in argv or args.file == "f.csv"), argv
+    assert parser.parse_args(["suppress", "list"]).output_dir is None
+    both = parser.parse_args(["--config", "F", "history", "export", "--from", "2026-W45", "--to", "2026-W47",
+                              "--output", "D", "-o", "f.csv", "--config", "G"])
+    assert (both.config, both.output_dir, both.file) == ("G", "D", "f.csv")  # the last given wins, as argparse does
 
     def undocumented(p: argparse.ArgumentParser, path: tuple[str, ...]) -> list[str]:
         out = []

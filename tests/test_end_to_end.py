@@ -135,3 +135,19 @@ def test_a_run_where_no_school_finishes_still_renders_a_trust_report_naming_them
     assert "did not finish" in trust
     [entry] = _archive(tmp_path / "out").runs()
     assert entry["state"] == "failed" and len(entry["missing"]) == 6
+
+
+def test_run_with_output_writes_everything_under_that_folder(audit_env, tmp_path, monkeypatch, capsys):
+    """``run --output DIR``: the reports, the emails, the default store and the archive go under DIR, not
+    under $SOCIALAUDIT_OUTPUT (the DAG's tasks run in this process, where the option stands in for it)."""
+    from socialaudit import cli
+
+    monkeypatch.delenv("SOCIALAUDIT_DB_URL")
+    chosen = tmp_path / "chosen"
+    assert cli.main(["run", "--week", str(WEEK), "--output", str(chosen)]) == 0
+    out = capsys.readouterr().out
+    assert f"Trust report:   {chosen.resolve() / 'reports' / str(WEEK) / 'index.html'}" in out
+    assert (chosen / "reports" / str(WEEK) / "schools" / "st-hildas.html").exists()
+    assert (chosen / "outbox" / str(WEEK) / "st-hildas.eml").exists()
+    assert (chosen / "socialaudit.db").exists() and (chosen / "archive" / "index.json").exists()
+    assert not audit_env.output.exists() or not any(audit_env.output.rglob("*.html"))

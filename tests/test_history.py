@@ -524,3 +524,39 @@ def test_export_copes_with_numbers_beyond_a_float_and_text_beyond_a_cell(tmp_pat
     assert metrics.loc["huge", "value"] == str(10**400) and pd.isna(metrics.loc["huge", "number"])
     assert pd.isna(metrics.loc["nan", "number"]) and metrics.loc["flag", "value"] == "true"
     assert frame[frame["record"] == "finding"]["message"].iloc[0] == "x" * 40_000  # whole in Parquet
+
+
+def test_the_global_output_folder_works_before_or_after_the_command_and_export_writes_with_o_or_file(
+        env: Environment, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``--output DIR`` is the output folder of every command (the store and the archive under it), before
+    or after the command at any depth; ``history export`` writes its file with ``-o``/``--file``, and an
+    ``--output`` naming an export file (the option's former meaning there) is refused, saying so."""
+    for name in ("SOCIALAUDIT_DB_URL", "SOCIALAUDIT_ARCHIVE"):
+        monkeypatch.delenv(name, raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("SOCIALAUDIT_OUTPUT", str(elsewhere))  # --output stands in for it
+    outputs = []
+    for argv in (["--output", str(env.output), "history", "list"], ["history", "--output", str(env.output), "list"],
+                 ["history", "list", "--output", str(env.output)]):
+        code = cli.main(argv)
+        out, err = capsys.readouterr()
+        assert code == 0, (argv, err)
+        outputs.append(out)
+    assert outputs[0] == outputs[1] == outputs[2] and len(outputs[0].splitlines()) == 4
+    assert cli.main(["history", "list"]) == 2  # without it: $SOCIALAUDIT_OUTPUT, with no archive
+    assert "no archive there" in capsys.readouterr().err
+    weeks = ("--from", str(WEEKS[0]), "--to", str(WEEKS[-1]))
+    for spelling in ("-o", "--file"):
+        target = tmp_path / f"export{spelling}.csv"
+        code = cli.main(["history", "export", *weeks, "--output", str(env.output), spelling, str(target)])
+        out, err = capsys.readouterr()
+        assert code == 0 and out == "", err
+        assert target.read_text().startswith("record,")
+    code = cli.main(["history", "export", *weeks, "--output", str(tmp_path / "old.csv")])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.strip() == (f"socialaudit history: --output {tmp_path / 'old.csv'}: --output is the output "
+                                         "folder, for every command; write the export to a file with -o FILE (or --file FILE)")
+    assert not (tmp_path / "old.csv").exists()
+    from socialaudit import settings
+
+    assert settings.output_dir() == elsewhere  # the option lasts for its command only

@@ -2,7 +2,8 @@
 
 Every value is read when it is asked for, not at import, so a test or a deployment can set the
 variable before the call. Nothing in socialaudit writes the environment; the CLI passes
-``--config`` down as an argument. (``python -m socialaudit run`` does set Airflow's own variables,
+``--config`` down as an argument, and its ``--output`` stands in for ``SOCIALAUDIT_OUTPUT`` while a
+command runs (:func:`cli_output`). (``python -m socialaudit run`` does set Airflow's own variables,
 ``AIRFLOW_HOME`` and friends, before it starts Airflow in-process: that is how Airflow is configured.)
 
 =================================  ===========================================================
@@ -25,6 +26,8 @@ ours the DAG file loads then (tests/dags/test_integrity.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +46,32 @@ ACCOUNT_DEADLINE_ENV = "SOCIALAUDIT_ACCOUNT_DEADLINE"
 DEFAULT_ACCOUNT_DEADLINE = 900.0
 
 
+# The CLI's global options that stand in for a variable in this process only (``--output``): set by
+# the CLI's main for one command, read before the environment. Nothing else writes it.
+_CLI_OVERRIDES: dict[str, str] = {}
+
+
 def _get(name: str) -> str:
-    return os.environ.get(name, "")
+    return _CLI_OVERRIDES.get(name) or os.environ.get(name, "")
+
+
+@contextmanager
+def cli_output(folder: str | os.PathLike[str] | None) -> Iterator[None]:
+    """The CLI's ``--output DIR``: while the command runs, ``DIR`` stands in for ``$SOCIALAUDIT_OUTPUT``
+    (reports, outbox, the default store and archive), in this process (``run``'s Airflow runs the DAG's
+    tasks in-process); nothing is changed when ``folder`` is None or empty."""
+    if not folder:
+        yield
+        return
+    before = _CLI_OVERRIDES.get(OUTPUT_ENV)
+    _CLI_OVERRIDES[OUTPUT_ENV] = str(Path(folder).resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            _CLI_OVERRIDES.pop(OUTPUT_ENV, None)
+        else:
+            _CLI_OVERRIDES[OUTPUT_ENV] = before
 
 
 def config_file(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -370,20 +370,27 @@ def _text(data: Mapping[str, Any], format: str) -> str:  # noqa: A002 - the CLI'
     return _csv(data) if format == "csv" else json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+# An --output naming a file like these is the export's file given the way it was before -o/--file
+EXPORT_SUFFIXES = (".csv", ".json", ".jsonl", ".xlsx", ".parquet", ".txt")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the export as CSV (one row per finding or metric) or JSON, to a file or stdout; or as an
     Excel workbook or a Parquet file, to a file."""
     first, last = _range(args)
     if first is None or last is None:
         raise UsageError("export needs --from and --to (ISO weeks such as 2026-W30)")
+    if Path(getattr(args, "output_dir", None) or "").suffix.lower() in EXPORT_SUFFIXES:
+        raise UsageError(f"--output {args.output_dir}: --output is the output folder, for every command; "
+                         "write the export to a file with -o FILE (or --file FILE)")
     binary = args.format in ("xlsx", "parquet")
-    if binary and (not args.output or args.output == "-"):
+    if binary and (not args.file or args.file == "-"):
         raise UsageError(f"--format {args.format} writes a file: give it with -o FILE")
     archive = _archive(args)
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
     data = export_rows(archive, first, last, args.school, progress=progress)
-    if args.output and args.output != "-":
-        target = Path(args.output)
+    if args.file and args.file != "-":
+        target = Path(args.file)
         tmp = target.with_name(target.name + ".tmp")
         try:
             if args.format == "xlsx":
@@ -395,10 +402,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             tmp.replace(target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise UsageError(f"{args.output}: cannot write the export: {exc.strerror}") from None
+            raise UsageError(f"{args.file}: cannot write the export: {exc.strerror}") from None
         except Exception as exc:  # a writer's fault on odd data: one line, no half-written file left
             tmp.unlink(missing_ok=True)
-            raise UsageError(f"{args.output}: cannot write the export as {args.format}: {type(exc).__name__}: {exc}") from None
+            raise UsageError(f"{args.file}: cannot write the export as {args.format}: {type(exc).__name__}: {exc}") from None
     else:
         sys.stdout.write(_text(data, args.format))
     for week in data["weeks_without_run"]:
@@ -572,7 +579,9 @@ def add_parser(sub: Any) -> None:
     export.add_argument("--format", choices=("csv", "json", "xlsx", "parquet"), default="csv",
                         help="csv (default) or json to stdout or a file; xlsx (a workbook: runs, findings, metrics) "
                              "or parquet (one typed table) to the file given with -o")
-    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+    # -o/--file: --output is every command's output folder (it used to be this file; cmd_export refuses an
+    # --output that names an export file, saying so)
+    export.add_argument("-o", "--file", dest="file", metavar="FILE", help="file to write (default: stdout)")
     export.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar on stderr (default: when stderr is a terminal)")
     _common(export)
