@@ -4,6 +4,8 @@ succeeding through the scheduler and the LocalExecutor, and the reports page ope
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import queue
@@ -65,7 +67,9 @@ def airflow(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pytest.skip("Debian's chromium is not installed (make system-deps)")
     base = tmp_path_factory.mktemp("airflow-ui")
     port = _free_port()
-    config = write_demo_config(simulator.url, base / "trust.yaml")
+    # the heads' emails link the reports page of this Airflow (the demo's own config says port 8080)
+    config = write_demo_config(simulator.url, base / "trust.yaml",
+                               edit=lambda raw: raw["trust"].update(report_url=f"http://localhost:{port}/socialaudit"))
     env = {**os.environ, "AIRFLOW_HOME": str(base / "home"), "AIRFLOW_PORT": str(port), "SOCIALAUDIT_CONFIG": str(config),
            "SOCIALAUDIT_OUTPUT": str(base / "output"), "SOCIALAUDIT_DB_URL": f"sqlite:///{base / 'store.db'}",
            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
@@ -143,6 +147,14 @@ def test_a_run_triggered_from_the_ui_succeeds_and_its_reports_open_inside_airflo
             assert WEEK in page.content()
             page.goto(f"{airflow.url}/socialaudit/{WEEK}/index.html", wait_until="load")
             assert "St Aidan" in page.content() and "Holy Cross" in page.content()
+            # the link in St Hilda's email opens her report inside Airflow, behind the same login
+            message = email.message_from_bytes((airflow.output / "outbox" / WEEK / "st-hildas.eml").read_bytes(),
+                                               policy=email.policy.default)
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            [link] = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("The full report: ")]
+            assert link == f"{airflow.url}/socialaudit/{WEEK}/schools/st-hildas.html"
+            page.goto(link, wait_until="load")
+            assert "St Hilda" in page.content() and "Critical" in page.content()
         finally:
             browser.close()
     assert (airflow.output / "reports" / WEEK / "schools" / "st-hildas.html").exists()
