@@ -32,7 +32,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 venv: $(VENV)/.installed
 
 # Debian packages the tests need (browser, database, SMTP sink...). Idempotent; needs root.
-SYSTEM_PACKAGES := chromium docker-compose postgresql redis-server
+# libreoffice-calc-nogui: the CSV exports read back by a real spreadsheet (tests/test_csv_in_libreoffice.py;
+# 65 packages, about 94 MB of .debs, 49 s to install here from apt's cache; the test skips without it).
+SYSTEM_PACKAGES := chromium docker-compose libreoffice-calc-nogui postgresql redis-server
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
