@@ -58,8 +58,13 @@ def test_missing_ons_file_is_a_usage_error(tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not POSTS.exists(), reason="../shared/data school posts absent")
-def test_cross_validation_on_the_shared_posts_is_held_out_and_complete():
+def test_cross_validation_on_the_shared_posts_is_held_out_and_complete(monkeypatch):
     pytest.importorskip("sklearn")
+    from socialaudit import name_training
+
+    # the procedure whole, with one inner split and one C instead of three of each (the figures come from the command)
+    monkeypatch.setattr(name_training, "INNER_REPEATS", 1)
+    monkeypatch.setattr(name_training, "C_GRID", (3.0,))
     out = io.StringIO()
     figures = evaluate_named_children(out, labelled=LABELLED, shared=SHARED, ons=None)
     text = out.getvalue()

@@ -54,7 +54,7 @@ INNER_FOLDS = 4
 CONTEXT_VALUE = 0.5
 INNER_REPEATS = 3  # inner splits averaged when choosing C and the threshold (see _choose)
 C_GRID = (0.3, 1.0, 3.0)
-BETA = 1.5  # the threshold maximises F-beta: recall weighs 1.5 times precision (F1 gave P 0.928, R 0.949 in nested CV)
+BETA = 1.0  # the threshold maximises F-beta; see objective
 THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(2, 19))  # 0.10 .. 0.90
 # The labelled posts treat these as the school's own (the demo trust's domains, as in config/trust.yaml).
 OWN = OwnDetails.build(domains=("stoswins-trust.example.org", "example.sch.uk"))
@@ -402,7 +402,10 @@ def _choose(examples: Sequence[Example], model: cn.Model, seed: int) -> tuple[fl
 
 
 def objective(c: Counts) -> float:
-    """F-beta with beta 1.5: a missed named child costs more than a false alarm, but both matter."""
+    """F1: precision and recall weigh the same, as the issue's targets do (0.97 and 0.98). Beta 1.5 (recall
+    weighing more) was used until the new authors' sets: chosen on authors the model has not seen, it set
+    the threshold at 0.10-0.25, where a new author's posts got one false alarm in seven (and "holly and ivy"
+    became children); F1 chose higher thresholds for about two points of recall (see docs/checks.md)."""
     p, r = c.precision, c.recall
     b2 = BETA ** 2
     return (1 + b2) * p * r / (b2 * p + r) if p + r else 0.0
