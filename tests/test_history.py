@@ -557,6 +557,14 @@ def test_the_global_output_folder_works_before_or_after_the_command_and_export_w
     assert code == 2 and err.strip() == (f"socialaudit history: --output {tmp_path / 'old.csv'}: --output is the output "
                                          "folder, for every command; write the export to a file with -o FILE (or --file FILE)")
     assert not (tmp_path / "old.csv").exists()
+    # any --output that is not an existing folder: the former file meaning, refused even when the archive is set
+    monkeypatch.setenv("SOCIALAUDIT_ARCHIVE", str(env.output / "archive"))
+    for name in ("findings", "-", "old.tsv"):
+        code = cli.main(["history", "export", *weeks, "--output", str(tmp_path / name)])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == "" and "write the export to a file with -o FILE" in err, (name, err)
+        assert not (tmp_path / name).exists()
+    monkeypatch.delenv("SOCIALAUDIT_ARCHIVE")
     from socialaudit import settings
 
     assert settings.output_dir() == elsewhere  # the option lasts for its command only

@@ -380,8 +380,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     first, last = _range(args)
     if first is None or last is None:
         raise UsageError("export needs --from and --to (ISO weeks such as 2026-W30)")
-    if Path(getattr(args, "output_dir", None) or "").suffix.lower() in EXPORT_SUFFIXES:
-        raise UsageError(f"--output {args.output_dir}: --output is the output folder, for every command; "
+    folder = getattr(args, "output_dir", None)
+    if folder and (Path(folder).suffix.lower() in EXPORT_SUFFIXES or not Path(folder).is_dir()):
+        # the option's former meaning here was the export's file: any --output that is not an existing folder
+        # ("findings", "-", "f.tsv") is refused, never taken as a folder with no archive (or $SOCIALAUDIT_ARCHIVE's)
+        raise UsageError(f"--output {folder}: --output is the output folder, for every command; "
                          "write the export to a file with -o FILE (or --file FILE)")
     binary = args.format in ("xlsx", "parquet")
     if binary and (not args.file or args.file == "-"):
