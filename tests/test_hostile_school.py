@@ -109,3 +109,52 @@ def test_a_full_run_with_hostile_accounts_succeeds_with_them_not_evaluated(env, 
     assert frequency.status is Status.PASS and frequency.metrics["posts"] == 4, frequency
     report = (env.output / "reports" / "2026-W47" / "schools" / f"{SCHOOL}.html").read_text(encoding="utf-8")
     assert "169.254.169.254 is a link-local address" in report and "Traceback" not in report
+
+
+def test_every_failure_leaves_its_reason_and_what_came_in_raw(hostile, tmp_path, monkeypatch):
+    """"The raw response kept" holds for every failure: a body refused for its size keeps its start
+    (64 KiB at most), a refused redirect hop and a loop keep each redirect followed, and a page that
+    failed after earlier pages keeps its reason beside them, each in the account's raw folder, sealed."""
+    import gzip
+    import json
+
+    from collectors._base import KEPT_BYTES
+    from socialaudit.raw import FAILED, FAILED_BODY, RawArchive
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["demo"]["simulator"] = hostile.url
+        school = next(s for s in raw["schools"] if s["id"] == SCHOOL)
+        school["accounts"] = [{"platform": "rss", "url": hostile.url + path}
+                              for path in ("/feed", "/huge-body", "/redirect-metadata", "/loop-a", "/blog/feed")]
+        school["calendars"] = []
+        raw["schools"] = [school]
+
+    config = write_demo_config(hostile.url, tmp_path / "trust.yaml", edit=edit)
+    env = pipeline.Environment(config=config, output=tmp_path / "output",
+                               db_url=f"sqlite:///{tmp_path / 'output' / 'socialaudit.db'}")
+    pipeline.collect_school(SCHOOL, W47, "run-raw", env)
+    raw = RawArchive(env.output / "raw" / str(W47) / "run-raw" / SCHOOL)
+
+    def kept(path: str) -> tuple[dict[str, Any] | None, bytes | None]:
+        folder = raw.for_account("rss", hostile.url + path).folder
+        meta = json.loads((folder / FAILED).read_text(encoding="utf-8")) if (folder / FAILED).exists() else None
+        body = gzip.decompress((folder / FAILED_BODY).read_bytes()) if (folder / FAILED_BODY).exists() else None
+        return meta, body
+
+    assert kept("/feed") == (None, None)  # a good account leaves its pages only
+    huge, start = kept("/huge-body")
+    assert huge is not None and huge["error"].endswith("response exceeds the 10485760-byte cap")
+    assert huge["status"] == 200 and huge["content_type"] == "application/rss+xml" and huge["pages_kept"] == 0
+    assert start is not None and len(start) == KEPT_BYTES == huge["body_bytes_kept"] and start.startswith(b"<rss><!-- xxx")
+    metadata, nothing = kept("/redirect-metadata")
+    assert metadata is not None and nothing is None and "169.254.169.254 is a link-local address" in metadata["error"]
+    assert metadata["redirects"] == [{"url": f"{hostile.url}/redirect-metadata", "status": 302,
+                                      "location": "http://169.254.169.254/latest/meta-data/iam/security-credentials/"}]
+    loop, _ = kept("/loop-a")
+    assert loop is not None and "the redirects go round in a loop" in loop["error"]
+    assert [(r["url"], r["status"]) for r in loop["redirects"]] == [(f"{hostile.url}/loop-a", 302),
+                                                                    (f"{hostile.url}/loop-b", 307)]
+    blog, _ = kept("/blog/feed")  # page 2 redirected to an internal address: page 1 kept, and why it stopped
+    assert blog is not None and blog["pages_kept"] == 1 and blog["error"].startswith("page 2 failed: ")
+    assert blog["redirects"][0]["url"] == f"{hostile.url}/blog/page-2-fails"
+    assert (raw.for_account("rss", f"{hostile.url}/blog/feed").folder / "page-0001.body.gz").exists()

@@ -50,9 +50,26 @@ import collectors
 from socialaudit import settings
 from socialaudit.models import AccountCollection, CollectionStatus, Post
 
+KEPT_BYTES = 64 * 1024  # the most of a refused body kept with the run's raw responses
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What was received before an answer was refused, kept in the run's raw folder with the reason: the
+    start of a body refused for its size (at most ``KEPT_BYTES``), and each redirect followed before a
+    refused hop, a loop or too many hops. Addresses carry no query string (tokens travel there)."""
+
+    url: str = ""  # the address that answered (or the hop that was refused)
+    status: int | None = None
+    content_type: str = ""
+    head: bytes = b""  # the start of the body, decompressed
+    hops: tuple[tuple[str, int, str], ...] = ()  # (address, status, Location) of each redirect followed
+
 
 class CollectorError(Exception):
     """Base of every collection error. Messages never contain credentials."""
+
+    answer: Answer | None = None  # what was received before the failure, when anything was
 
 
 class TransientError(CollectorError):
@@ -109,22 +126,24 @@ class CollectionResult:
     pages: int = 0
     stopped: str = ""  # why paging ended early (a later page failed): the pages before it are kept
     retry: bool = False  # the later page failed in a way a retry may mend (a 503, a 429, a timeout)
+    failure: CollectorError | None = None  # the later page's error (its ``answer`` is kept with the raw responses)
 
     def skip(self, problem: str) -> None:
         self.skipped += 1
         if len(self.problems) < 20:
             self.problems.append(problem)
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str, failure: CollectorError | None = None) -> None:
         """Paging stopped at a page that failed; what the earlier pages gave is kept (partly collected)."""
         self.stopped = reason
+        self.failure = failure
 
     def page_failed(self, exc: CollectorError) -> None:
         """A page failed: on the first page the account's error (``exc`` is raised again); on a later
         page the pages already parsed are kept and the account is partly collected, saying why."""
         if not self.pages:
             raise exc
-        self.stop(f"page {self.pages + 1} failed: {exc}")
+        self.stop(f"page {self.pages + 1} failed: {exc}", exc)
         self.retry = isinstance(exc, TransientError)
 
     def summary(self, school: str, platform: str, account: str) -> AccountCollection:

@@ -41,7 +41,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -50,6 +50,9 @@ import requests
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 from collectors._base import (
+    KEPT_BYTES,
+    Answer,
+    CollectorError,
     DeadlineExceeded,
     MalformedResponse,
     RedirectError,
@@ -140,25 +143,39 @@ class HttpSession:
         current = url
         home = _origin_or_none(url)
         seen: set[str] = set()
+        hops: list[tuple[str, int, str]] = []  # each redirect followed: kept with the reason when a later hop fails
+
+        def failed(exc: CollectorError, where: str) -> CollectorError:
+            if hops:
+                exc.answer = replace(exc.answer or Answer(url=_safe_url(where)), hops=tuple(hops))
+            return exc
+
         for hop in range(self.policy.max_redirects + 1):
             try:
                 prepared = requests.Request("GET", current, params=params if hop == 0 else None).prepare()
                 target = prepared.url or current
             except (requests.RequestException, ValueError, UnicodeError):
-                raise RefusedAddress(self.scrub(f"{_hop(url, current)}: the address is malformed")) from None
+                raise failed(RefusedAddress(self.scrub(f"{_hop(url, current)}: the address is malformed")),
+                             current) from None
             if target in seen:
-                raise RedirectError(self.scrub(f"{_safe_url(url)}: the redirects go round in a loop "
-                                               f"(back to {_safe_url(target)})"))
+                raise failed(RedirectError(self.scrub(f"{_safe_url(url)}: the redirects go round in a loop "
+                                                      f"(back to {_safe_url(target)})")), target)
             seen.add(target)
             same_origin = _origin_or_none(target) == home
-            outcome = self._exchange(target, url, headers=headers if same_origin else None)
+            try:
+                outcome = self._exchange(target, url, headers=headers if same_origin else None)
+            except CollectorError as exc:
+                raise failed(exc, target) from None
             if isinstance(outcome, Response):
                 return outcome
-            current = urljoin(target, outcome)
-        raise RedirectError(self.scrub(f"{_safe_url(url)}: more than {self.policy.max_redirects} redirects"))
+            status, location = outcome
+            current = urljoin(target, location)
+            hops.append((_safe_url(target), status, _safe_url(current)))
+        raise failed(RedirectError(self.scrub(f"{_safe_url(url)}: more than {self.policy.max_redirects} redirects")),
+                     current)
 
-    def _exchange(self, url: str, first: str, *, headers: dict[str, str] | None) -> Response | str:
-        """One hop: the response, or the Location it redirects to. Retries transient failures."""
+    def _exchange(self, url: str, first: str, *, headers: dict[str, str] | None) -> Response | tuple[int, str]:
+        """One hop: the response, or the redirect's (status, Location). Retries transient failures."""
         attempt = 0
         waited_for_limit = 0
         host = urlsplit(url).netloc
@@ -192,7 +209,7 @@ class HttpSession:
                     raw.close()
                     if not location:
                         raise RedirectError(self.scrub(f"{where}: HTTP {raw.status_code} redirect without a Location"))
-                    return location
+                    return raw.status_code, location
                 if raw.status_code != 429:
                     self._note_window(host, raw.headers)
                 if raw.status_code == 429 or raw.status_code >= 500:
@@ -318,9 +335,17 @@ class HttpSession:
         url = _safe_url(raw.url)
         declared = raw.headers.get("content-length", "")
         encoding = raw.headers.get("content-encoding", "").strip().lower()
+        out = bytearray()
+
+        def refused(message: str) -> UnsafeResponse:  # the reason, and the start of the body with it
+            exc = UnsafeResponse(message)
+            exc.answer = Answer(url=url, status=raw.status_code, content_type=raw.headers.get("content-type", ""),
+                                head=bytes(out[:KEPT_BYTES]))
+            return exc
+
         try:
             if declared.isdigit() and not encoding and int(declared) > limit:
-                raise UnsafeResponse(f"{url}: response of {declared} bytes exceeds the {limit}-byte cap")
+                raise refused(f"{url}: response of {declared} bytes exceeds the {limit}-byte cap")
             if encoding in ("gzip", "x-gzip"):
                 inflater: Any = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
             elif encoding == "deflate":
@@ -329,7 +354,6 @@ class HttpSession:
                 inflater = None
             else:
                 raise MalformedResponse(f"{url}: unsupported Content-Encoding {encoding!r}")
-            out = bytearray()
             received = 0
             for chunk in raw.raw.stream(65536, decode_content=False):
                 received += len(chunk)
@@ -350,9 +374,9 @@ class HttpSession:
                             inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
                 if len(out) > limit:
                     if inflater is not None:
-                        raise UnsafeResponse(f"{url}: response decompresses to more than the {limit}-byte cap "
-                                             f"(compressed bomb?) after {received} bytes received")
-                    raise UnsafeResponse(f"{url}: response exceeds the {limit}-byte cap")
+                        raise refused(f"{url}: response decompresses to more than the {limit}-byte cap "
+                                      f"(compressed bomb?) after {received} bytes received")
+                    raise refused(f"{url}: response exceeds the {limit}-byte cap")
             if declared.isdigit() and received < int(declared):
                 raise _CutShort()
             if inflater is not None:

@@ -90,7 +90,7 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
             if page == 1:
                 raise
             # Partial is not nothing: the pages already parsed are kept, and the account says why it stopped.
-            result.stop(f"page {page} failed: {exc}")
+            result.stop(f"page {page} failed: {exc}", exc)
             break
         new = 0
         for post in items:

@@ -23,7 +23,7 @@ from checks._base import needs_of, run_checks, select
 from checks.comments import observations_of as comment_observations
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
-from collectors._base import AccountError, TransientError, get_collector, load_credentials
+from collectors._base import AccountError, CollectorError, TransientError, get_collector, load_credentials
 from collectors._http import HttpPolicy, HttpSession, make_session
 from collectors._pool import Job, Outcome, run_bounded
 from socialaudit import delivery, mail, reports, settings, suppressions
@@ -117,6 +117,7 @@ class _SchoolJobs:
     accounts: list[Account]
     sessions: list[HttpSession]
     jobs: list[Job[Any]]
+    raw: RawArchive  # the run's raw folder for the school: each failure's reason is kept beside the pages
 
 
 def collect_schools(school_ids: Sequence[str], week: IsoWeek, run_id: str, env: Environment | None = None, *,
@@ -190,7 +191,7 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
     # Removal tracking: an account with a flagged comment still open is collected back to its post.
     reach = comment_reach(store, config, school, week)
     archive = raw_folder(env, week, run_id, school.id)
-    part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[])
+    part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[], raw=archive)
     for account in school.accounts:
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
         credentials = load_credentials(account.platform, account.connection)
@@ -223,6 +224,9 @@ def _record_school(part: _SchoolJobs, outcomes: Sequence[Outcome[Any]], store: S
     transient: list[str] = []
     for account, session, outcome in zip(part.accounts, part.sessions, outcomes, strict=True):
         exc = outcome.error
+        if isinstance(exc, Exception):  # the raw response kept holds for every failure: why, and what came
+            _keep_failure(part.raw, account, session.scrub(one_line(exc) if not isinstance(exc, CollectorError)
+                                                           else str(exc)), 0, exc)
         if isinstance(exc, AccountError):
             statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
                                               status=exc.status, message=session.scrub(str(exc))))
@@ -247,6 +251,8 @@ def _record_school(part: _SchoolJobs, outcomes: Sequence[Outcome[Any]], store: S
         result = outcome.value
         assert result is not None  # a job without an error returned its CollectionResult
         store.upsert_posts(result.posts, run_id=run_id)  # the pages kept are stored whatever comes next
+        if result.failure is not None:
+            _keep_failure(part.raw, account, session.scrub(result.stopped), result.pages, result.failure)
         statuses.append(result.summary(school_id, account.platform, account.key))
         if result.retry:  # a later page failed transiently: retried like any transient failure, final attempt aside
             transient.append(f"{account.platform} {account.key}: {session.scrub(result.stopped)}")
@@ -254,6 +260,18 @@ def _record_school(part: _SchoolJobs, outcomes: Sequence[Outcome[Any]], store: S
     return transient, {"school": school_id, "week": str(week), "run_id": run_id,
                        "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
                        "posts": sum(s.posts for s in statuses)}
+
+
+def _keep_failure(raw: RawArchive, account: Account, reason: str, pages_kept: int, exc: Exception) -> None:
+    """Keep an account's failure in the run's raw folder: its reason, the redirects followed and the start of
+    a refused body (``failed.json``, ``failed.body.gz``), beside the pages kept. Never raises: an account's
+    record must not fail the school."""
+    try:
+        raw.for_account(account.platform, account.key).save_refusal(
+            platform=account.platform, account=account.key, reason=reason, pages_kept=pages_kept,
+            answer=exc.answer if isinstance(exc, CollectorError) else None)
+    except OSError as err:
+        log.warning("%s %s: its failure could not be kept in raw/: %s", account.platform, account.key, err)
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -150,6 +150,15 @@ class HostileServer:
             # a status line, then one header byte at a time for ever: no read ever waits long
             self._trickle(h, b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000)
 
+        def huge_body(h: Any) -> None:  # 11 MB with no Content-Length: refused at the 10 MB cap while read
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n\r\n")
+            chunk = b"<rss><!-- " + b"x" * (1024 * 1024 - 10)
+            try:
+                for _ in range(11):
+                    h.wfile.write(chunk)
+            except OSError:
+                return  # the client stopped reading at the cap
+
         def trickle_body(h: Any) -> None:
             h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n")
             h.wfile.flush()
@@ -250,6 +259,7 @@ class HostileServer:
             "/redirect-without-location": lambda h: h._send(302, b"", "text/plain"),
             **{f"/chain/{n}": redirect(f"/chain/{n + 1}") for n in range(50)},
             "/deep-atom": deep,
+            "/huge-body": huge_body,
             "/trickle-headers": trickle_headers,
             "/trickle-body": trickle_body,
             "/blog/feed": blog_page_1,
