@@ -14,17 +14,16 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from checks import _childnames
+from checks.named_children import analyse
 from socialaudit.config import PROJECT_ROOT
-from socialaudit.errors import UsageError
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "named_children_posts.jsonl"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -59,9 +58,6 @@ def load_labelled(path: Path = LABELLED) -> list[dict[str, Any]]:
 def ons_coverage(path: Path) -> dict[str, float | int]:
     """Shares of the ONS given names (distinct, and weighted by babies) for which "Well done to NAME!"
     with a photo is critical, and which the shipped given-name table holds."""
-    from checks._childnames import tables
-    from checks.named_children import analyse
-
     counts: dict[str, int] = {}
     with path.open(encoding="utf-8", newline="") as handle:
         for number, row in enumerate(csv.DictReader(handle), 2):
@@ -69,7 +65,7 @@ def ons_coverage(path: Path) -> dict[str, float | int]:
                 counts[row["name"]] = counts.get(row["name"], 0) + int(row["count"])
             except (KeyError, ValueError, TypeError):
                 raise EvaluationError(f"{path}:{number}: expected columns name and count") from None
-    given, _ = tables()
+    given, _ = _childnames.tables()
     flagged = {name for name in counts if analyse([("text", f"Well done to {name}!")]).names}
     known = {name for name in counts if name.lower() in given}
     babies = sum(counts.values()) or 1
@@ -83,8 +79,6 @@ def ons_coverage(path: Path) -> dict[str, float | int]:
 
 def shipped_model() -> dict[str, Any]:
     """The shipped model's settings, size and load time (in this process, tables included)."""
-    from checks import _childnames
-
     _childnames.load_model.cache_clear()
     _childnames.tables.cache_clear()
     started = time.perf_counter()
@@ -114,8 +108,9 @@ def evaluate_named_children(out: TextIO, *, labelled: Path = LABELLED, shared: P
         print(f"cross-validation: skipped ({posts} is absent; it needs the shared development data)", file=out)
     else:
         try:
+            # local: name_training needs scikit-learn, a development dependency the runtime image lacks
             from socialaudit import name_training
-        except ImportError as exc:  # scikit-learn is a development dependency
+        except ImportError as exc:
             print(f"cross-validation: skipped ({exc}; install requirements-dev.txt)", file=out)
         else:
             try:
@@ -138,24 +133,3 @@ def evaluate_named_children(out: TextIO, *, labelled: Path = LABELLED, shared: P
         print(f"  in the shipped given-name table                {cover['known_distinct']:.3f} / {cover['known_babies']:.3f}",
               file=out)
     return figures
-
-
-def _run(args: argparse.Namespace) -> int:
-    try:
-        evaluate_named_children(sys.stdout, labelled=Path(args.labelled), shared=Path(args.shared),
-                                ons=Path(args.ons) if args.ons else None, cross_validate=not args.no_cv)
-    except EvaluationError as exc:
-        raise UsageError(str(exc)) from None
-    return 0
-
-
-def add_parser(sub: Any) -> None:
-    """``evaluate named_children [--shared DIR] [--ons FILE] [--labelled FILE] [--no-cv]``."""
-    parser = sub.add_parser("evaluate", help="measure a check's accuracy on labelled data (named_children)")
-    parser.add_argument("check", choices=["named_children"], help="the check to evaluate")
-    parser.add_argument("--shared", default=str(SHARED_DATA), metavar="DIR",
-                        help="the shared data folder with school-posts/ (default ../shared/data)")
-    parser.add_argument("--ons", metavar="FILE", help="ONS baby names CSV (year,sex,rank,name,count)")
-    parser.add_argument("--labelled", default=str(LABELLED), metavar="FILE", help="the project's labelled posts (JSON lines)")
-    parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (it takes about a minute)")
-    parser.set_defaults(func=_run)

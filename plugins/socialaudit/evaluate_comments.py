@@ -17,19 +17,18 @@ The data loaders live here so the training script and this command split the dat
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import random
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from checks._comment_model import read
+from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
 from socialaudit.config import PROJECT_ROOT
-from socialaudit.errors import UsageError
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SPLIT_SEED = 20261206
@@ -106,9 +105,6 @@ def davidson(folder: Path) -> tuple[list[Labelled], list[Labelled]]:
 
 
 def _read_all(rows: list[Labelled]) -> Iterator[Any]:
-    from checks._comment_model import read
-    from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
-
     lex = lexicon(DEFAULT_THREATS, DEFAULT_ATTACKS, DEFAULT_ALLOW)
     for row in rows:
         yield read(row.text, lex)
@@ -173,37 +169,3 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
         print(f"{name} ({p['n']:,} posts, never trained on): flag precision {p['precision']:.3f}, recall {p['recall']:.3f}; "
               f"hate speech caught {p['hate_caught']:.3f}; normal posts flagged {p['normal_flagged']:.3f}", file=out)
     return figures
-
-
-def _run(args: argparse.Namespace, fallback: Any) -> int:
-    if args.check != "comments":
-        return int(fallback(args))
-    try:
-        evaluate_comments(sys.stdout, labelled=Path(args.comments_labelled) if args.comments_labelled else None,
-                          data=Path(args.data))
-    except (EvaluationError, OSError) as exc:
-        raise UsageError(str(exc)) from None
-    return 0
-
-
-def add_parser(sub: Any) -> None:
-    """Adds ``comments`` to ``evaluate`` (``evaluate comments [--data DIR] [--comments-labelled FILE]``).
-
-    ``socialaudit.evaluate`` owns the ``evaluate`` command; this extends it rather than replace it, so
-    the two evaluations stay in their own modules.
-    """
-    parser = sub.choices.get("evaluate")
-    if parser is None:
-        parser = sub.add_parser("evaluate", help="measure a check's accuracy on labelled data")
-        parser.add_argument("check", choices=["comments"], help="the check to evaluate")
-        fallback = None
-    else:
-        for action in parser._actions:
-            if action.dest == "check" and action.choices is not None:
-                action.choices = [*action.choices, "comments"]
-        fallback = parser.get_default("func")
-    parser.add_argument("--data", default=str(SHARED_DATA), metavar="DIR",
-                        help="comments: folder with school-comments/, hatexplain/, davidson-hate-offensive/")
-    parser.add_argument("--comments-labelled", metavar="FILE",
-                        help="comments: labelled comments (JSON lines), instead of DIR/school-comments/comments.jsonl")
-    parser.set_defaults(func=lambda args: _run(args, fallback))

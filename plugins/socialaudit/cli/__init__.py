@@ -3,7 +3,7 @@
 Bad input (malformed JSON line, unknown platform, invalid config) gives one line on stderr naming
 what is wrong, and exit code 2. A run or a collection that fails exits 1.
 
-One module per command (``run``, ``collect``, ``scan``, ``send``, ``history``), each with ``add_parser(sub)``,
+One module per command (``run``, ``collect``, ``scan``, ``send``, ``suppress``, ``history``, ``evaluate``), each with ``add_parser(sub)``,
 which adds its sub-command and sets ``func``.
 """
 
@@ -20,11 +20,9 @@ from socialaudit.errors import InputError, UsageError
 
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
-# Every sub-command, in the order of the help: each module has ``add_parser(sub)``. Besides this
-# package's: reviewed suppressions, the evaluations of the name finder and of the comments reader.
+# Every sub-command, in the order of the help: each module has ``add_parser(sub)``.
 COMMANDS: list[str] = ["socialaudit.cli.run", "socialaudit.cli.collect", "socialaudit.cli.scan", "socialaudit.cli.send",
-                       "socialaudit.suppressions", "socialaudit.cli.history", "socialaudit.evaluate",
-                       "socialaudit.evaluate_comments"]
+                       "socialaudit.cli.suppress", "socialaudit.cli.history", "socialaudit.cli.evaluate"]
 
 
 # The options that work before or after any sub-command, at any depth: (flag, dest, metavar, help).
