@@ -42,6 +42,7 @@ TASK_TIMEOUT = timedelta(minutes=KNOBS.task_timeout_minutes)
 
 
 def _week_and_run(item: dict) -> tuple:
+    # local: parsing the DAG file must not load the package
     from socialaudit.weeks import IsoWeek
 
     return IsoWeek.parse(item["week"]), item["run_id"]
@@ -73,6 +74,7 @@ def trust_weekly_audit():
     @task
     def plan() -> list[dict]:
         """Record the run and list the schools (in batches) to audit."""
+        # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
 
         ctx = get_current_context()
@@ -82,6 +84,7 @@ def trust_weekly_audit():
     @task(map_index_template="{{ batch_label }}", pool=COLLECT_POOL, max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def collect(item: dict) -> dict:
         """Collect every account of the batch's schools together; raise transient errors so Airflow retries."""
+        # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
 
         ctx = get_current_context()
@@ -95,6 +98,7 @@ def trust_weekly_audit():
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def check(item: dict) -> dict:
         """Run every policy check on the stored posts."""
+        # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
 
         get_current_context()["batch_label"] = pipeline.batch_label(item["schools"])
@@ -106,6 +110,7 @@ def trust_weekly_audit():
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def render(item: dict) -> list[dict]:
         """Write each school's report and the head's email."""
+        # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
 
         get_current_context()["batch_label"] = pipeline.batch_label(item["schools"])
@@ -115,6 +120,7 @@ def trust_weekly_audit():
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def deliver(rendered: list[dict]) -> list[dict]:
         """Send each head's email (SMTP connection smtp_default, else leave it in the outbox), once per week."""
+        # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
         from socialaudit.pipeline import deliver_school
         from socialaudit.weeks import IsoWeek
@@ -131,6 +137,7 @@ def trust_weekly_audit():
     @task(trigger_rule="all_done")
     def trust_report(rendered) -> dict:
         """Build the Trust report from the schools that finished, naming any that did not."""
+        # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
 
         ctx = get_current_context()
@@ -144,6 +151,7 @@ def trust_weekly_audit():
 
         all_done: a failed or partial run is archived too; auditors need it.
         """
+        # local: parsing the DAG file must not load the package
         from socialaudit import archive as audit_archive
         from socialaudit import pipeline
 

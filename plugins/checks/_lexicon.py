@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from checks._names import name_tables
+
 __all__ = ["SAID_OF_SOMEONE", "mask_spans", "word_span", "AMBIGUOUS", "EXTRA_PROFANITY", "INSULT_ENDINGS", "SURE_SLURS", "CUE_PHRASES", "CUE_WORDS", "DEFAULT_ALLOW", "DEFAULT_ATTACKS", "DEFAULT_THREATS", "IGNORED_WORDS", "MASKED_WORDS", "WEAK_WORDS", "Hit",
            "Lexicon", "lexicon", "mask"]
 
@@ -493,8 +495,6 @@ def _in_a_name(text: str, hit: Hit) -> bool:
     before = text[:start].rstrip(" \t\"'“‘(")
     if before and before[-1] not in ".!?\n":
         return True  # a Capitalised word inside a sentence is a proper noun
-    from checks._names import name_tables
-
     return word.lower() in name_tables()
 
 

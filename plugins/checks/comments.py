@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from checks._base import CheckContext, Setting, check
+from checks._base import CheckContext, Setting, check, registry
 from checks._comment_model import LABELS, Reading, read
 from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon, mask_spans
 from socialaudit.config import School, TrustConfig
@@ -146,8 +146,6 @@ def observations_of(result: CheckResult) -> tuple[list[dict[str, Any]], list[tup
 
 def track_weeks(config: TrustConfig, school: School) -> int:
     """The school's ``track_weeks`` setting (for the pipeline, which reads the history before the check)."""
-    from checks._base import registry
-
     return int(registry()[NAME].resolve_settings(config, school)["track_weeks"])
 
 

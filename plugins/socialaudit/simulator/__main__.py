@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from socialaudit.simulator.dataset import GeneratedSchool
+from socialaudit.simulator.dataset import GeneratedSchool, generated_config, generated_trust
 from socialaudit.simulator.server import Simulator
 
 
@@ -35,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     profiles = None
     schools: list[GeneratedSchool] = []
     if args.generate:
-        from socialaudit.simulator.dataset import generated_trust  # noqa: PLC0415
-
         schools, profiles = generated_trust(args.generate, seed=args.seed)
     try:
         sim = Simulator(host=args.host, port=args.port, config_path=args.config, latency=args.latency, profiles=profiles)
@@ -48,8 +46,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.write_config:
         import yaml
-
-        from socialaudit.simulator.dataset import generated_config
 
         try:
             Path(args.write_config).write_text(yaml.safe_dump(generated_config(schools, sim.url), sort_keys=False),

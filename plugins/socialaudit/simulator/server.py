@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from socialaudit.simulator.dataset import Profile
+from socialaudit.simulator.dataset import Profile, demo_profiles
 
 
 @dataclass(slots=True)
@@ -83,8 +83,6 @@ class Simulator:
             raise ValueError("the simulator only listens on loopback")
         _load_platform_routes()
         if profiles is None:
-            from socialaudit.simulator.dataset import demo_profiles
-
             profiles = demo_profiles(config_path)
         self.profiles = profiles  # replace the dict to change them (the lookup indexes follow), never mutate it
         self.fixed_now = now
