@@ -151,3 +151,18 @@ def test_run_with_output_writes_everything_under_that_folder(audit_env, tmp_path
     assert (chosen / "outbox" / str(WEEK) / "st-hildas.eml").exists()
     assert (chosen / "socialaudit.db").exists() and (chosen / "archive" / "index.json").exists()
     assert not audit_env.output.exists() or not any(audit_env.output.rglob("*.html"))
+
+
+def test_run_config_reaches_the_tasks_without_the_environment(audit_env, demo_config, tmp_path, monkeypatch):
+    """``run --config FILE``: dag.test runs the tasks in this process, and they read FILE although
+    $SOCIALAUDIT_CONFIG names a file that does not exist; the environment is left as it was."""
+    import os
+
+    from socialaudit.cli.run import run_week
+
+    missing = str(tmp_path / "no-such-trust.yaml")
+    monkeypatch.setenv("SOCIALAUDIT_RETRIES", "0")  # a task that read the missing file fails at once
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", missing)
+    assert run_week(WEEK, config_file=str(demo_config)).state == "success"
+    assert os.environ["SOCIALAUDIT_CONFIG"] == missing
+    assert (audit_env.output / "reports" / "2026-W47" / "schools" / "st-aidans.html").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -57,12 +58,39 @@ def _environ_uses(path) -> list[tuple[int, str]]:
 
 
 def test_only_settings_reads_the_environment() -> None:
-    """plugins/ and dags/: only socialaudit.settings reads os.environ; the CLI's ``run`` alone writes Airflow's variables."""
+    """plugins/ and dags/: only socialaudit.settings reads os.environ, and writes it only in export_airflow_variables."""
     offenders = []
     for path in sorted([*(ROOT / "plugins").rglob("*.py"), *(ROOT / "dags").glob("*.py")]):
         rel = path.relative_to(ROOT).as_posix().removeprefix("plugins/")
         for line, kind in _environ_uses(path):
-            if rel == "socialaudit/settings.py" or (rel == "socialaudit/cli/run.py" and kind == "write"):
+            if rel == "socialaudit/settings.py" and (kind == "read" or line in _lines_of(path, "export_airflow_variables")):
                 continue
             offenders.append(f"{rel}:{line} ({kind})")
     assert offenders == []
+
+
+def _lines_of(path, function: str) -> range:
+    node = next(n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if isinstance(n, ast.FunctionDef) and n.name == function)
+    return range(node.lineno, (node.end_lineno or node.lineno) + 1)
+
+
+def test_only_airflows_own_variables_are_written(monkeypatch) -> None:
+    monkeypatch.delenv("SOCIALAUDIT_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="SOCIALAUDIT_CONFIG: only Airflow's own variables"):
+        settings.export_airflow_variables({"SOCIALAUDIT_CONFIG": "x.yaml"})
+    assert "SOCIALAUDIT_CONFIG" not in settings.airflow_variables()
+    monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "True")  # restored by monkeypatch after the test
+    settings.export_airflow_variables({"AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
+    assert settings.value("AIRFLOW__CORE__LOAD_EXAMPLES") == "False"
+
+
+def test_the_config_for_this_process_wins_over_the_environment_and_is_restored(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("SOCIALAUDIT_CONFIG", str(tmp_path / "env.yaml"))
+    with settings.config_for_this_process(tmp_path / "cli.yaml"):
+        assert settings.config_file() == (tmp_path / "cli.yaml").resolve()
+        assert settings.config_file("given.yaml") == Path("given.yaml")  # an explicit --config still wins
+        with settings.config_for_this_process(None):  # no --config: the outer one stays
+            assert settings.config_file() == (tmp_path / "cli.yaml").resolve()
+    assert settings.config_file() == tmp_path / "env.yaml"
+    assert settings.airflow_variables()["SOCIALAUDIT_CONFIG"] == str(tmp_path / "env.yaml")

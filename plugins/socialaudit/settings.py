@@ -1,10 +1,11 @@
 """Deployment settings: the only module that reads ``os.environ`` (core: imports nothing of ours).
 
 Every value is read when it is asked for, not at import, so a test or a deployment can set the
-variable before the call. Nothing in socialaudit writes the environment; the CLI passes
-``--config`` down as an argument, and its ``--output`` stands in for ``SOCIALAUDIT_OUTPUT`` while a
-command runs (:func:`cli_output`). (``python -m socialaudit run`` does set Airflow's own variables,
-``AIRFLOW_HOME`` and friends, before it starts Airflow in-process: that is how Airflow is configured.)
+variable before the call. The CLI passes ``--config`` down as an argument, and for the DAG's tasks that
+``python -m socialaudit run`` runs in its own process, ``--config`` and ``--output`` stand in for
+``SOCIALAUDIT_CONFIG`` and ``SOCIALAUDIT_OUTPUT`` (:func:`config_for_this_process`, :func:`cli_output`), never
+through the environment. The one write is :func:`export_airflow_variables`: Airflow's own ``AIRFLOW_*``
+variables before ``run`` starts Airflow in-process (why: its docstring).
 
 =================================  ===========================================================
 ``SOCIALAUDIT_CONFIG``             the trust config (default ``config/trust.yaml``)
@@ -26,7 +27,7 @@ ours the DAG file loads then (tests/dags/test_integrity.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,8 @@ ACCOUNT_DEADLINE_ENV = "SOCIALAUDIT_ACCOUNT_DEADLINE"
 DEFAULT_ACCOUNT_DEADLINE = 900.0
 
 
-# The CLI's global options that stand in for a variable in this process only (``--output``): set by
-# the CLI's main for one command, read before the environment. Nothing else writes it.
+# The CLI's options that stand in for a variable in this process only (``--output``, and ``run``'s ``--config``
+# for the tasks it runs): set for one command (cli_output, config_for_this_process), read before the environment.
 _CLI_OVERRIDES: dict[str, str] = {}
 
 
@@ -74,8 +75,32 @@ def cli_output(folder: str | os.PathLike[str] | None) -> Iterator[None]:
             _CLI_OVERRIDES[OUTPUT_ENV] = before
 
 
+@contextmanager
+def config_for_this_process(path: str | os.PathLike[str] | None) -> Iterator[None]:
+    """``run --config FILE``: while the block runs, ``FILE`` stands in for ``$SOCIALAUDIT_CONFIG`` in this process;
+    nothing is changed when ``path`` is None.
+
+    ``python -m socialaudit run`` runs the DAG with ``dag.test``, which runs every task in this process
+    (airflow/sdk/definitions/dag.py: ``_run_task`` calls ``run_task_in_process``); the tasks find FILE here, as
+    a deployed task finds $SOCIALAUDIT_CONFIG, and the environment is left alone.
+    """
+    if path is None:
+        yield
+        return
+    before = _CLI_OVERRIDES.get(CONFIG_ENV)
+    _CLI_OVERRIDES[CONFIG_ENV] = str(Path(path).resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            _CLI_OVERRIDES.pop(CONFIG_ENV, None)
+        else:
+            _CLI_OVERRIDES[CONFIG_ENV] = before
+
+
 def config_file(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--config, else $SOCIALAUDIT_CONFIG, else the bundled demo trust."""
+    """--config, else the file :func:`config_for_this_process` set, else $SOCIALAUDIT_CONFIG, else the bundled
+    demo trust."""
     if explicit:
         return Path(explicit)
     value = _get(CONFIG_ENV)
@@ -163,6 +188,23 @@ def airflow_log_level(default: str = "WARNING") -> str:
 def airflow_variables() -> dict[str, str]:
     """A copy of the environment, for starting an Airflow subprocess."""
     return dict(os.environ)
+
+
+def export_airflow_variables(values: Mapping[str, str]) -> None:
+    """Set Airflow's own variables (``AIRFLOW_HOME``, ``AIRFLOW__SECTION__KEY``) in this process's environment:
+    the one write to ``os.environ`` in socialaudit, made by ``python -m socialaudit run`` before it imports Airflow.
+
+    Airflow 3.3 takes these from the environment only, at import: ``airflow.configuration`` reads
+    ``os.environ["AIRFLOW_HOME"]`` when it is imported (``get_airflow_home``) and finds ``airflow.cfg`` there, and
+    ``airflow.settings`` reads the DAGs and plugins folders, the database URL and the logging settings when it is
+    imported (``configure_vars``, ``DAGS_FOLDER``). ``conf.set`` comes too late for those, and the only other
+    source, ``airflow.cfg``, is found through ``AIRFLOW_HOME`` itself. Anything but an Airflow variable is refused:
+    socialaudit's own settings travel as arguments (:func:`config_for_this_process` for ``--config``).
+    """
+    for key, value in values.items():
+        if key != "AIRFLOW_HOME" and not key.startswith("AIRFLOW__"):
+            raise ValueError(f"{key}: only Airflow's own variables are set in the environment")
+        os.environ[key] = value
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -108,13 +107,14 @@ def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = T
 
     ``collect=False`` audits the week from the posts already in the store (DAG param ``collect``).
 
-    The one place that writes the environment: Airflow, started here in-process, is configured by
-    its variables, and the DAG's tasks find ``--config`` in ``SOCIALAUDIT_CONFIG`` as in production.
+    Airflow, started here in-process, is configured by its own variables (``settings.export_airflow_variables``
+    says why that is the one write to the environment); a variable the caller set wins, except ``AIRFLOW_HOME``,
+    which is always the one ``settings.airflow_home`` names. dag.test runs the tasks in this process, and they find
+    ``--config`` through ``settings.config_for_this_process``, not the environment.
     """
     current = settings.airflow_variables()
-    for key, value in airflow_environment(config_file).items():
-        if key == "AIRFLOW_HOME" or key not in current or key == settings.CONFIG_ENV:
-            os.environ[key] = value
+    settings.export_airflow_variables({key: value for key, value in airflow_environment().items()
+                                       if key == "AIRFLOW_HOME" or key not in current})
     ensure_airflow_db()
     from airflow.dag_processing.dagbag import DagBag
 
@@ -124,8 +124,9 @@ def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = T
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags["trust_weekly_audit"]
     started = datetime.now(timezone.utc)
-    run = dag.test(logical_date=logical_date_for(week, config.trust.timezone),
-                   run_conf={"week": str(week), "collect": collect})
+    with settings.config_for_this_process(config_file):
+        run = dag.test(logical_date=logical_date_for(week, config.trust.timezone),
+                       run_conf={"week": str(week), "collect": collect})
     _record_real_start(run, started)
     return run
 
