@@ -163,7 +163,7 @@ def test_the_readme_map_names_real_files() -> None:
 
 
 def test_reports_never_read_a_checks_metric_keys() -> None:
-    """A check's figures come from the check module (post_frequency.week_figures, comments.observations_of,
+    """A check's figures come from the check module (post_frequency.week_figures, event_promotion.calendar_errors,
     ...), so renaming a metric key is a change to one check, not to the reports or the pipeline."""
     for module in ("reports.py", "mail.py", "pipeline.py", "advice.py"):
         tree = ast.parse((PLUGINS / "socialaudit" / module).read_text(encoding="utf-8"))

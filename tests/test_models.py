@@ -64,3 +64,29 @@ def test_a_timestamp_with_no_utc_time_is_malformed_not_a_crash(text):
 
     with pytest.raises(ValueError, match="out of range"):
         parse_utc(text)
+
+
+def test_comment_tracking_is_typed_and_keeps_its_json_form():
+    """The comments check's observations are a CommentTracking on the result, not metric keys; results.json and
+    the store keep the JSON form they had (two metric keys), so archived runs read back as they were."""
+    from socialaudit.models import CheckResult, CommentObservation, CommentTracking
+
+    visible = {"platform": "facebook", "account": "StAidansFict", "post_id": "p1", "comment_id": "c1", "state": "visible",
+               "post_url": "https://facebook.example/p1", "comment_url": "", "evidence": "… [masked] …",
+               "first_week": "2026-W47", "category": "bullying", "post_created_at": "2026-11-18T09:00:00Z"}
+    removed = {"platform": "rss", "account": "http://127.0.0.1:8765/rss/x/feed/", "post_id": "p2", "comment_id": "c2",
+               "state": "removed", "post_url": "", "comment_url": "", "evidence": "", "first_week": "2026-W46",
+               "post_created_at": None}  # a removed one has no category
+    sealed = {"check": "comments", "policy": "4.1", "school": "st-aidans", "status": "fail", "summary": "s", "findings": [],
+              "metrics": {"comments": 3, "flagged": 1, "posts": 2,
+                          "evaluated_accounts": ["facebook:StAidansFict", "rss:http://127.0.0.1:8765/rss/x/feed/"],
+                          "observations": [visible, removed]}}
+    result = CheckResult.from_dict(sealed)
+    assert result.metrics == {"comments": 3, "flagged": 1, "posts": 2}
+    assert result.comment_tracking == CommentTracking(
+        observations=(CommentObservation.from_dict(visible), CommentObservation.from_dict(removed)),
+        evaluated=(("facebook", "StAidansFict"), ("rss", "http://127.0.0.1:8765/rss/x/feed/")))
+    assert result.comment_tracking.observations[1].category == "" and result.comment_tracking.observations[1].post_created_at is None
+    assert result.to_dict() == sealed and list(result.to_dict()["metrics"]) == list(sealed["metrics"])
+    other = CheckResult.from_dict({**sealed, "check": "post_frequency", "metrics": {"posts": 4}})
+    assert other.comment_tracking is None and other.recorded_metrics() == {"posts": 4}

@@ -25,7 +25,18 @@ from checks._base import CheckContext, Setting, check, registry
 from checks._comment_model import LABELS, Reading, read
 from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon, mask_spans
 from socialaudit.config import School, TrustConfig
-from socialaudit.models import CheckResult, Comment, Finding, Post, Severity, Status, iso_utc, parse_utc
+from socialaudit.models import (
+    CheckResult,
+    Comment,
+    CommentObservation,
+    CommentTracking,
+    Finding,
+    Post,
+    Severity,
+    Status,
+    iso_utc,
+    parse_utc,
+)
 from socialaudit.weeks import IsoWeek
 
 NAME = "comments"
@@ -135,15 +146,6 @@ def tracking_reach(tracked: Iterable[TrackedComment]) -> dict[tuple[str, str], d
     return reach
 
 
-def observations_of(result: CheckResult) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """What a result of this check saw, for the store (``comment_observations``): each flagged comment,
-    visible or removed, and the (platform, account)s the check could evaluate. Read here from the
-    result's metrics, so no other module knows their keys."""
-    accounts = [(platform, account) for platform, _, account in
-                (str(a).partition(":") for a in result.metrics.get("evaluated_accounts", []))]
-    return list(result.metrics.get("observations", [])), accounts
-
-
 def track_weeks(config: TrustConfig, school: School) -> int:
     """The school's ``track_weeks`` setting (for the pipeline, which reads the history before the check)."""
     return int(registry()[NAME].resolve_settings(config, school)["track_weeks"])
@@ -209,7 +211,7 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
 
     tracked = {(t.platform, t.account, t.comment_id): t for t in history.tracked}
     findings: list[Finding] = []
-    observations: list[dict[str, Any]] = []
+    observations: list[CommentObservation] = []
     visible: set[tuple[str, str, str]] = set()
     checked = 0
     evaluated_accounts: set[tuple[str, str]] = set()
@@ -240,11 +242,10 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
                                     message=message, account=post.account, post_id=post.id,
                                     post_url=comment.url or post.url, evidence=evidence,
                                     action=CRITICAL_ACTION if critical else ACTION))
-            observations.append({"platform": post.platform, "account": post.account, "post_id": post.id,
-                                 "comment_id": comment.id, "state": "visible", "post_url": post.url,
-                                 "comment_url": comment.url, "evidence": evidence, "first_week": first,
-                                 "category": reading.category,
-                                 "post_created_at": iso_utc(post.created_at)})
+            observations.append(CommentObservation(
+                platform=post.platform, account=post.account, post_id=post.id, comment_id=comment.id, state="visible",
+                post_url=post.url, comment_url=comment.url, evidence=evidence, first_week=first,
+                category=reading.category, post_created_at=iso_utc(post.created_at)))
     removed = unknown = 0
     for ckey, item in sorted(tracked.items()):
         if ckey in visible:
@@ -259,11 +260,11 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
                         f"(first seen missing in {week}).",
                 account=item.account, post_id=item.post_id, post_url=item.comment_url or item.post_url,
                 evidence=item.evidence, action="No action needed if it was reported to SLT."))
-            observations.append({"platform": item.platform, "account": item.account, "post_id": item.post_id,
-                                 "comment_id": item.comment_id, "state": "removed", "post_url": item.post_url,
-                                 "comment_url": item.comment_url, "evidence": item.evidence,
-                                 "first_week": item.first_week,
-                                 "post_created_at": iso_utc(item.post_created_at) if item.post_created_at else None})
+            observations.append(CommentObservation(
+                platform=item.platform, account=item.account, post_id=item.post_id, comment_id=item.comment_id,
+                state="removed", post_url=item.post_url, comment_url=item.comment_url, evidence=item.evidence,
+                first_week=item.first_week,
+                post_created_at=iso_utc(item.post_created_at) if item.post_created_at else None))
         else:
             unknown += 1
             why = ("its post was not collected again this week" if again is None or not fresh(again)
@@ -278,15 +279,14 @@ def comments(school: School, posts: Sequence[Post], ctx: CheckContext) -> CheckR
     comment_accounts = [a for a in school.accounts if a.platform in COMMENT_PLATFORMS]
     failed_comment_accounts = [f"{p} {a}" for p, a in sorted(failed) if p in COMMENT_PLATFORMS]
     metrics = {"comments": checked, "flagged": flagged, "removed": removed, "unknown": unknown,
-               "posts": sum(1 for k, p in current.items() if p.comments and (p.platform, p.account) in evaluated_accounts),
-               "evaluated_accounts": sorted(f"{p}:{a}" for p, a in evaluated_accounts),
-               "observations": observations}
+               "posts": sum(1 for k, p in current.items() if p.comments and (p.platform, p.account) in evaluated_accounts)}
+    tracking = CommentTracking(observations=tuple(observations), evaluated=tuple(sorted(evaluated_accounts)))
 
     def result(status: Status, summary: str) -> CheckResult:
         order = {Severity.CRITICAL: 0, Severity.BREACH: 1, Severity.WARNING: 2, Severity.INFO: 3}
         ordered = tuple(sorted(findings, key=lambda f: order[f.severity]))
         return CheckResult(check=NAME, policy=POLICY, school=school.id, status=status, summary=summary,
-                           findings=ordered, metrics=metrics)
+                           findings=ordered, metrics=metrics, comment_tracking=tracking)
 
     if flagged:
         worst = "critical" if any(f.severity is Severity.CRITICAL for f in findings) else "breach"

@@ -350,6 +350,65 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CommentObservation:
+    """A flagged comment as the comments check saw it in a week: still ``visible``, or ``removed`` (its post
+    came again without it). Removal tracking keeps one per comment and week (the store's ``comment_observations``)."""
+
+    platform: str
+    account: str
+    post_id: str
+    comment_id: str
+    state: str  # "visible" or "removed"
+    post_url: str = ""
+    comment_url: str = ""
+    evidence: str = ""  # masked, as the finding shows it
+    first_week: str = ""  # the week it was first seen visible
+    category: str = ""  # what the comment was flagged as (a visible one only)
+    post_created_at: str | None = None  # the post's time (iso_utc), so the post is collected again in later weeks
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"platform": self.platform, "account": self.account, "post_id": self.post_id,
+                                "comment_id": self.comment_id, "state": self.state, "post_url": self.post_url,
+                                "comment_url": self.comment_url, "evidence": self.evidence, "first_week": self.first_week}
+        if self.category:
+            data["category"] = self.category
+        data["post_created_at"] = self.post_created_at
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CommentObservation:
+        created = data.get("post_created_at")
+        return cls(platform=str(data["platform"]), account=str(data["account"]), post_id=str(data["post_id"]),
+                   comment_id=str(data["comment_id"]), state=str(data["state"]), post_url=str(data.get("post_url") or ""),
+                   comment_url=str(data.get("comment_url") or ""), evidence=str(data.get("evidence") or ""),
+                   first_week=str(data.get("first_week") or ""), category=str(data.get("category") or ""),
+                   post_created_at=str(created) if created else None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommentTracking:
+    """What the comments check saw for removal tracking: each flagged comment, visible or removed, and the
+    (platform, account)s it could evaluate (only their stored observations are replaced)."""
+
+    observations: tuple[CommentObservation, ...] = ()
+    evaluated: tuple[tuple[str, str], ...] = ()  # (platform, account)
+
+    # The JSON form: two keys of the result's ``metrics`` (results.json, the store's check_results), as
+    # they were before this was a type, so archived runs read back, verify and replay unchanged.
+    KEYS = ("evaluated_accounts", "observations")
+
+    def to_metrics(self) -> dict[str, Any]:
+        return {"evaluated_accounts": sorted(f"{platform}:{account}" for platform, account in self.evaluated),
+                "observations": [o.to_dict() for o in self.observations]}
+
+    @classmethod
+    def from_metrics(cls, metrics: Mapping[str, Any]) -> CommentTracking:
+        evaluated = (str(a).partition(":") for a in metrics.get("evaluated_accounts") or ())
+        return cls(observations=tuple(CommentObservation.from_dict(o) for o in metrics.get("observations") or ()),
+                   evaluated=tuple((platform, account) for platform, _, account in evaluated))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
     """The outcome of one check for one school and week."""
 
@@ -359,7 +418,14 @@ class CheckResult:
     status: Status
     summary: str  # one sentence for the report's status table
     findings: tuple[Finding, ...] = ()
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # the check's figures
+    comment_tracking: CommentTracking | None = None  # the comments check's observations, for the next weeks
+
+    def recorded_metrics(self) -> dict[str, Any]:
+        """``metrics`` as results.json and the store keep them: the comment tracking, if any, joins the figures."""
+        if self.comment_tracking is None:
+            return self.metrics
+        return {**self.metrics, **self.comment_tracking.to_metrics()}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -369,11 +435,13 @@ class CheckResult:
             "status": self.status.value,
             "summary": self.summary,
             "findings": [f.to_dict() for f in self.findings],
-            "metrics": self.metrics,
+            "metrics": self.recorded_metrics(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        metrics = dict(data.get("metrics") or {})
+        tracked = any(key in metrics for key in CommentTracking.KEYS)
         return cls(
             check=data["check"],
             policy=data["policy"],
@@ -381,7 +449,8 @@ class CheckResult:
             status=Status(data["status"]),
             summary=data["summary"],
             findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
-            metrics=dict(data.get("metrics") or {}),
+            metrics={k: v for k, v in metrics.items() if k not in CommentTracking.KEYS},
+            comment_tracking=CommentTracking.from_metrics(metrics) if tracked else None,
         )
 
 

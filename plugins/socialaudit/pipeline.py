@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from checks._base import needs_of, run_checks, select
-from checks.comments import observations_of as comment_observations
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
 from collectors._base import AccountError, CollectorError, TransientError, get_collector, load_credentials
@@ -311,9 +310,9 @@ def comment_reach(store: Store, config: TrustConfig, school: School, week: IsoWe
 def record_comment_observations(store: Store, week: IsoWeek, school_id: str, results: Iterable[CheckResult], run_id: str) -> None:
     """Store what the comments check saw (flagged comments visible or removed) for the next weeks."""
     for r in results:
-        if r.check == "comments" and r.status.value != "error":
-            rows, accounts = comment_observations(r)
-            store.record_comment_observations(week, school_id, rows, run_id=run_id, accounts=accounts)
+        if r.comment_tracking is not None and r.status.value != "error":
+            store.record_comment_observations(week, school_id, r.comment_tracking.observations, run_id=run_id,
+                                              accounts=r.comment_tracking.evaluated)
 
 
 def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None,

@@ -216,7 +216,7 @@ def _rules(config: TrustConfig, findings: Iterable[Mapping[str, Any]]) -> list[s
 def _result_row(result: CheckResult) -> dict[str, Any]:
     """A check's row of ``results.json``, as the archive writes it."""
     return {"check": result.check, "policy": result.policy, "status": result.status.value, "summary": result.summary,
-            "findings": len(result.findings), "metrics": result.metrics}
+            "findings": len(result.findings), "metrics": result.recorded_metrics()}
 
 
 def _plain(value: Any) -> Any:

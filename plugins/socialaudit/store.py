@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from socialaudit import settings
-from socialaudit.models import AccountCollection, CheckResult, Post
+from socialaudit.models import AccountCollection, CheckResult, CommentObservation, Post
 from socialaudit.weeks import IsoWeek
 
 metadata = MetaData()
@@ -370,7 +370,7 @@ class Store:
     def save_results(self, week: IsoWeek, school: str, results: Sequence[CheckResult], *, run_id: str) -> None:
         """Replace this school's results and findings for the week, atomically."""
         result_rows = [{"week": str(week), "school": school, "check_name": r.check, "run_id": run_id,
-                        "policy": r.policy, "status": r.status.value, "summary": r.summary, "metrics": r.metrics}
+                        "policy": r.policy, "status": r.status.value, "summary": r.summary, "metrics": r.recorded_metrics()}
                        for r in results]
         finding_rows = []
         for r in results:
@@ -446,7 +446,7 @@ class Store:
                 self._upsert(conn, link_resolutions, rows[start:start + 500])
 
     # --- comment observations (removal tracking) --------------------------------------------
-    def record_comment_observations(self, week: IsoWeek, school: str, rows: Sequence[dict[str, Any]], *, run_id: str,
+    def record_comment_observations(self, week: IsoWeek, school: str, seen: Sequence[CommentObservation], *, run_id: str,
                                     accounts: Iterable[tuple[str, str]]) -> None:
         """Replace the week's observations of the given (platform, account)s with ``rows``, atomically.
 
@@ -454,9 +454,9 @@ class Store:
         account failed keeps what an earlier run saw there.
         """
         keys = {"week", "school", "platform", "account", "comment_id", "post_id", "state", "run_id"}
-        out = [{"week": str(week), "school": school, "platform": r["platform"], "account": r["account"],
-                "comment_id": r["comment_id"], "post_id": r["post_id"], "state": r["state"], "run_id": run_id,
-                "data": {k: v for k, v in r.items() if k not in keys}} for r in rows]
+        out = [{"week": str(week), "school": school, "platform": o.platform, "account": o.account,
+                "comment_id": o.comment_id, "post_id": o.post_id, "state": o.state, "run_id": run_id,
+                "data": {k: v for k, v in o.to_dict().items() if k not in keys}} for o in seen]
         with self.engine.begin() as conn:
             for platform, account in sorted(set(accounts) | {(r["platform"], r["account"]) for r in out}):
                 conn.execute(delete(comment_observations).where(and_(

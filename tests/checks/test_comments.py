@@ -266,7 +266,7 @@ def test_x_post_without_comments_is_unknown(store, make_post):
     store.upsert_posts([post], run_id="r47")
     result = run([post], school=school_x, history=CommentHistory(collected=frozenset({("x", "StJosephsFict", "p1")})))
     rows = [{"week": "2026-W47", "platform": "x", "account": "StJosephsFict", "comment_id": "c1", "post_id": "p1",
-             "state": "visible", "data": result.metrics["observations"][0]}]
+             "state": "visible", "data": result.comment_tracking.observations[0].to_dict()}]
     tracked = history_from_rows(rows, W48, 4)
     again = fb_post(make_post, platform="x", account="StJosephsFict", school="st-josephs")  # X returned no replies
     r48 = run([again], week=W48, school=school_x,

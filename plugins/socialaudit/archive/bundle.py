@@ -173,7 +173,7 @@ def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence
             "not_collected": [f"{c.platform}:{c.account}" for c in collections if c.status not in
                               (CollectionStatus.OK, CollectionStatus.PARTIAL)],
             "checks": [{"check": r.check, "policy": r.policy, "status": r.status.value, "summary": r.summary,
-                        "findings": len(r.findings), "metrics": r.metrics} for r in checks],
+                        "findings": len(r.findings), "metrics": r.recorded_metrics()} for r in checks],
         })
         for result in checks:
             # the key is what a suppression names (python -m socialaudit suppress add KEY ...)
