@@ -226,3 +226,34 @@ def test_without_postgresql_cases_skip_unless_required(tmp_path, require, outcom
     assert "binaries not found under" in done.stdout
     if require:
         assert done.returncode != 0 and "PostgreSQL required (SOCIALAUDIT_REQUIRE_PG=1) but unavailable" in done.stdout
+
+
+def test_from_store_is_a_column_and_an_older_database_is_migrated(store):
+    """AccountCollection.from_store is stored in a column of its own. A database made before the column existed
+    gets it when a Store opens it, filled from the message's first words (what the state was then); opening it
+    again changes nothing."""
+    from sqlalchemy import text
+
+    from socialaudit.models import FROM_STORE
+    from socialaudit.store import Store
+
+    kept = AccountCollection(school="st-aidans", platform="rss", account="a", status=CollectionStatus.OK, posts=3,
+                             message=f"{FROM_STORE} (collected by run r1)", from_store=True)
+    fresh = AccountCollection(school="st-aidans", platform="rss", account="b", status=CollectionStatus.OK, posts=2)
+    store.record_collections(W47, "st-aidans", [kept, fresh], run_id="r2")
+    assert store.collections_for(W47, "st-aidans") == [kept, fresh]
+    # the same database as the previous version left it: no column, the state only in the message
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE collections DROP COLUMN from_store"))
+        conn.execute(text("INSERT INTO collections (week, school, platform, account, run_id, status, message, posts, "
+                          "skipped, pages) VALUES ('2026-W46', 'st-aidans', 'rss', 'a', 'r0', 'ok', :m, 1, 0, 0)"),
+                     {"m": f"{FROM_STORE} (collected by run r-1)"})
+    for _ in range(2):
+        again = Store(store.url, engine=store.engine)
+        assert [c.from_store for c in again.collections_for(W47, "st-aidans")] == [True, False]
+        assert [c.from_store for c in again.collections_for(IsoWeek.parse("2026-W46"), "st-aidans")] == [True]
+    # once migrated, the column alone says it: the message's words no longer decide
+    worded = AccountCollection(school="st-aidans", platform="rss", account="c", status=CollectionStatus.OK,
+                               message="From the storeroom's feed, 2 posts")
+    again.record_collections(IsoWeek.parse("2026-W48"), "st-aidans", [worded], run_id="r3")
+    assert again.collections_for(IsoWeek.parse("2026-W48"), "st-aidans") == [worded]

@@ -106,7 +106,8 @@ def iso_utc(value: datetime) -> str:
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# The message of an account's collection taken from the store (a backfill), not collected by the run.
+# The first words of the message of an account's collection taken from the store (a backfill), not collected
+# by the run; the state itself is AccountCollection.from_store.
 FROM_STORE = "From the store"
 
 
@@ -466,13 +467,11 @@ class AccountCollection:
     posts: int = 0
     skipped: int = 0
     pages: int = 0
-
-    @property
-    def from_store(self) -> bool:
-        """Audited from the store (a backfill), not collected by the run: its message says so."""
-        return self.message.startswith(FROM_STORE)
+    from_store: bool = False  # audited from the store (a backfill), not collected by the run; the message says so too
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form (results.json, the DAG's XComs): without ``from_store``, as runs sealed before it was a
+        field, so every archive keeps its bytes; the store keeps it in a column of its own."""
         return {
             "school": self.school,
             "platform": self.platform,
@@ -495,4 +494,6 @@ class AccountCollection:
             posts=int(data.get("posts") or 0),
             skipped=int(data.get("skipped") or 0),
             pages=int(data.get("pages") or 0),
+            # the store's column; the JSON form has no key, and its message starts with FROM_STORE exactly then
+            from_store=bool(data["from_store"]) if "from_store" in data else str(data.get("message") or "").startswith(FROM_STORE),
         )

@@ -393,11 +393,12 @@ def collect_from_store(school_id: str, week: IsoWeek, run_id: str, env: Environm
         if (account.platform, account.key) in purged:
             statuses.append(AccountCollection(
                 school=school_id, platform=account.platform, account=account.key, status=CollectionStatus.NOT_COLLECTED,
-                message=f"{FROM_STORE}: the texts of this week's posts were purged (trust.retention.post_texts)"))
+                message=f"{FROM_STORE}: the texts of this week's posts were purged (trust.retention.post_texts)",
+                from_store=True))
         elif previous is None:
             statuses.append(AccountCollection(
                 school=school_id, platform=account.platform, account=account.key, status=CollectionStatus.NOT_COLLECTED,
-                message=f"{FROM_STORE}: no collection of this account is stored for {week}"))
+                message=f"{FROM_STORE}: no collection of this account is stored for {week}", from_store=True))
         elif previous.from_store:
             statuses.append(previous)  # a rerun from the store: already says where it came from
         else:
@@ -406,7 +407,7 @@ def collect_from_store(school_id: str, week: IsoWeek, run_id: str, env: Environm
             statuses.append(AccountCollection(
                 school=school_id, platform=previous.platform, account=previous.account, status=previous.status,
                 message=f"{FROM_STORE} (collected by run {origin}){detail}", posts=previous.posts,
-                skipped=previous.skipped, pages=previous.pages))
+                skipped=previous.skipped, pages=previous.pages, from_store=True))
     store.record_collections(week, school_id, statuses, run_id=run_id)
     fetch_inputs(config, store, [school], week, run_id, env)  # calendars and links are this run's, not the stored run's
     return {"school": school_id, "week": str(week), "run_id": run_id, "from_store": True,

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -32,11 +33,15 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    false,
+    inspect,
     select,
+    text,
 )
+from sqlalchemy.exc import OperationalError
 
 from socialaudit import settings
-from socialaudit.models import AccountCollection, CheckResult, CommentObservation, Post
+from socialaudit.models import FROM_STORE, AccountCollection, CheckResult, CommentObservation, Post
 from socialaudit.weeks import IsoWeek
 
 metadata = MetaData()
@@ -81,6 +86,9 @@ collections = Table(
     Column("posts", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
     Column("pages", Integer, nullable=False, default=0),
+    # audited from the store (a backfill), not collected by the run (AccountCollection.from_store); added by
+    # _migrate to a database made before it, filled from the message's first words (models.FROM_STORE)
+    Column("from_store", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 check_results = Table(
@@ -228,6 +236,24 @@ class Store:
         self.url = url
         self.engine = engine if engine is not None else _engine_for(url)
         metadata.create_all(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database made by an earlier version up to these tables (create_all adds missing tables, never
+        a column). Each step checks first and may run in several processes at once (a cluster's workers)."""
+        if "from_store" not in {c["name"] for c in inspect(self.engine).get_columns("collections")}:
+            add = ("ALTER TABLE collections ADD COLUMN IF NOT EXISTS from_store BOOLEAN NOT NULL DEFAULT false"
+                   if self.engine.dialect.name == "postgresql" else
+                   "ALTER TABLE collections ADD COLUMN from_store BOOLEAN NOT NULL DEFAULT 0")
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(text(add))
+            except OperationalError as exc:  # SQLite: another process added it in between
+                if "duplicate column" not in str(exc):
+                    raise
+            with self.engine.begin() as conn:
+                conn.execute(collections.update().where(collections.c.message.startswith(FROM_STORE, autoescape=True))
+                             .values(from_store=True))
 
     def _insert(self, table: Table) -> Any:
         if self.engine.dialect.name == "postgresql":
@@ -336,7 +362,7 @@ class Store:
 
     # --- collections ------------------------------------------------------------------------
     def record_collections(self, week: IsoWeek, school: str, items: Sequence[AccountCollection], *, run_id: str) -> None:
-        rows = [{"week": str(week), "run_id": run_id, **c.to_dict()} for c in items]
+        rows = [{"week": str(week), "run_id": run_id, **c.to_dict(), "from_store": c.from_store} for c in items]
         for row in rows:
             row["school"] = school
         with self.engine.begin() as conn:
