@@ -34,7 +34,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from checks._calendar import window_for
 from checks.comments import CommentHistory, TrackedComment, history_from_rows, track_weeks, tracking_reach
@@ -67,21 +67,28 @@ class InputRequest:
 LINKS, RESOLUTIONS = "links", "resolutions"  # raw/<school>/links/resolutions/: the kept link resolutions
 INPUTS, COMMENT_HISTORY = "inputs", "comment_history"  # raw/<school>/inputs/comment_history/: the comments check's
 Provider = Callable[[InputRequest], object]
+Fn = TypeVar("Fn", bound=Callable[..., object])
 _PROVIDERS: dict[str, Provider] = {}
 log = logging.getLogger(__name__)
 
 
-def provider(need: str) -> Callable[[Provider], Provider]:
-    """Register the one provider of ``need``; a second one for the same need raises."""
+def _registrar(table: dict[str, Fn], need: str, kind: str) -> Callable[[Fn], Fn]:
+    """A decorator that registers the one ``kind`` of ``need`` in ``table``; a second one (another function) raises.
+    Registering the same function again (a module imported twice) is harmless."""
 
-    def register(fn: Provider) -> Provider:
-        known = _PROVIDERS.get(need)
+    def register(fn: Fn) -> Fn:
+        known = table.get(need)
         if known is not None and (known.__module__, known.__qualname__) != (fn.__module__, fn.__qualname__):
-            raise ValueError(f"input {need!r} has two providers ({known.__module__} and {fn.__module__})")
-        _PROVIDERS[need] = fn
+            raise ValueError(f"input {need!r} has two {kind}s ({known.__module__} and {fn.__module__})")
+        table[need] = fn
         return fn
 
     return register
+
+
+def provider(need: str) -> Callable[[Provider], Provider]:
+    """Register the one provider of ``need``; a second one for the same need raises."""
+    return _registrar(_PROVIDERS, need, "provider")
 
 
 def providers() -> dict[str, Provider]:
@@ -167,14 +174,7 @@ def fetcher(need: str) -> Callable[[Fetcher], Fetcher]:
     """Register the collect step's part of the input ``need``: what it reads from the network for the
     school (given the posts the checks will read), kept in the run's raw folder for the input's provider."""
 
-    def register(fn: Fetcher) -> Fetcher:
-        known = _FETCHERS.get(need)
-        if known is not None and (known.__module__, known.__qualname__) != (fn.__module__, fn.__qualname__):
-            raise ValueError(f"input {need!r} has two fetchers ({known.__module__} and {fn.__module__})")
-        _FETCHERS[need] = fn
-        return fn
-
-    return register
+    return _registrar(_FETCHERS, need, "fetcher")
 
 
 def fetch(request: InputRequest, posts: Sequence[Post]) -> list[str]:
