@@ -214,6 +214,9 @@ def _clause_of(policy: str) -> str:
     return ".".join(policy.split(".")[:2])
 
 
+_UNREAD_PHRASES = ("could not be collected", "could not be found on the platform")  # the checks' own words
+
+
 def _say_unread_once(checks: list[dict[str, Any]], results: list[CheckResult],
                      collections: Iterable[AccountCollection]) -> None:
     """A check not evaluated because an account or a calendar could not be read says so in a few words and
@@ -221,8 +224,11 @@ def _say_unread_once(checks: list[dict[str, Any]], results: list[CheckResult],
     unread = [c.account for c in collections if not c.status.collected and c.account]
     calendars = {r.check for r in results if r.check == "event_promotion" and event_promotion.calendar_errors(r.metrics or {})}
     for row in checks:
-        if row["status"] == Status.NOT_EVALUATED.value and (row["name"] in calendars
-                                                             or any(a in row["summary"] for a in unread)):
+        summary = row["summary"]
+        # an unread account named where the check says it could not be read: never a check not evaluated for
+        # another reason whose summary happens to contain an account's name
+        said = any(a in summary for a in unread) and any(p in summary for p in _UNREAD_PHRASES)
+        if row["status"] == Status.NOT_EVALUATED.value and (row["name"] in calendars or said):
             row["summary"] = "Accounts or calendars not read: the first actions above say which."
 
 

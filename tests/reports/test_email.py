@@ -261,3 +261,22 @@ def test_several_problems_with_one_link_are_one_action_counted_once(demo_week):
     view = reports.trust_view(demo_week.load(), WEEK, demo_week.store(), missing=[])
     [row] = [r for r in view["rows"] if r["id"] == "sacred-heart"]
     assert row["critical"] == 1
+
+
+def test_a_check_not_evaluated_for_another_reason_keeps_its_own_words_even_when_it_names_an_unread_account():
+    """The Checks table says "not read" once only where a check says an unread account could not be read
+    (review: matching the account's name alone rewrote other reasons that happened to contain it)."""
+    from socialaudit.models import AccountCollection, CollectionStatus, Status
+    from socialaudit.reports import _say_unread_once
+
+    unread = AccountCollection(school="s", platform="x", account="StJo", status=CollectionStatus.UNAVAILABLE)
+    read = AccountCollection(school="s", platform="mastodon", account="stjo", status=CollectionStatus.OK)
+    other = "None of the school's accounts is on a platform whose comments are read (StJo posts no comments)."
+    rows = [{"name": "post_frequency", "status": Status.NOT_EVALUATED.value,
+             "summary": "2 posts, but x StJo could not be collected, so the count is incomplete."},
+            {"name": "comments", "status": Status.NOT_EVALUATED.value, "summary": other},
+            {"name": "handle_format", "status": Status.FAIL.value, "summary": "x StJo could not be collected."}]
+    _say_unread_once(rows, [], [unread, read])
+    assert rows[0]["summary"] == "Accounts or calendars not read: the first actions above say which."
+    assert rows[1]["summary"] == other  # not evaluated for another reason
+    assert rows[2]["summary"] == "x StJo could not be collected."  # only "not evaluated" rows are rewritten
