@@ -39,6 +39,7 @@ from typing import Any
 
 from checks import _lexicon as lx
 from checks import _personal
+from checks._names import name_tables
 
 __all__ = ["CATEGORIES", "CRITICAL", "LABELS", "Model", "Reading", "Verdict", "analyse", "features", "lexicon_hits", "load",
            "normalise", "personal_data", "read", "words"]
@@ -540,7 +541,6 @@ _NAME_WORD = re.compile(r"(?<![\w'])[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?=\b)")
 def _name_spans(text: str) -> list[tuple[int, int]]:
     """Where a person's name probably is: a Capitalised word after a title, inside a sentence, or a known
     given name; masked in the evidence like the abuse, so a report never spreads a pupil's name."""
-    from checks._names import name_tables
 
     tables = name_tables()
     out = []
@@ -563,7 +563,6 @@ def _cue_words(model: Model, category: str, text: str, norm: str, toks: Sequence
     """The words and phrases that weighed most for ``category``: a word's own weight plus its cue's."""
     w = model.weights.get(category, {})
     table = cue_table()
-    from checks._names import name_tables
 
     british = name_tables().british
     hidden = {text[a:b].lower() for a, b in names} | _TITLES | {t for t in toks if t in british and t not in table}

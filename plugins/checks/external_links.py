@@ -24,13 +24,28 @@ from socialaudit.models import CheckResult, Finding, LinkState, Post, Severity, 
 from socialaudit.weeks import IsoWeek
 
 
+class Resolution(Protocol):
+    """What the check reads of one URL's resolution (``socialaudit.links.LinkResolution`` is one): the redirect
+    chain, where it ended, and the verdict with its one-line reason. Hashable: findings are memoised by it."""
+
+    @property
+    def state(self) -> LinkState: ...
+    @property
+    def final_url(self) -> str: ...
+    @property
+    def chain(self) -> tuple[str, ...]: ...
+    @property
+    def reason(self) -> str: ...
+    def __hash__(self) -> int: ...
+
+
 @runtime_checkable
 class Resolver(Protocol):
     """The ``links`` input: each URL's resolution (a ``socialaudit.links.LinkResolution``: state, chain,
     final_url, reason). In the pipeline it is ``socialaudit.links.KeptLinks``, answering from what the collect
     step resolved (for :func:`planned`'s links and ``stop``) and opening nothing; ``scan`` gives the live resolver."""
 
-    def resolve_many(self, urls: Sequence[str], *, stop: Callable[[str], str] | None = None) -> Mapping[str, Any]: ...
+    def resolve_many(self, urls: Sequence[str], *, stop: Callable[[str], str] | None = None) -> Mapping[str, Resolution]: ...
 
 NAME = "external_links"
 POLICY = "4.1"
@@ -270,7 +285,7 @@ def _static(url: str, host: str, path: str, blocklist: Blocklist, protected: tup
     return out
 
 
-def _from_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
+def _from_resolution(url: str, res: Resolution, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
                      require_https: bool) -> list[_Problem]:
     """Problems found by following the link (memoised with the blocklist, per resolution)."""
     key = ("resolved", res, protected, max_edits, require_https)
@@ -280,7 +295,7 @@ def _from_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[
     return list(known)
 
 
-def _judge_resolution(url: str, res: Any, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
+def _judge_resolution(url: str, res: Resolution, blocklist: Blocklist, protected: tuple[str, ...], max_edits: int,
                       require_https: bool) -> list[_Problem]:
     out: list[_Problem] = []
     trail = " -> ".join(_host_of(u) for u in res.chain) if len(res.chain) > 1 else _show(url)
