@@ -166,3 +166,29 @@ def test_run_config_reaches_the_tasks_without_the_environment(audit_env, demo_co
     assert run_week(WEEK, config_file=str(demo_config)).state == "success"
     assert os.environ["SOCIALAUDIT_CONFIG"] == missing
     assert (audit_env.output / "reports" / "2026-W47" / "schools" / "st-aidans.html").exists()
+
+
+def test_the_week_still_running_is_refused_unless_allowed_and_then_every_report_says_so(audit_env, capsys):
+    """A week that has not ended is refused; with ``--allow-incomplete`` a real run audits it, and its Trust
+    report, school reports and emails say it is incomplete. A week not yet started is refused either way."""
+    from datetime import datetime, timezone
+
+    from socialaudit import cli
+
+    config = audit_env.load()
+    running = IsoWeek.last_complete(datetime.now(timezone.utc), config.trust.timezone) + 1
+    assert cli.main(["run", "--week", str(running)]) == 2
+    assert "--allow-incomplete audits it anyway" in capsys.readouterr().err
+    assert cli.main(["run", "--week", str(running + 1), "--allow-incomplete"]) == 2
+    assert f"week {running + 1} has not started yet" in capsys.readouterr().err
+    assert cli.main(["run", "--week", str(running), "--allow-incomplete"]) == 0
+    words = f"Week {running} had not ended when this audit ran"
+    files = {name: body.decode("utf-8", "replace") for name, body in _files(audit_env.output).items()}
+    reports = [name for name in files if name.startswith(f"reports/{running}/")]
+    emails = [name for name in files if name.startswith(f"outbox/{running}/")]
+    assert len(reports) == 1 + len(config.schools) and len(emails) == len(config.schools)
+    for name in reports:
+        assert words in files[name], name
+    for name in emails:  # the email's parts are encoded: read them as a mail client does
+        message = email.message_from_string(files[name], policy=email.policy.default)
+        assert all(words in part.get_content() for part in message.walk() if part.get_content_type().startswith("text/"))

@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,12 @@ def _say_unread_once(checks: list[dict[str, Any]], results: list[CheckResult],
             row["summary"] = "Accounts or calendars not read: the first actions above say which."
 
 
+def unfinished(config: TrustConfig, week: IsoWeek, now: datetime | None = None) -> bool:
+    """Whether ``week`` had not ended (in the trust's time zone) when the report was made: a run given
+    ``--allow-incomplete``. Its posts and figures are partial, and every report and email says so."""
+    return week > IsoWeek.last_complete(now or datetime.now(timezone.utc), config.trust.timezone)
+
+
 def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store) -> dict[str, Any]:
     """Everything the school report and the head's email show, grouped and sorted."""
     results = store.results_for(week, school.id)
@@ -285,6 +292,7 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
         "school": {"id": school.id, "name": school.name, "head_email": school.head_email, "dsl_email": school.dsl_email},
         "week": str(week),
         "week_label": week_label(week),
+        "unfinished": unfinished(config, week),
         "overall": {"status": overall.value, "status_label": overall.label},
         "clauses": clauses,
         "checks": checks,
@@ -413,7 +421,7 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
     ]
     trends = _trends(config, week, store, missing)
     return {"trust": {"name": config.trust.name}, "week": str(week), "week_label": week_label(week),
-            "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing, "suppressed": suppressed,
+            "unfinished": unfinished(config, week), "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing, "suppressed": suppressed,
             "statuses": [{"value": s, "label": Status(s).label} for s in MATRIX_STATUSES],
             "trends": trends}
 

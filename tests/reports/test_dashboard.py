@@ -196,3 +196,28 @@ def test_the_trust_reports_reviewed_list_has_one_row_per_incident(store):
     view = reports.trust_view(config, WEEK, store, missing=[])
     [row] = [r for r in view["rows"] if r["id"] == "st-aidans"]
     assert row["suppressed"] == 1 and len([f for f in view["suppressed"] if f["school_id"] == "st-aidans"]) == 1
+
+
+def test_a_week_still_running_says_so_in_every_report_and_email(store, tmp_path):
+    """``run --allow-incomplete`` audits the week still running: the Trust report, each school report and each
+    email say that its posts and figures are incomplete; a week that has ended says nothing of the kind."""
+    from datetime import datetime, timedelta, timezone
+
+    from socialaudit import mail, reports
+    from socialaudit.weeks import IsoWeek
+
+    config = load_config(ROOT / "config" / "trust.yaml")
+    now = datetime.now(timezone.utc)
+    running = IsoWeek.last_complete(now, config.trust.timezone) + 1
+    assert reports.unfinished(config, running) and not reports.unfinished(config, running - 1)
+    assert not reports.unfinished(config, running, now=now + timedelta(days=8))  # once it has ended
+    school = config.schools[0]
+    for week, expected in ((running, True), (WEEK, False)):
+        _seed_week(store, week, dict.fromkeys(SCHOOLS, Status.PASS), {}, set())
+        words = f"Week {week} had not ended when this audit ran"
+        trust = reports.trust_view(config, week, store, missing=[])
+        view = reports.school_view(config, school, week, store)
+        pages = [reports.write_trust_report(trust, tmp_path / str(week)).read_text(encoding="utf-8"),
+                 reports.write_school_report(view, tmp_path / str(week)).read_text(encoding="utf-8"),
+                 *mail.render_bodies(view)]
+        assert [words in page for page in pages] == [expected] * 4, week

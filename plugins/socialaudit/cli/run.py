@@ -146,8 +146,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                            IsoWeek.parse(args.to_week) if args.to_week else last)
     else:
         weeks = [last]
-    if weeks[-1] > last:  # a week still running would be sealed with part of its posts and its KPIs
-        raise UsageError(f"week {weeks[-1]} has not ended yet: the last complete week is {last}")
+    if weeks[-1] > last + 1:  # not even started: there is nothing to audit
+        raise UsageError(f"week {weeks[-1]} has not started yet: the last complete week is {last}")
+    if weeks[-1] > last and not args.allow_incomplete:  # still running: sealed with part of its posts and its KPIs
+        raise UsageError(f"week {weeks[-1]} has not ended yet: the last complete week is {last} "
+                         "(--allow-incomplete audits it anyway, and its reports and emails say it is incomplete)")
     if len(weeks) > MAX_BACKFILL_WEEKS:
         raise UsageError(f"{len(weeks)} weeks from {weeks[0]} to {weeks[-1]}: a backfill covers at most "
                          f"{MAX_BACKFILL_WEEKS} weeks (about five years) per command; no platform keeps posts for longer")
@@ -196,6 +199,8 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--week", help="ISO week, e.g. 2026-W47")
     run.add_argument("--from", dest="from_week", help="first week of a backfill")
     run.add_argument("--to", dest="to_week", help="last week of a backfill")
+    run.add_argument("--allow-incomplete", action="store_true",
+                     help="audit the week still running (its posts so far); every report and email says it is incomplete")
     run.add_argument("--from-store", action="store_true",
                      help="audit from the posts already stored, without collecting (accounts with none: not evaluated)")
     run.set_defaults(func=cmd_run)
