@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,26 +57,31 @@ def _get(name: str) -> str:
 
 
 @contextmanager
-def cli_output(folder: str | os.PathLike[str] | None) -> Iterator[None]:
-    """The CLI's ``--output DIR``: while the command runs, ``DIR`` stands in for ``$SOCIALAUDIT_OUTPUT``
-    (reports, outbox, the default store and archive), in this process (``run``'s Airflow runs the DAG's
-    tasks in-process); nothing is changed when ``folder`` is None or empty."""
-    if not folder:
+def _override(name: str, value: str | os.PathLike[str] | None) -> Iterator[None]:
+    """While the block runs, ``value`` (a path, made absolute) stands in for the variable ``name`` in this
+    process; nothing is changed when ``value`` is None or empty. The previous override comes back after."""
+    if not value:
         yield
         return
-    before = _CLI_OVERRIDES.get(OUTPUT_ENV)
-    _CLI_OVERRIDES[OUTPUT_ENV] = str(Path(folder).resolve())
+    before = _CLI_OVERRIDES.get(name)
+    _CLI_OVERRIDES[name] = str(Path(value).resolve())
     try:
         yield
     finally:
         if before is None:
-            _CLI_OVERRIDES.pop(OUTPUT_ENV, None)
+            _CLI_OVERRIDES.pop(name, None)
         else:
-            _CLI_OVERRIDES[OUTPUT_ENV] = before
+            _CLI_OVERRIDES[name] = before
 
 
-@contextmanager
-def config_for_this_process(path: str | os.PathLike[str] | None) -> Iterator[None]:
+def cli_output(folder: str | os.PathLike[str] | None) -> AbstractContextManager[None]:
+    """The CLI's ``--output DIR``: while the command runs, ``DIR`` stands in for ``$SOCIALAUDIT_OUTPUT``
+    (reports, outbox, the default store and archive), in this process (``run``'s Airflow runs the DAG's
+    tasks in-process); nothing is changed when ``folder`` is None or empty."""
+    return _override(OUTPUT_ENV, folder)
+
+
+def config_for_this_process(path: str | os.PathLike[str] | None) -> AbstractContextManager[None]:
     """``run --config FILE``: while the block runs, ``FILE`` stands in for ``$SOCIALAUDIT_CONFIG`` in this process;
     nothing is changed when ``path`` is None.
 
@@ -84,18 +89,7 @@ def config_for_this_process(path: str | os.PathLike[str] | None) -> Iterator[Non
     (airflow/sdk/definitions/dag.py: ``_run_task`` calls ``run_task_in_process``); the tasks find FILE here, as
     a deployed task finds $SOCIALAUDIT_CONFIG, and the environment is left alone.
     """
-    if path is None:
-        yield
-        return
-    before = _CLI_OVERRIDES.get(CONFIG_ENV)
-    _CLI_OVERRIDES[CONFIG_ENV] = str(Path(path).resolve())
-    try:
-        yield
-    finally:
-        if before is None:
-            _CLI_OVERRIDES.pop(CONFIG_ENV, None)
-        else:
-            _CLI_OVERRIDES[CONFIG_ENV] = before
+    return _override(CONFIG_ENV, path)
 
 
 def config_file(explicit: str | os.PathLike[str] | None = None) -> Path:
