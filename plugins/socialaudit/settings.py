@@ -1,11 +1,14 @@
-"""Deployment settings: the only module that reads ``os.environ`` (core: imports nothing of ours).
+"""Deployment settings: the only module that reads ``os.environ``, and nothing of ours writes it (core: imports
+nothing of ours; tests/test_errors_settings.py checks both).
 
 Every value is read when it is asked for, not at import, so a test or a deployment can set the
 variable before the call. The CLI passes ``--config`` down as an argument, and for the DAG's tasks that
-``python -m socialaudit run`` runs in its own process, ``--config`` and ``--output`` stand in for
+``dag.test`` runs in the process that calls it, ``--config`` and ``--output`` stand in for
 ``SOCIALAUDIT_CONFIG`` and ``SOCIALAUDIT_OUTPUT`` (:func:`config_for_this_process`, :func:`cli_output`), never
-through the environment. The one write is :func:`export_airflow_variables`: Airflow's own ``AIRFLOW_*``
-variables before ``run`` starts Airflow in-process (why: its docstring).
+through the environment. Airflow 3.3 takes its own variables (``AIRFLOW_HOME``, ``AIRFLOW__SECTION__KEY``) only
+from the environment, when it is imported, so ``python -m socialaudit run`` runs Airflow in a child process
+started with ``env=`` (a copy, :func:`airflow_variables`, with them added: socialaudit.cli.run) rather than
+setting them here.
 
 =================================  ===========================================================
 ``SOCIALAUDIT_CONFIG``             the trust config (default ``config/trust.yaml``)
@@ -27,7 +30,7 @@ ours the DAG file loads then (tests/dags/test_integrity.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +51,7 @@ DEFAULT_ACCOUNT_DEADLINE = 900.0
 
 
 # The CLI's options that stand in for a variable in this process only (``--output``, and ``run``'s ``--config``
-# for the tasks it runs): set for one command (cli_output, config_for_this_process), read before the environment.
+# for the tasks dag.test runs): set for one command (cli_output, config_for_this_process), read before the environment.
 _CLI_OVERRIDES: dict[str, str] = {}
 
 
@@ -76,8 +79,8 @@ def _override(name: str, value: str | os.PathLike[str] | None) -> Iterator[None]
 
 def cli_output(folder: str | os.PathLike[str] | None) -> AbstractContextManager[None]:
     """The CLI's ``--output DIR``: while the command runs, ``DIR`` stands in for ``$SOCIALAUDIT_OUTPUT``
-    (reports, outbox, the default store and archive), in this process (``run``'s Airflow runs the DAG's
-    tasks in-process); nothing is changed when ``folder`` is None or empty."""
+    (reports, outbox, the default store and archive), in this process (``run``'s Airflow process takes it as
+    an argument and runs the DAG's tasks in-process); nothing is changed when ``folder`` is None or empty."""
     return _override(OUTPUT_ENV, folder)
 
 
@@ -85,9 +88,9 @@ def config_for_this_process(path: str | os.PathLike[str] | None) -> AbstractCont
     """``run --config FILE``: while the block runs, ``FILE`` stands in for ``$SOCIALAUDIT_CONFIG`` in this process;
     nothing is changed when ``path`` is None.
 
-    ``python -m socialaudit run`` runs the DAG with ``dag.test``, which runs every task in this process
-    (airflow/sdk/definitions/dag.py: ``_run_task`` calls ``run_task_in_process``); the tasks find FILE here, as
-    a deployed task finds $SOCIALAUDIT_CONFIG, and the environment is left alone.
+    ``python -m socialaudit run`` runs the DAG with ``dag.test`` in its Airflow process, which runs every task in
+    that process (airflow/sdk/definitions/dag.py: ``_run_task`` calls ``run_task_in_process``); the tasks find FILE
+    here, as a deployed task finds $SOCIALAUDIT_CONFIG, and the environment is left alone.
     """
     return _override(CONFIG_ENV, path)
 
@@ -180,25 +183,8 @@ def airflow_log_level(default: str = "WARNING") -> str:
 
 
 def airflow_variables() -> dict[str, str]:
-    """A copy of the environment, for starting an Airflow subprocess."""
+    """A copy of the environment, for a child process's ``env=`` (Airflow's CLI, ``run``'s Airflow process)."""
     return dict(os.environ)
-
-
-def export_airflow_variables(values: Mapping[str, str]) -> None:
-    """Set Airflow's own variables (``AIRFLOW_HOME``, ``AIRFLOW__SECTION__KEY``) in this process's environment:
-    the one write to ``os.environ`` in socialaudit, made by ``python -m socialaudit run`` before it imports Airflow.
-
-    Airflow 3.3 takes these from the environment only, at import: ``airflow.configuration`` reads
-    ``os.environ["AIRFLOW_HOME"]`` when it is imported (``get_airflow_home``) and finds ``airflow.cfg`` there, and
-    ``airflow.settings`` reads the DAGs and plugins folders, the database URL and the logging settings when it is
-    imported (``configure_vars``, ``DAGS_FOLDER``). ``conf.set`` comes too late for those, and the only other
-    source, ``airflow.cfg``, is found through ``AIRFLOW_HOME`` itself. Anything but an Airflow variable is refused:
-    socialaudit's own settings travel as arguments (:func:`config_for_this_process` for ``--config``).
-    """
-    for key, value in values.items():
-        if key != "AIRFLOW_HOME" and not key.startswith("AIRFLOW__"):
-            raise ValueError(f"{key}: only Airflow's own variables are set in the environment")
-        os.environ[key] = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +203,10 @@ def dag_knobs() -> DagKnobs:
     """``$SOCIALAUDIT_BATCH_SIZE`` (default 0), ``_COLLECT_POOL`` (socialaudit_collect), ``_MAX_ACTIVE_PER_RUN`` (16),
     ``_RETRIES`` (3), ``_RETRY_DELAY_SECONDS`` (120) and ``_TASK_TIMEOUT_MINUTES`` (60). ValueError for a value
     that is not a number (the DAG then fails to import, naming it)."""
-    env = os.environ
-    return DagKnobs(batch_size=int(env.get("SOCIALAUDIT_BATCH_SIZE", "0")),
-                    collect_pool=env.get("SOCIALAUDIT_COLLECT_POOL", "socialaudit_collect"),
-                    max_active_per_run=int(env.get("SOCIALAUDIT_MAX_ACTIVE_PER_RUN", "16")),
-                    retries=int(env.get("SOCIALAUDIT_RETRIES", "3")),
-                    retry_delay_seconds=float(env.get("SOCIALAUDIT_RETRY_DELAY_SECONDS", "120")),
-                    task_timeout_minutes=float(env.get("SOCIALAUDIT_TASK_TIMEOUT_MINUTES", "60")))
+    knob = os.environ.get  # not an alias of os.environ itself: the test that nothing writes it sees only reads
+    return DagKnobs(batch_size=int(knob("SOCIALAUDIT_BATCH_SIZE", "0")),
+                    collect_pool=knob("SOCIALAUDIT_COLLECT_POOL", "socialaudit_collect"),
+                    max_active_per_run=int(knob("SOCIALAUDIT_MAX_ACTIVE_PER_RUN", "16")),
+                    retries=int(knob("SOCIALAUDIT_RETRIES", "3")),
+                    retry_delay_seconds=float(knob("SOCIALAUDIT_RETRY_DELAY_SECONDS", "120")),
+                    task_timeout_minutes=float(knob("SOCIALAUDIT_TASK_TIMEOUT_MINUTES", "60")))

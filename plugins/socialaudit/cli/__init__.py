@@ -4,7 +4,8 @@ Bad input (malformed JSON line, unknown platform, invalid config) gives one line
 what is wrong, and exit code 2. A run or a collection that fails exits 1.
 
 One module per command (``run``, ``collect``, ``scan``, ``send``, ``suppress``, ``history``, ``evaluate``), each with ``add_parser(sub)``,
-which adds its sub-command and sets ``func``.
+which adds its sub-command and sets ``func``. ``run_in_airflow`` is not a command: it is the process ``run`` starts
+Airflow in (``_child`` starts it and stops it with its parent).
 """
 
 from __future__ import annotations

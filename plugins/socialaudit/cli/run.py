@@ -1,12 +1,25 @@
-"""``python -m socialaudit run``: the weekly audit DAG for a week or a backfill, through Airflow in-process."""
+"""``python -m socialaudit run``: the weekly audit DAG for a week or a backfill, through Airflow in a child process.
+
+:func:`cmd_run` checks the weeks and the config in this process (a bad one is one line and exit 2, with no Airflow
+started), then runs :func:`run_weeks` in a child, ``python -m socialaudit.cli.run_in_airflow``, and returns its exit
+status. Why a child: Airflow 3.3 takes ``AIRFLOW_HOME``, its folders, database and logging only from the
+environment, when it is imported (``airflow/configuration.py`` ``get_airflow_home``, ``airflow/settings.py``
+``configure_vars``; ``conf.set`` comes too late, and ``airflow.cfg`` is found through ``AIRFLOW_HOME`` itself). A
+child started with ``env=`` (:func:`child_environment`) gets them without this process's ``os.environ`` being
+written, and nothing in ``plugins/`` writes it (tests/test_errors_settings.py). socialaudit's own options travel as
+the child's arguments (``--config``, ``--output``). The child streams its output here, is stopped with this process
+and never outlives it (:mod:`socialaudit.cli._child`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -15,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from checks._base import validate_settings
 from socialaudit import settings
+from socialaudit.cli._child import run_child
 from socialaudit.cli._common import EXIT_FAILED
 from socialaudit.config import PROJECT_ROOT, load_config
 from socialaudit.errors import UsageError
@@ -22,7 +36,8 @@ from socialaudit.weeks import IsoWeek, week_range
 
 
 def airflow_environment(config: str | None = None) -> dict[str, str]:
-    """Project-local Airflow settings (SQLite metadata DB), unless the caller has its own."""
+    """Project-local Airflow settings (SQLite metadata DB), unless the caller has its own (scripts/airflow_ui.py and
+    :func:`child_environment` lay them over a copy of the environment)."""
     home = settings.airflow_home(PROJECT_ROOT / ".airflow")
     env = {
         "AIRFLOW_HOME": str(home),
@@ -102,19 +117,32 @@ def logical_date_for(week: IsoWeek, tz: str) -> datetime:
     return datetime.combine(week.sunday + timedelta(days=1), time(6), ZoneInfo(tz))
 
 
+def child_environment() -> dict[str, str]:
+    """The environment of ``run``'s Airflow process: a copy of this one, with :func:`airflow_environment`'s variables
+    where the caller set none (``AIRFLOW_HOME`` is always the one ``settings.airflow_home`` names), and the folder
+    this package is imported from first on ``PYTHONPATH``, so the child imports the same socialaudit."""
+    env = settings.airflow_variables()
+    for key, value in airflow_environment().items():
+        if key == "AIRFLOW_HOME" or key not in env:
+            env[key] = value
+    plugins = str(Path(__file__).resolve().parents[2])
+    paths = [path for path in env.get("PYTHONPATH", "").split(os.pathsep) if path]
+    env["PYTHONPATH"] = os.pathsep.join([plugins, *[path for path in paths if path != plugins]])
+    return env
+
+
 def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = True) -> Any:
-    """Run the trust_weekly_audit DAG for one week through Airflow (``dag.test``); returns the DagRun.
+    """Run the trust_weekly_audit DAG for one week through Airflow (``dag.test``) in this process; returns the DagRun.
 
     ``collect=False`` audits the week from the posts already in the store (DAG param ``collect``).
 
-    Airflow, started here in-process, is configured by its own variables (``settings.export_airflow_variables``
-    says why that is the one write to the environment); a variable the caller set wins, except ``AIRFLOW_HOME``,
-    which is always the one ``settings.airflow_home`` names. dag.test runs the tasks in this process, and they find
-    ``--config`` through ``settings.config_for_this_process``, not the environment.
+    Airflow reads its variables from this process's environment when it is imported: ``run`` calls this in the
+    child :func:`child_environment` configures, and the tests' conftest sets them for pytest's process. dag.test runs
+    the tasks in this process, and they find ``--config`` through ``settings.config_for_this_process``.
     """
-    current = settings.airflow_variables()
-    settings.export_airflow_variables({key: value for key, value in airflow_environment().items()
-                                       if key == "AIRFLOW_HOME" or key not in current})
+    if not settings.value("AIRFLOW__CORE__DAGS_FOLDER"):
+        raise RuntimeError("run_week needs Airflow's variables in the environment (python -m socialaudit run sets them "
+                           "for its Airflow process: socialaudit.cli.run.child_environment)")
     ensure_airflow_db()
     from airflow.dag_processing.dagbag import DagBag
 
@@ -129,6 +157,52 @@ def run_week(week: IsoWeek, *, config_file: str | None = None, collect: bool = T
                        run_conf={"week": str(week), "collect": collect})
     _record_real_start(run, started)
     return run
+
+
+def run_weeks(weeks: Sequence[IsoWeek], *, config_file: str, from_store: bool = False) -> int:
+    """Run the DAG for each week in turn, in this process (``run``'s Airflow process), and print where each week's
+    reports, emails and archive are; 0, or EXIT_FAILED when a week's run did not succeed.
+
+    A demo config's simulator is started here, unless one is listening already, and answers each week as of its
+    scheduled run.
+    """
+    config = load_config(config_file)
+    tz = config.trust.timezone
+    simulator = None
+    if config.demo and not from_store and not _listening(config.demo.simulator):
+        # local: only a demo run starts the simulator; production paths never import it (tests/test_layers.py)
+        from socialaudit.simulator import Simulator
+
+        parts = urlsplit(config.demo.simulator)
+        simulator = Simulator(host=parts.hostname or "127.0.0.1", port=parts.port or 8765,
+                              config_path=config.source).start()
+        print(f"started the platform simulator on {simulator.url}", file=sys.stderr)
+    output = settings.output_dir()
+    failed = []
+    try:
+        for week in weeks:
+            if simulator is not None:
+                # The demo's own simulator answers as of the week's scheduled run (the Monday after, 06:00),
+                # so a demo of any past week sees what that run would have seen (comments not yet removed).
+                simulator.fixed_now = logical_date_for(week, tz).astimezone(timezone.utc)
+            run = run_week(week, config_file=config.source, collect=not from_store)
+            state = str(getattr(run, "state", "unknown"))
+            state = state.split(".")[-1].lower()
+            print(f"{week}: run {state}" + (" (audited from stored posts, nothing collected)" if from_store else ""))
+            print(f"  Trust report:   {output / 'reports' / str(week) / 'index.html'}")
+            print(f"  School reports: {output / 'reports' / str(week) / 'schools'}/")
+            print(f"  Emails:         {output / 'outbox' / str(week)}/")
+            print(f"  Archive:        {settings.archive_location() or output / 'archive'}/{week}/ "
+                  f"(python -m socialaudit history verify)")
+            if state != "success":
+                failed.append(str(week))
+    finally:
+        if simulator is not None:
+            simulator.stop()
+    if failed:
+        print(f"run failed for {', '.join(failed)}: see the Trust report for the schools that did not finish", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
 
 
 MAX_BACKFILL_WEEKS = 260
@@ -154,43 +228,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(weeks) > MAX_BACKFILL_WEEKS:
         raise UsageError(f"{len(weeks)} weeks from {weeks[0]} to {weeks[-1]}: a backfill covers at most "
                          f"{MAX_BACKFILL_WEEKS} weeks (about five years) per command; no platform keeps posts for longer")
-    simulator = None
-    if config.demo and not args.from_store and not _listening(config.demo.simulator):
-        # local: only a demo run starts the simulator; production paths never import it (tests/test_layers.py)
-        from socialaudit.simulator import Simulator
-
-        parts = urlsplit(config.demo.simulator)
-        simulator = Simulator(host=parts.hostname or "127.0.0.1", port=parts.port or 8765,
-                              config_path=config.source).start()
-        print(f"started the platform simulator on {simulator.url}", file=sys.stderr)
-    output = settings.output_dir()
-    failed = []
-    try:
-        for week in weeks:
-            if simulator is not None:
-                # The demo's own simulator answers as of the week's scheduled run (the Monday after, 06:00),
-                # so a demo of any past week sees what that run would have seen (comments not yet removed).
-                simulator.fixed_now = logical_date_for(week, tz).astimezone(timezone.utc)
-            run = run_week(week, config_file=config.source, collect=not args.from_store)
-            state = str(getattr(run, "state", "unknown"))
-            state = state.split(".")[-1].lower()
-            print(f"{week}: run {state}" + (" (audited from stored posts, nothing collected)" if args.from_store else ""))
-            print(f"  Trust report:   {output / 'reports' / str(week) / 'index.html'}")
-            print(f"  School reports: {output / 'reports' / str(week) / 'schools'}/")
-            print(f"  Emails:         {output / 'outbox' / str(week)}/")
-            print(f"  Archive:        {settings.archive_location() or output / 'archive'}/{week}/ "
-                  f"(python -m socialaudit history verify)")
-            if state != "success":
-                failed.append(str(week))
-    finally:
-        if simulator is not None:
-            simulator.stop()
-    if failed:
-        print(f"run failed for {', '.join(failed)}: see the Trust report for the schools that did not finish", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
-
-
+    argv = [sys.executable, "-m", "socialaudit.cli.run_in_airflow", "--config", config.source]
+    if getattr(args, "output_dir", None):  # --output: the folder, as an argument (settings.cli_output made it absolute)
+        argv += ["--output", str(settings.output_dir())]
+    if args.from_store:
+        argv.append("--from-store")
+    return run_child([*argv, *map(str, weeks)], child_environment(), name="socialaudit run")
 
 
 def add_parser(sub: Any) -> None:
