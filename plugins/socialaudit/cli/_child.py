@@ -70,10 +70,10 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], *, name: str) -> int:
         for relay in relays:
             relay.join(STOP_GRACE_SECONDS)
     if stopped:
-        print(f"{name}: stopped by {signal.Signals(stopped[0]).name} before it finished", file=sys.stderr)
+        print(f"{name}: stopped by {_signal_name(stopped[0])} before it finished", file=sys.stderr)
         return 128 + stopped[0]
     if code < 0:  # killed from outside (the OOM killer, an operator): say so, as a shell would
-        print(f"{name}: its process was killed by {signal.Signals(-code).name}", file=sys.stderr)
+        print(f"{name}: its process was killed by {_signal_name(-code)}", file=sys.stderr)
         return 128 - code
     return code
 
@@ -94,6 +94,13 @@ def die_with_parent(lifeline: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:  # a real-time signal has no name
+        return f"signal {signum}"
 
 
 def _file_descriptor(stream: IO[str]) -> int | None:
