@@ -130,8 +130,8 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
         page_no += 1
         archive.save_raw(platform="bluesky", account=key, page=page_no, url=response.url, body=response.body,
                          content_type=response.content_type)
-        if response.status == 400:
-            continue  # deleted since it was listed (NotFound): the post stands without comments
+        if response.status in (400, 404, 410):
+            continue  # deleted since it was listed (NotFound, or a proxy's 404): the post stands without comments
         _raise_for_status(response, actor)
         data = response.json()
         thread = data.get("thread") if isinstance(data, dict) else None

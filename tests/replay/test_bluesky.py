@@ -1,0 +1,141 @@
+"""The Bluesky collector against real AppView responses kept by atproto.dart's and the atproto Python
+SDK's test suites (see recorded/SOURCES.md), served from a loopback server through the real session."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from collectors import bluesky
+from collectors._base import CollectionResult
+from socialaudit.models import CollectionStatus, parse_utc
+from tests.collectors.social_sim import Account
+from tests.replay.server import Recorded, ReplayServer, file_response, replay_session
+
+JSON = "application/json; charset=utf-8"
+FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
+THREAD = "/xrpc/app.bsky.feed.getPostThread"
+AUTHOR_FEED = "bluesky/atproto.dart/getAuthorFeed.json"  # @shinyakato.dev's feed, 25 items, with a cursor
+WINDOW = (datetime(2023, 4, 29, tzinfo=timezone.utc), datetime(2023, 5, 1, tzinfo=timezone.utc))
+
+
+def collect(server: ReplayServer, actor: str, window: tuple[datetime, datetime] = WINDOW) -> CollectionResult:
+    return bluesky.collect(Account(actor), school="st-fict", session=replay_session(server), since=window[0],
+                           until=window[1], base_url=server.url)
+
+
+def feed_of_thread(relative: str) -> Recorded:
+    """A getAuthorFeed page holding the recorded thread's own post view, unchanged: ``{"feed": [{"post":
+    thread.post}]}`` (a feed item carries the same PostView), so the collector asks for that thread."""
+    thread = file_response(relative, JSON).json()["thread"]
+    return Recorded(status=200, body=json.dumps({"feed": [{"post": thread["post"]}]}).encode(),
+                    headers=(("content-type", JSON),), source=f"feed of {relative}")
+
+
+@pytest.fixture(scope="module")
+def feed_server():
+    with ReplayServer() as server:
+        server.add(FEED, file_response(AUTHOR_FEED, JSON))
+        yield server
+
+
+def test_a_recorded_author_feed_is_read_field_for_field(feed_server):
+    recorded = [item for item in file_response(AUTHOR_FEED, JSON).json()["feed"]
+                if WINDOW[0] <= parse_utc(item["post"]["record"]["createdAt"]) < WINDOW[1]]
+    result = collect(feed_server, "shinyakato.dev")
+
+    assert result.pages == 1 and result.skipped == 0 and not result.stopped
+    assert len(result.posts) == len(recorded) == 24
+    by_id = {post.id: post for post in result.posts}
+    for item in recorded:
+        view, record = item["post"], item["post"]["record"]
+        post = by_id[view["uri"]]
+        assert post.created_at == parse_utc(record["createdAt"])
+        assert post.url == f"https://bsky.app/profile/{view['author']['handle']}/post/{view['uri'].rsplit('/', 1)[1]}"
+        assert post.text == record["text"]  # its only link facets frame their own full URI
+        assert post.is_reply == ("reply" in record)
+        assert post.is_repost == ("reason" in item)
+    assert sum(post.is_repost for post in result.posts) == 1  # the other repost is of a post older than the window
+    assert sum(post.is_reply for post in result.posts) == 20
+
+
+def test_images_without_alt_text_are_photos_with_no_alt(feed_server):
+    result = collect(feed_server, "shinyakato.dev")
+    (post,) = [p for p in result.posts if p.text == "A treasure trove! 🐩"]
+    assert [(m.type, m.alt) for m in post.media] == [("photo", None), ("photo", None)]  # recorded "alt": ""
+    assert post.media[0].url.startswith("https://cdn.bsky.social/imgproxy/D91foD_SxIPjaST3zNdmRuuFIgdvqb_xTWDOIslPNR8/")
+
+
+def test_link_facets_are_byte_offsets_and_a_link_card_adds_no_second_copy(feed_server):
+    """The text before the two link facets is Japanese (three bytes a character): slicing it by
+    character would cut the URLs; by byte it gives back the recorded text exactly."""
+    result = collect(feed_server, "shinyakato.dev")
+    (post,) = [p for p in result.posts if p.text.startswith("ブロックしたら")]
+    uri = "https://psky.app/profile/why.bsky.team/post/3juk5phzpf62w"
+    assert post.text.endswith(f"\n\n{uri} {uri}")
+    assert post.links == (uri,)
+    assert post.media == ()
+
+
+def test_threads_the_recording_does_not_hold_leave_their_posts_standing(feed_server):
+    """Twelve of the account's own posts in the window have replies; the recording holds none of their threads (the
+    replay's own 404 for each). Each post stands without comments: a thread that cannot be found is
+    not a reason to lose the account's feed (before, the first 404 failed the whole account)."""
+    own_with_replies = [item for item in file_response(AUTHOR_FEED, JSON).json()["feed"]
+                        if "reason" not in item and item["post"]["replyCount"]
+                        and WINDOW[0] <= parse_utc(item["post"]["record"]["createdAt"]) < WINDOW[1]]
+    before = len(feed_server.requests)
+    result = collect(feed_server, "shinyakato.dev")
+    asked = [r for r in feed_server.requests[before:] if r.startswith(THREAD)]
+    assert len(asked) == len(own_with_replies) == 12
+    assert all(post.comments == () for post in result.posts)
+    assert result.summary("st-fict", "bluesky", "shinyakato.dev").status is CollectionStatus.OK
+
+
+def test_a_cursor_to_a_page_the_recording_does_not_hold_keeps_the_first_page(feed_server):
+    result = collect(feed_server, "shinyakato.dev", (datetime(2023, 4, 28, tzinfo=timezone.utc), WINDOW[1]))
+
+    assert any("cursor=1682809172466%3A%3Abafyreihdpdn7uiqmshzb2y4o67gzy2aeairq6phuk476k2oidhy2p5dbwu" in r
+               for r in feed_server.requests)
+    assert result.pages == 1 and len(result.posts) == 25
+    summary = result.summary("st-fict", "bluesky", "shinyakato.dev")
+    assert summary.status is CollectionStatus.PARTIAL
+    assert summary.message.startswith("partly collected (1 page(s) kept): page 2 failed: bluesky shinyakato.dev: HTTP 404")
+
+
+def test_a_recorded_thread_becomes_the_posts_comments_blocked_and_missing_replies_skipped():
+    relative = "bluesky/atproto.dart/find_post_thread.json"
+    root = file_response(relative, JSON).json()["thread"]["post"]
+    with ReplayServer() as server:
+        server.add(FEED, feed_of_thread(relative))
+        server.add(THREAD, file_response(relative, JSON), uri=root["uri"])
+        (post,) = collect(server, "aliceisjustplaying.bsky.social",
+                          (datetime(2023, 4, 21, tzinfo=timezone.utc), datetime(2023, 4, 22, tzinfo=timezone.utc))).posts
+
+    assert post.links == ("https://bluesky-heatmap.fly.dev/",)  # the facet and the card (in recordWithMedia) agree
+    assert post.media == ()  # the quote's images belong to the quoted post
+    assert [(c.author, c.text) for c in post.comments] == [
+        ("nvpkp.bsky.social", "🔥"),
+        ("bcgraham.outgroup.social", "can someone who bikes without a helmet get my graph for me"),
+        ("tautologer.com", ""),  # an image reply, one level down; its blocked and deleted siblings are skipped
+    ]
+    assert post.comments[0].url == "https://bsky.app/profile/nvpkp.bsky.social/post/3jtvjdinqcm2a"
+    assert post.comments[0].created_at == datetime(2023, 4, 21, 17, 16, 55, 17000, tzinfo=timezone.utc)
+    assert all(c.post_id == root["uri"] for c in post.comments)
+
+
+def test_a_quote_with_images_gives_its_images_with_no_alt():
+    relative = "bluesky/atproto/thread_view_post_with_embed_media.json"
+    with ReplayServer() as server:
+        server.add(FEED, feed_of_thread(relative))
+        (post,) = collect(server, "test.marshal.dev",
+                          (datetime(2023, 9, 28, tzinfo=timezone.utc), datetime(2023, 9, 29, tzinfo=timezone.utc))).posts
+
+    assert post.id == "at://did:plc:kvwvcn5iqfooopmyzvb4qzba/app.bsky.feed.post/3kaheyt6vpc22"
+    assert post.url == "https://bsky.app/profile/test.marshal.dev/post/3kaheyt6vpc22"
+    assert post.text == ""
+    assert [(m.type, m.alt) for m in post.media] == [("photo", None)]
+    assert post.media[0].url.endswith("bafkreic3cp5ky525vsukjvrzxsc2h3jka2gud74l2hgeatw2rhj2qycnmq@jpeg")
+    assert not any(r.startswith(THREAD) for r in server.requests)  # replyCount 0: no thread asked for
