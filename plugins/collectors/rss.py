@@ -19,7 +19,9 @@ links           <a href> in the content, resolved             same
 =============== ============================================ ==============================
 
 Pagination: Atom ``rel="next"`` links, else WordPress ``?paged=N`` while the oldest item on the
-page is still inside the window (stopping on 404 or when a page brings nothing new).
+page is still inside the window (stopping on 404 or when a page brings nothing new). A ``?paged=N``
+page that answers 404 or nothing is past the end; a page the feed's own ``rel="next"`` names that
+does so has failed, and the account is partly collected with the pages before it.
 """
 
 from __future__ import annotations
@@ -71,12 +73,14 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
     result = CollectionResult()
     seen: set[str] = set()
     url: str | None = feed_url
+    guessed = False  # the page's address is WordPress's ?paged=N, not a next link the feed gave
     page = 1
     while url and page <= MAX_PAGES:
         try:
             response = session.get(url)
-            if page > 1 and (response.status == 404 or (response.status < 400 and not response.body.strip())):
+            if guessed and (response.status == 404 or (response.status < 400 and not response.body.strip())):
                 break  # ran past the last WordPress page (some answer 404, some an empty 200)
+            # a 404 or an empty page where the feed's own rel="next" pointed is a page that failed (below)
             if response.status in (401, 403, 404, 410):
                 raise AccountUnavailable(f"feed {feed_url} answered HTTP {response.status}")
             if response.status >= 400:
@@ -103,9 +107,9 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
         if not new:
             break
         if next_url:
-            url = next_url
+            url, guessed = next_url, False
         elif oldest is not None and oldest >= since and len(items) >= 5:
-            url = _with_page(feed_url, page + 1)
+            url, guessed = _with_page(feed_url, page + 1), True
         else:
             url = None
         page += 1
