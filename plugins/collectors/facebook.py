@@ -9,7 +9,9 @@ Calls, in order (all through :class:`collectors._graph.GraphClient`, token in th
    (Graph's multiple-id read of ``GET /{photo-id}?fields=alt_text,alt_text_custom``; attachments carry
    no alt text themselves).
 4. ``GET /{post-id}/comments?fields=id,message,created_time,from&filter=stream``: public comments, only
-   for posts whose ``comments.summary.total_count`` is above zero.
+   for posts whose ``comments.summary.total_count`` is above zero. A post whose comments Graph says
+   are not there (error 100/803, 404: deleted or hidden since it was listed) stands without them, and
+   the account is partial, saying so; the other posts are kept.
 
 Alt text: ``alt_text_custom`` is what the school wrote and is always preferred. ``alt_text`` is
 Meta's automatic caption ("May be an image of 3 people, child and garden"), not the school's
@@ -51,7 +53,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from collectors._base import Archive, CollectionResult, MalformedResponse
+from collectors._base import AccountUnavailable, Archive, CollectionResult, MalformedResponse
 from collectors._graph import GraphClient, graph_root, obj, parse_graph_time, token_from, urls_in_text
 from collectors._http import HttpSession
 from socialaudit.config import Account
@@ -117,7 +119,11 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
         url = client.next_url(data, url) if items else None
     alts = _alt_texts(client, [photo for d in drafts for (_, _, photo) in d.media if photo], result)
     for draft in drafts:
-        comments = _comments(client, draft, result) if draft.comment_count > 0 else ()
+        try:
+            comments = _comments(client, draft, result) if draft.comment_count > 0 else ()
+        except AccountUnavailable as exc:  # the post gone, or its comments hidden, since it was listed
+            comments = ()
+            result.skip(f"comments of post {draft.id} not read: {exc}")
         media = tuple(Media(type=kind, url=src, alt=alts.get(photo) if photo else None)
                       for kind, src, photo in draft.media)
         result.posts.append(Post(platform="facebook", account=key, school=school, id=draft.id, url=draft.url,
@@ -235,6 +241,9 @@ def _comments(client: GraphClient, draft: _Draft, result: CollectionResult) -> t
         data = client.get(url)
         pages += 1
         for item in data.get("data") or []:
+            if not isinstance(item, dict) or not item.get("id"):
+                result.skip(f"comment on {draft.id}: no id")
+                continue
             try:
                 author = obj(item.get("from"))
                 comments.append(Comment(id=str(item["id"]), post_id=draft.id, author=str(author.get("name") or ""),

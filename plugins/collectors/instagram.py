@@ -4,7 +4,8 @@ Two ways in, chosen per account:
 
 * **Own media** (the school granted a token for its own professional account):
   ``GET /{ig-user-id}/media?fields=...&since=&until=``, with carousels' ``children{...,alt_text}``,
-  and comments from ``GET /{ig-media-id}/comments`` for media with ``comments_count`` above zero.
+  and comments from ``GET /{ig-media-id}/comments`` for media with ``comments_count`` above zero
+  (a media whose comments Graph says are not there stands without them; the account is partial).
 * **Business discovery** (the trust's own professional account looks a school's account up by
   username): ``GET /{own-ig-user-id}?fields=business_discovery.username(h){id,username,media...}``,
   paging with ``media.after(cursor)``. Meta exposes no comments this way, so none are collected.
@@ -102,7 +103,10 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
         if with_comments and int(item.get("comments_count") or 0) > 0:
             from dataclasses import replace
 
-            post = replace(post, comments=_comments(client, post, result))
+            try:
+                post = replace(post, comments=_comments(client, post, result))
+            except AccountUnavailable as exc:  # the media gone, or its comments hidden, since it was listed
+                result.skip(f"comments of media {post.id} not read: {exc}")
         result.posts.append(post)
     result.posts.sort(key=lambda p: p.created_at)
     return result
