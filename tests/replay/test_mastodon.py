@@ -18,7 +18,7 @@ from socialaudit.models import CollectionStatus
 from tests.collectors.social_sim import Account
 from tests.replay.server import Interaction, Recorded, ReplayServer, load_cassette, one, replay_session
 
-CASSETTES = "mastodon/Mastodon.py"
+CASSETTES = "mastodon/mastodonpy"
 ACCOUNT_ID = "117020565966271181"  # mastodonpy_test on the recording instance
 STATUSES = f"/api/v1/accounts/{ACCOUNT_ID}/statuses"
 DAY = (datetime(2026, 8, 1, tzinfo=timezone.utc), datetime(2026, 8, 2, tzinfo=timezone.utc))
