@@ -186,3 +186,16 @@ def test_an_impossible_date_or_a_binary_file_names_the_file_and_the_line(tmp_pat
     assert changed != source
     with pytest.raises(ConfigError, match=f"{re.escape(str(bad))}: {message}"):
         load_config(bad)
+
+
+def test_a_schools_local_authority_phase_and_group_are_optional_one_line_texts(tmp_path):
+    raw = _raw()
+    raw["schools"][0].update(local_authority="  Northmoor   (fictional) ", phase="Primary", group="Hub 1")
+    config = load_config(_write(tmp_path, raw))
+    first, second = config.schools[0], config.schools[1]
+    assert (first.local_authority, first.phase, first.group) == ("Northmoor (fictional)", "Primary", "Hub 1")
+    assert (second.local_authority, second.phase, second.group) == ("", "", "")
+    for value, message in (("North\nmoor", "must be one line of text"), ("x" * 101, "at most 100 characters")):
+        raw["schools"][0]["local_authority"] = value
+        with pytest.raises(ConfigError, match=f"school 'st-aidans': local_authority: .*{message}"):
+            load_config(_write(tmp_path, raw))

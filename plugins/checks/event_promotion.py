@@ -245,9 +245,19 @@ def lookback_days(config: TrustConfig, school: School) -> int:
     return max([default, *[e.lead_days for e in school.events if e.lead_days is not None]])
 
 
+# Where a stored result keeps its two figures: the first of the keys that holds a value ("events_due" is the
+# key of results stored before it was renamed). The Trust report sums them in SQL from these same keys.
+PROMOTED_KEYS = ("promoted",)
+DUE_KEYS = ("due", "events_due")
+
+
 def promotion_figures(metrics: Mapping[str, Any]) -> tuple[int, int]:
     """(events promoted, events due) this week, from a stored result's ``metrics``, for the reports."""
-    return int(metrics.get("promoted", 0) or 0), int(metrics.get("due", metrics.get("events_due", 0)) or 0)
+
+    def first(keys: tuple[str, ...]) -> int:
+        return int(next((metrics[k] for k in keys if metrics.get(k) is not None), 0) or 0)
+
+    return first(PROMOTED_KEYS), first(DUE_KEYS)
 
 
 def calendar_errors(metrics: Mapping[str, Any]) -> list[str]:

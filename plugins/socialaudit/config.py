@@ -182,6 +182,18 @@ class School(_Model):
     events: list[Event] = []
     calendars: list[str] = []
     checks: dict[str, dict[str, Any]] = {}
+    # Optional groupings: the Trust report totals its figures by each one the config gives (a diocese's
+    # local authorities, primary and secondary, a trust's hubs). One line of plain text each.
+    local_authority: str = Field(default="", max_length=100)
+    phase: str = Field(default="", max_length=100)
+    group: str = Field(default="", max_length=100)
+
+    @field_validator("local_authority", "phase", "group")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if re.search(r"[\x00-\x1f\x7f]", value):
+            raise ValueError("must be one line of text (no line breaks or control characters)")
+        return " ".join(value.split())
 
     @field_validator("head_email", "dsl_email")
     @classmethod

@@ -315,43 +315,42 @@ def school_view(config: TrustConfig, school: School, week: IsoWeek, store: Store
     }
 
 
-def _kpis(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] | tuple[str, ...] = ()) -> dict[str, Any] | None:
-    """The four headline figures for one week, from the store; None when the week has no results."""
-    kpi: dict[str, Any] = {"schools": len(config.schools), "meeting_frequency": 0, "frequency_known": 0,
-                           "critical": 0, "findings": 0, "events_promoted": 0, "events_due": 0,
-                           "events_known": False, "accounts": 0, "accounts_collected": 0, "missing": len(missing)}
-    seen = False
-    week_results = store.results_for_week(week)  # two queries for the week, not two per school
-    week_collections = store.collections_for_week(week)
-    for school in config.schools:
-        if school.id in missing:
-            kpi["accounts"] += len(school.accounts)
+def _kpis(config: TrustConfig, weeks: Iterable[IsoWeek], store: Store, *, missing: Iterable[str] = (),
+          missing_week: IsoWeek | None = None) -> dict[str, dict[str, Any] | None]:
+    """The headline figures of each week (None for a week with no results), summed by the store: a few
+    queries for all the weeks, whatever the number of schools (Store.week_totals). The schools in ``missing``
+    (their audit did not finish) are left out of ``missing_week``'s figures but their accounts still count."""
+    weeks = list(weeks)
+    everyone = [s.id for s in config.schools]
+    absent = set(missing)
+    finished = [s for s in everyone if s not in absent]
+    accounts = sum(len(s.accounts) for s in config.schools)
+    collected = [s.value for s in CollectionStatus if s.collected]
+
+    def totals(chosen: list[IsoWeek], schools: list[str]) -> dict[str, dict[str, int]]:
+        if not chosen:
+            return {}
+        return store.week_totals(chosen, schools, frequency_check="post_frequency", events_clause="4.4",
+                                 promoted_keys=event_promotion.PROMOTED_KEYS, due_keys=event_promotion.DUE_KEYS,
+                                 collected=collected)
+
+    apart = [w for w in weeks if missing_week is not None and w == missing_week and absent]
+    found = {**totals([w for w in weeks if w not in apart], everyone), **totals(apart, finished)}
+    out: dict[str, dict[str, Any] | None] = {}
+    for week in weeks:
+        t = found.get(str(week))
+        if not t or not t["results"]:
+            out[str(week)] = None
             continue
-        results = week_results.get(school.id, [])
-        if results:
-            seen = True
-        collections = week_collections.get(school.id, [])
-        by_check = {r.check: r for r in results}
-        frequency = by_check.get("post_frequency")
-        if frequency and frequency.status in (Status.PASS, Status.FAIL, Status.NOT_APPLICABLE):
-            kpi["frequency_known"] += 1
-            if frequency.status in (Status.PASS, Status.NOT_APPLICABLE):
-                kpi["meeting_frequency"] += 1
-        findings = [f for r in results for f in r.findings if not f.suppressed and f.severity != Severity.INFO]
-        kpi["critical"] += _incidents(f for f in findings if f.severity == Severity.CRITICAL)
-        kpi["findings"] += _incidents(findings)
-        for r in results:
-            if _clause_of(r.policy) == "4.4":
-                kpi["events_known"] = True
-                promoted, due = event_promotion.promotion_figures(r.metrics)
-                kpi["events_promoted"] += promoted
-                kpi["events_due"] += due
-        kpi["accounts"] += len(school.accounts)
-        kpi["accounts_collected"] += sum(1 for c in collections if c.status.collected)
-    if not seen:
-        return None
-    kpi["coverage"] = round(100 * kpi["accounts_collected"] / kpi["accounts"]) if kpi["accounts"] else 0
-    return kpi
+        out[str(week)] = {
+            "schools": len(config.schools), "meeting_frequency": t["meeting_frequency"],
+            "frequency_known": t["frequency_known"], "critical": t["critical"], "findings": t["findings"],
+            "events_promoted": t["events_promoted"], "events_due": t["events_due"],
+            "events_known": t["event_results"] > 0, "accounts": accounts,
+            "accounts_collected": t["accounts_collected"],
+            "missing": len(absent) if week == missing_week else 0,
+            "coverage": round(100 * t["accounts_collected"] / accounts) if accounts else 0}
+    return out
 
 
 def _compare(now: int, before: int | None, *, better: str) -> dict[str, Any]:
@@ -404,8 +403,9 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
                      "critical": _incidents(f for f in findings if f.severity == Severity.CRITICAL),
                      "posts": post_frequency.week_figures(frequency.metrics, config.trust.min_posts_per_week).posts
                      if frequency else None})
-    now = _kpis(config, week, store, missing) or _kpis_empty(config, missing)
-    before = _kpis(config, week - 1, store)
+    by_week = _kpis(config, dict.fromkeys([*week.previous(TREND_WEEKS), week - 1, week]), store, missing=missing, missing_week=week)
+    now = by_week[str(week)] or _kpis_empty(config, missing)
+    before = by_week[str(week - 1)]
     kpis = [
         {"id": "frequency", "title": f"Schools meeting {post_frequency.target_words(config.trust.min_posts_per_week)}", "value": f"{now['meeting_frequency']} of {now['schools']}",
          "compare": _compare(now["meeting_frequency"], before["meeting_frequency"] if before else None, better="up")},
@@ -419,7 +419,7 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
         {"id": "coverage", "title": "Collection coverage", "value": f"{now['coverage']}% ({now['accounts_collected']} of {now['accounts']} accounts)",
          "compare": _compare(now["coverage"], before["coverage"] if before else None, better="up")},
     ]
-    trends = _trends(config, week, store, missing)
+    trends = _trends(config, week, by_week)
     return {"trust": {"name": config.trust.name}, "week": str(week), "week_label": week_label(week),
             "unfinished": unfinished(config, week), "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing, "suppressed": suppressed,
             "statuses": [{"value": s, "label": Status(s).label} for s in MATRIX_STATUSES],
@@ -433,11 +433,11 @@ def _kpis_empty(config: TrustConfig, missing: list[str]) -> dict[str, Any]:
             "accounts_collected": 0, "missing": len(missing), "coverage": 0}
 
 
-def _trends(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def _trends(config: TrustConfig, week: IsoWeek, by_week: dict[str, dict[str, Any] | None]) -> list[dict[str, Any]]:
     """Small line charts (inline SVG geometry) of three KPIs over the last weeks that have data; this
     week's point leaves out the schools whose audit did not finish, as the KPI tiles do."""
     weeks = week.previous(TREND_WEEKS)
-    series = [(w, _kpis(config, w, store, missing if w == week else ())) for w in weeks]
+    series = [(w, by_week[str(w)]) for w in weeks]
     points = [(str(w), k) for w, k in series if k is not None]
     charts = []
     target = post_frequency.target_words(config.trust.min_posts_per_week)

@@ -30,11 +30,16 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
+    case,
+    cast,
     create_engine,
     delete,
     event,
     false,
+    func,
     inspect,
+    or_,
     select,
     text,
 )
@@ -336,8 +341,6 @@ class Store:
                 pending.append({"k_platform": row.platform, "k_account": row.account, "k_post_id": row.post_id,
                                 "data": blanked})
             if pending:
-                from sqlalchemy import bindparam
-
                 stmt = (posts.update()
                         .where(and_(posts.c.platform == bindparam("k_platform"), posts.c.account == bindparam("k_account"),
                                     posts.c.post_id == bindparam("k_post_id")))
@@ -355,8 +358,6 @@ class Store:
             return {(r.platform, r.account) for r in conn.execute(query) if _json(r.data).get("text_purged")}
 
     def count_posts(self) -> int:
-        from sqlalchemy import func
-
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(posts)).scalar_one())
 
@@ -433,6 +434,75 @@ class Store:
                 "check": r["check_name"], "policy": r["policy"], "school": r["school"], "status": r["status"],
                 "summary": r["summary"], "metrics": _json(r["metrics"]), "findings": by_check.get((r["school"], r["check_name"]), [])}))
         return out
+
+    def week_totals(self, weeks: Sequence[IsoWeek], schools: Sequence[str], *, frequency_check: str,
+                    events_clause: str, promoted_keys: Sequence[str], due_keys: Sequence[str],
+                    collected: Sequence[str]) -> dict[str, dict[str, int]]:
+        """The Trust report's figures per week, summed over ``schools`` by the database: three queries whatever
+        the number of schools or weeks (each grouped by week), never one per school.
+
+        Per week that has a result for one of ``schools``: ``results``; ``frequency_known`` and
+        ``meeting_frequency`` (``frequency_check``'s results that passed, failed or did not apply, and those
+        that passed or did not apply); ``event_results`` (results of ``events_clause``, "4.4" or "4.4.x") and
+        the sums of their figures (the first of ``promoted_keys`` / ``due_keys`` that holds a value);
+        ``findings`` and ``critical`` (findings to act on, neither reviewed nor notes: the copies of one
+        incident once per school, as ``Finding.incident_key`` groups them, every other finding each time); ``accounts_collected``
+        (collections whose status is in ``collected``). The schools go to the database as one JSON parameter.
+        """
+        names = [str(w) for w in weeks]
+        r, f, c = check_results.c, findings.c, collections.c
+        in_clause = or_(r.policy == events_clause, r.policy.startswith(events_clause + ".", autoescape=True))
+
+        def figure(keys: Sequence[str]) -> Any:
+            return func.coalesce(*[r.metrics[k].as_integer() for k in keys], 0)
+
+        def count_if(condition: Any) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        frequency = r.check_name == frequency_check
+        results_query = (select(r.week, func.count().label("results"),
+                                count_if(and_(frequency, r.status.in_(("pass", "fail", "not_applicable")))).label("frequency_known"),
+                                count_if(and_(frequency, r.status.in_(("pass", "not_applicable")))).label("meeting_frequency"),
+                                count_if(in_clause).label("event_results"),
+                                func.sum(case((in_clause, figure(promoted_keys)), else_=0)).label("events_promoted"),
+                                func.sum(case((in_clause, figure(due_keys)), else_=0)).label("events_due"))
+                         .where(r.week.in_(names), r.school.in_(self._id_set(schools))).group_by(r.week))
+        incident = f.data["incident"].as_string()
+        shared = func.coalesce(incident, "") != ""  # the copies of one incident count once; any other finding each time
+        key = f.school + "\x1f" + f.data["check"].as_string() + ":" + f.data["school"].as_string() + ":incident:" + incident
+        critical = f.severity == "critical"
+        findings_query = (select(f.week, (func.count(case((shared, key)).distinct()) + count_if(~shared)).label("findings"),
+                                 (func.count(case((and_(shared, critical), key)).distinct())
+                                  + count_if(and_(~shared, critical))).label("critical"))
+                          .select_from(findings.join(check_results, and_(r.week == f.week, r.school == f.school,
+                                                                          r.check_name == f.check_name)))
+                          .where(f.week.in_(names), f.school.in_(self._id_set(schools)), f.severity != "info",
+                                 f.data["suppression"].as_string().is_(None))
+                          .group_by(f.week))
+        collections_query = (select(c.week, count_if(c.status.in_(list(collected))).label("accounts_collected"))
+                             .where(c.week.in_(names), c.school.in_(self._id_set(schools))).group_by(c.week))
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(results_query).mappings():
+                out[row["week"]] = {k: int(v or 0) for k, v in row.items() if k != "week"}
+            for query in (findings_query, collections_query):
+                for row in conn.execute(query).mappings():
+                    if row["week"] in out:
+                        out[row["week"]].update({k: int(v or 0) for k, v in row.items() if k != "week"})
+        for totals in out.values():
+            for name in ("findings", "critical", "accounts_collected"):
+                totals.setdefault(name, 0)
+        return out
+
+    def _id_set(self, ids: Sequence[str]) -> Any:
+        """A subquery of these ids from one JSON parameter (json_each on SQLite, json_array_elements_text on
+        PostgreSQL): 24,000 schools are one bound value, not 24,000."""
+        param = bindparam(None, json.dumps(list(ids)), type_=String, unique=True)
+        if self.engine.dialect.name == "postgresql":
+            table = func.json_array_elements_text(cast(param, JSON)).table_valued("value")
+        else:
+            table = func.json_each(param).table_valued("value")
+        return select(table.c.value)
 
     def metric_history(self, school: str, check: str, weeks: Sequence[IsoWeek]) -> dict[str, dict[str, Any]]:
         """metrics of one check for one school over several weeks, keyed by week string."""
