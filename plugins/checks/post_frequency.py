@@ -78,9 +78,12 @@ class WeekFigures:
     per_account: dict[str, int]  # "platform:account" -> original posts
 
 
+POSTS_KEY = "posts"  # where a stored result keeps the week's count (the Trust report reads it in SQL)
+
+
 def week_figures(metrics: Mapping[str, Any], minimum: int) -> WeekFigures:
     """The figures of a stored result's ``metrics``; ``minimum`` is the target when it recorded none."""
-    return WeekFigures(posts=int(metrics.get("posts", 0) or 0), target=int(metrics.get("minimum", minimum)),
+    return WeekFigures(posts=int(metrics.get(POSTS_KEY, 0) or 0), target=int(metrics.get("minimum", minimum)),
                        per_account=dict(metrics.get("per_account") or {}))
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from checks import event_promotion, post_frequency
 from checks._base import registry
@@ -89,6 +90,10 @@ COLOURS = {
     "no_data": ("#f3f4f6", "#4b5563"),
 }
 EMAIL_BAR_CELLS = 12
+PAGE_SIZE = 50  # schools per page of the Trust report's matrix (with and without the script)
+MISSING_LISTED = 50  # schools named in the "did not finish" banner; the rest are counted
+SUPPRESSED_LISTED = 500  # reviewed findings listed on the Trust report; each school's report lists all of its own
+GROUPINGS = (("local_authority", "Local authority"), ("phase", "Phase"), ("group", "Group"))
 MATRIX_STATUSES = ("pass", "warn", "fail", "error", "not_evaluated", "not_applicable")
 _WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
 
@@ -108,6 +113,7 @@ def environment() -> Environment:
     env.filters["symbol"] = lambda value: SYMBOLS.get(str(value), "")
     env.filters["bg"] = lambda value: COLOURS.get(str(value), COLOURS["no_data"])[0]
     env.filters["fg"] = lambda value: COLOURS.get(str(value), COLOURS["no_data"])[1]
+    env.globals["matrix_rows"] = matrix_rows
     return env
 
 
@@ -372,21 +378,24 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
     columns = [{"name": s.name, "title": s.title, "short_title": s.short_title, "policy": s.policy} for s in specs.values()]
     rows = []
     suppressed: list[dict[str, Any]] = []
-    week_results = store.results_for_week(week)
+    matrix = store.week_matrix(week, figure_check="post_frequency", figure_key=post_frequency.POSTS_KEY)
+    absent = set(missing)
+    nothing: dict[str, Any] = {"checks": {}, "figure": None, "findings": 0, "critical": 0, "reviewed": 0,
+                               "reviewed_findings": []}
     for school in config.schools:
-        results = {r.check: r for r in week_results.get(school.id, [])} if school.id not in missing else {}
+        gone = school.id in absent
+        entry = matrix.get(school.id, nothing) if not gone else nothing
+        results = entry["checks"]
         cells = []
         for column in columns:
             result = results.get(column["name"])
-            status = result.status if result else (Status.ERROR if school.id in missing else Status.NOT_EVALUATED)
-            summary = result.summary if result else (
-                "The audit of this school did not finish." if school.id in missing else "This check has no result for the week.")
+            status = Status(result[0]) if result else (Status.ERROR if gone else Status.NOT_EVALUATED)
+            summary = result[1] if result else (
+                "The audit of this school did not finish." if gone else "This check has no result for the week.")
             cells.append({"check": column["name"], "status": status.value, "status_label": status.label,
                           "rank": status.rank, "summary": summary})
-        findings = [f for r in results.values() for f in r.findings if not f.suppressed and f.severity != Severity.INFO]
-        reviewed = [f for r in results.values() for f in r.findings if f.suppressed]
         reviewed_once, listed = [], set()  # one row per incident, as the school report lists them
-        for f in reviewed:
+        for f in map(Finding.from_dict, entry["reviewed_findings"]):
             if f.incident and f.incident_key in listed:
                 continue
             listed.add(f.incident_key)
@@ -395,14 +404,11 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
                            "severity": f.severity.value, "severity_label": f.severity.value.capitalize(),
                            "message": f.message, "link": safe_link(f.post_url), "post_url": f.post_url,
                            "note": note(f.suppression) if f.suppression else ""} for f in reviewed_once)
-        frequency = results.get("post_frequency")
-        overall = Status.ERROR if school.id in missing else _worst([r.status for r in results.values()])
-        rows.append({"id": school.id, "name": school.name, "cells": cells, "missing": school.id in missing,
+        overall = Status.ERROR if gone else _worst([Status(status) for status, _ in results.values()])
+        rows.append({"id": school.id, "name": school.name, "cells": cells, "missing": gone,
                      "overall": overall.value, "overall_label": overall.label, "overall_rank": overall.rank,
-                     "findings": _incidents(findings), "suppressed": _incidents(reviewed),
-                     "critical": _incidents(f for f in findings if f.severity == Severity.CRITICAL),
-                     "posts": post_frequency.week_figures(frequency.metrics, config.trust.min_posts_per_week).posts
-                     if frequency else None})
+                     "findings": entry["findings"], "suppressed": entry["reviewed"], "critical": entry["critical"],
+                     "posts": entry["figure"]})
     by_week = _kpis(config, dict.fromkeys([*week.previous(TREND_WEEKS), week - 1, week]), store, missing=missing, missing_week=week)
     now = by_week[str(week)] or _kpis_empty(config, missing)
     before = by_week[str(week - 1)]
@@ -420,10 +426,95 @@ def trust_view(config: TrustConfig, week: IsoWeek, store: Store, *, missing: lis
          "compare": _compare(now["coverage"], before["coverage"] if before else None, better="up")},
     ]
     trends = _trends(config, week, by_week)
-    return {"trust": {"name": config.trust.name}, "week": str(week), "week_label": week_label(week),
+    view = {"trust": {"name": config.trust.name}, "week": str(week), "week_label": week_label(week),
             "unfinished": unfinished(config, week), "columns": columns, "rows": rows, "kpi": now, "kpis": kpis, "missing": missing, "suppressed": suppressed,
             "statuses": [{"value": s, "label": Status(s).label} for s in MATRIX_STATUSES],
-            "trends": trends}
+            "trends": trends, "groupings": _groupings(config, rows), "page_size": PAGE_SIZE,
+            "page_count": max(1, -(-len(rows) // PAGE_SIZE)),
+            "missing_listed": MISSING_LISTED, "suppressed_listed": SUPPRESSED_LISTED}
+    view["data"] = matrix_data(view)
+    return view
+
+
+def _groupings(config: TrustConfig, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This week's figures totalled by each grouping the config gives (a school's local authority, phase,
+    group): schools, not finished, meeting the posting target, failing, critical and findings. A grouping no
+    school has is left out; schools without one are totalled as "(none given)"."""
+    out: list[dict[str, Any]] = []
+    by_id = {r["id"]: r for r in rows}
+    frequency = {r["id"]: next((c["status"] for c in r["cells"] if c["check"] == "post_frequency"), "") for r in rows}
+    for key, title in GROUPINGS:
+        if not any(getattr(s, key) for s in config.schools):
+            continue
+        totals: dict[str, dict[str, Any]] = {}
+        for school in config.schools:
+            row = by_id[school.id]
+            name = getattr(school, key) or "(none given)"
+            t = totals.setdefault(name, {"name": name, "schools": 0, "missing": 0, "meeting": 0, "failing": 0,
+                                         "critical": 0, "findings": 0})
+            t["schools"] += 1
+            t["missing"] += row["missing"]
+            t["meeting"] += frequency[school.id] in (Status.PASS.value, Status.NOT_APPLICABLE.value) and not row["missing"]
+            t["failing"] += row["overall"] == Status.FAIL.value
+            t["critical"] += row["critical"]
+            t["findings"] += row["findings"]
+        ordered = sorted(totals.values(), key=lambda t: (t["name"] == "(none given)", str(t["name"]).lower()))
+        out.append({"key": key, "title": title, "rows": ordered})
+    return out
+
+
+def matrix_rows(columns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Markup:
+    """The matrix's table rows as HTML, every text escaped. Built here rather than by a template macro: a
+    macro took about 8 s for 24,000 schools (Jinja's attribute lookups and an escape per value), this about 1 s.
+    The page's script draws the same markup (``_matrix.js``), so a row looks the same with it or without."""
+    labels = [escape(f"{c['short_title']} ({c['policy']})") for c in columns]
+    names = [escape(c["name"]) for c in columns]
+    words = {s.value: escape(f"{SYMBOLS.get(s.value, '')} {s.label}") for s in Status}
+    summaries: dict[str, Markup] = {}
+    out = []
+    for r in rows:
+        lower, name, school = escape(r["name"].lower()), escape(r["name"]), escape(r["id"])
+        missing = r["missing"]
+        statuses = escape(" ".join([r["overall"], *(c["status"] for c in r["cells"])]))
+        cells = []
+        for i, c in enumerate(r["cells"]):
+            summary = summaries.get(c["summary"])
+            if summary is None:
+                summary = summaries[c["summary"]] = escape(c["summary"])
+            status = escape(c["status"])
+            inner = (f'<span class="status status-{status}">{words[c["status"]]}</span>' if missing else
+                     f'<a class="status status-{status}" href="schools/{school}.html#check-{names[i]}">{words[c["status"]]}</a>')
+            cells.append(f'<td data-value="{c["rank"]}" title="{summary}" data-label="{labels[i]}">{inner}</td>')
+        link = name if missing else f'<a href="schools/{school}.html">{name}</a>'
+        posts = r["posts"]
+        extra = (f' <span class="sev-critical">({r["critical"]} critical)</span>' if r["critical"] else "") + (
+            f' <span class="muted">+{r["suppressed"]} reviewed</span>' if r["suppressed"] else "")
+        out.append(f'<tr data-name="{lower}" data-statuses="{statuses}">\n'
+                   f'<td data-value="{lower}" data-label="School">{link}</td>\n'
+                   f'<td data-value="{r["overall_rank"]}" data-label="Overall"><span class="status status-{escape(r["overall"])}">'
+                   f'{words[r["overall"]]}</span></td>\n{"".join(cells)}\n'
+                   f'<td data-value="{-1 if posts is None else int(posts)}" data-label="Posts">{"&ndash;" if posts is None else int(posts)}</td>\n'
+                   f'<td data-value="{int(r["findings"])}" data-label="Findings">{int(r["findings"])}{extra}</td>\n</tr>\n')
+    return Markup("".join(out))
+
+
+def matrix_data(view: dict[str, Any]) -> str:
+    """Every school's row of the matrix as compact JSON for the page's script (search, sort and pages at any
+    number of schools), safe inside a ``<script type="application/json">`` element: ``<``, ``>`` and ``&`` are
+    escaped, so no text can close the element. Cell summaries are listed once and referred to by number."""
+    statuses = [s.value for s in Status]
+    strings: dict[str, int] = {}
+    rows = []
+    for r in view["rows"]:
+        rows.append([r["id"], r["name"], statuses.index(r["overall"]), int(r["missing"]),
+                     [statuses.index(c["status"]) for c in r["cells"]],
+                     [strings.setdefault(c["summary"], len(strings)) for c in r["cells"]],
+                     -1 if r["posts"] is None else r["posts"], r["findings"], r["critical"], r["suppressed"]])
+    data = {"columns": [{"name": c["name"], "label": f"{c['short_title']} ({c['policy']})"} for c in view["columns"]],
+            "statuses": [[s.value, SYMBOLS.get(s.value, ""), s.label, s.rank] for s in Status],
+            "strings": list(strings), "rows": rows, "page_size": view["page_size"]}
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _kpis_empty(config: TrustConfig, missing: list[str]) -> dict[str, Any]:
@@ -490,6 +581,15 @@ def write_trust_report(view: dict[str, Any], output: Path) -> Path:
     page = render("trust.html", **view, earlier=list(reversed(earlier)), script=script,
                   script_hash=script_hash(script))
     _write(path, page)
+    # the matrix's further pages, for a reader without the script: schools-2.html, schools-3.html, ...
+    size, rows = view["page_size"], view["rows"]
+    for number in range(2, view["page_count"] + 1):
+        _write(path.parent / f"schools-{number}.html",
+               render("trust_page.html", **view, page=number, page_rows=rows[(number - 1) * size:number * size]))
+    for stale in path.parent.glob("schools-*.html"):  # pages of a larger trust rendered before
+        number_text = stale.stem.removeprefix("schools-")
+        if not number_text.isdigit() or not 2 <= int(number_text) <= view["page_count"]:
+            stale.unlink()
     summary = {"week": view["week"], "week_label": view["week_label"], "missing": view["missing"],
                "kpis": [{"id": k["id"], "title": k["title"], "value": k["value"]} for k in view["kpis"]]}
     _write(path.parent / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")

@@ -467,17 +467,11 @@ class Store:
                                 func.sum(case((in_clause, figure(promoted_keys)), else_=0)).label("events_promoted"),
                                 func.sum(case((in_clause, figure(due_keys)), else_=0)).label("events_due"))
                          .where(r.week.in_(names), r.school.in_(self._id_set(schools))).group_by(r.week))
-        incident = f.data["incident"].as_string()
-        shared = func.coalesce(incident, "") != ""  # the copies of one incident count once; any other finding each time
-        key = f.school + "\x1f" + f.data["check"].as_string() + ":" + f.data["school"].as_string() + ":incident:" + incident
-        critical = f.severity == "critical"
-        findings_query = (select(f.week, (func.count(case((shared, key)).distinct()) + count_if(~shared)).label("findings"),
-                                 (func.count(case((and_(shared, critical), key)).distinct())
-                                  + count_if(and_(~shared, critical))).label("critical"))
-                          .select_from(findings.join(check_results, and_(r.week == f.week, r.school == f.school,
-                                                                          r.check_name == f.check_name)))
-                          .where(f.week.in_(names), f.school.in_(self._id_set(schools)), f.severity != "info",
-                                 f.data["suppression"].as_string().is_(None))
+        reviewed = f.data["suppression"].as_string().is_not(None)
+        findings_query = (select(f.week, _incidents(f.severity != "info").label("findings"),
+                                 _incidents(f.severity == "critical").label("critical"))
+                          .select_from(_findings_of_results())
+                          .where(f.week.in_(names), f.school.in_(self._id_set(schools)), f.severity != "info", ~reviewed)
                           .group_by(f.week))
         collections_query = (select(c.week, count_if(c.status.in_(list(collected))).label("accounts_collected"))
                              .where(c.week.in_(names), c.school.in_(self._id_set(schools))).group_by(c.week))
@@ -492,6 +486,40 @@ class Store:
         for totals in out.values():
             for name in ("findings", "critical", "accounts_collected"):
                 totals.setdefault(name, 0)
+        return out
+
+    def week_matrix(self, week: IsoWeek, *, figure_check: str, figure_key: str) -> dict[str, dict[str, Any]]:
+        """What the Trust report's matrix shows of each school for a week, in three queries, without decoding
+        any result's figures or findings: school id -> ``checks`` (check -> (status, summary)), ``figure``
+        (``figure_key`` of ``figure_check``'s result, 0 when absent; None without that result), ``findings`` and
+        ``critical`` (to act on: neither reviewed nor notes) and ``reviewed`` (reviewed findings of any severity),
+        each counting the copies of one incident once; and ``reviewed_findings``, those findings' JSON forms in
+        the order the school's results list them."""
+        r, f = check_results.c, findings.c
+        figure = case((r.check_name == figure_check, func.coalesce(r.metrics[figure_key].as_integer(), 0)))
+        out: dict[str, dict[str, Any]] = {}
+        reviewed = f.data["suppression"].as_string().is_not(None)
+        counts = (select(f.school, _incidents(and_(f.severity != "info", ~reviewed)).label("findings"),
+                         _incidents(and_(f.severity == "critical", ~reviewed)).label("critical"),
+                         _incidents(reviewed).label("reviewed"))
+                  .select_from(_findings_of_results()).where(f.week == str(week)).group_by(f.school))
+        listed = (select(f.school, f.data).select_from(_findings_of_results())
+                  .where(f.week == str(week), reviewed).order_by(f.school, f.check_name, f.seq))
+        with self.engine.connect() as conn:
+            query = select(r.school, r.check_name, r.status, r.summary, figure.label("figure")).where(r.week == str(week))
+            for row in conn.execute(query):
+                entry = out.setdefault(row.school, {"checks": {}, "figure": None, "findings": 0, "critical": 0,
+                                                    "reviewed": 0, "reviewed_findings": []})
+                entry["checks"][row.check_name] = (row.status, row.summary)
+                if row.check_name == figure_check:
+                    entry["figure"] = int(row.figure or 0)
+            for counted in conn.execute(counts):
+                if counted.school in out:
+                    out[counted.school].update(findings=int(counted.findings or 0), critical=int(counted.critical or 0),
+                                               reviewed=int(counted.reviewed or 0))
+            for found in conn.execute(listed):
+                if found.school in out:
+                    out[found.school]["reviewed_findings"].append(_json(found.data))
         return out
 
     def _id_set(self, ids: Sequence[str]) -> Any:
@@ -653,6 +681,23 @@ class Store:
             self._upsert(conn, deliveries, [{"week": str(week), "school": school, "recipient": recipient,
                                              "run_id": run_id, "message_id": message_id,
                                              "sent_at": datetime.now(timezone.utc), "transport": transport}])
+
+
+def _findings_of_results() -> Any:
+    """Findings joined to their check result: a finding counts only with the result that lists it."""
+    r, f = check_results.c, findings.c
+    return findings.join(check_results, and_(r.week == f.week, r.school == f.school, r.check_name == f.check_name))
+
+
+def _incidents(condition: Any) -> Any:
+    """How many incidents among the findings that meet ``condition``, per group, as reports count them: the
+    copies of one incident (the same non-empty ``incident`` of a check at a school) once, any other finding
+    each time (Finding.incident_key)."""
+    f = findings.c
+    incident = f.data["incident"].as_string()
+    shared = func.coalesce(incident, "") != ""
+    key = f.school + "\x1f" + f.data["check"].as_string() + ":" + f.data["school"].as_string() + ":incident:" + incident
+    return func.count(case((and_(condition, shared), key)).distinct()) + func.sum(case((and_(condition, ~shared), 1), else_=0))
 
 
 def _blank_post(data: dict[str, Any]) -> dict[str, Any]:

@@ -112,3 +112,50 @@ def test_a_generated_store_with_edge_cases_gives_the_same_figures(store, missing
     older = [r for rs in store.results_for_week(WEEK).values() for r in rs if "events_due" in r.metrics]
     assert older
     assert "gen-removed" in store.results_for_week(WEEK)  # not in the config: counted by neither
+
+
+def reference_rows(config: TrustConfig, week: IsoWeek, store: Store, missing: list[str]) -> list[dict[str, Any]]:
+    """What each matrix row showed when the report decoded every result (reports.trust_view up to 2026-12-06)."""
+    from checks import post_frequency
+    from checks._base import registry
+
+    out = []
+    week_results = store.results_for_week(week)
+    for school in config.schools:
+        results = {r.check: r for r in week_results.get(school.id, [])} if school.id not in missing else {}
+        cells = [results[name].status.value if name in results else ("error" if school.id in missing else "not_evaluated")
+                 for name in registry()]
+        findings = [f for r in results.values() for f in r.findings if not f.suppressed and f.severity != Severity.INFO]
+        reviewed = [f for r in results.values() for f in r.findings if f.suppressed]
+        frequency = results.get("post_frequency")
+        out.append({"id": school.id, "cells": cells, "findings": reports._incidents(findings),
+                    "critical": reports._incidents(f for f in findings if f.severity == Severity.CRITICAL),
+                    "suppressed": reports._incidents(reviewed),
+                    "posts": post_frequency.week_figures(frequency.metrics, 3).posts if frequency else None,
+                    "reviewed": sorted((f.check, f.message) for f in reviewed)})
+    return out
+
+
+def test_the_matrix_rows_read_without_decoding_results_are_the_same(store):
+    synthetic = synthetic_store()
+    raw = synthetic.trust_config(150, seed=7)
+    config = parse_config(raw, "generated")
+    synthetic.fill(store.url, raw, WEEK, weeks=2, seed=7)
+    missing = [config.schools[5].id]
+    view = reports.trust_view(config, WEEK, store, missing=missing)
+    expected = reference_rows(config, WEEK, store, missing)
+    got = [{"id": r["id"], "cells": [c["status"] for c in r["cells"]], "findings": r["findings"], "critical": r["critical"],
+            "suppressed": r["suppressed"], "posts": r["posts"]} for r in view["rows"]]
+    assert got == [{k: v for k, v in e.items() if k != "reviewed"} for e in expected]
+    assert any(r["critical"] for r in got) and any(r["suppressed"] for r in got) and any(r["posts"] is None for r in got)
+    listed = sorted((f["check"], f["message"]) for f in view["suppressed"])
+    # one row per incident: the reviewed list holds each reviewed finding, the copies of an incident once
+    assert len(listed) == sum(r["suppressed"] for r in got) and set(listed) == {x for e in expected for x in e["reviewed"]}
+    # the totals by local authority and phase add up to the matrix's
+    by = {g["key"]: g["rows"] for g in view["groupings"]}
+    assert set(by) == {"local_authority", "phase", "group"}
+    for rows in by.values():
+        assert sum(t["schools"] for t in rows) == len(config.schools) and sum(t["missing"] for t in rows) == 1
+        assert sum(t["critical"] for t in rows) == sum(r["critical"] for r in got)
+        assert sum(t["findings"] for t in rows) == sum(r["findings"] for r in got)
+    assert by["group"][-1]["name"] == "(none given)"  # most schools have no group: totalled last
