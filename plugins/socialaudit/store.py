@@ -30,9 +30,9 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
     bindparam,
     case,
-    cast,
     create_engine,
     delete,
     event,
@@ -42,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.exc import OperationalError
 
@@ -466,15 +467,18 @@ class Store:
                                 count_if(in_clause).label("event_results"),
                                 func.sum(case((in_clause, figure(promoted_keys)), else_=0)).label("events_promoted"),
                                 func.sum(case((in_clause, figure(due_keys)), else_=0)).label("events_due"))
-                         .where(r.week.in_(names), r.school.in_(self._id_set(schools))).group_by(r.week))
+                         .where(r.week.in_(names), self._among(r.school, schools)).group_by(r.week))
         reviewed = f.data["suppression"].as_string().is_not(None)
-        findings_query = (select(f.week, _incidents(f.severity != "info").label("findings"),
-                                 _incidents(f.severity == "critical").label("critical"))
-                          .select_from(_findings_of_results())
-                          .where(f.week.in_(names), f.school.in_(self._id_set(schools)), f.severity != "info", ~reviewed)
-                          .group_by(f.week))
+        shared, key = _incident_key()
+        acted = (select(f.week, f.severity, shared.label("shared"), key.label("key")).select_from(_findings_of_results())
+                 .where(f.week.in_(names), self._among(f.school, schools), f.severity != "info", ~reviewed)
+                 .subquery())
+        a = acted.c
+        findings_query = (select(a.week, _count_incidents(a.shared, a.key, true()).label("findings"),
+                                 _count_incidents(a.shared, a.key, a.severity == "critical").label("critical"))
+                          .group_by(a.week))
         collections_query = (select(c.week, count_if(c.status.in_(list(collected))).label("accounts_collected"))
-                             .where(c.week.in_(names), c.school.in_(self._id_set(schools))).group_by(c.week))
+                             .where(c.week.in_(names), self._among(c.school, schools)).group_by(c.week))
         out: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(results_query).mappings():
@@ -522,15 +526,16 @@ class Store:
                     out[found.school]["reviewed_findings"].append(_json(found.data))
         return out
 
-    def _id_set(self, ids: Sequence[str]) -> Any:
-        """A subquery of these ids from one JSON parameter (json_each on SQLite, json_array_elements_text on
-        PostgreSQL): 24,000 schools are one bound value, not 24,000."""
-        param = bindparam(None, json.dumps(list(ids)), type_=String, unique=True)
+    def _among(self, column: Any, ids: Sequence[str]) -> Any:
+        """``column`` is one of ``ids``, which go to the database as one parameter, not one each: an array on
+        PostgreSQL (``= ANY``, which it hashes, and whose length its planner sees), a JSON list on SQLite
+        (``IN (SELECT value FROM json_each(?))``)."""
         if self.engine.dialect.name == "postgresql":
-            table = func.json_array_elements_text(cast(param, JSON)).table_valued("value")
-        else:
-            table = func.json_each(param).table_valued("value")
-        return select(table.c.value)
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return column == any_(bindparam(None, list(ids), type_=ARRAY(String), unique=True))
+        param = bindparam(None, json.dumps(list(ids)), type_=String, unique=True)
+        return column.in_(select(func.json_each(param).table_valued("value").c.value))
 
     def metric_history(self, school: str, check: str, weeks: Sequence[IsoWeek]) -> dict[str, dict[str, Any]]:
         """metrics of one check for one school over several weeks, keyed by week string."""
@@ -689,15 +694,26 @@ def _findings_of_results() -> Any:
     return findings.join(check_results, and_(r.week == f.week, r.school == f.school, r.check_name == f.check_name))
 
 
-def _incidents(condition: Any) -> Any:
-    """How many incidents among the findings that meet ``condition``, per group, as reports count them: the
-    copies of one incident (the same non-empty ``incident`` of a check at a school) once, any other finding
-    each time (Finding.incident_key)."""
+def _incident_key() -> tuple[Any, Any]:
+    """(whether a finding is a copy of an incident, the incident's key within the store) as SQL expressions: the
+    copies of one incident share the check, the school and a non-empty ``incident`` (Finding.incident_key)."""
     f = findings.c
     incident = f.data["incident"].as_string()
     shared = func.coalesce(incident, "") != ""
     key = f.school + "\x1f" + f.data["check"].as_string() + ":" + f.data["school"].as_string() + ":incident:" + incident
+    return shared, key
+
+
+def _count_incidents(shared: Any, key: Any, condition: Any) -> Any:
+    """How many incidents among the findings that meet ``condition``, per group, as reports count them: the
+    copies of one incident once, any other finding each time."""
     return func.count(case((and_(condition, shared), key)).distinct()) + func.sum(case((and_(condition, ~shared), 1), else_=0))
+
+
+def _incidents(condition: Any) -> Any:
+    """``_count_incidents`` straight over the findings table."""
+    shared, key = _incident_key()
+    return _count_incidents(shared, key, condition)
 
 
 def _blank_post(data: dict[str, Any]) -> dict[str, Any]:
