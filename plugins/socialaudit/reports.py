@@ -11,10 +11,13 @@ The reports folder is a static site that works from disk and offline::
     reports/index.html                  every week that has a Trust report, newest first
     reports/<week>/index.html           the Trust report (KPIs, schools x checks matrix, trends)
     reports/<week>/summary.json         that week's KPIs (read back by reports/index.html)
+    reports/<week>/schools-<n>.html     the matrix's further pages, 50 schools each (for a reader without JavaScript)
     reports/<week>/schools/<id>.html    one report per school
 
 Pages carry a Content-Security-Policy that allows nothing external; the one inline script is
-allowed by its SHA-256 hash, so an injected ``<script>`` would not run even if escaping failed.
+allowed by its SHA-256 hash, so an injected ``<script>`` would not run even if escaping failed. The Trust
+report carries every school's matrix row as JSON in a ``<script type="application/json">`` element (data, never
+run), from which that script searches, sorts and pages the matrix.
 """
 
 from __future__ import annotations

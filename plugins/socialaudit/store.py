@@ -448,7 +448,7 @@ class Store:
         the sums of their figures (the first of ``promoted_keys`` / ``due_keys`` that holds a value);
         ``findings`` and ``critical`` (findings to act on, neither reviewed nor notes: the copies of one
         incident once per school, as ``Finding.incident_key`` groups them, every other finding each time); ``accounts_collected``
-        (collections whose status is in ``collected``). The schools go to the database as one JSON parameter.
+        (collections whose status is in ``collected``). The schools go to the database as one parameter (_among).
         """
         names = [str(w) for w in weeks]
         r, f, c = check_results.c, findings.c, collections.c
