@@ -37,6 +37,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import repeat
 from typing import Any
 
 from checks._names import (
@@ -249,7 +250,8 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
         pos = start + len(word)
         if word[0] != "#" and "'" not in word and "’" not in word and word[0].isupper() and word[1:].islower():
             # a plain capitalised word (most of the rest): no possessive or hashtag to take apart
-            tokens[k] = Token(word, word.lower(), start, pos, "cap", _starts_sentence(text, start))
+            inside = start > 1 and text[start - 1] == " " and text[start - 2].isalnum()  # _starts_sentence's commonest no
+            tokens[k] = Token(word, word.lower(), start, pos, "cap", not inside and _starts_sentence(text, start))
             continue
         got = _tokens_of(text, word, start, keep, shared)
         if len(got) == 1:
@@ -361,7 +363,7 @@ class Model:
     lower_zipf_max: int  # a lowercase given name is a candidate only when rarer than this
     lower_given_min: int  # ... and at least this common as a given name
     featurizer: Featurizer = field(init=False, repr=False, compare=False)
-    candidates: dict[tuple[str, bool, bool], bool] = field(init=False, repr=False, compare=False)  # a cache
+    candidates: dict[str, bool] = field(init=False, repr=False, compare=False)  # a cache: capitalised word -> is_candidate
     lower_candidates: frozenset[str] = field(init=False, repr=False, compare=False)  # lowercase words that may be names
     shared_tokens: dict[str, Token] = field(init=False, repr=False, compare=False)  # see tokenize
 
@@ -378,10 +380,13 @@ class Model:
 
     def score(self, keys: Iterable[tuple[object, ...]]) -> float:
         """The probability that a mention with these feature groups names a child."""
-        weight = self.featurizer.weight
+        featurizer = self.featurizer
+        weight = featurizer.weight
+        known = featurizer._sums.get  # most groups' shares are known: one lookup, no call (the same sum)
         z = self.bias
         for key in keys:
-            z += weight(key)
+            got = known(key)
+            z += weight(key) if got is None else got
         if z < -30:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
@@ -505,7 +510,7 @@ class Featurizer:
             if self._bag is None:
                 self._bag = {f[6:]: w for f, w in self.weights.items() if f.startswith("ctx:P=")}
             table = self._bag
-            total = sum(table.get(w, 0.0) for w in bag)
+            total = sum(map(table.get, bag, repeat(0.0)))  # in the set's order, as before: the same sum
             self._last_bag, self._last_bag_sum = key, total  # one post kept, never a cache of every post's words
             return total
         got = self._sums.get(key)
@@ -696,15 +701,19 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
 
 
 def sentence_families(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]) -> tuple[list[int], list[dict[str, int]]]:
-    """Each word's sentence, and how many words of each cue family each sentence holds (one pass)."""
-    sentence_of = [0] * len(tokens)
-    counts: list[dict[str, int]] = [{}]
-    for k, t in enumerate(tokens):
-        if t.initial and k:
-            counts.append({})
-        sentence_of[k] = len(counts) - 1
+    """Each word's sentence, and how many words of each cue family each sentence holds (the sentences'
+    first words found first, then only the words with a family looked at)."""
+    starts = [k for k, t in enumerate(tokens) if t.initial and k]
+    sentence_of: list[int] = []
+    before = 0
+    for s, k in enumerate(starts):
+        sentence_of += [s] * (k - before)
+        before = k
+    sentence_of += [len(starts)] * (len(tokens) - before)
+    counts: list[dict[str, int]] = [{} for _ in range(len(starts) + 1)]
+    for k in [k for k, f in enumerate(fams) if f]:
+        here = counts[sentence_of[k]]
         for fam in fams[k] or ():
-            here = counts[-1]
             here[fam] = here.get(fam, 0) + 1
     return sentence_of, counts
 
@@ -805,7 +814,10 @@ class Segment:
     ends: dict[int, int] = field(default_factory=dict)  # mention start -> its last word
 
 
-def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequence[str], text: str = "") -> str:
+def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequence[str], text: str = "",
+              lists: bool = True) -> str:
+    """Why ``tokens[i]`` is never a child's name ("" if it may be one); ``lists``: False when the segment has
+    none of the plural nouns that make a list of names a list of things (``tok_is_listed_thing`` is then skipped)."""
     low = tokens[i].low
     if low in ctx.ignore:
         return "ignored"
@@ -829,7 +841,7 @@ def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequen
     if k + 1 < len(tokens) and tokens[k + 1].low in THING_AFTER and tokens[k + 1].shape == "cap" \
             and tokens[k + 1].start == tokens[k].end + 1:
         return "thing"  # "Willow Class", "Tudor Day", "Hexley Rangers", "Morgan Sindall Homes"
-    if text and tok_is_listed_thing(tokens, i, text):
+    if lists and text and tok_is_listed_thing(tokens, i, text):
         return "thing"  # "Oak and Maple classes", "Hazel, Rowan and Willow houses"
     if low in _FAMOUS_WORDS and _in_famous(tokens, i):
         return "well known"
@@ -880,27 +892,31 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
         text = raw if raw.isascii() else clean(raw)
         tokens = tokenize(text, keep, model.shared_tokens)
         n = len(tokens)
-        words.update([t.low for t in tokens])
+        lows = [t.low for t in tokens]
+        words.update(lows)
         cand = [False] * n
         found: list[int] = []
         for k in [k for k, t in enumerate(tokens) if t.start >= 0]:  # shared lowercase tokens are no candidates
             t = tokens[k]
             if t.shape == "lower":
                 ok = t.low in keep or is_candidate(t, given, zipf, model)
+            elif t.tagcue:
+                ok = is_candidate(t, given, zipf, model)
             else:
-                key = (t.low, False, t.tagcue)
-                cached = cache.get(key)
+                cached = cache.get(t.low)
                 if cached is None:
                     if len(cache) > Featurizer.MAX_CACHE:
                         cache.clear()
-                    cached = cache[key] = is_candidate(t, given, zipf, model)
+                    cached = cache[t.low] = is_candidate(t, given, zipf, model)
                 ok = cached
             if ok:
                 cand[k] = True
                 found.append(k)
         reasons = [""] * n
-        for k in found:
-            reasons[k] = _excluded(tokens, k, ctx, reasons, text)
+        if found:
+            lists = not _LIST_NOUNS.isdisjoint(lows)
+            for k in found:
+                reasons[k] = _excluded(tokens, k, ctx, reasons, text, lists)
         seg = Segment(where, text, tokens, cand, reasons, {})
         read.append(seg)
         if found:
