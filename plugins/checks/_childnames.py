@@ -232,7 +232,7 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
         shared = _LOWER_TOKENS if not keep else {}
     words = (_WORD_ASCII if text.isascii() else _WORD).findall(text)
     get = shared.get
-    tokens: list[Any] = [get(w) for w in words]  # most words: a dictionary hit
+    tokens: list[Any] = list(map(get, words))  # most words: a dictionary hit
     if None not in tokens:
         return tokens
     pos = 0
@@ -477,6 +477,7 @@ class Featurizer:
         self._sums: dict[tuple[object, ...], float] = {}
         self._bag: dict[str, float] | None = None  # word -> weight of "ctx:P=word", built on first use
         self._near: dict[str, dict[str, float]] | None = None  # "L1".."R3" -> word -> weight of "ctx:L1=word"
+        self._near_slots: tuple[Any, ...] = ()  # the six tables' get, L1..L3 then R1..R3 (built with _near)
         self._last_bag: tuple[object, ...] | None = None
         self._last_bag_sum = 0.0
 
@@ -528,17 +529,23 @@ class Featurizer:
                 if f.startswith("ctx:") and f[4] in "LR":
                     near[f[4:6]][f[7:]] = w
             self._near = near
-        tables = self._near
-        total = 0.0
-        for side, words in (("L", key[1]), ("R", key[2])):
-            assert isinstance(words, tuple)
-            if words:
-                total += tables[side + "1"].get(words[0], 0.0)
-                if len(words) > 1:
-                    total += tables[side + "2"].get(words[1], 0.0)
-                    far = tables[side + "3"]
-                    for w in set(words[2:]):  # the far slot: each word once
-                        total += far.get(w, 0.0)
+            self._near_slots = tuple(near[f"{side}{slot}"].get for side in "LR" for slot in (1, 2, 3))
+        l1, l2, l3, r1, r2, r3 = self._near_slots
+        left, right = key[1], key[2]
+        assert isinstance(left, tuple) and isinstance(right, tuple)
+        total = 0.0  # added in the same order as ever (left then right; near, second, then the far slot)
+        if left:
+            total += l1(left[0], 0.0)
+            if len(left) > 1:
+                total += l2(left[1], 0.0)
+                for w in set(left[2:]):  # the far slot: each word once
+                    total += l3(w, 0.0)
+        if right:
+            total += r1(right[0], 0.0)
+            if len(right) > 1:
+                total += r2(right[1], 0.0)
+                for w in set(right[2:]):
+                    total += r3(w, 0.0)
         return total
 
     def features(self, keys: Iterable[tuple[object, ...]]) -> list[str]:
@@ -625,11 +632,13 @@ class Featurizer:
 
 def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None], sentence_of: Sequence[int],
                  sentences: Sequence[dict[str, int]], i: int, j: int, where: str, post_cues: tuple[str, ...],
-                 punct: tuple[str, str], cand: Sequence[bool] = (), excl: Sequence[str] = ()) -> list[tuple[object, ...]]:
+                 punct: tuple[str, str], cand: Sequence[bool] = (), excl: Sequence[str] = (),
+                 lows: Sequence[str] | None = None) -> list[tuple[object, ...]]:
     """The feature groups of the mention ``tokens[i..j]`` (one word, or a given name and a surname);
     ``fams`` the cue families of each word, ``sentence_of`` and ``sentences`` from sentence_families;
     ``where`` is "text" or "alt"; ``post_cues`` the cue families found anywhere in the post; ``cand`` and
-    ``excl`` each word's candidacy and exclusion (a name in a list of names)."""
+    ``excl`` each word's candidacy and exclusion (a name in a list of names); ``lows`` each word's ``low``
+    (read from the tokens when not given)."""
     tok = tokens[i]
     n = len(tokens)
     length = min(j - i + 1, 3)
@@ -679,8 +688,9 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
         keys.append(("flags", "n1=$"))
     keys.append(("punct", *punct))
     # the words themselves on either side, up to five away (the third to fifth share one slot)
-    keys.append(("near", tuple(tokens[i - d].low for d in range(1, min(CONTEXT_REACH, i) + 1)),
-                 tuple(tokens[j + d].low for d in range(1, min(CONTEXT_REACH, n - 1 - j) + 1))))
+    if lows is None:
+        lows = [t.low for t in tokens]
+    keys.append(("near", tuple(lows[max(0, i - CONTEXT_REACH):i][::-1]), tuple(lows[j + 1:j + 1 + CONTEXT_REACH])))
     for side, lo, hi in (("L", max(0, i - 4), i), ("R", j + 1, min(n, j + 5))):
         window = [f for f in fams[lo:hi] if f]
         if window:
@@ -812,6 +822,7 @@ class Segment:
     excluded: list[str]  # per token: "" or why it is never a child ("title", "staff", "ignored")
     feats: dict[int, list[tuple[object, ...]]]  # mention start -> its feature groups (see Featurizer)
     ends: dict[int, int] = field(default_factory=dict)  # mention start -> its last word
+    placed: list[int] | None = None  # the tokens with offsets (not shared lowercase words); None: not worked out
 
 
 def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequence[str], text: str = "",
@@ -882,7 +893,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     keep = model.lower_candidates
     cache = model.candidates
     read: list[Segment] = []
-    pending: list[tuple[Segment, list[int]]] = []  # segments with candidates, and where they are
+    pending: list[tuple[Segment, list[int], list[str]]] = []  # segments with candidates, where they are, the words
     words: set[str] = set()
     done: set[tuple[str, str]] = set()
     for where, raw in segments:
@@ -896,7 +907,8 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
         words.update(lows)
         cand = [False] * n
         found: list[int] = []
-        for k in [k for k, t in enumerate(tokens) if t.start >= 0]:  # shared lowercase tokens are no candidates
+        placed = [k for k, t in enumerate(tokens) if t.start >= 0]
+        for k in placed:  # shared lowercase tokens are no candidates
             t = tokens[k]
             if t.shape == "lower":
                 ok = t.low in keep or is_candidate(t, given, zipf, model)
@@ -917,21 +929,21 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
             lists = not _LIST_NOUNS.isdisjoint(lows)
             for k in found:
                 reasons[k] = _excluded(tokens, k, ctx, reasons, text, lists)
-        seg = Segment(where, text, tokens, cand, reasons, {})
+        seg = Segment(where, text, tokens, cand, reasons, {}, placed=placed)
         read.append(seg)
         if found:
-            pending.append((seg, found))
+            pending.append((seg, found, lows))
     in_post: set[str] = set()
     for word in words & _POST_WORDS:
         in_post.update(_FAMILIES[word])
     post_cues = tuple(sorted(in_post & _POST_FAMILIES))
     bag = ("bag", frozenset(words))  # every word of the post (one key: its weight is summed once per post)
     families = _FAMILIES
-    for seg, found in pending:
+    for seg, found, lows in pending:
         where = "alt" if seg.where == "alt text" else "text"
         toks = seg.tokens
         n = len(toks)
-        fams = [families.get(t.low) for t in toks]
+        fams = list(map(families.get, lows))
         sentence_of, sentences = sentence_families(toks, fams)
         after = -1
         for i in found:
@@ -943,7 +955,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                 j += 1
             seg.ends[i] = j
             seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,
-                                        _punct(seg.text, toks[i], toks[j]), seg.candidate, seg.excluded)
+                                        _punct(seg.text, toks[i], toks[j]), seg.candidate, seg.excluded, lows)
             seg.feats[i].append(bag)
             after = j
     return read
@@ -1063,8 +1075,12 @@ def names_a_person(read: Sequence[Segment], model: Model) -> bool:
     """Whether a person's given name is in the post (a date of birth needs one beside it): a
     capitalised word inside a sentence that at least 100 children were given (not a month or a day)."""
     given = model.given
-    return any(t.shape == "cap" and not t.initial and given.get(t.low, 0) >= 3 and t.low not in _CALENDAR_WORDS
-               for seg in read for t in seg.tokens)
+    for seg in read:
+        toks = seg.tokens
+        for t in toks if seg.placed is None else [toks[k] for k in seg.placed]:  # shared lowercase words: never "cap"
+            if t.shape == "cap" and not t.initial and given.get(t.low, 0) >= 3 and t.low not in _CALENDAR_WORDS:
+                return True
+    return False
 
 
 _CALENDAR_WORDS = frozenset("""january february march april may june july august september october november december

@@ -196,23 +196,29 @@ _DIGIT_OR_AT = re.compile(r"[\d@]")
 _DIGIT_RUN = re.compile(r"\d+")
 
 
+# Where _hints can say "a place": a digit after a character that may be a capital (an ASCII capital or any
+# non-ASCII character that is not a space), or a digit, at most two more characters that are not spaces,
+# spaces and an ASCII capital. A text with neither needs no closer look.
+_PLACE_HINT = re.compile(r"[^\s\da-z!-/:-@\[-`{-~]\d|\d\S{0,2}\s+[A-Z]")
+
+
 def _hints(text: str) -> tuple[bool, bool]:
     """(a phone number may be here, a postcode or house number may be here), read from the digit runs
     alone: nine digits or more, maybe spaced; a capital before a digit ("NM1") or a capitalised word
     after a number ("12 Oak")."""
-    digits = 0
-    places = False
+    phones = _PHONE_HINT.search(text) is not None  # nine digits in it: nine digits or more in the text
+    return phones, _PLACE_HINT.search(text) is not None and _places(text)
+
+
+def _places(text: str) -> bool:
+    """The second of _hints, digit run by digit run."""
     size = len(text)
     for m in _DIGIT_RUN.finditer(text):
         start, end = m.span()
-        digits += end - start
-        if places:
-            continue
         if start and text[start - 1].isupper():  # a hint may say yes too often, never too rarely
-            places = True
-            continue
-        k = end
+            return True
         if end - start <= 4:
+            k = end
             if k < size and text[k].isalpha():
                 k += 1
             if k < size and text[k] == ",":
@@ -220,8 +226,30 @@ def _hints(text: str) -> tuple[bool, bool]:
             if k < size and text[k].isspace():
                 while k < size and text[k].isspace():
                     k += 1
-                places = k < size and "A" <= text[k] <= "Z"
-    return digits >= 9 and _PHONE_HINT.search(text) is not None, places
+                if k < size and "A" <= text[k] <= "Z":
+                    return True
+    return False
+
+
+def _found_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> list[re.Match[str]]:
+    """What ``pattern.finditer(text)`` finds, trying only ``starts`` (ascending): where every match of
+    ``pattern`` must begin. Matches do not overlap, as finditer's do not."""
+    found: list[re.Match[str]] = []
+    end = 0
+    for start in starts:
+        if start < end:
+            continue
+        m = pattern.match(text, start)
+        if m is not None:
+            found.append(m)
+            end = m.end()
+    return found
+
+
+def _may_say_birth(lower: str) -> bool:
+    """Whether ``_BIRTH`` can match: every spelling of it holds one of these (a few substring searches
+    are much cheaper than the pattern's scan of a text that says none of them)."""
+    return "born" in lower or "birth" in lower or "dob" in lower or "d.o" in lower or "do." in lower
 
 
 def might_be_personal(text: str) -> bool:
@@ -257,8 +285,9 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
         if landlines and _PERSONAL.search(lower) is not None:
             hits.extend(PiiHit("phone number", m.group()[:4] + "*** ***") for m in landlines)
     if places:
-        addresses = list(_ADDRESS.finditer(text))
-        postcodes = list(_POSTCODE.finditer(text))
+        runs = [m.start() for m in _DIGIT_RUN.finditer(text)]
+        addresses = _found_at(_ADDRESS, text, runs)  # a house number: the start of a run of digits
+        postcodes = _found_at(_POSTCODE, text, sorted({s for r in runs for s in (r - 2, r - 1) if s >= 0}))  # 1-2 capitals first
         if addresses or postcodes:
             home = _HOME.search(lower) is not None
             if home or _VENUE.search(lower) is None:
@@ -273,7 +302,7 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
                     if not home and not any(h.kind == "home address" for h in hits):
                         continue  # a postcode alone, with no house: a place, not a home
                     hits.append(PiiHit("postcode", m.group().split()[0][:2] + "** ***"))
-    if named:
+    if named and _may_say_birth(lower):
         for m in _BIRTH.finditer(lower):
             if _DATE.search(text, max(0, m.start() - 40), m.end() + 40):
                 hits.append(PiiHit("date of birth", "a date of birth next to a name"))
