@@ -196,29 +196,23 @@ _DIGIT_OR_AT = re.compile(r"[\d@]")
 _DIGIT_RUN = re.compile(r"\d+")
 
 
-# Where _hints can say "a place": a digit after a character that may be a capital (an ASCII capital or any
-# non-ASCII character that is not a space), or a digit, at most two more characters that are not spaces,
-# spaces and an ASCII capital. A text with neither needs no closer look.
-_PLACE_HINT = re.compile(r"[^\s\da-z!-/:-@\[-`{-~]\d|\d\S{0,2}\s+[A-Z]")
-
-
 def _hints(text: str) -> tuple[bool, bool]:
     """(a phone number may be here, a postcode or house number may be here), read from the digit runs
     alone: nine digits or more, maybe spaced; a capital before a digit ("NM1") or a capitalised word
     after a number ("12 Oak")."""
-    phones = _PHONE_HINT.search(text) is not None  # nine digits in it: nine digits or more in the text
-    return phones, _PLACE_HINT.search(text) is not None and _places(text)
-
-
-def _places(text: str) -> bool:
-    """The second of _hints, digit run by digit run."""
+    digits = 0
+    places = False
     size = len(text)
     for m in _DIGIT_RUN.finditer(text):
         start, end = m.span()
+        digits += end - start
+        if places:
+            continue
         if start and text[start - 1].isupper():  # a hint may say yes too often, never too rarely
-            return True
+            places = True
+            continue
+        k = end
         if end - start <= 4:
-            k = end
             if k < size and text[k].isalpha():
                 k += 1
             if k < size and text[k] == ",":
@@ -226,9 +220,8 @@ def _places(text: str) -> bool:
             if k < size and text[k].isspace():
                 while k < size and text[k].isspace():
                     k += 1
-                if k < size and "A" <= text[k] <= "Z":
-                    return True
-    return False
+                places = k < size and "A" <= text[k] <= "Z"
+    return digits >= 9 and _PHONE_HINT.search(text) is not None, places
 
 
 def _found_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> list[re.Match[str]]:
