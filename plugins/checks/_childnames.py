@@ -236,32 +236,50 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
     if None not in tokens:
         return tokens
     pos = 0
-    split = False  # a hashtag became several tokens
+    size = len(text)
+    splits: list[tuple[int, list[Token]]] = []  # hashtags that became several tokens
+    plain_get = _PLAIN_CAPS.get
     for k in [k for k, t in enumerate(tokens) if t is None]:
         word = words[k]
-        if word.islower() and word.isascii() and word[0] != "#" and "'" not in word and word not in keep:
+        low = plain_get(word)
+        if low is None:
+            low = _plain_cap(word)
+        if not low and word.islower() and word.isascii() and word[0] != "#" and "'" not in word and word not in keep:
             if len(shared) > 100_000:
                 shared.clear()
             tokens[k] = shared[word] = Token(word, word, -1, -1, "lower", False)
             continue
-        start = _place(text, word, pos)
-        if start < 0:  # a word that searching cannot place: let the regex say where every word is
-            return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep, shared)]
-        pos = start + len(word)
-        if word[0] != "#" and "'" not in word and "’" not in word and word[0].isupper() and word[1:].islower():
-            # a plain capitalised word (most of the rest): no possessive or hashtag to take apart
+        start = text.find(word, pos)
+        end = start + len(word)
+        if start < 0 or not ((start == 0 or text[start - 1] in _BOUNDARY) and (end == size or text[end] in _BOUNDARY)):
+            start = _place(text, word, pos)  # not plainly the whole word there: look closer
+            if start < 0:  # a word that searching cannot place: let the regex say where every word is
+                return [t for m in _WORD.finditer(text) for t in _tokens_of(text, m.group(), m.start(), keep, shared)]
+            end = start + len(word)
+        pos = end
+        if low:  # a plain capitalised word (most of the rest): no possessive or hashtag to take apart
             inside = start > 1 and text[start - 1] == " " and text[start - 2].isalnum()  # _starts_sentence's commonest no
-            tokens[k] = Token(word, word.lower(), start, pos, "cap", not inside and _starts_sentence(text, start))
+            tokens[k] = Token(word, low, start, pos, "cap", not inside and _starts_sentence(text, start))
             continue
         got = _tokens_of(text, word, start, keep, shared)
-        if len(got) == 1:
-            tokens[k] = got[0]
-        else:
-            tokens[k] = got
-            split = True
-    if split:
-        return [t for item in tokens for t in (item if isinstance(item, list) else (item,))]
+        tokens[k] = got[0]
+        if len(got) > 1:
+            splits.append((k, got))
+    for k, got in reversed(splits):
+        tokens[k:k + 1] = got
     return tokens
+
+
+_PLAIN_CAPS: dict[str, str] = {}  # word -> its lowercase if a plain capitalised word ("Ava", not "#Ava", "Ava's", "AVA"), else ""
+
+
+def _plain_cap(word: str) -> str:
+    """``word.lower()`` if ``word`` is a plain capitalised word, else "" (remembered per word)."""
+    plain = word[0] != "#" and "'" not in word and "’" not in word and word[0].isupper() and word[1:].islower()
+    if len(_PLAIN_CAPS) > 100_000:
+        _PLAIN_CAPS.clear()
+    low = _PLAIN_CAPS[word] = word.lower() if plain else ""
+    return low
 
 
 _BOUNDARY = frozenset(" \t\n\r\x0b\x0c.,;:!?()[]{}\"“”/\\|&+*=<>~`^%$£€")  # never part of a word
