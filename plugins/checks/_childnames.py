@@ -1013,25 +1013,28 @@ _EXPLAINED = (
 )
 
 
+@functools.lru_cache(maxsize=64)
+def _explained(model: Model) -> tuple[tuple[str, str], ...]:
+    """The explainable features that push towards a child, heaviest first (ties in _EXPLAINED's order)."""
+    weighted = [(feat, words, model.weights.get(feat, 0.0)) for feat, words in _EXPLAINED]
+    return tuple((feat, words) for feat, words, w in sorted(weighted, key=lambda x: -x[2]) if w > 0.0)
+
+
 def _cue(seg: Segment, i: int, model: Model) -> str:
     feats: set[str] = set()
+    head = ""
     for key in seg.feats.get(i, ()):
         kind = key[0]
         if kind == "flags":
-            feats.update(str(x) for x in key[1:])
-        elif kind in ("L", "R"):
+            feats.update(map(str, key[1:]))
+        elif kind == "L" or kind == "R":
             feats.update(f"{kind}:{fam}" for fam in key[2:])
         elif kind == "head":
             feats.add(f"len={key[5]}")
-            feats.add(f"g={model.featurizer.given_bucket(str(key[1]))}")
-    best, best_w = "", 0.0
-    for feat, words in _EXPLAINED:
-        w = model.weights.get(feat, 0.0)
-        if feat in feats and w > best_w:
-            best, best_w = words, w
+            head = str(key[1])
+    best = next((words for feat, words in _explained(model) if feat in feats), "")  # the heaviest there
     if not best:
-        g = next((f for f in feats if f.startswith("g=")), "g=0")
-        return "a common given name" if int(g[2:]) >= 3 else "the words around it"
+        return "a common given name" if head and model.featurizer.given_bucket(head) >= 3 else "the words around it"
     if "{left}" in best or "{right}" in best:
         toks = seg.tokens
         side = range(i - 1, max(-1, i - 5), -1) if "{left}" in best else range(i + 1, min(len(toks), i + 5))
