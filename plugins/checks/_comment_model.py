@@ -268,9 +268,10 @@ def analyse(text: str, lex: Any = None, bigrams: bool = False) -> tuple[list[str
 
 
 _MAYBE_PERSONAL = re.compile(r"\d|@")
-# Personal data that is doxxing in a public comment whoever posts it; an email address (it may be the
-# school's), a landline (an office) or a date of birth (a birthday post) only weigh in the model.
-_SURE_PERSONAL = frozenset({"mobile number", "home address", "postcode"})
+# Personal data that is doxxing in a public comment whoever posts it (a landline is found only when the
+# comment ties it to a person or a home: "her home number is ..."); an email address (it may be a teacher's
+# work address) or a date of birth (a birthday post) only weigh in the model.
+_SURE_PERSONAL = frozenset({"mobile number", "home address", "postcode", "phone number"})
 
 
 def _sure_personal(personal: Sequence[str]) -> bool:
@@ -330,6 +331,8 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     out.extend("C:" + c for c in sorted(present) if c not in _CONTEXT_ONLY)
     out.extend("L:" + k for k in lexicon_kinds)
     out.extend("P:" + k for k in personal)
+    if _DIGITS.search(text):
+        out.extend("P:" + k for k, pattern in _WHEREABOUTS if pattern.search(text))
     if capital and _NAMEISH.search(text):  # both of its forms start with a capital and a small letter
         out.append("S:name")
         present.add("name")
@@ -337,6 +340,20 @@ def features(text: str, norm: str | None = None, lexicon_kinds: Sequence[str] = 
     if len(present) > 1:
         out.extend("X:" + a + "+" + b for a, b in _PAIRS if a in present and b in present)
     return list(dict.fromkeys(out))
+
+
+# Where a person can be found, the doxxing the personal-data detector does not read: a number plate
+# ("YD68 PLN", parked on a named road) and a routine with its time ("every Saturday at 9", "about 9ish").
+# Features only: a club's "training every Tuesday at 6pm" is not doxxing, and the model weighs them with
+# the rest of the comment.
+_WHEREABOUTS = (
+    ("number-plate", re.compile(r"\b[A-Z]{2}[0-9]{2} ?[A-Z]{3}\b")),
+    ("routine", re.compile(r"\b(?:every|each|always|usually)\b[^.!?\n]{0,60}?\b(?:at|from|about|around|by|till|until)\s+"
+                           r"[0-9]{1,2}(?:[.:][0-9]{2})?\s*(?:am|pm|ish)?\b|\b[0-9]{1,2}(?:[.:][0-9]{2})?\s*(?:am|pm|ish)?\b"
+                           r"[^.!?\n]{0,40}?\b(?:every|each) (?:day|morning|night|evening|week|weekday|"
+                           r"(?:mon|tues|wednes|thurs|fri|satur|sun)day)|\b(?:every|each)\s+\w+\s+[0-9]{1,2}(?:[.:][0-9]{2})?\s*(?:am|pm|ish)\b",
+                re.I)),
+)
 
 
 # Cues that mean something only next to another (a photo, a pupil, "always", "you"): pairs only.

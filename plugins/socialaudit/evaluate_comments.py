@@ -31,6 +31,8 @@ from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lex
 from socialaudit.config import PROJECT_ROOT
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# Further authors' comments, never trained on: hard negatives and doxxing (the project's own data; its README)
+AUTHORS = PROJECT_ROOT / "tests" / "data" / "comments_by_author"
 SPLIT_SEED = 20261206
 # The dataset's flag kinds, as the check's categories ("hate" is reported with slurs).
 KIND_TO_CATEGORY = {"hate": "slur"}
@@ -159,6 +161,14 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
     print(f"  overall: precision {s['precision']:.3f}, recall {s['recall']:.3f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})",
           file=out)
     print("  false alarms: " + (", ".join(f"{k} {v}" for k, v in s["false_alarms"].items()) or "none"), file=out)
+    for path in sorted(AUTHORS.glob("*.jsonl")) if labelled is None else ():
+        a = school_figures(school_comments(path))
+        figures[f"author {path.stem}"] = a
+        dox = a["categories"].get("doxxing", {"n": 0, "caught": 0})
+        print(f"further author {path.stem} (never trained on): {a['fp']} of {a['clear']} clear comments flagged "
+              f"({a['fp'] / a['clear']:.3f}); doxxing caught {dox['caught']} of {dox['n']}"
+              + (f"; false alarms: {', '.join(f'{k} {v}' for k, v in a['false_alarms'].items())}" if a["fp"] else ""),
+              file=out)
     for name, folder, loader in (("HateXplain test split", data / "hatexplain", hatexplain),
                                  ("Davidson et al., seeded 10%", data / "davidson-hate-offensive", davidson)):
         if not folder.is_dir():

@@ -80,6 +80,8 @@ FLAGGED = [
     ("that spaz in the sack race lol", "slur", False),
     ("Mr Fictwood's home number is 07700 900555, ring him at midnight", "doxxing", True),
     ("Miss Fictwick lives at 4 Quarry Nook, QV2 1XX", "doxxing", True),
+    # a landline the comment ties to a home is as sure as a mobile
+    ("Mrs Fictholt's home landline is 01632 960884, she picks up in the evenings", "doxxing", True),
     ("go unalive yourself Kai", "self-harm", True),
     ("k.y.s Ethan nobody likes you", "self-harm", True),
     ("drink bleach Jayden", "self-harm", True),
@@ -139,6 +141,9 @@ CLEAR = [
     "My lad says nobody talks to him at lunch, who can I speak to?",
     "Lovely pic of the U12 boys in their new shorts and socks",
     "Gymnastics club: leotards must be plain navy, no jewellery",
+    # a routine or a number plate that tells nobody where a person is
+    "Under 11s training is every Tuesday at 6pm at the rec, all welcome",
+    "The minibus ZK19 XRT is back from its service, trips are on again",
     "",
     "   ",
 ]
@@ -339,6 +344,28 @@ def test_evaluate_comments_prints_the_figures(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "overall: precision 1.000, recall 1.000 (tp 3, fp 0, fn 0)" in out
     assert "HateXplain test split: " in out and "absent, skipped" in out
+
+
+def test_evaluate_comments_measures_the_further_authors_sets(tmp_path):
+    """Every further author's set is measured by the command, apart from the school comments: false alarms on its
+    clear comments and the doxxing caught, each figure counted from the shipped model's readings."""
+    import io
+    import shutil
+
+    from socialaudit import evaluate_comments as ec
+
+    (tmp_path / "school-comments").mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "comments_labelled.jsonl", tmp_path / "school-comments" / "comments.jsonl")
+    out = io.StringIO()
+    figures = ec.evaluate_comments(out, data=tmp_path)
+    sets = sorted(ec.AUTHORS.glob("*.jsonl"))
+    assert len(sets) >= 2
+    for path in sets:
+        got = figures[f"author {path.stem}"]
+        rows = ec.school_comments(path)
+        assert got["clear"] == sum(1 for r in rows if not r.flag) and got["tp"] + got["fn"] == sum(1 for r in rows if r.flag)
+        assert got["fp"] == sum(1 for r in rows if not r.flag and read(r.text).category)
+        assert f"further author {path.stem} (never trained on): {got['fp']} of {got['clear']} clear" in out.getvalue()
 
 
 def test_evaluate_comments_without_data_is_a_usage_error(capsys, tmp_path):
