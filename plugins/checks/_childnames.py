@@ -18,7 +18,7 @@ How a post is read:
 4. **Decision**: a logistic regression trained on labelled school posts (``python -m
    socialaudit.name_training``) gives each candidate the probability that it names a child; at or
    above the shipped threshold it is a child's name. Hard exclusions stay rules, documented: a word
-   after a title (Mrs, Fr, Coach, ...) and the school's staff list.
+   after a title kept for adults (Mrs, Fr, Revd, ...) and the school's staff list.
 5. **Mentions**: adjacent capitalised words of one person ("Isla Pennington") make one mention; a
    mention with a given name and a surname is a full name.
 
@@ -42,6 +42,7 @@ from typing import Any
 
 from checks._names import (
     _RELIGIOUS_CONTEXT,
+    ADULT_TITLES,
     BIBLICAL,
     FAMOUS,
     FICTIONAL_SINGLE,
@@ -852,9 +853,9 @@ def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequen
         return "ignored"
     if i > 0:
         prev = tokens[i - 1]
-        if prev.low.rstrip(".") in TITLES and prev.shape != "lower":
+        if prev.low.rstrip(".") in ADULT_TITLES and prev.shape != "lower":
             return "title"
-        if i > 1 and len(prev.low) == 1 and tokens[i - 2].low.rstrip(".") in TITLES:
+        if i > 1 and len(prev.low) == 1 and tokens[i - 2].low.rstrip(".") in ADULT_TITLES:
             return "title"
         if reasons[i - 1] in ("title", "staff") and prev.shape == "cap" and tokens[i].shape == "cap" \
                 and prev.end + 1 >= tokens[i].start:
@@ -1093,13 +1094,16 @@ def score_post(read: Sequence[Segment], model: Model) -> list[dict[int, float]]:
 
 
 def names_a_person(read: Sequence[Segment], model: Model) -> bool:
-    """Whether a person's given name is in the post (a date of birth needs one beside it): a
-    capitalised word inside a sentence that at least 100 children were given (not a month or a day)."""
+    """Whether a person is named in the post (a date of birth needs one beside it): a capitalised word
+    inside a sentence that at least 100 children were given (not a month or a day), or a name after an
+    adult's title ("Mr Kowalczyk")."""
     given = model.given
     for seg in read:
-        toks = seg.tokens
-        for t in toks if seg.placed is None else [toks[k] for k in seg.placed]:  # shared lowercase words: never "cap"
-            if t.shape == "cap" and not t.initial and given.get(t.low, 0) >= 3 and t.low not in _CALENDAR_WORDS:
+        toks, why = seg.tokens, seg.excluded
+        for k in range(len(toks)) if seg.placed is None else seg.placed:  # shared lowercase words: never "cap"
+            t = toks[k]
+            if t.shape == "cap" and ((not t.initial and given.get(t.low, 0) >= 3 and t.low not in _CALENDAR_WORDS)
+                                     or why[k] == "title"):
                 return True
     return False
 

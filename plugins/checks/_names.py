@@ -24,6 +24,15 @@ TITLES = frozenset(
     "king queen prince princess captain capt coach chef nurse officer prophet auntie aunty uncle mister "
     "madam headteacher head governor rabbi imam pcso vicar rector chaplain pastor firefighter".split()
 )
+# Titles that children wear too: role play ("Dr Evie", "Firefighter Freddie"), team captains ("Captain Ifeoma
+# Chukwu"), and given names ("Deacon", "Princess", "King"). After one of these a word is still a candidate: the
+# model reads the title as a feature (``p1=captain``, ``title``) with the rest of the post. Every other title is
+# a form of address kept for adults, and the word after it is never a child (a documented hard exclusion).
+ROLE_TITLES = frozenset(
+    "dr captain capt nurse coach chef officer firefighter professor prof king queen prince princess lord lady dame "
+    "deacon".split()
+)
+ADULT_TITLES = TITLES - ROLE_TITLES
 
 
 RELIGIOUS_ALWAYS = frozenset("jesus christ god allah buddha krishna yahweh messiah".split())

@@ -69,12 +69,14 @@ _ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd
                       r"Way|Crescent|Grove|Gardens|Terrace|Place|Court|Walk|Mews|Rise|View|Row|Square|Hill|Park)\b")
 _DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
                    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
+_COHORT = re.compile(r"\s+(?:between|from|after|before|since|on or (?:after|before))\b")
 _BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b")
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
                     r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue)\b")
 _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
-                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b")
+                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b"
+                   r"|\b(?:i|we|she|he|they)\s+(?:now\s+)?live\s+at\b|\blives\s+at\b|\b(?:my|her|his|their)\s+(?:\w+\s+)?address\b")
 # A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
 _PERSONAL = re.compile(r"\b(?:home|my|his|her|their)\s+(?:phone|number|landline|tel)\b|\b(?:ring|call|phone|text)\s+"
                        r"(?:me|him|her|them|us\s+at\s+home)\b|\bon\s+(?:her|his|my)\s+(?:own\s+)?(?:phone|landline)\b")
@@ -89,7 +91,7 @@ class OwnDetails:
     """The school's and the trust's own contact details: never personal information."""
 
     domains: tuple[str, ...] = ()  # lowercase, no leading dot; subdomains count
-    postcodes: frozenset[str] = frozenset()  # "HX41AB": upper case, no spaces
+    postcodes: frozenset[str] = frozenset()  # "NM14AB": upper case, no spaces
     phones: frozenset[str] = frozenset()  # national digits: "01632960000"
     addresses: tuple[str, ...] = ()  # lowercase, single-spaced
 
@@ -250,6 +252,14 @@ def might_be_personal(text: str) -> bool:
     return _DIGIT_OR_AT.search(text) is not None
 
 
+def _venue_beside(lower: str, start: int, end: int) -> bool:
+    """A church, hall, club or office named in the address's own sentence, before it or in it ("at St Mary's
+    Church Hall, 14 Church Lane"): the address is the venue's. A venue in another sentence ("the office is
+    closed, so return forms to 14 Trelawney Close") says nothing about this address."""
+    since = max(start - 80, *(lower.rfind(c, 0, start) + 1 for c in ".!?\n"))
+    return _VENUE.search(lower, since, end) is not None
+
+
 def personal_data(text: str, own: OwnDetails | None = None, named: bool = False) -> list[PiiHit]:
     """Personal information in ``text``; ``named``: the text names a person (a date of birth needs one)."""
     own = own or OwnDetails()
@@ -283,20 +293,24 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
         postcodes = _found_at(_POSTCODE, text, sorted({s for r in runs for s in (r - 2, r - 1) if s >= 0}))  # 1-2 capitals first
         if addresses or postcodes:
             home = _HOME.search(lower) is not None
-            if home or _VENUE.search(lower) is None:
-                for m in addresses:
-                    if any(" ".join(m.group().lower().split()) in a for a in own.addresses):
-                        continue
-                    hits.append(PiiHit("home address", "a house number and street"))
-                for m in postcodes:
-                    code = m.group().replace(" ", "")
-                    if code in own.postcodes or any(code.lower() in a.replace(" ", "") for a in own.addresses):
-                        continue
-                    if not home and not any(h.kind == "home address" for h in hits):
-                        continue  # a postcode alone, with no house: a place, not a home
-                    hits.append(PiiHit("postcode", m.group().split()[0][:2] + "** ***"))
+            for m in addresses:
+                if any(" ".join(m.group().lower().split()) in a for a in own.addresses):
+                    continue
+                if not home and _venue_beside(lower, m.start(), m.end()):
+                    continue
+                hits.append(PiiHit("home address", "a house number and street"))
+            for m in postcodes:
+                code = m.group().replace(" ", "")
+                if code in own.postcodes or any(code.lower() in a.replace(" ", "") for a in own.addresses):
+                    continue
+                if not home and (_venue_beside(lower, m.start(), m.end())
+                                 or not any(h.kind == "home address" for h in hits)):
+                    continue  # a venue's postcode, or a postcode alone with no house: a place, not a home
+                hits.append(PiiHit("postcode", m.group().split()[0][:2] + "** ***"))
     if named and _may_say_birth(lower):
         for m in _BIRTH.finditer(lower):
+            if _COHORT.match(lower, m.end()):
+                continue  # "children born between 1 September 2023 and 31 August 2024": a year group, not a person
             if _DATE.search(text, max(0, m.start() - 40), m.end() + 40):
                 hits.append(PiiHit("date of birth", "a date of birth next to a name"))
                 break

@@ -429,6 +429,44 @@ def test_personal_details_in_other_forms_stay_critical(make_post, text):
     assert finding.severity is Severity.CRITICAL
 
 
+@pytest.mark.parametrize(("text", "kind"), [
+    # a venue word in another sentence says nothing about this address
+    ("Lost purse found outside Reception. It holds a card for someone at 27 Hawthorn Rise, Northmoor NM3 1ZQ.", "a home address"),
+    ("The office is closed for the holidays. Please return forms to Mrs Boase at 14 Trelawney Close.", "a home address"),
+    ("My son's school bag was taken by mistake. I live at 14 Pennine Close if anyone can drop it round.", "a home address"),
+    ("Her old address (22 Linden Way, Northmoor NM4 5ZZ) is on some forms; please use the school address instead.",
+     "a home address"),
+    ("Mr Kowalczyk, DOB 02/11/1975, our new site manager, has passed his checks.", "a date of birth"),  # a title names him
+])
+def test_a_person_s_address_or_birth_date_is_critical_whatever_else_the_post_mentions(make_post, text, kind):
+    [finding] = run([make_post(text=text)], school=OWN_SCHOOL).findings
+    assert finding.severity is Severity.CRITICAL
+    assert kind in finding.message
+
+
+@pytest.mark.parametrize("text", [
+    "Christmas fair at St Mary's Church Hall, 14 Church Lane, this Saturday.",  # a venue beside the address
+    "Nursery places for children born between 1 September 2023 and 31 August 2024: ask Mrs Bibi in the office.",
+])
+def test_a_venue_s_address_and_a_year_group_s_birth_dates_are_not_personal(make_post, text):
+    result = run([make_post(text=text)], school=OWN_SCHOOL)
+    assert not [f for f in result.findings if f.severity is Severity.CRITICAL], [f.message for f in result.findings]
+
+
+def test_a_name_after_a_title_children_wear_too_is_read_by_the_model_not_dropped():
+    """After "Mrs" a word is never a child's (a hard exclusion); after "Dr" or "Captain" the model decides, since
+    children play doctors and captain teams."""
+    from checks import _childnames as cn
+
+    model = cn.load_model()
+    [seg] = cn.read_post([("text", "Dr Evie and Captain Kairo with Mrs Okafor today")], model)
+    why = {t.text: r for t, r in zip(seg.tokens, seg.excluded, strict=True)}
+    assert why["Okafor"] == "title"
+    assert why["Evie"] == "" and why["Kairo"] == ""
+    starts = {seg.tokens[i].text for i in seg.feats}
+    assert {"Evie", "Kairo"} <= starts and "Okafor" not in starts
+
+
 def test_a_shared_platform_or_a_bad_url_is_never_the_school_s_own_domain():
     from checks._personal import OwnDetails, personal_data
 
