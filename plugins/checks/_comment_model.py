@@ -264,18 +264,23 @@ def analyse(text: str, lex: Any = None, bigrams: bool = False) -> tuple[list[str
     hits, sure, _ = lexicon_hits(text, norm, lex, toks, cased)
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
     feats = features(text, norm, _kinds(hits, sure, toks), personal, bigrams, toks)
-    return feats, sure or _sure_personal(personal), hits, personal
+    return feats, sure or _sure_personal(personal, norm), hits, personal
 
 
 _MAYBE_PERSONAL = re.compile(r"\d|@")
-# Personal data that is doxxing in a public comment whoever posts it (a landline is found only when the
-# comment ties it to a person or a home: "her home number is ..."); an email address (it may be a teacher's
-# work address) or a date of birth (a birthday post) only weigh in the model.
-_SURE_PERSONAL = frozenset({"mobile number", "home address", "postcode", "phone number"})
+# Personal data that is doxxing in a public comment whoever posts it; a landline only when it is someone
+# else's home line (below); an email address (it may be a teacher's work address) or a date of birth (a
+# birthday post) only weigh in the model.
+_SURE_PERSONAL = frozenset({"mobile number", "home address", "postcode"})
+# A landline is sure only when the comment says it is someone else's home line ("her home number is",
+# "Mr Lowe's landline"): "call them on 01632 ..." is the office, "ring me on ..." the commenter's own.
+_THEIR_LINE = re.compile(r"\b(?:his|her|their|\w+'s)\s+(?:home\s+|own\s+|private\s+|personal\s+)?(?:phone|number|landline|tel)\b"
+                         r"|\bhome\s+(?:phone|number|landline)\s+(?:is|was|:)")
 
 
-def _sure_personal(personal: Sequence[str]) -> bool:
-    return not _SURE_PERSONAL.isdisjoint(personal)
+def _sure_personal(personal: Sequence[str], norm: str = "") -> bool:
+    return not _SURE_PERSONAL.isdisjoint(personal) or (
+        "phone number" in personal and _THEIR_LINE.search(norm) is not None)
 
 
 def _kinds(hits: Sequence[Any], sure: bool, toks: Sequence[str]) -> list[str]:
@@ -512,13 +517,13 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     personal = personal_data(text) if _MAYBE_PERSONAL.search(text) else []
     feats = features(text, norm, _kinds(hits, sure, toks), personal, model.bigrams, toks)
     configured_threat = bool(hits) and any(h.kind == "threat" and h.word not in lx.AMBIGUOUS for h in hits)
-    verdict = model.verdict(feats, sure or configured_threat or _sure_personal(personal))
+    verdict = model.verdict(feats, sure or configured_threat or _sure_personal(personal, norm))
     if not verdict.flagged:
         return Reading()
     category = verdict.category
     if configured_threat and category not in ("threat", "self-harm"):
         category = "threat"
-    elif _sure_personal(personal) and category not in ("threat", "self-harm"):
+    elif _sure_personal(personal, norm) and category not in ("threat", "self-harm"):
         category = "doxxing"
     table = cue_table()
     critical = category in ("threat", "doxxing", "self-harm") or (

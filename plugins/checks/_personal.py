@@ -69,14 +69,20 @@ _ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd
                       r"Way|Crescent|Grove|Gardens|Terrace|Place|Court|Walk|Mews|Rise|View|Row|Square|Hill|Park)\b")
 _DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
                    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
-_COHORT = re.compile(r"\s+(?:between|from|after|before|since|on or (?:after|before))\b")
+# "born between 1 September 2023 and 31 August 2024", "born on or after 1 September 2022": a year group
+_COHORT = re.compile(r"\s+(?:between\b[^.!?\n]{1,40}?\band\b|on or (?:after|before)\b)")
 _BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b")
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
                     r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue)\b")
 _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
                    r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b"
-                   r"|\b(?:i|we|she|he|they)\s+(?:now\s+)?live\s+at\b|\blives\s+at\b|\b(?:my|her|his|their)\s+(?:\w+\s+)?address\b")
+                   r"|\b(?:i|we|she|he|they)\s+(?:now\s+)?live\s+at\b|\blives\s+at\b"
+                   r"|\b(?:my|her|his|their)\s+(?:old|new|home|own)\s+address\b")
+# Whose the address is, said just before it in its sentence: a person ("Mrs Boase at", "someone at", "our
+# neighbour at"), so a venue named elsewhere in the post does not make it a venue's
+_PERSON_AT = re.compile(r"(?:\b(?:mrs|mr|ms|miss|mx|dr)\.?\s+[a-z'-]+|\b(?:someone|somebody|anyone|family|mum|dad|nan|nana|"
+                        r"grandma|grandad|granny|parents?|neighbou?r|carer)\b)[^.!?\n]{0,25}\b(?:at|to)\s*\(?$")
 # A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
 _PERSONAL = re.compile(r"\b(?:home|my|his|her|their)\s+(?:phone|number|landline|tel)\b|\b(?:ring|call|phone|text)\s+"
                        r"(?:me|him|her|them|us\s+at\s+home)\b|\bon\s+(?:her|his|my)\s+(?:own\s+)?(?:phone|landline)\b")
@@ -253,11 +259,15 @@ def might_be_personal(text: str) -> bool:
 
 
 def _venue_beside(lower: str, start: int, end: int) -> bool:
-    """A church, hall, club or office named in the address's own sentence, before it or in it ("at St Mary's
-    Church Hall, 14 Church Lane"): the address is the venue's. A venue in another sentence ("the office is
-    closed, so return forms to 14 Trelawney Close") says nothing about this address."""
-    since = max(start - 80, *(lower.rfind(c, 0, start) + 1 for c in ".!?\n"))
-    return _VENUE.search(lower, since, end) is not None
+    """Whether the address at ``start:end`` is a venue's: a church, hall, club, school or office named in its
+    sentence or the one before ("Open morning at our school! Find us at 14 Hawthorn Rise"), unless its own
+    sentence says just before it that it is a person's ("Please return forms to Mrs Boase at 14 Trelawney
+    Close", "a licence for someone at 27 Hawthorn Rise"): then a venue nearby says nothing about it."""
+    own = max(0, *(lower.rfind(c, 0, start) + 1 for c in ".!?\n"))
+    if _PERSON_AT.search(lower, own, start) is not None:
+        return False
+    before = max(0, *(lower.rfind(c, 0, max(own - 1, 0)) + 1 for c in ".!?\n")) if own else 0
+    return _VENUE.search(lower, max(before, start - 200), end) is not None
 
 
 def personal_data(text: str, own: OwnDetails | None = None, named: bool = False) -> list[PiiHit]:

@@ -165,8 +165,9 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
         a = school_figures(school_comments(path))
         figures[f"author {path.stem}"] = a
         dox = a["categories"].get("doxxing", {"n": 0, "caught": 0})
-        print(f"further author {path.stem} (never trained on): {a['fp']} of {a['clear']} clear comments flagged "
-              f"({a['fp'] / a['clear']:.3f}); doxxing caught {dox['caught']} of {dox['n']}"
+        share = f" ({a['fp'] / a['clear']:.3f})" if a["clear"] else ""
+        print(f"further author {path.stem} (never trained on): {a['fp']} of {a['clear']} clear comments flagged"
+              f"{share}; doxxing caught {dox['caught']} of {dox['n']}"
               + (f"; false alarms: {', '.join(f'{k} {v}' for k, v in a['false_alarms'].items())}" if a["fp"] else ""),
               file=out)
     for name, folder, loader in (("HateXplain test split", data / "hatexplain", hatexplain),

@@ -141,6 +141,9 @@ CLEAR = [
     "My lad says nobody talks to him at lunch, who can I speak to?",
     "Lovely pic of the U12 boys in their new shorts and socks",
     "Gymnastics club: leotards must be plain navy, no jewellery",
+    # a landline that is the office's or the commenter's own is not doxxing
+    "If you need the office just call them on 01632 960000",
+    "Lost a blue water bottle at the gala, please call me on 01632 960123 if found",
     # a routine or a number plate that tells nobody where a person is
     "Under 11s training is every Tuesday at 6pm at the rec, all welcome",
     "The minibus ZK19 XRT is back from its service, trips are on again",

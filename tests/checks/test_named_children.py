@@ -437,6 +437,7 @@ def test_personal_details_in_other_forms_stay_critical(make_post, text):
     ("Her old address (22 Linden Way, Northmoor NM4 5ZZ) is on some forms; please use the school address instead.",
      "a home address"),
     ("Mr Kowalczyk, DOB 02/11/1975, our new site manager, has passed his checks.", "a date of birth"),  # a title names him
+    ("Our daughter Ava Hart was born after a long night on 3 May 2025!", "a date of birth"),  # "born after": not a year group
 ])
 def test_a_person_s_address_or_birth_date_is_critical_whatever_else_the_post_mentions(make_post, text, kind):
     [finding] = run([make_post(text=text)], school=OWN_SCHOOL).findings
@@ -447,6 +448,8 @@ def test_a_person_s_address_or_birth_date_is_critical_whatever_else_the_post_men
 @pytest.mark.parametrize("text", [
     "Christmas fair at St Mary's Church Hall, 14 Church Lane, this Saturday.",  # a venue beside the address
     "Nursery places for children born between 1 September 2023 and 31 August 2024: ask Mrs Bibi in the office.",
+    "Open morning at our school on Saturday! Find us at 14 Hawthorn Rise, NM3 1ZQ.",  # the venue a sentence before
+    "Please send her email address to the office. The fair is at St Mary's Church Hall, 14 Church Lane.",
 ])
 def test_a_venue_s_address_and_a_year_group_s_birth_dates_are_not_personal(make_post, text):
     result = run([make_post(text=text)], school=OWN_SCHOOL)
