@@ -4,7 +4,9 @@
 lists the account's posts, replies and reposts newest first; the response's ``cursor`` is passed
 back until the window is covered or no cursor comes. Comments come from
 ``GET {appview}/xrpc/app.bsky.feed.getPostThread?uri=...&depth=6`` (``thread.replies``, flattened)
-for the account's own posts in the window that have replies. Default AppView:
+for the account's own posts in the window that have replies; a thread answered 400/404/410 (deleted
+since it was listed) leaves its post standing without comments and the account partial, naming the
+post. Default AppView:
 ``https://public.api.bsky.app``.
 
 Field mapping (``feedViewPost`` -> Post):
@@ -130,8 +132,9 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
         page_no += 1
         archive.save_raw(platform="bluesky", account=key, page=page_no, url=response.url, body=response.body,
                          content_type=response.content_type)
-        if response.status in (400, 404, 410):
-            continue  # deleted since it was listed (NotFound, or a proxy's 404): the post stands without comments
+        if response.status in (400, 404, 410):  # deleted since it was listed (NotFound, or a proxy's 404)
+            result.skip(f"comments of post {post.id} not read: HTTP {response.status} ({_error_detail(response)})")
+            continue  # the post stands without comments; the account is partial, saying so
         _raise_for_status(response, actor)
         data = response.json()
         thread = data.get("thread") if isinstance(data, dict) else None
@@ -147,14 +150,8 @@ def _hides_from_logged_out(author: dict[str, Any]) -> bool:
 def _raise_for_status(response: Response, actor: str) -> None:
     if response.status < 400:
         return
-    error, message = "", ""
-    try:
-        data = response.json()
-        if isinstance(data, dict):
-            error, message = str(data.get("error") or ""), str(data.get("message") or "")[:200]
-    except MalformedResponse:
-        pass
-    detail = f"{error}: {message}" if error or message else "no error body"
+    error = _error_name(response)
+    detail = _error_detail(response)
     if response.status == 401:
         raise AuthError(f"bluesky {actor}: HTTP 401 ({detail})")
     if response.status == 400 and error in ("InvalidRequest", "AccountTakedown", "AccountDeactivated", "BlockedActor",
@@ -163,6 +160,27 @@ def _raise_for_status(response: Response, actor: str) -> None:
     if response.status in (403, 404, 410):
         raise AccountUnavailable(f"bluesky {actor}: HTTP {response.status} ({detail})")
     raise TransientError(f"bluesky {actor}: HTTP {response.status} ({detail})")
+
+
+def _error_fields(response: Response) -> tuple[str, str]:
+    """XRPC's ``error`` and ``message`` (the message cut at 200 characters); empty when the body has none."""
+    try:
+        data = response.json()
+    except MalformedResponse:
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    return str(data.get("error") or ""), str(data.get("message") or "")[:200]
+
+
+def _error_name(response: Response) -> str:
+    return _error_fields(response)[0]
+
+
+def _error_detail(response: Response) -> str:
+    """One line: ``error: message``, or "no error body"."""
+    error, message = _error_fields(response)
+    return " ".join(f"{error}: {message}".split()) if error or message else "no error body"
 
 
 def expand_facets(text: str, facets: Any) -> tuple[str, list[str]]:

@@ -4,7 +4,8 @@
 ``GET {instance}/api/v1/accounts/{id}/statuses?limit=40`` lists statuses newest first, following
 the ``Link: <...max_id=...>; rel="next"`` header until the window is covered. Comments come from
 ``GET {instance}/api/v1/statuses/{id}/context`` (``descendants``) for statuses in the window that
-have replies. The account's home instance is asked (``@user@instance`` or ``base_url``): other
+have replies; a context answered 401/403/404/410 (hidden, or deleted since it was listed) leaves its
+status standing without comments and the account partial, naming the status. The account's home instance is asked (``@user@instance`` or ``base_url``): other
 servers hold incomplete copies.
 
 Field mapping (Mastodon Status -> Post):
@@ -140,8 +141,10 @@ def collect(account: Account, *, school: str, session: HttpSession, since: datet
             break
         response = session.get(f"{root}/api/v1/statuses/{post.id}/context", headers=headers)
         counter.save(response)
-        if response.status in (401, 403, 404, 410):
-            continue  # replies hidden or the status deleted since it was listed: the post stands
+        if response.status in (401, 403, 404, 410):  # replies hidden, or the status deleted since it was listed
+            result.skip(f"comments of status {post.id} not read: HTTP {response.status} "
+                        f"({' '.join(_error_text(response).split())})")
+            continue  # the post stands without comments; the account is partial, saying so
         _raise_for_status(response, handle)
         comments = parse_context(response.json(), post_id=post.id)
         index = result.posts.index(post)

@@ -46,7 +46,8 @@ def test_a_recorded_author_feed_is_read_field_for_field(feed_server):
                 if WINDOW[0] <= parse_utc(item["post"]["record"]["createdAt"]) < WINDOW[1]]
     result = collect(feed_server, "shinyakato.dev")
 
-    assert result.pages == 1 and result.skipped == 0 and not result.stopped
+    assert result.pages == 1 and not result.stopped
+    assert result.skipped == 12 and all(p.startswith("comments of post at://") for p in result.problems)  # threads not recorded
     assert len(result.posts) == len(recorded) == 24
     by_id = {post.id: post for post in result.posts}
     for item in recorded:
@@ -82,7 +83,8 @@ def test_link_facets_are_byte_offsets_and_a_link_card_adds_no_second_copy(feed_s
 def test_threads_the_recording_does_not_hold_leave_their_posts_standing(feed_server):
     """Twelve of the account's own posts in the window have replies; the recording holds none of their threads (the
     replay's own 404 for each). Each post stands without comments: a thread that cannot be found is
-    not a reason to lose the account's feed (before, the first 404 failed the whole account)."""
+    not a reason to lose the account's feed (before, the first 404 failed the whole account). The account is
+    partial, and each reason names its post in one line, as Facebook's and Instagram's do."""
     own_with_replies = [item for item in file_response(AUTHOR_FEED, JSON).json()["feed"]
                         if "reason" not in item and item["post"]["replyCount"]
                         and WINDOW[0] <= parse_utc(item["post"]["record"]["createdAt"]) < WINDOW[1]]
@@ -91,7 +93,13 @@ def test_threads_the_recording_does_not_hold_leave_their_posts_standing(feed_ser
     asked = [r for r in feed_server.requests[before:] if r.startswith(THREAD)]
     assert len(asked) == len(own_with_replies) == 12
     assert all(post.comments == () for post in result.posts)
-    assert result.summary("st-fict", "bluesky", "shinyakato.dev").status is CollectionStatus.OK
+    assert len(result.posts) == 24  # nothing collected is lost
+    summary = result.summary("st-fict", "bluesky", "shinyakato.dev")
+    assert summary.status is CollectionStatus.PARTIAL and summary.skipped == 12
+    first = own_with_replies[0]["post"]["uri"]
+    assert f"comments of post {first} not read: HTTP 404 (no error body)" in result.problems
+    assert sorted(problem.split()[3] for problem in result.problems) == sorted(i["post"]["uri"] for i in own_with_replies)
+    assert "\n" not in summary.message
 
 
 def test_a_cursor_to_a_page_the_recording_does_not_hold_keeps_the_first_page(feed_server):
@@ -139,3 +147,27 @@ def test_a_quote_with_images_gives_its_images_with_no_alt():
     assert [(m.type, m.alt) for m in post.media] == [("photo", None)]
     assert post.media[0].url.endswith("bafkreic3cp5ky525vsukjvrzxsc2h3jka2gud74l2hgeatw2rhj2qycnmq@jpeg")
     assert not any(r.startswith(THREAD) for r in server.requests)  # replyCount 0: no thread asked for
+
+
+@pytest.mark.parametrize(("status", "body", "detail"), [
+    (400, b'{"error":"NotFound","message":"Post not found:\\n deleted"}', "NotFound: Post not found: deleted"),
+    (410, b"", "no error body"),
+])
+def test_a_thread_answered_not_found_leaves_the_post_standing_and_the_account_partial(status, body, detail):
+    """The recorded thread's own post in a feed page, its thread answered with AppView's 400 NotFound (the
+    message given two lines, as a hostile server might) or a proxy's bare 410: the post stands without
+    comments, the account is partial, and the reason names the post in one line."""
+    relative = "bluesky/atproto.dart/find_post_thread.json"
+    root = file_response(relative, JSON).json()["thread"]["post"]
+    with ReplayServer() as server:
+        server.add(FEED, feed_of_thread(relative))
+        server.add(THREAD, Recorded(status=status, body=body, headers=(("content-type", JSON),), source="not found"),
+                   uri=root["uri"])
+        result = collect(server, "aliceisjustplaying.bsky.social",
+                         (datetime(2023, 4, 21, tzinfo=timezone.utc), datetime(2023, 4, 22, tzinfo=timezone.utc)))
+
+    (post,) = result.posts
+    assert post.id == root["uri"] and post.comments == ()
+    assert result.problems == [f"comments of post {root['uri']} not read: HTTP {status} ({detail})"]
+    summary = result.summary("st-fict", "bluesky", "aliceisjustplaying.bsky.social")
+    assert summary.status is CollectionStatus.PARTIAL and summary.posts == 1 and "\n" not in summary.message

@@ -5,6 +5,7 @@ session pins that host to the replay server, so the recorded next-page URL is fo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -131,3 +132,26 @@ def test_an_unknown_account_is_the_recorded_404_in_one_line():
         with pytest.raises(AccountUnavailable) as caught:
             collect(server, handle="kljadklajsdkljlkjlkjlkjasdasd")
     assert str(caught.value) == "mastodon kljadklajsdkljlkjlkjlkjasdasd: HTTP 404 (Record not found)"
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_status_whose_replies_cannot_be_read_stands_and_the_account_is_partial_naming_it(status):
+    """The recorded card status, said to have a reply (``replies_count`` 1, the only change), whose
+    context answers the recorded 404 "Record not found" (or a 410 with the same body): the status
+    stands without comments, the account is partial, and the reason names the status in one line,
+    as Facebook's and Instagram's do (before, it was dropped silently and the account looked complete)."""
+    recorded = one(cassette("test_status_card"), "GET", "/api/v1/statuses/117020609135389699")
+    body = recorded.response.json() | {"replies_count": 1}
+    timeline = replace(recorded.response, body=json.dumps([body]).encode(), source=f"[{recorded.response.source}] replies_count 1")
+    gone = one(cassette("test_account_lookup"), "GET", "/api/v1/accounts/lookup", acct="kljadklajsdkljlkjlkjlkjasdasd")
+    context = "/api/v1/statuses/117020609135389699/context"
+    with serving((STATUSES, timeline, {}), (context, replace(gone.response, status=status), {})) as server:
+        result = collect(server)
+        assert any(r.startswith(context) for r in server.requests)
+
+    (post,) = result.posts
+    assert post.id == "117020609135389699" and post.comments == ()
+    assert result.problems == [f"comments of status 117020609135389699 not read: HTTP {status} (Record not found)"]
+    summary = result.summary("st-fict", "mastodon", "mastodonpy_test")
+    assert summary.status is CollectionStatus.PARTIAL and summary.posts == 1
+    assert "comments of status 117020609135389699 not read" in summary.message and "\n" not in summary.message
