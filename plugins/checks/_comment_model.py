@@ -523,7 +523,10 @@ def read(text: str, lex: Any = None, *, exclude: Sequence[str] = (), model: Mode
     category = verdict.category
     if configured_threat and category not in ("threat", "self-harm"):
         category = "threat"
-    elif _sure_personal(personal, norm) and category not in ("threat", "self-harm"):
+    elif _sure_personal(personal, norm) and (category not in ("threat", "self-harm")
+                                             or not (sure or model.verdict(feats, False).flagged)):
+        # flagged for the personal data alone: doxxing, whatever head scored highest ("please call me on
+        # 07700 ... if found" is no threat); a threat the model flags by itself keeps its category
         category = "doxxing"
     table = cue_table()
     critical = category in ("threat", "doxxing", "self-harm") or (

@@ -82,6 +82,8 @@ FLAGGED = [
     ("Miss Fictwick lives at 4 Quarry Nook, QV2 1XX", "doxxing", True),
     # a landline the comment ties to a home is as sure as a mobile
     ("Mrs Fictholt's home landline is 01632 960884, she picks up in the evenings", "doxxing", True),
+    # flagged for the mobile alone: doxxing, not the head that happened to score highest (it was "threat")
+    ("Lost a water bottle at sports day - please call me on 07700 900123 if found", "doxxing", True),
     ("go unalive yourself Kai", "self-harm", True),
     ("k.y.s Ethan nobody likes you", "self-harm", True),
     ("drink bleach Jayden", "self-harm", True),
