@@ -73,29 +73,26 @@ DEFAULT_OUT = ROOT / "plugins" / "checks" / "data" / "comments_model.json"
 AUTHORS = ROOT / "tests" / "data" / "comments_by_author"
 
 
-def school_rows(data: Path) -> list[dict]:
+def _labelled_rows(path: Path, source: str) -> list[dict]:
+    """The rows of one labelled comments file in the school comments' format; ``source`` names who wrote it."""
     rows = []
-    with open(data / "school-comments" / "comments.jsonl", encoding="utf-8") as fh:
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
             r = json.loads(line)
             cat = "slur" if r["category"] == "hate" else r["category"]
             rows.append({"text": r["text"], "flag": r["label"] == "flag", "category": cat if r["label"] == "flag" else "",
-                         "kind": r["category"], "severity": r["severity"] or "", "source": "school-comments"})
+                         "kind": r["category"], "severity": r["severity"] or "", "source": source})
     return rows
+
+
+def school_rows(data: Path) -> list[dict]:
+    return _labelled_rows(data / "school-comments" / "comments.jsonl", "school-comments")
 
 
 def author_rows(folder: Path = AUTHORS) -> list[dict]:
     """Every further author's set (``<name>.jsonl``, the school comments' format), in name order: training data
     like the school comments, in the same cross-validation folds, and measured apart from them."""
-    rows = []
-    for path in sorted(folder.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                r = json.loads(line)
-                cat = "slur" if r["category"] == "hate" else r["category"]
-                rows.append({"text": r["text"], "flag": r["label"] == "flag", "category": cat if r["label"] == "flag" else "",
-                             "kind": r["category"], "severity": r["severity"] or "", "source": f"author {path.stem}"})
-    return rows
+    return [row for path in sorted(folder.glob("*.jsonl")) for row in _labelled_rows(path, f"author {path.stem}")]
 
 
 def school_post_rows(data: Path) -> tuple[list[dict], list[dict]]:
