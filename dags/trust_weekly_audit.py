@@ -92,7 +92,8 @@ def trust_weekly_audit():
         week, run_id = _week_and_run(item)
         final = ctx["ti"].try_number > ctx["ti"].max_tries
         collect = pipeline.wants_collection(ctx["params"])
-        pipeline.gather_schools(item["schools"], week, run_id, collect=collect, final_attempt=final)
+        env = pipeline.batch_env(item)  # the batch's schools only, from the config snapshot plan sealed
+        pipeline.gather_schools(item["schools"], week, run_id, env, collect=collect, final_attempt=final)
         return item
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
@@ -103,8 +104,9 @@ def trust_weekly_audit():
 
         get_current_context()["batch_label"] = pipeline.batch_label(item["schools"])
         week, run_id = _week_and_run(item)
+        env = pipeline.batch_env(item)
         for school in item["schools"]:
-            pipeline.check_school(school, week, run_id)
+            pipeline.check_school(school, week, run_id, env)
         return item
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
@@ -115,7 +117,8 @@ def trust_weekly_audit():
 
         get_current_context()["batch_label"] = pipeline.batch_label(item["schools"])
         week, run_id = _week_and_run(item)
-        return [pipeline.render_school(school, week, run_id) for school in item["schools"]]
+        env = pipeline.batch_env(item)
+        return [pipeline.render_school(school, week, run_id, env) for school in item["schools"]]
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=MAX_ACTIVE_PER_RUN)
     def deliver(rendered: list[dict]) -> list[dict]:

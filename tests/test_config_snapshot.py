@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from socialaudit.config import ConfigError, known_platforms, load_config
-from socialaudit.environment import SNAPSHOTS, Environment, _load_cached
+from socialaudit.environment import SNAPSHOTS, Environment, _load_batch, _load_cached
 from tests.conftest import ROOT
 
 
@@ -24,11 +24,12 @@ def _env(tmp_path: Path, text: str | None = None) -> Environment:
 def _new_process() -> None:
     """What a new task process starts with: no config parsed yet."""
     _load_cached.cache_clear()
+    _load_batch.cache_clear()
 
 
 def _snapshots(env: Environment) -> list[Path]:
     folder = env.output / SNAPSHOTS
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
 def test_a_second_process_loads_the_snapshot_and_gets_the_same_config(tmp_path, monkeypatch):
@@ -126,3 +127,108 @@ def test_a_config_that_json_cannot_hold_is_never_snapshotted(tmp_path):
     assert _snapshots(env) == []  # it would not read back equal: every process parses the YAML
     _new_process()
     assert env.load() == first
+
+
+# --- a batch task loads only its schools, from the snapshot plan sealed (issue 12) ---
+
+def _sealed(tmp_path: Path) -> tuple[Environment, str]:
+    env = _env(tmp_path)
+    _new_process()
+    seal = env.seal_config()
+    assert seal and ":" in seal
+    _new_process()
+    return env, seal
+
+
+def _count_accounts_validated(monkeypatch) -> list[int]:
+    """Each account validated asks for the known platforms once: a count of the accounts validated."""
+    import socialaudit.config as config_module
+
+    counted = [0]
+    real = config_module.known_platforms
+
+    def counting() -> list[str]:
+        counted[0] += 1
+        return real()
+
+    monkeypatch.setattr(config_module, "known_platforms", counting)
+    return counted
+
+
+def test_a_batch_task_validates_only_its_schools_from_the_sealed_snapshot(tmp_path, monkeypatch):
+    env, seal = _sealed(tmp_path)
+    whole = load_config(env.config)
+    import socialaudit.environment as environment
+
+    monkeypatch.setattr(environment, "load_config", lambda *_a, **_k: pytest.fail("the YAML was parsed again"))
+    counted = _count_accounts_validated(monkeypatch)
+    batch = env.for_batch(["st-hildas", "holy-cross"], seal).load()
+    assert [s.id for s in batch.schools] == ["st-hildas", "holy-cross"]
+    assert counted[0] == len(whole.school("st-hildas").accounts) + len(whole.school("holy-cross").accounts)
+    assert batch.school("holy-cross") == whole.school("holy-cross")
+    assert (batch.trust, batch.suppressions, batch.demo, batch.source) == (whole.trust, whole.suppressions,
+                                                                           whole.demo, whole.source)
+    with pytest.raises(KeyError, match="st-aidans"):
+        batch.school("st-aidans")  # not in the batch
+
+
+def test_plan_gives_each_batch_the_seal_and_a_config_without_one_loads_whole(tmp_path):
+    from socialaudit import pipeline
+    from socialaudit.weeks import IsoWeek
+
+    env = _env(tmp_path)
+    _new_process()
+    items = pipeline.plan(IsoWeek.parse("2026-W47"), "run-sealed", env, batch_size=4)
+    assert [len(i["schools"]) for i in items] == [4, 2]
+    assert {i["config"] for i in items} == {env.seal_config()} and items[0]["config"]
+    assert [s.id for s in pipeline.batch_env(items[1], env).load().schools] == items[1]["schools"]
+    assert pipeline.batch_env({**items[1], "config": ""}, env).load() == load_config(env.config)
+
+
+def test_a_school_line_that_does_not_match_its_digest_is_refused(tmp_path, caplog):
+    """A byte changed in a school's line (still valid JSON) is refused; the YAML plan sealed is parsed
+    instead, and the snapshot written again as plan sealed it."""
+    env, seal = _sealed(tmp_path)
+    [snapshot] = _snapshots(env)
+    good = snapshot.read_bytes()
+    snapshot.write_bytes(good.replace(b"head@holy-cross", b"evil@holy-cross"))
+    batch = env.for_batch(["holy-cross"], seal).load()
+    assert batch.school("holy-cross").head_email.startswith("head@")
+    assert "does not match the one plan sealed" in caplog.text
+    assert snapshot.read_bytes() == good
+
+
+def test_a_consistent_forged_snapshot_is_refused_by_the_seal(tmp_path):
+    """Whoever can write the output folder can recompute every digest in a header, but not the seal:
+    plan's digest of the header came to the task through Airflow."""
+    from socialaudit.environment import _snapshot_bytes
+
+    env, seal = _sealed(tmp_path)
+    [snapshot] = _snapshots(env)
+    whole = load_config(env.config)
+    forged = whole.model_copy(update={"schools": [s.model_copy(update={"head_email": "evil@example.org"})
+                                                  for s in whole.schools]})
+    snapshot.write_bytes(_snapshot_bytes(forged))
+    batch = env.for_batch(["holy-cross"], seal).load()
+    assert batch.school("holy-cross").head_email == whole.school("holy-cross").head_email
+
+
+def test_a_config_edited_after_plan_keeps_the_runs_config_and_a_broken_one_then_fails(tmp_path):
+    env, seal = _sealed(tmp_path)
+    text = env.config.read_text(encoding="utf-8")
+    env.config.write_text(text.replace("min_posts_per_week: 3", "min_posts_per_week: 5"), encoding="utf-8")
+    assert env.for_batch(["st-aidans"], seal).load().trust.min_posts_per_week == 3  # the run's, as plan saw it
+    [snapshot] = _snapshots(env)
+    snapshot.write_bytes(snapshot.read_bytes().replace(b"head@st-aidans", b"evil@st-aidans"))
+    _new_process()
+    with pytest.raises(ConfigError, match="does not match the one plan sealed"):
+        env.for_batch(["st-aidans"], seal).load()
+
+
+@pytest.mark.parametrize("seal", ["x", ":", "../../etc/passwd:" + "0" * 64, "a" * 40 + ":" + "b" * 64, "\x00:\n"])
+def test_a_hostile_seal_is_one_config_error(tmp_path, seal):
+    env = _env(tmp_path)
+    _new_process()
+    env.seal_config()
+    with pytest.raises(ConfigError, match="plan sealed"):
+        env.for_batch(["st-aidans"], seal).load()

@@ -69,10 +69,20 @@ def plan(week: IsoWeek, run_id: str, env: Environment | None = None, *, batch_si
     """
     env = env or Environment.from_env()
     config = env.load()
+    seal = env.seal_config()
     ids = [s.id for s in config.schools]
     env.store().start_run(run_id, week, config_source=config.source, schools=ids)
     size = batch_size if batch_size > 0 else auto_batch_size(len(ids))
-    return [{"week": str(week), "run_id": run_id, "schools": ids[i:i + size]} for i in range(0, len(ids), size)]
+    return [{"week": str(week), "run_id": run_id, "schools": ids[i:i + size], "config": seal}
+            for i in range(0, len(ids), size)]
+
+
+def batch_env(item: Mapping[str, Any], env: Environment | None = None) -> Environment:
+    """A batch task's environment: it loads only the batch's schools, from the config snapshot ``plan``
+    sealed (``item["config"]``); an item without a seal loads the whole config."""
+    env = env or Environment.from_env()
+    seal = item.get("config")
+    return env.for_batch([str(s) for s in item["schools"]], seal) if isinstance(seal, str) else env
 
 
 MAP_INDEX_LABEL_MAX = 250  # Airflow stores the label in task_instance.rendered_map_index, varchar(250) on PostgreSQL
@@ -451,6 +461,7 @@ def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, fi
                   collect: bool = True) -> list[dict[str, Any]]:
     """Collect (or, with ``collect=False``, take from the store), check and render each school of a batch."""
     week = IsoWeek.parse(item["week"])
+    env = batch_env(item, env)
     gather_schools(item["schools"], week, item["run_id"], env, collect=collect, final_attempt=final_attempt)
     out = []
     for school_id in item["schools"]:
