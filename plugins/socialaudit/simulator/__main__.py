@@ -2,13 +2,15 @@
 
 ``--generate N [--seed S] --write-config FILE`` serves a generated trust of N fictional schools instead
 of the demo's six (a website feed, a Mastodon and a Bluesky account each) and writes the trust config
-whose accounts point at it.
+whose accounts point at it (``--names FILE``: the schools' names, one a line, instead of fictional ones).
+``--now 2026-11-23T00:00:00+00:00`` fixes the simulator's clock (benchmarks: the same posts every run).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from socialaudit.simulator.dataset import GeneratedSchool, generated_config, generated_trust
@@ -27,17 +29,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the generated trust's seed (default 0)")
     parser.add_argument("--write-config", default=None, metavar="FILE",
                         help="with --generate: write the generated trust's config (YAML) here")
+    parser.add_argument("--names", default=None, metavar="FILE",
+                        help="with --generate: the schools' names, one a line (default: fictional names)")
+    parser.add_argument("--now", default=None, metavar="ISO",
+                        help="fix the simulator's clock at this ISO 8601 time with its offset (default: the wall clock)")
     args = parser.parse_args(argv)
     if args.generate < 0 or args.generate > 100_000:
         parser.error("--generate takes 1 to 100000 schools")
     if args.write_config and not args.generate:
         parser.error("--write-config needs --generate")
+    if args.names and not args.generate:
+        parser.error("--names needs --generate")
+    now = None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            parser.error(f"--now: not an ISO 8601 time: {args.now!r}")
+        if now.tzinfo is None:
+            parser.error("--now needs an offset (for example +00:00)")
+    names: list[str] = []
+    if args.names:
+        try:
+            names = [line.strip() for line in Path(args.names).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            parser.error(f"--names: cannot read {args.names}: {exc}")
     profiles = None
     schools: list[GeneratedSchool] = []
     if args.generate:
-        schools, profiles = generated_trust(args.generate, seed=args.seed)
+        schools, profiles = generated_trust(args.generate, seed=args.seed, names=names)
     try:
-        sim = Simulator(host=args.host, port=args.port, config_path=args.config, latency=args.latency, profiles=profiles)
+        sim = Simulator(host=args.host, port=args.port, config_path=args.config, latency=args.latency, profiles=profiles,
+                        now=now)
     except OSError as exc:
         print(f"simulator: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -59,6 +59,19 @@ def _is_loopback(host: str) -> bool:
         return False
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 
+STATS_PATH = "/_simulator/stats"  # GET: the requests served so far per bucket (benchmarks); itself never counted
+
+
+def bucket_of(path: str) -> str:
+    """The rate-limit bucket a request path belongs to, as the client's pool keys them: ``mastodon:<instance>``
+    (each instance has its own window), ``bluesky`` (the one AppView), ``rss`` (every simulated site), ..."""
+    parts = path.split("?", 1)[0].split("/")
+    if len(parts) < 2 or not parts[1]:
+        return "(root)"
+    if parts[1] == "mastodon":
+        return f"mastodon:{parts[2] if len(parts) > 2 and parts[2].startswith('i-') else 'default'}"
+    return parts[1]
+
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
@@ -89,6 +102,7 @@ class Simulator:
         self.latency = latency
         self.requests = 0
         self.request_log: list[str] = []
+        self.bucket_counts: dict[str, int] = {}  # requests per bucket_of(path)
         self._lock = threading.Lock()
         self._server = _Server((host, port), _make_handler(self))
         self._server.daemon_threads = True
@@ -149,8 +163,18 @@ class Simulator:
     def count(self, path: str) -> None:
         with self._lock:
             self.requests += 1
+            bucket = bucket_of(path)
+            self.bucket_counts[bucket] = self.bucket_counts.get(bucket, 0) + 1
             if len(self.request_log) < 10000:
                 self.request_log.append(path)
+
+    def stats(self) -> dict[str, Any]:
+        """Requests served per bucket and the 429s each platform's window served (``STATS_PATH`` answers this)."""
+        with self._lock:
+            buckets = dict(self.bucket_counts)
+            total = self.requests
+        limited = dict(self.__dict__.get("_rate_limited", {}))  # social.window's count (social.rate_limited_count)
+        return {"requests": total, "buckets": buckets, "rate_limited": {p: int(n) for p, n in limited.items()}}
 
     def dispatch(self, method: str, raw_path: str, headers: dict[str, str]) -> SimResponse:
         parts = urlsplit(raw_path)
@@ -203,12 +227,18 @@ def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
             self._serve("HEAD")
 
         def _serve(self, method: str) -> None:
+            if self.path == STATS_PATH and method == "GET":
+                self._answer(json_response(sim.stats()), method)
+                return
             sim.count(self.path)
             if sim.latency:
                 time.sleep(sim.latency)
             response = sim.dispatch(method, self.path, {k.lower(): v for k, v in self.headers.items()})
             if response.delay:
                 time.sleep(response.delay)
+            self._answer(response, method)
+
+        def _answer(self, response: SimResponse, method: str) -> None:
             body = response.body
             headers = dict(response.headers)
             if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 1024 and "Content-Encoding" not in headers:
