@@ -1,30 +1,46 @@
-"""Scale benchmark: a full weekly run (``python -m socialaudit run``) of a generated trust of N schools.
+"""Scale benchmark: a weekly run of a generated trust of N schools, in one process and on the Celery cluster.
 
 Each school has a website feed, a Mastodon account and a Bluesky account, served by the project's
 simulator (``simulator.dataset.generated_trust``) in a child process, with added latency (50 ms by
 default) and the platforms' documented rate limits (Mastodon 300 requests / 5 min per instance, 40
 accounts an instance; Bluesky 3,000 / 5 min). School names come from
-``../shared/data/schools-england`` when it is present (only in memory: nothing of it is written into
-the project), else (or with ``BENCH_SCALE_NAMES=generated``) from the simulator's fictional generator.
+``../shared/data/schools-england`` when it is present (in memory, and for the cluster's simulator in
+a temporary file outside the project: nothing of it is written into the project), else (or with
+``BENCH_SCALE_NAMES=generated``) from the simulator's fictional generator.
 
-The run is the CLI's: Airflow's ``dag.test`` in one process, automatic batches, a SQLite store and
-a SQLite Airflow database (migrated once, before the timings). For each size it prints the wall
-time, the CPU seconds of the run's processes (the simulator apart), their peak RSS, the output's
-megabytes and files per school (and what takes them), the requests served, and the floor: the
+Two stages for each size (``BENCH_SCALE_STAGES=run,cluster``, the default; ``--stages run``):
+
+- ``run``: the CLI's ``python -m socialaudit run``, Airflow's ``dag.test`` in one process, automatic
+  batches (or ``SOCIALAUDIT_BATCH_SIZE``), a SQLite store and a SQLite Airflow database (migrated
+  once, before the timings). CPU and peak RSS come from ``os.wait4`` (the run's processes); queries
+  are counted by a ``sitecustomize`` the bench puts on the run's ``PYTHONPATH`` (a SQLAlchemy event
+  listener: every statement sent to the store's database and to Airflow's).
+- ``cluster``: ``scripts/cluster_test.py --schools N`` (PostgreSQL, Redis, the scheduler, api-server,
+  dag-processor, triggerer and 2 Celery workers, each ``--slots K`` task slots, 4 by default or
+  ``BENCH_CLUSTER_SLOTS``; schools per task from N and the slots, ``cluster_test.scale_batch_size``,
+  or ``SOCIALAUDIT_BATCH_SIZE``). The wall time is the DAG run's, queued to end; CPU is every process
+  the cluster started, the simulator apart, over the run; memory is the peak of their summed PSS;
+  queries are PostgreSQL's ``pg_stat_statements`` calls per database.
+
+For each stage it prints the wall time, CPU seconds per school, queries per school (the audit store
+and Airflow's metadata database), peak memory, the output's bytes and files per school (and what
+takes them), the requests served per rate-limit bucket, 429s, the load average, and the floor: the
 larger of the network floor (each rate-limit bucket's requests x latency / its concurrency limit in
-``collectors._pool``) and the rate-limit floor (a window's worth of requests, then a wait per
-further window).
+``collectors._pool``) and the rate-limit floor (a window's worth of requests, then a wait per further
+window), with the ratio to it.
 
-Run: ``.venv/bin/python bench/bench_scale.py [N ...]`` (default 60 300; ``BENCH_SCALE_SIZES=60,300,1200``
-for ``make bench``; ``BENCH_LATENCY=0.05``; ``SOCIALAUDIT_BATCH_SIZE=24`` for 24 schools per task, as
-a trust of 24,000 gets). It prints figures and asserts nothing.
+Run: ``.venv/bin/python bench/bench_scale.py [N ...] [--stages run,cluster] [--slots K]`` (default
+60 300; ``BENCH_SCALE_SIZES=60,300,1200`` for ``make bench``; ``BENCH_LATENCY=0.05``). It prints
+figures and asserts nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -50,34 +66,34 @@ def england_names(count: int) -> list[str]:
     return names[::step][:count]
 
 
-def _bucket(path: str) -> str:
-    """The rate-limit bucket a simulator path belongs to, as the client's pool keys them."""
-    parts = path.split("?", 1)[0].split("/")
-    if parts[1] == "mastodon":
-        return f"mastodon:{parts[2] if parts[2].startswith('i-') else 'default'}"
-    return parts[1]  # rss (one simulated host for every feed), bluesky (the one AppView)
+# Put on the run's PYTHONPATH as sitecustomize: counts every SQL statement per database file, written at exit.
+_COUNTER = """
+import atexit, json, os
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+_counts = {}
+@event.listens_for(Engine, "before_cursor_execute")
+def _count(conn, cursor, statement, parameters, context, executemany):
+    name = os.path.basename(str(conn.engine.url.database or conn.engine.url))
+    _counts[name] = _counts.get(name, 0) + 1
+@atexit.register
+def _dump():
+    if _counts:
+        with open(os.path.join(os.environ["BENCH_QUERY_COUNTS"], f"{os.getpid()}.json"), "w") as handle:
+            json.dump(_counts, handle)
+"""
 
 
 def _serve(profiles, now, conn):  # type: ignore[no-untyped-def]
     """The simulator, in a child process (in the bench's it would share the GIL with nothing useful)."""
-    import threading
-
     from socialaudit.simulator import Simulator
-    from socialaudit.simulator.social import rate_limited_count
 
     sim = Simulator(port=0, profiles=profiles, now=now, latency=LATENCY)
-    counts: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def count(path: str) -> None:
-        with lock:
-            counts[_bucket(path)] += 1
-
-    sim.count = count  # type: ignore[method-assign]
     sim.start()
     conn.send(sim.url)
     conn.recv()
-    conn.send((dict(counts), {p: rate_limited_count(sim, p) for p in ("mastodon", "bluesky")}))
+    stats = sim.stats()
+    conn.send((stats["buckets"], stats["rate_limited"]))
     sim.stop()
 
 
@@ -108,6 +124,15 @@ def _sizes(root: Path) -> tuple[Counter[str], Counter[str]]:
     return size, files
 
 
+def _queries(folder: Path) -> dict[str, int]:
+    """Statements per database the run's processes sent (the sitecustomize's files), by store/airflow."""
+    total: Counter[str] = Counter()
+    for path in folder.glob("*.json"):
+        for name, n in json.loads(path.read_text()).items():
+            total["store" if name == "store.db" else "airflow" if name.startswith("airflow") else name] += n
+    return dict(total)
+
+
 def run_size(count: int, work: Path, airflow_home: Path) -> dict[str, object]:
     import multiprocessing
 
@@ -130,10 +155,16 @@ def run_size(count: int, work: Path, airflow_home: Path) -> dict[str, object]:
     config = folder / "trust.yaml"
     config.write_text(yaml.safe_dump(generated_config(schools, url), sort_keys=False), encoding="utf-8")
     output = folder / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "AIRFLOW_HOME": str(airflow_home),
+    counter = folder / "sitecustomize"
+    counts = folder / "queries"
+    counter.mkdir()
+    counts.mkdir()
+    (counter / "sitecustomize.py").write_text(_COUNTER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'plugins'}:{counter}", "AIRFLOW_HOME": str(airflow_home),
            "SOCIALAUDIT_OUTPUT": str(output), "SOCIALAUDIT_DB_URL": f"sqlite:///{folder / 'store.db'}",
-           "SOCIALAUDIT_ARCHIVE": str(output / "archive")}
+           "SOCIALAUDIT_ARCHIVE": str(output / "archive"), "BENCH_QUERY_COUNTS": str(counts)}
     env.pop("SOCIALAUDIT_CONFIG", None)
+    load_before = os.getloadavg()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "socialaudit", "run", "--config", str(config), "--week", str(week)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -146,50 +177,109 @@ def run_size(count: int, work: Path, airflow_home: Path) -> dict[str, object]:
     simulator.join(10)
     size, files = _sizes(output)
     store = (folder / "store.db").stat().st_size if (folder / "store.db").exists() else 0
-    network, rate = _floor(requests)
-    return {"count": count, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "size": size, "files": files, "store": store, "requests": requests, "limited": limited,
-            "network_floor": network, "rate_floor": rate, "rc": proc.returncode, "tail": out.decode(errors="replace")[-600:]}
+    accounts: dict[str, int] = {}
+    if store:
+        with sqlite3.connect(folder / "store.db") as db:
+            accounts = dict(db.execute("select status, count(*) from collections group by 1").fetchall())
+    return {"stage": "run", "count": count, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "mem_mb": usage.ru_maxrss / 1024, "size": size, "files": files, "store": store, "requests": requests,
+            "limited": limited, "queries": _queries(counts), "load": (load_before[0], os.getloadavg()[0]),
+            "rc": proc.returncode, "tail": out.decode(errors="replace")[-600:], "detail": f"accounts by status {accounts}"}
+
+
+def cluster_size(count: int, work: Path, slots: int) -> dict[str, object]:
+    """The same trust on the real Celery cluster (scripts/cluster_test.py in scale mode)."""
+    folder = work / f"cluster-{count}"
+    folder.mkdir()
+    figures = folder / "figures.json"
+    argv = [sys.executable, str(ROOT / "scripts" / "cluster_test.py"), "--schools", str(count), "--concurrency",
+            str(slots), "--latency", str(LATENCY), "--week", os.environ.get("BENCH_WEEK", "2026-W47"),
+            "--json", str(figures)]
+    names = england_names(count)
+    if names:
+        (folder / "names.txt").write_text("\n".join(names) + "\n", encoding="utf-8")  # outside the project, deleted
+        argv += ["--names", str(folder / "names.txt")]
+    if os.environ.get("SOCIALAUDIT_BATCH_SIZE"):
+        argv += ["--batch-size", os.environ["SOCIALAUDIT_BATCH_SIZE"]]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0 or not figures.is_file():
+        return {"stage": "cluster", "count": count, "rc": done.returncode or 1,
+                "tail": (done.stdout + done.stderr)[-1500:]}
+    f = json.loads(figures.read_text())
+    queries = f["queries"]
+    return {"stage": "cluster", "count": count, "wall": f["wall"], "cpu": f["cpu"], "mem_mb": f["peak_pss"] / 2**20,
+            "size": Counter(f["size"]), "files": Counter(f["files"]), "store": f["store_bytes"],
+            "requests": f["requests"], "limited": f["rate_limited"],
+            "queries": {"store": queries.get("socialaudit", 0), "airflow": queries.get("airflow", 0)},
+            "load": (f["load_before"][0], f["load_after"][0]), "rc": 0, "tail": "",
+            "detail": (f"accounts by status {f['accounts']}; "
+                       f"{f['workers']} workers x {f['slots_per_worker']} slots, {f['batch_size']} schools a task "
+                       f"({f['batches']} batches), {f['task_instances']} task instances, per worker {f['per_worker']}; "
+                       + ", ".join(f"{k} {v}" for k, v in f["per_task"].items()))}
+
+
+def _option(argv: list[str], name: str, default: str) -> str:
+    return argv[argv.index(name) + 1] if name in argv[:-1] else default
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    wanted = [a for a in argv if a.isdigit()] or os.environ.get("BENCH_SCALE_SIZES", "60,300").split(",")
+    wanted = [a for a in argv if a.isdigit() and a not in (_option(argv, "--slots", ""),)] or \
+        os.environ.get("BENCH_SCALE_SIZES", "60,300").split(",")
     sizes = [int(n) for n in wanted if n.strip()]
+    stages = [s for s in _option(argv, "--stages", os.environ.get("BENCH_SCALE_STAGES", "run,cluster")).split(",") if s]
+    slots = int(_option(argv, "--slots", os.environ.get("BENCH_CLUSTER_SLOTS", "4")))
     names = "England's school names (../shared, in memory only)" if england_names(1) else "fictional generated names"
     print(f"generated trusts of {', '.join(map(str, sizes))} schools ({names}); each: 1 website feed, 1 Mastodon, "
           f"1 Bluesky account; latency {LATENCY * 1000:.0f} ms a request; the platforms' documented rate limits; "
-          f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}; schools per task: "
-          f"{os.environ.get('SOCIALAUDIT_BATCH_SIZE') or 'automatic (1 up to 1,000 schools)'}", flush=True)
+          f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}; stages {', '.join(stages)}; "
+          f"run: schools per task {os.environ.get('SOCIALAUDIT_BATCH_SIZE') or 'automatic (1 up to 1,000 schools)'}; "
+          f"cluster: 2 workers x {slots} slots", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         airflow_home = work / "airflow"
-        migrate = subprocess.run([sys.executable, "-c", "from socialaudit.cli.run import ensure_airflow_db; ensure_airflow_db()"],
-                                 env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "AIRFLOW_HOME": str(airflow_home),
-                                      "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}, capture_output=True, text=True)
-        if migrate.returncode != 0:
-            print("cannot migrate a fresh Airflow database:\n" + migrate.stderr[-1500:])
-            return
-        print(f"{'schools':>7} {'wall s':>8} {'s/school':>8} {'CPU s':>7} {'CPU/school':>10} {'peak RSS MB':>11} "
-              f"{'MB/school':>9} {'files/school':>12} {'requests':>8} {'floor s':>7} {'x floor':>7}", flush=True)
+        if "run" in stages:
+            migrate = subprocess.run([sys.executable, "-c", "from socialaudit.cli.run import ensure_airflow_db; ensure_airflow_db()"],
+                                     env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "AIRFLOW_HOME": str(airflow_home),
+                                          "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}, capture_output=True, text=True)
+            if migrate.returncode != 0:
+                print("cannot migrate a fresh Airflow database:\n" + migrate.stderr[-1500:])
+                return
+        print(f"{'stage':>7} {'schools':>7} {'wall s':>7} {'s/school':>8} {'CPU/school':>10} {'store q/school':>14} "
+              f"{'airflow q/school':>16} {'peak MB':>7} {'MB/school':>9} {'files/school':>12} {'requests':>8} "
+              f"{'floor s':>7} {'x floor':>7} {'load':>9}", flush=True)
         for count in sizes:
-            r = run_size(count, work, airflow_home)
-            total = sum(r["size"].values()) + r["store"]  # type: ignore[union-attr]
-            files = sum(r["files"].values()) + 1  # type: ignore[union-attr]
-            requests: dict[str, int] = r["requests"]  # type: ignore[assignment]
-            floor = max(r["network_floor"], r["rate_floor"])  # type: ignore[type-var]
-            print(f"{count:>7} {r['wall']:>8.1f} {r['wall'] / count:>8.2f} {r['cpu']:>7.1f} {r['cpu'] / count:>10.3f} "  # type: ignore[operator]
-                  f"{r['rss_mb']:>11.0f} {total / count / 1e6:>9.3f} {files / count:>12.1f} {sum(requests.values()):>8} "
-                  f"{floor:>7.1f} {r['wall'] / floor if floor else 0:>7.1f}", flush=True)  # type: ignore[operator]
-            parts = ", ".join(f"{part} {r['size'][part] / count / 1e3:.0f} kB/{r['files'][part] / count:.1f} files"  # type: ignore[index]
-                              for part in sorted(r["size"], key=lambda p: -r["size"][p]))  # type: ignore[index, union-attr]
-            print(f"        per school: {parts}, store {r['store'] / count / 1e3:.0f} kB", flush=True)  # type: ignore[operator]
-            buckets = ", ".join(f"{b} {n}" for b, n in sorted(requests.items(), key=lambda kv: -kv[1])[:4])
-            print(f"        requests by bucket (largest): {buckets}; network floor {r['network_floor']:.1f} s, "
-                  f"rate-limit floor {r['rate_floor']:.1f} s; 429s served: {r['limited']}", flush=True)
-            if r["rc"] != 0:
-                print(f"        the run exited {r['rc']}: ...{r['tail']}", flush=True)
+            for stage in stages:
+                r = run_size(count, work, airflow_home) if stage == "run" else cluster_size(count, work, slots)
+                _print(r)
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def _print(r: dict) -> None:  # type: ignore[type-arg]
+    count = r["count"]
+    if "wall" not in r:
+        print(f"{r['stage']:>7} {count:>7} failed (exit {r['rc']}): ...{r['tail']}", flush=True)
+        return
+    total = sum(r["size"].values()) + r["store"]
+    files = sum(r["files"].values()) + (1 if r["stage"] == "run" else 0)  # the SQLite store is a file
+    requests: dict[str, int] = r["requests"]
+    network, rate = _floor(requests)
+    floor = max(network, rate)
+    queries = r["queries"]
+    print(f"{r['stage']:>7} {count:>7} {r['wall']:>7.1f} {r['wall'] / count:>8.2f} {r['cpu'] / count:>10.3f} "
+          f"{queries.get('store', 0) / count:>14.1f} {queries.get('airflow', 0) / count:>16.1f} {r['mem_mb']:>7.0f} "
+          f"{total / count / 1e6:>9.3f} {files / count:>12.1f} {sum(requests.values()):>8} {floor:>7.1f} "
+          f"{r['wall'] / floor if floor else 0:>7.2f} {r['load'][0]:>4.1f}-{r['load'][1]:<4.1f}", flush=True)
+    parts = ", ".join(f"{part} {r['size'][part] / count / 1e3:.0f} kB/{r['files'][part] / count:.1f} files"
+                      for part in sorted(r["size"], key=lambda p: -r["size"][p]))
+    print(f"        per school: {parts}, store {r['store'] / count / 1e3:.0f} kB", flush=True)
+    buckets = ", ".join(f"{b} {n}" for b, n in sorted(requests.items(), key=lambda kv: -kv[1])[:4])
+    print(f"        requests by bucket (largest): {buckets}; network floor {network:.1f} s, "
+          f"rate-limit floor {rate:.1f} s; 429s served: {r['limited']}", flush=True)
+    if r["detail"]:
+        print(f"        {r['detail']}", flush=True)
+    if r["rc"] != 0:
+        print(f"        the run exited {r['rc']}: ...{r['tail']}", flush=True)
 
 
 if __name__ == "__main__":

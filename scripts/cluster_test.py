@@ -21,6 +21,17 @@ Every process it starts is stopped by its process id (its process group), in rev
 when a check fails or the script is interrupted; logs are printed on failure. Exit code 0 on
 success, 1 on a failed check, 2 when a required program is missing.
 
+``--schools N`` (scale mode, for ``bench/bench_scale.py``) runs a generated trust of N schools instead:
+the simulator serves them (``--generate N``, a fixed clock, ``--latency``, 50 ms by default, and the
+platforms' documented rate limits), PostgreSQL loads ``pg_stat_statements`` to count queries, and
+one run of ``--week`` is timed and checked (success, every task instance on one of both workers,
+every school's report, the store's run). It prints, and with ``--json FILE`` writes, the figures:
+wall time, CPU seconds of every process started (the simulator apart: the task processes a worker
+reaps count in its children's time), the peak of their summed memory (PSS), queries per database,
+the output's bytes and files, the requests served per rate-limit bucket and the 429s. The broken-feed
+run and the archive checks are the demo's (the default, which CI runs), not repeated here.
+``--concurrency`` sets the task slots per worker; ``--batch-size 0`` picks ``scale_batch_size``.
+
 The function ``worker_hostname`` is the ``[core] hostname_callable`` of the workers started here:
 both run on one machine, so it gives each the name a container would have.
 """
@@ -40,7 +51,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +62,29 @@ DAG_ID = "trust_weekly_audit"
 GOOD_WEEK, BROKEN_WEEK = "2026-W47", "2026-W46"
 WORKERS = ("cluster-worker-1", "cluster-worker-2")
 BROKEN_SCHOOL_INDEX = 1  # the second school of the demo config (holy-cross)
+
+
+SCALE_SEED = 12  # bench_scale's seed: the same generated trust
+BATCHES_PER_SLOT = 4  # scale mode's automatic batches: enough per task slot to keep every slot busy to the end
+
+
+def scale_batch_size(schools: int, slots: int, per_slot: int = BATCHES_PER_SLOT, max_batches: int = 1000) -> int:
+    """Schools per mapped task for ``schools`` on ``slots`` task slots in all: about ``per_slot`` batches
+    a slot (fewer, longer tasks cost less of Airflow's per-task time; a few a slot keep the slots busy
+    while the last batches finish), never more than ``max_batches`` tasks (Airflow maps at most 1,024)."""
+    schools, slots = max(1, schools), max(1, slots)
+    size = -(-schools // (slots * max(1, per_slot)))
+    return max(size, -(-schools // max(1, max_batches)))
+
+
+def logical_date(week: str, tz: str = "Europe/London") -> datetime:
+    """The scheduled run that audits ISO ``week`` ("2026-W47"): the following Monday at 06:00 local time
+    (``socialaudit.cli.run.logical_date_for``); the simulator's fixed clock in scale mode."""
+    from zoneinfo import ZoneInfo
+
+    year, number = week.split("-W")
+    monday = date.fromisocalendar(int(year), int(number), 7) + timedelta(days=1)
+    return datetime(monday.year, monday.month, monday.day, 6, tzinfo=ZoneInfo(tz))
 
 
 def worker_hostname() -> str:
@@ -203,6 +238,54 @@ def find_pg_bin() -> Path:
     return candidates[-1].parent
 
 
+def session_usage(sessions: Iterable[int], *, memory: bool = False) -> tuple[float, int]:
+    """(CPU seconds, memory bytes) of every live process in these sessions (each started process leads
+    its own): user + system time, plus the time of the children each has reaped (a Celery worker's
+    task processes, PostgreSQL's backends), and with ``memory`` the summed PSS (RSS where PSS is not
+    readable). A process that ends between two readings counts in its parent's children's time."""
+    wanted = set(sessions)
+    tick = os.sysconf("SC_CLK_TCK")
+    page = os.sysconf("SC_PAGE_SIZE")
+    cpu, mem = 0.0, 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) not in wanted:  # field 6, the session
+                continue
+            cpu += sum(int(fields[i]) for i in (11, 12, 13, 14)) / tick  # utime, stime, cutime, cstime
+            if memory:
+                mem += _pss(entry.name, int(fields[21]) * page)
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we read it
+    return cpu, mem
+
+
+def _pss(pid: str, rss: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss
+
+
+def output_sizes(root: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Bytes and files under ``root`` by top-level part (reports, outbox, raw, archive, ...)."""
+    size: dict[str, int] = {}
+    files: dict[str, int] = {}
+    for path in root.rglob("*") if root.is_dir() else []:
+        if path.is_file():
+            part = path.relative_to(root).parts[0]
+            size[part] = size.get(part, 0) + path.stat().st_size
+            files[part] = files.get(part, 0) + 1
+    return size, files
+
+
 class Api:
     """The Airflow REST API with a JWT from ``POST /auth/token``."""
 
@@ -284,18 +367,25 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     if as_user:
         shutil.chown(pg_dir, as_user, as_user)
     env = base_env()
+    scale = args.schools > 0
+    # scale mode counts every query (calls per database; BEGIN, COMMIT and SET apart); the demo's PostgreSQL is as it was
+    scale_pg = ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.max=20000",
+                "-c", "pg_stat_statements.track_utility=off"] if scale else []
     cluster.run("initdb", [str(pg_bin / "initdb"), "-D", str(pg_dir / "data"), "-U", "airflow", "-A", "trust",
                            "-E", "UTF8", "--locale=C", "--no-sync"], env, timeout=120, user=as_user)
     cluster.start("postgres", [str(pg_bin / "postgres"), "-D", str(pg_dir / "data"), "-p", str(ports["pg"]),
                                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={pg_dir}",
                                "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                               "-c", "full_page_writes=off"], env, user=as_user, stop_signal=signal.SIGINT)
+                               "-c", "full_page_writes=off", *scale_pg], env, user=as_user, stop_signal=signal.SIGINT)
     psql = ["psql", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(ports["pg"]), "-U", "airflow", "-q"]
     wait_for(cluster, "postgres", lambda: subprocess.run(psql + ["-d", "postgres", "-c", "select 1"],
                                                          capture_output=True, env=env).returncode == 0, 60)
     cluster.run("createdb-airflow", psql + ["-d", "postgres", "-c", "CREATE DATABASE airflow"], env, timeout=60)
     # The same init SQL the compose file mounts into postgres' /docker-entrypoint-initdb.d.
     cluster.run("init-sql", psql + ["-d", "airflow", "-f", str(ROOT / "docker" / "postgres-init.sql")], env, timeout=60)
+    if scale:
+        cluster.run("pg-stat-statements", psql + ["-d", "airflow", "-c", "CREATE EXTENSION pg_stat_statements"], env,
+                    timeout=60)
 
     cluster.start("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", "",
                             "--appendonly", "no", "--dir", str(work)], env)
@@ -305,13 +395,24 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     cluster.start("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{ports['smtp']}",
                            "-c", "aiosmtpd.handlers.Mailbox", str(mailbox)], env)
     config = work / "trust.yaml"
-    write_config(ports["sim"], config, broken=False)
     sim_env = dict(env, PYTHONPATH=str(ROOT / "plugins"))
-    cluster.start("simulator", [sys.executable, "-m", "socialaudit.simulator", "--port", str(ports["sim"]),
-                                "--config", str(config)], sim_env)
-    wait_for(cluster, "simulator", lambda: tcp_open(ports["sim"]), 30, 0.3)
+    if scale:
+        # The generated trust, served as bench_scale serves it; the simulator writes the config pointing at it.
+        extra = ["--names", str(Path(args.names).resolve())] if args.names else []
+        cluster.start("simulator", [sys.executable, "-m", "socialaudit.simulator", "--port", str(ports["sim"]),
+                                    "--generate", str(args.schools), "--seed", str(SCALE_SEED), "--latency",
+                                    str(args.latency), "--now", logical_date(args.week).isoformat(),
+                                    "--write-config", str(config), *extra], sim_env)
+        wait_for(cluster, "simulator", lambda: tcp_open(ports["sim"]) and config.is_file(), 120, 0.3)
+    else:
+        write_config(ports["sim"], config, broken=False)
+        cluster.start("simulator", [sys.executable, "-m", "socialaudit.simulator", "--port", str(ports["sim"]),
+                                    "--config", str(config)], sim_env)
+        wait_for(cluster, "simulator", lambda: tcp_open(ports["sim"]), 30, 0.3)
     wait_for(cluster, "smtp sink", lambda: tcp_open(ports["smtp"]), 30, 0.3)
 
+    slots = len(WORKERS) * args.concurrency
+    batch_size = args.batch_size or (scale_batch_size(args.schools, slots) if scale else 0)
     pg_url = f"airflow@127.0.0.1:{ports['pg']}"
     output = work / "output"
     password = secrets.token_urlsafe(16)
@@ -355,13 +456,17 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
         SOCIALAUDIT_RETRY_DELAY_SECONDS="1",
         # 0: automatic (one school per task for the demo); --batch-size 4 maps the 6 schools as 4 + 2, so
         # PostgreSQL stores multi-school labels and a batch's schools are collected together
-        SOCIALAUDIT_BATCH_SIZE=str(args.batch_size),
+        SOCIALAUDIT_BATCH_SIZE=str(batch_size),
     )
     cluster.run("db-migrate", ["airflow", "db", "migrate"], af, timeout=600)
     cluster.run("users-create", ["airflow", "users", "create", "--username", "admin", "--password", password,
                                  "--role", "Admin", "--email", "admin@stoswins-trust.example.org",
                                  "--firstname", "Trust", "--lastname", "Admin"], af, timeout=300)
     cluster.run("pools-import", ["airflow", "pools", "import", str(ROOT / "config" / "pools.json")], af, timeout=120)
+    pool_slots = json.loads((ROOT / "config" / "pools.json").read_text(encoding="utf-8"))["socialaudit_collect"]["slots"]
+    if scale and slots > pool_slots:  # the pool bounds collect tasks across runs: as many as the workers' slots
+        cluster.run("pools-set", ["airflow", "pools", "set", "socialaudit_collect", str(slots),
+                                  "collect tasks: one per task slot of the cluster"], af, timeout=120)
 
     cluster.start("api-server", ["airflow", "api-server", "-H", "127.0.0.1", "-p", str(ports["api"]), "-w", "1"], af)
     cluster.start("scheduler", ["airflow", "scheduler"], af)
@@ -388,6 +493,9 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     cluster.say("cluster up: api-server, scheduler, dag-processor, triggerer, 2 workers")
 
     api.ok("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    if scale:
+        return run_scale(cluster, api, args, config=config, output=output, psql=psql, env=env, ports=ports,
+                         batch_size=batch_size, pool_slots=max(slots, pool_slots))
     schools = [s["id"] for s in yaml.safe_load(config.read_text())["schools"]]
 
     # 1. A good run: success, every report, tasks on both workers, the store in PostgreSQL.
@@ -457,6 +565,114 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     cluster.say(f"archive: {history.stdout.strip().splitlines()[-1] if history.stdout.strip() else 'verified'}")
     return {"task_instances": len(tis), "per_worker": hosts, "per_task": per_task, "good_run_s": good["seconds"],
             "broken_run_s": broken["seconds"], "mails": len(list((mailbox / "new").glob("*"))) if (mailbox / "new").is_dir() else 0}
+
+
+def run_scale(cluster: Cluster, api: Api, args: argparse.Namespace, *, config: Path, output: Path, psql: list[str],
+              env: dict[str, str], ports: dict[str, int], batch_size: int, pool_slots: int) -> dict[str, Any]:
+    """Scale mode: one timed run of the generated trust, checked, with the figures bench_scale prints."""
+    import yaml
+
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    schools = [s["id"] for s in raw["schools"]]
+    sim = Api(f"http://127.0.0.1:{ports['sim']}")
+    sessions = [proc.pid for name, proc, _sig in cluster.procs if name != "simulator"]
+
+    def sql(database: str, query: str) -> str:
+        done = subprocess.run(psql + ["-d", database, "-tAc", query], capture_output=True, env=env, text=True, timeout=120)
+        if done.returncode != 0:
+            raise ClusterError(f"psql on {database}: {done.stderr.strip()[:300]}")
+        return done.stdout.strip()
+
+    requests_before = sim.ok("GET", "/_simulator/stats")
+    sql("airflow", "select pg_stat_statements_reset()")
+    load_before = os.getloadavg()
+    cpu_before, _mem = session_usage(sessions)
+    run_id = f"scale-{len(schools)}"
+    api.ok("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"dag_run_id": run_id, "logical_date": None,
+                                                      "conf": {"week": args.week}})
+    cluster.say(f"triggered {run_id}: {len(schools)} schools, {batch_size} a task, {len(WORKERS)} workers x "
+                f"{args.concurrency} slots, collect pool {pool_slots}")
+    started = time.monotonic()
+    peak = 0
+    state = None
+    while time.monotonic() - started < args.run_timeout:
+        cluster.check_alive()
+        state = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")["state"]
+        if state in ("success", "failed"):
+            break
+        peak = max(peak, session_usage(sessions, memory=True)[1])
+        time.sleep(2)
+    else:
+        raise ClusterError(f"run {run_id} not finished after {args.run_timeout:.0f}s (state {state})")
+    cpu_after, _mem = session_usage(sessions)
+    load_after = os.getloadavg()
+    requests_after = sim.ok("GET", "/_simulator/stats")
+    run = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
+
+    def ts(value: str) -> datetime:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    wall = (ts(run["end_date"]) - ts(run["queued_at"])).total_seconds()
+    cluster.timings[run_id] = wall
+    cluster.say(f"{run_id} finished {state} in {wall:.1f}s (queued to end)")
+    if state != "success":
+        raise ClusterError(f"run {run_id} ended {state}, expected success")
+    tis = all_task_instances(api, run_id)
+    bad = [f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis if t["state"] != "success"]
+    if bad:
+        raise ClusterError(f"run {run_id} has task instances not in success: {bad[:20]}")
+    hosts: dict[str, int] = {}
+    for t in tis:
+        hosts[t["hostname"]] = hosts.get(t["hostname"], 0) + 1
+    if set(hosts) != set(WORKERS):
+        raise ClusterError(f"task instances ran on {hosts}, expected both of {WORKERS}")
+    reports = output / "reports" / args.week
+    missing = [s for s in schools if not (reports / "schools" / f"{s}.html").is_file()]
+    if missing or not (reports / "index.html").is_file():
+        raise ClusterError(f"reports missing under {reports}: {(missing or ['index.html'])[:20]}")
+    if sql("socialaudit", f"select state from runs where run_id='{run_id}'") != "success":
+        raise ClusterError(f"the audit store has no successful run {run_id}")
+    heads = {s["head_email"].lower() for s in raw["schools"]}
+    unmailed = heads - mailbox_recipients(cluster.workdir / "mailbox")
+    if unmailed:
+        raise ClusterError(f"{len(unmailed)} heads' emails not received by the SMTP sink, e.g. {sorted(unmailed)[:3]}")
+
+    queries = {name: int(calls) for name, calls in (line.split("|") for line in sql(
+        "airflow", "select d.datname, sum(s.calls) from pg_stat_statements s join pg_database d on d.oid = s.dbid "
+                   "group by 1").splitlines() if "|" in line)}
+    evicted = int(sql("airflow", "select dealloc from pg_stat_statements_info") or 0)
+    # each account's collection, as the store recorded it: "ok" for all of them, or the bench says how many were not
+    accounts = {status: int(n) for status, n in (line.split("|") for line in sql(
+        "socialaudit", f"select status, count(*) from collections where run_id='{run_id}' group by 1").splitlines()
+        if "|" in line)}
+    size, files = output_sizes(output)
+    buckets = {b: n - requests_before["buckets"].get(b, 0) for b, n in requests_after["buckets"].items()}
+    limited = {p: n - requests_before["rate_limited"].get(p, 0) for p, n in requests_after["rate_limited"].items()}
+    figures = {
+        "schools": len(schools), "workers": len(WORKERS), "slots_per_worker": args.concurrency,
+        "batch_size": batch_size, "batches": -(-len(schools) // batch_size), "collect_pool": pool_slots,
+        "latency": args.latency, "wall": wall, "cpu": cpu_after - cpu_before, "peak_pss": peak,
+        "queries": queries, "queries_evicted": evicted, "accounts": accounts, "size": size, "files": files,
+        "store_bytes": int(sql("socialaudit", "select pg_database_size('socialaudit')")),
+        "task_log_bytes": sum(p.stat().st_size for p in (cluster.workdir / "airflow" / "logs").rglob("*") if p.is_file()),
+        "requests": {b: n for b, n in buckets.items() if n}, "rate_limited": limited,
+        "task_instances": len(tis), "per_worker": hosts, "per_task": task_figures(tis, wall),
+        "load_before": load_before, "load_after": load_after,
+    }
+    cluster.say(f"{run_id}: {len(tis)} task instances, per worker {hosts}; CPU {figures['cpu']:.1f}s; "
+                f"peak PSS {peak / 1e6:.0f} MB; queries {queries}; requests {sum(buckets.values())}, 429s {limited}; "
+                f"accounts collected {accounts}")
+    return figures
+
+
+def all_task_instances(api: Api, run_id: str) -> list[dict[str, Any]]:
+    """Every task instance of a run, page by page."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances?limit=500&offset={len(found)}")
+        found.extend(page["task_instances"])
+        if not page["task_instances"] or len(found) >= page.get("total_entries", 0):
+            return found
 
 
 def mailbox_recipients(mailbox: Path) -> set[str]:
@@ -530,9 +746,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, output) afterwards")
     parser.add_argument("--concurrency", type=int, default=1, help="task slots per worker (2 cores: 1)")
     parser.add_argument("--start-timeout", type=float, default=240, help="seconds for each service to come up")
-    parser.add_argument("--run-timeout", type=float, default=360, help="seconds for each DAG run to finish")
-    parser.add_argument("--batch-size", type=int, default=0, help="schools per mapped task (default 0: automatic)")
+    parser.add_argument("--run-timeout", type=float, default=None,
+                        help="seconds for each DAG run to finish (default 360; scale mode: 600 or 3 s a school)")
+    parser.add_argument("--batch-size", type=int, default=0,
+                        help="schools per mapped task (default 0: automatic; scale mode: scale_batch_size)")
+    parser.add_argument("--schools", type=int, default=0, metavar="N",
+                        help="scale mode: a generated trust of N schools, one timed run (default 0: the demo's checks)")
+    parser.add_argument("--latency", type=float, default=0.05, help="scale mode: the simulator's latency (default 0.05 s)")
+    parser.add_argument("--week", default=GOOD_WEEK, help=f"scale mode: the week audited (default {GOOD_WEEK})")
+    parser.add_argument("--names", default=None, metavar="FILE", help="scale mode: the schools' names, one a line")
+    parser.add_argument("--json", default=None, metavar="FILE", help="scale mode: write the figures here as JSON")
     args = parser.parse_args(argv)
+    if args.schools < 0 or args.schools > 100_000 or args.concurrency < 1 or args.batch_size < 0 or args.latency < 0:
+        parser.error("--schools takes 0 to 100000, --concurrency 1 or more, --batch-size and --latency 0 or more")
+    try:
+        logical_date(args.week)
+    except ValueError:
+        parser.error(f"--week: not an ISO week like {GOOD_WEEK}: {args.week!r}")
+    if args.run_timeout is None:
+        args.run_timeout = max(600.0, 3.0 * args.schools) if args.schools else 360.0
 
     workdir = Path(tempfile.mkdtemp(prefix="socialaudit-cluster-"))
     cluster = Cluster(workdir)
@@ -558,7 +790,11 @@ def main(argv: list[str] | None = None) -> int:
             cluster.say(f"work dir kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    if code == 0:
+    if code == 0 and args.schools:
+        print(f"cluster-test scale PASSED in {time.monotonic() - cluster.t0:.1f}s: " + json.dumps(figures))
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    elif code == 0:
         total = time.monotonic() - cluster.t0
         print(f"cluster-test PASSED in {total:.1f}s: {figures['task_instances']} task instances in the good run, "
               f"per worker {figures['per_worker']}; good run {figures['good_run_s']:.1f}s, broken run "
