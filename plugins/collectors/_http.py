@@ -84,7 +84,10 @@ class HttpPolicy:
     retries: int = 4  # attempts after the first, for connection errors, timeouts and 5xx
     backoff: float = 0.5  # first delay; doubles each attempt, with full jitter
     max_backoff: float = 30.0
-    max_rate_limit_wait: float = 120.0  # longest single wait for a rate limit before giving up
+    # longest single wait for a rate limit before giving up: one whole 5-minute window (Mastodon's and Bluesky's
+    # documented limits). A trust that spends a window early waits for its reset; with 120 s its collect tasks
+    # failed and their retries collected the batch again, spending the next window too (issue 12)
+    max_rate_limit_wait: float = 300.0
     max_body_bytes: int = MAX_BODY_BYTES
 
 

@@ -109,6 +109,38 @@ def test_an_exhausted_window_slows_the_next_request_instead_of_earning_a_429():
     assert all(0 < c <= 1.1 for c in calls)
 
 
+def test_a_five_minute_window_spent_early_is_waited_for_not_failed():
+    """Bluesky's and Mastodon's documented windows are 5 minutes: a trust that spends one in its first
+    minute waits about 4 minutes for the reset (the cap is one window), rather than failing the batch,
+    whose retry would collect it again. Waiting longer than a window is still transient."""
+    from socialaudit.simulator import Simulator
+    from tests.collectors.conftest import fault_profiles
+    from tests.conftest import SIM_NOW
+
+    calls: list[float] = []
+    with Simulator(port=0, now=SIM_NOW, profiles=fault_profiles()) as small:
+        small.rate_limits = {"mastodon": (3, 300.0)}
+
+        def sleep(seconds: float) -> None:  # the window's reset comes when the wait ends
+            calls.append(seconds)
+            small.__dict__["_rate_windows"].clear()
+
+        session = make_session(sleep=sleep, allow=(small.url,))
+        for _ in range(4):
+            assert session.get(lookup(small, "goodschool")).status == 200
+        assert social.rate_limited_count(small, "mastodon") == 0
+        assert session.policy.max_rate_limit_wait == 300
+        assert len(calls) == 1 and 290 <= calls[0] <= 300.5  # the pre-emptive wait for the window's reset
+
+        small.rate_limits = {"mastodon": (1, 900.0)}  # a 15-minute window: longer than the cap
+        small.__dict__["_rate_windows"].clear()
+        later = make_session(sleep=sleep, allow=(small.url,))  # the first session's clock still waits for its reset
+        assert later.get(lookup(small, "goodschool")).status == 200
+        with pytest.raises(TransientError, match="window exhausted for another 9"):
+            later.get(lookup(small, "goodschool"))
+    assert len(calls) == 1
+
+
 def test_a_response_slower_than_the_read_timeout_is_retried_then_transient(sim, sleeps):
     session = make_session(policy=HttpPolicy(read_timeout=0.3, retries=1), sleep=sleeps, allow=(sim.url,))
     with pytest.raises(TransientError, match="Timeout"):
