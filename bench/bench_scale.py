@@ -212,7 +212,7 @@ def cluster_size(count: int, work: Path, slots: int) -> dict[str, object]:
             "requests": f["requests"], "limited": f["rate_limited"],
             "queries": {"store": queries.get("socialaudit", 0), "airflow": queries.get("airflow", 0)},
             "load": (f["load_before"][0], f["load_after"][0]), "rc": 0, "tail": "",
-            "detail": (f"accounts by status {f['accounts']}; "
+            "detail": (f"accounts by status {f['accounts']}; CPU s by process {f['cpu_by_process']}; "
                        f"{f['workers']} workers x {f['slots_per_worker']} slots, {f['batch_size']} schools a task "
                        f"({f['batches']} batches), {f['task_instances']} task instances, per worker {f['per_worker']}; "
                        + ", ".join(f"{k} {v}" for k, v in f["per_task"].items()))}
@@ -274,8 +274,10 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
                       for part in sorted(r["size"], key=lambda p: -r["size"][p]))
     print(f"        per school: {parts}, store {r['store'] / count / 1e3:.0f} kB", flush=True)
     buckets = ", ".join(f"{b} {n}" for b, n in sorted(requests.items(), key=lambda kv: -kv[1])[:4])
+    cores = os.cpu_count() or 1
     print(f"        requests by bucket (largest): {buckets}; network floor {network:.1f} s, "
-          f"rate-limit floor {rate:.1f} s; 429s served: {r['limited']}", flush=True)
+          f"rate-limit floor {rate:.1f} s; 429s served: {r['limited']}; the machine's own floor, CPU / {cores} cores: "
+          f"{r['cpu'] / cores:.1f} s", flush=True)
     if r["detail"]:
         print(f"        {r['detail']}", flush=True)
     if r["rc"] != 0:

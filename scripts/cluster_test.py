@@ -26,7 +26,7 @@ the simulator serves them (``--generate N``, a fixed clock, ``--latency``, 50 ms
 platforms' documented rate limits), PostgreSQL loads ``pg_stat_statements`` to count queries, and
 one run of ``--week`` is timed and checked (success, every task instance on one of both workers,
 every school's report, the store's run). It prints, and with ``--json FILE`` writes, the figures:
-wall time, CPU seconds of every process started (the simulator apart: the task processes a worker
+wall time, CPU seconds of every process started, in all and per service (the simulator apart: the task processes a worker
 reaps count in its children's time), the peak of their summed memory (PSS), queries per database,
 the output's bytes and files, the requests served per rate-limit bucket and the 429s. The broken-feed
 run and the archive checks are the demo's (the default, which CI runs), not repeated here.
@@ -587,6 +587,8 @@ def run_scale(cluster: Cluster, api: Api, args: argparse.Namespace, *, config: P
     sql("airflow", "select pg_stat_statements_reset()")
     load_before = os.getloadavg()
     cpu_before, _mem = session_usage(sessions)
+    named = {name: proc.pid for name, proc, _sig in cluster.procs if name != "simulator"}
+    parts_before = {name: session_usage([pid])[0] for name, pid in named.items()}
     run_id = f"scale-{len(schools)}"
     api.ok("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"dag_run_id": run_id, "logical_date": None,
                                                       "conf": {"week": args.week}})
@@ -605,6 +607,7 @@ def run_scale(cluster: Cluster, api: Api, args: argparse.Namespace, *, config: P
     else:
         raise ClusterError(f"run {run_id} not finished after {args.run_timeout:.0f}s (state {state})")
     cpu_after, _mem = session_usage(sessions)
+    cpu_parts = {name: round(session_usage([pid])[0] - parts_before[name], 1) for name, pid in named.items()}
     load_after = os.getloadavg()
     requests_after = sim.ok("GET", "/_simulator/stats")
     run = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
@@ -651,7 +654,7 @@ def run_scale(cluster: Cluster, api: Api, args: argparse.Namespace, *, config: P
     figures = {
         "schools": len(schools), "workers": len(WORKERS), "slots_per_worker": args.concurrency,
         "batch_size": batch_size, "batches": -(-len(schools) // batch_size), "collect_pool": pool_slots,
-        "latency": args.latency, "wall": wall, "cpu": cpu_after - cpu_before, "peak_pss": peak,
+        "latency": args.latency, "wall": wall, "cpu": cpu_after - cpu_before, "cpu_by_process": cpu_parts, "peak_pss": peak,
         "queries": queries, "queries_evicted": evicted, "accounts": accounts, "size": size, "files": files,
         "store_bytes": int(sql("socialaudit", "select pg_database_size('socialaudit')")),
         "task_log_bytes": sum(p.stat().st_size for p in (cluster.workdir / "airflow" / "logs").rglob("*") if p.is_file()),
