@@ -8,6 +8,7 @@ README and reports read the help from here, and config overrides them per trust 
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import checks
+from checks._native import source_of
 from socialaudit.config import School, TrustConfig
 from socialaudit.errors import ConfigError
 from socialaudit.models import AccountCollection, CheckResult, Finding, Post, Severity, Status
@@ -151,12 +153,22 @@ def check(name: str, *, policy: str, settings: dict[str, Setting] | None = None,
         if name in _REGISTRY and _REGISTRY[name].fn.__module__ != fn.__module__:
             raise ValueError(f"check {name!r} is registered twice ({_REGISTRY[name].fn.__module__} and {fn.__module__})")
         module = inspect.getmodule(fn)
-        doc = (module.__doc__ if module else None) or fn.__doc__ or ""
+        doc = (module.__doc__ if module else None) or _source_docstring(fn.__module__) or fn.__doc__ or ""
         _REGISTRY[name] = CheckSpec(name=name, policy=policy, fn=fn, settings=dict(settings or {}), doc=doc,
                                     needs_collection=needs_collection, needs=tuple(needs))
         return fn
 
     return register
+
+
+def _source_docstring(module: str) -> str:
+    """The module docstring as written in its source: a module compiled with mypyc has no ``__doc__``
+    (checks/_native.py)."""
+    try:
+        tree = ast.parse(source_of(module).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    return ast.get_docstring(tree, clean=False) or ""
 
 
 def context_for(name: str, school: School, *, week: IsoWeek, config: TrustConfig) -> CheckContext:

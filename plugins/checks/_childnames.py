@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import repeat
-from typing import Any
+from typing import Any, ClassVar
 
 from checks._names import (
     _RELIGIOUS_CONTEXT,
@@ -486,7 +486,7 @@ class Featurizer:
     and, once weights are known, its share of the score are computed once per key and cached: a
     mention is scored with a dozen dictionary lookups, not fifty strings."""
 
-    MAX_CACHE = 200_000
+    MAX_CACHE: ClassVar[int] = 200_000  # ClassVar: read through the class too (and mypyc compiles it so)
 
     def __init__(self, given: dict[str, int], zipf: dict[str, int], weights: dict[str, float] | None = None) -> None:
         self.given = given
@@ -557,14 +557,14 @@ class Featurizer:
             total += l1(left[0], 0.0)
             if len(left) > 1:
                 total += l2(left[1], 0.0)
-                for w in set(left[2:]):  # the far slot: each word once
-                    total += l3(w, 0.0)
+                for word in set(left[2:]):  # the far slot: each word once (not "w": mypyc types a name once per function)
+                    total += l3(word, 0.0)
         if right:
             total += r1(right[0], 0.0)
             if len(right) > 1:
                 total += r2(right[1], 0.0)
-                for w in set(right[2:]):
-                    total += r3(w, 0.0)
+                for word in set(right[2:]):
+                    total += r3(word, 0.0)
         return total
 
     def features(self, keys: Iterable[tuple[object, ...]]) -> list[str]:

@@ -19,6 +19,7 @@ setting them here.
 ``SOCIALAUDIT_<PLATFORM>_TOKEN``   a platform token for ``collect`` on the command line
 ``SOCIALAUDIT_HTTP_DEADLINE``      seconds one HTTP exchange may take in all (default 60)
 ``SOCIALAUDIT_ACCOUNT_DEADLINE``   seconds collecting one account may take in all (default 900)
+``SOCIALAUDIT_PURE_PYTHON``        ``1``: never load the compiled named_children modules (checks/_native.py)
 =================================  ===========================================================
 
 The DAG's scaling knobs (``SOCIALAUDIT_BATCH_SIZE``, ``_COLLECT_POOL``, ``_MAX_ACTIVE_PER_RUN``, ``_RETRIES``,
@@ -48,6 +49,7 @@ HTTP_DEADLINE_ENV = "SOCIALAUDIT_HTTP_DEADLINE"
 DEFAULT_HTTP_DEADLINE = 60.0
 ACCOUNT_DEADLINE_ENV = "SOCIALAUDIT_ACCOUNT_DEADLINE"
 DEFAULT_ACCOUNT_DEADLINE = 900.0
+PURE_PYTHON_ENV = "SOCIALAUDIT_PURE_PYTHON"
 
 
 # The CLI's options that stand in for a variable in this process only (``--output``, and ``run``'s ``--config``
@@ -151,6 +153,16 @@ def archive_location() -> str:
 def code_version() -> str:
     """$SOCIALAUDIT_CODE_VERSION (set when an image is built), or "" to ask git."""
     return _get(CODE_VERSION_ENV).strip()
+
+
+def pure_python() -> bool:
+    """$SOCIALAUDIT_PURE_PYTHON set (not "" or "0"): the plain Python modules even where a compiled build exists."""
+    return _get(PURE_PYTHON_ENV).strip() not in ("", "0")
+
+
+def native_dir(root: Path = PROJECT_ROOT) -> Path:
+    """Where ``scripts/build_native.py`` puts the compiled modules, one folder per digest of their sources."""
+    return root / "build" / "native"
 
 
 def credential_env(platform: str) -> str:
