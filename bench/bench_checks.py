@@ -247,8 +247,11 @@ def _run(count: int, pinned: str) -> None:
 
 def named_children_unique(spec: Any, count: int, schools: list[Any], week: Any, config: Any, services: dict[str, Any]) -> None:
     """named_children again, with every text unique: no cross-post cache hit (the issue's figure), per
-    wall second and per second of the process's CPU time (the machine may be shared: the load is printed)."""
+    wall second and per second of the process's CPU time (the machine may be shared: the load is printed),
+    and whether its modules run compiled (``make native``) or as plain Python."""
+    import checks._childnames
     from checks._base import CheckContext
+    from checks._native import compiled
 
     by_school = generate(count, schools, week, config.trust.timezone, unique=True)
     findings = 0
@@ -260,8 +263,9 @@ def named_children_unique(spec: Any, count: int, schools: list[Any], week: Any, 
     rate = count / elapsed if elapsed else float("inf")
     per_cpu = count / cpu if cpu else float("inf")
     load = f"; load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    build = "compiled" if compiled(checks._childnames) else "plain Python"
     print(f"   {'named_children':<18} {'4.1':<7} {'unique':>10} {elapsed:>9.2f} {rate:>11,.0f} {findings:>9,}  "
-          f"{'meets' if rate >= TARGET else 'BELOW'} (every text unique; {per_cpu:,.0f} per CPU second{load})")
+          f"{'meets' if rate >= TARGET else 'BELOW'} (every text unique, {build}; {per_cpu:,.0f} per CPU second{load})")
 
 
 def named_children_load() -> None:

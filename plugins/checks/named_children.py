@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from checks._base import CheckContext, Setting, check, in_week, plural
@@ -100,8 +100,9 @@ def severity_of(post: Post, found: Found, text_only: Severity) -> Severity | Non
     return None
 
 
-def finding_for(school: School, post: Post, found: Found, severity: Severity) -> Finding:
+def finding_for(school: School, post: Post, found: Found, severity: Severity, incident: str = "") -> Finding:
     """One finding per post; only masked names ("A*** (Year 4)"), the cue and kinds of information appear."""
+    visual = post.has_visual_media
     names = [n.masked() for n in found.names]
     places = sorted({n.where for n in found.names})
     kinds = sorted({p.described for p in found.pii})
@@ -109,7 +110,7 @@ def finding_for(school: School, post: Post, found: Found, severity: Severity) ->
     if names:
         who = ", ".join(names)
         full = any(n.full for n in found.names)
-        media = "a post with a photo or video" if post.has_visual_media else "a text-only post"
+        media = "a post with a photo or video" if visual else "a text-only post"
         what = "A child's full name" if full else "A child named"
         parts.append(f"{what} ({who}) in {media}")
     if kinds:
@@ -122,14 +123,14 @@ def finding_for(school: School, post: Post, found: Found, severity: Severity) ->
         message = "; ".join(parts) + "; policy 4.1 forbids identifying children."
     else:
         message = "; ".join(parts) + "; policy 4.1 forbids publishing personally identifying information."
-    if not found.pii and not any(n.full for n in found.names) and not post.has_visual_media:
+    if not found.pii and not any(n.full for n in found.names) and not visual:
         message = (f"A child's first name ({', '.join(names)}) in a text-only post{f' (why: {why})' if why else ''}; "
                    f"allowed by 4.1, but check it is not shared with a photo elsewhere.")
     evidence_bits = []
     if names:  # the evidence is part of the finding's key: only what the post says, never how the model judged it
         evidence_bits.append(f"{', '.join(names)} in the {' and '.join(places)}")
     evidence_bits.extend(f"{p.kind}: {p.shown}" for p in found.pii)
-    if post.has_visual_media:
+    if visual:
         evidence_bits.append("photo/video attached")
     if severity is Severity.CRITICAL and names:
         action = "Edit or delete the post now (remove the name or the photo); the safeguarding lead has been copied."
@@ -140,7 +141,7 @@ def finding_for(school: School, post: Post, found: Found, severity: Severity) ->
     status = Status.FAIL if severity.rank >= Severity.BREACH.rank else Status.WARN
     return Finding(check=NAME, severity=severity, status=status,
                    school=school.id, policy=POLICY, message=message, account=post.account, post_id=post.id,
-                   post_url=post.url, evidence="; ".join(evidence_bits), action=action)
+                   post_url=post.url, evidence="; ".join(evidence_bits), action=action, incident=incident)
 
 
 _WORD = re.compile(r"[^\W_]+")
@@ -228,7 +229,7 @@ def named_children(school: School, posts: Sequence[Post], ctx: CheckContext) -> 
         severity = severity_of(post, found, text_only)
         if severity is not None:
             flagged.append((post, found, severity))
-    findings = [replace(finding_for(school, post, found, severity), incident=incident) for (post, found, severity), incident
+    findings = [finding_for(school, post, found, severity, incident) for (post, found, severity), incident
                 in zip(flagged, incidents([(post, found) for post, found, _ in flagged]), strict=True)]
     findings.sort(key=lambda f: (-f.severity.rank, f.post_url, f.post_id))
     critical = sum(1 for f in findings if f.severity is Severity.CRITICAL)
