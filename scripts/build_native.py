@@ -5,8 +5,8 @@ for a build of the sources as they are now; the plain Python modules stay the fa
 when that build exists already. Older builds are removed.
 
 Without a C compiler or the Python headers (Debian: ``gcc`` and ``python3-dev``, installed by ``make
-system-deps``) the build is skipped with a warning and the check runs as plain Python, about a third
-slower. ``SOCIALAUDIT_REQUIRE_NATIVE=1`` (CI) makes that an error instead.
+system-deps``) the build is skipped with a warning and the check runs as plain Python, at about two
+thirds of the speed. ``SOCIALAUDIT_REQUIRE_NATIVE=1`` (CI) makes that an error instead.
 """
 
 from __future__ import annotations
@@ -62,7 +62,11 @@ def build(quiet: bool = True) -> Path | None:
             print("build_native: the sources changed while compiling; run it again.", file=sys.stderr)
             return None
         (out / "COMPLETE").write_text(f"{key}\n{', '.join(_native.DEPENDS)}\n", encoding="utf-8")
-        out.rename(target)
+        try:
+            out.rename(target)
+        except OSError:  # another build of the same sources finished first
+            if not (target / "COMPLETE").is_file():
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for old in native.iterdir():  # builds of other sources; a process that loaded one keeps its mapped copy
