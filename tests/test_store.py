@@ -257,3 +257,39 @@ def test_from_store_is_a_column_and_an_older_database_is_migrated(store):
                                message="From the storeroom's feed, 2 posts")
     again.record_collections(IsoWeek.parse("2026-W48"), "st-aidans", [worded], run_id="r3")
     assert again.collections_for(IsoWeek.parse("2026-W48"), "st-aidans") == [worded]
+
+
+# --- one engine per database and process (issue 12: CPU per school) ---
+
+def test_stores_on_one_sqlite_file_share_an_engine_until_the_file_is_replaced(tmp_path, make_post):
+    """Every step makes a Store; one engine per file keeps its compiled statements. A file deleted and
+    made again at the same path gets a new engine: no write goes through a connection to the old file."""
+    from socialaudit.store import Store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    first = Store(url)
+    first.upsert_posts([make_post(id="a")], run_id="r1")
+    again = Store(url)
+    assert again.engine is first.engine and again.count_posts() == 1
+    (tmp_path / "store.db").unlink()
+    for leftover in tmp_path.glob("store.db-*"):
+        leftover.unlink()
+    fresh = Store(url)
+    assert fresh.engine is not first.engine
+    assert fresh.count_posts() == 0  # the tables made again in the new file
+    fresh.upsert_posts([make_post(id="b")], run_id="r2")
+    assert Store(url).count_posts() == 1 and Store(url).engine is fresh.engine
+
+
+def test_a_store_on_a_database_missing_a_table_makes_it(tmp_path):
+    from sqlalchemy import text
+
+    from socialaudit.store import Store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE link_resolutions"))
+    Store(url)  # the schema check sees the table missing and makes it
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM link_resolutions")).scalar() == 0
