@@ -143,7 +143,7 @@ def test_a_run_folder_holds_what_auditors_need(copy: Environment) -> None:
                 "posts.jsonl.gz", "config.yaml", "rules.json", "code.json"}
     expected |= {f"reports/schools/{s}.html" for s in schools} | {f"emails/{s}.eml" for s in schools}
     assert expected <= set(files)
-    assert any(name.startswith("raw/st-aidans/rss/") and name.endswith(".body.gz") for name in files)
+    assert any(name.startswith("raw/st-aidans/rss/") and name.endswith("/pages.jsonl.gz") for name in files)
     # every file on disk is in the manifest with its SHA-256 and size
     on_disk = {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*") if p.is_file()}
     assert set(on_disk) - {"manifest.json"} == set(files)
@@ -152,7 +152,7 @@ def test_a_run_folder_holds_what_auditors_need(copy: Environment) -> None:
             assert files[name] == {"sha256": archive.sha256(data), "bytes": len(data)}, name
     # the raw responses are the ones collected for this run
     raw_src = copy.output / "raw" / str(WEEKS[2]) / pipeline.safe_run_id(run_id_for(WEEKS[2]))
-    some = next(p for p in raw_src.rglob("*.body.gz"))
+    some = next(p for p in raw_src.rglob("pages.jsonl.gz"))
     assert (run / "raw" / some.relative_to(raw_src)).read_bytes() == some.read_bytes()
     # the report, config and posts are the very bytes the run used and produced
     assert (run / "reports" / "trust.html").read_bytes() == (copy.output / "reports" / "2026-W47" / "index.html").read_bytes()

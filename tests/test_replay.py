@@ -81,10 +81,10 @@ def test_the_inputs_the_checks_were_given_are_in_the_sealed_run(sealed: Path) ->
 
     [run] = (sealed / "output" / "archive" / str(WEEKS[1])).iterdir()
     names = json.loads((run / MANIFEST).read_bytes())["files"]
-    assert any(n.startswith("raw/holy-cross/calendar/") and n.endswith("page-0000.body.gz") for n in names)
+    assert any(n.startswith("raw/holy-cross/calendar/") and n.endswith("/pages.jsonl.gz") for n in names)
     assert any(n.startswith("raw/st-josephs/calendar/") and n.endswith("failed.json") for n in names)
-    assert "raw/sacred-heart/links/resolutions/page-0000.body.gz" in names
-    assert "raw/st-hildas/inputs/comment_history/page-0000.body.gz" in names
+    assert "raw/sacred-heart/links/resolutions/pages.jsonl.gz" in names
+    assert "raw/st-hildas/inputs/comment_history/pages.jsonl.gz" in names
     posts = [json.loads(line) for line in gzip.decompress((run / "posts.jsonl.gz").read_bytes()).splitlines()]
     # the archive kept one day before the week; the event check reads back over 14 days
     assert min(p["created_at"] for p in posts) < (WEEKS[1].monday - timedelta(days=7)).isoformat()
@@ -117,7 +117,7 @@ def test_one_school_can_be_replayed(copy: Path) -> None:
     assert result.identical and result.schools == ["sacred-heart"]
 
 
-@pytest.mark.parametrize("target", ["raw/sacred-heart/links/resolutions/page-0000.body.gz", "posts.jsonl.gz",
+@pytest.mark.parametrize("target", ["raw/sacred-heart/links/resolutions/pages.jsonl.gz", "posts.jsonl.gz",
                                     "config.yaml"])
 def test_a_file_changed_after_sealing_refuses_the_replay(copy: Path, target: str) -> None:
     from socialaudit.archive import ArchiveError
@@ -143,7 +143,7 @@ def test_the_cli_prints_identical_or_each_difference(copy: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "identical"
     [run] = (copy / str(WEEKS[0])).iterdir()
-    body = next((run / "raw").rglob("page-0000.body.gz"))
+    body = next((run / "raw").rglob("pages.jsonl.gz"))
     body.write_bytes(body.read_bytes() + b"\0")
     done = cli(f"run-{WEEKS[0]}", archive=copy)
     assert done.returncode == 1 and "Traceback" not in done.stderr

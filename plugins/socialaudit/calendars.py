@@ -12,7 +12,6 @@ read is kept in ``SchoolEvents.errors`` and never raised.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from checks._calendar import CalendarError, CalendarEvent, SchoolEvents, parse_i
 from collectors._base import CollectorError
 from collectors._http import HttpPolicy, HttpSession, make_session
 from socialaudit.config import School, TrustConfig
-from socialaudit.raw import BODY, FAILED, folder_name
+from socialaudit.raw import FAILED, folder_name, kept_page
 
 
 def read_source(source: str, *, base: Path, session: HttpSession | None = None, allow: tuple[str, ...] = ()) -> bytes:
@@ -83,15 +82,15 @@ def fetch_calendars(config: TrustConfig, school: School, *, keep: Callable[[str,
 
 def kept_reader(get: Callable[[str], bytes | None], *, missing: str) -> Callable[[str], bytes]:
     """``read`` for :func:`load_school_events` from what a run kept: ``get(path)`` gives a file of the school's
-    raw folder (``calendar/<name>/page-0000.body.gz``, or ``failed.json`` with why it could not be read), or
+    raw folder (``calendar/<name>/pages.jsonl.gz``, or ``failed.json`` with why it could not be read), or
     None; a calendar with neither raises :class:`CalendarError` with ``missing``."""
 
     def read(source: str) -> bytes:
         folder = f"calendar/{folder_name(kept_as(source))}/"
-        body = get(folder + BODY)
         try:
+            body = kept_page(get, folder)
             if body is not None:
-                return gzip.decompress(body)
+                return body
             failure = get(folder + FAILED)
             if failure is not None:
                 raise CalendarError(str(json.loads(failure).get("error") or "could not be read"))

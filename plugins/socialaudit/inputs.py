@@ -28,7 +28,6 @@ need                   what                                                     
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,7 +42,7 @@ from socialaudit.calendars import fetch_calendars, kept_reader, load_school_even
 from socialaudit.config import School, TrustConfig
 from socialaudit.links import KeptLinks, LinkResolver, kept_body, read_kept, resolver_for
 from socialaudit.models import AccountCollection, Post, parse_utc
-from socialaudit.raw import BODY, RawArchive
+from socialaudit.raw import RawArchive, kept_page
 from socialaudit.store import Store
 from socialaudit.weeks import IsoWeek
 
@@ -140,9 +139,9 @@ def links(request: InputRequest) -> Resolver | None:
         return None
     if request.raw is None:
         return resolver_for(request.config, store=request.store)
-    body = request.raw.read(f"{LINKS}/{RESOLUTIONS}/{BODY}")
     try:
-        kept = read_kept(gzip.decompress(body)) if body is not None else {}
+        body = kept_page(request.raw.read, f"{LINKS}/{RESOLUTIONS}/")
+        kept = read_kept(body) if body is not None else {}
     except (OSError, EOFError, ValueError):
         kept = {}  # unreadable: every link is then one the resolver gave no answer for, as the check says
     return KeptLinks(kept)

@@ -44,7 +44,7 @@ from socialaudit.errors import ConfigError
 from socialaudit.inputs import COMMENT_HISTORY, INPUTS, LINKS, RESOLUTIONS, read_comment_history
 from socialaudit.links import KeptLinks, read_kept
 from socialaudit.models import AccountCollection, CheckResult, Post
-from socialaudit.raw import BODY
+from socialaudit.raw import kept_page
 from socialaudit.weeks import IsoWeek
 
 
@@ -180,15 +180,18 @@ def _replay_school(config: TrustConfig, school: School, week: IsoWeek, sealed: M
     posts = [p for p in posts if posts_since <= p.created_at < until + timedelta(days=1)]
     collections = [AccountCollection.from_dict({**c, "school": school.id}) for c in sealed.get("collections", [])]
     raw = f"raw/{school.id}/"
-    kept = files.get(f"{raw}{LINKS}/{RESOLUTIONS}/{BODY}")
-    given: dict[str, Any] = {"links": KeptLinks(read_kept(gzip.decompress(kept)) if kept else {})}
+    def get(path: str) -> bytes | None:
+        return files.get(raw + path)
+
+    kept = kept_page(get, f"{LINKS}/{RESOLUTIONS}/")
+    given: dict[str, Any] = {"links": KeptLinks(read_kept(kept) if kept else {})}
     if school.calendars or config.trust.calendars:
         start, end = window_for(week.monday, week.sunday)
-        read = kept_reader(lambda path: files.get(raw + path), missing="not kept with the run, so it cannot be replayed")
+        read = kept_reader(get, missing="not kept with the run, so it cannot be replayed")
         given["events"] = {school.id: load_school_events(config, school, start, end, read=read)}
-    history = files.get(f"{raw}{INPUTS}/{COMMENT_HISTORY}/{BODY}")
+    history = kept_page(get, f"{INPUTS}/{COMMENT_HISTORY}/")
     if history is not None:
-        given["comment_history"] = read_comment_history(gzip.decompress(history))
+        given["comment_history"] = read_comment_history(history)
     results = run_checks(school, posts, week=week, config=config, collections=collections, services=given)
     return suppressions.apply(results, rules, week)
 

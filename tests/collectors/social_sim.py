@@ -7,6 +7,7 @@ replaced (the session's injectable ``sleep``/``clock``), so back-off is recorded
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,20 @@ class Account:
 
 
 def archived_bytes(folder: Path) -> list[tuple[str, bytes]]:
-    """Every file the raw archive wrote, bodies decompressed."""
+    """Every file the raw archive wrote, bodies decompressed; each page of a ``pages.jsonl.gz`` apart: its
+    line as written, and its body decoded (a body kept in base64 is searched as the bytes it holds)."""
+    from socialaudit.raw import PAGES, page_body
+
     out: list[tuple[str, bytes]] = []
     for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            out.append((str(path), gzip.decompress(data) if path.suffix == ".gz" else data))
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if path.name == PAGES:
+            for number, line in enumerate(gzip.decompress(data).splitlines()):
+                out.append((f"{path}#{number}", line + page_body(json.loads(line))))
+            continue
+        out.append((str(path), gzip.decompress(data) if path.suffix == ".gz" else data))
     return out
 
 

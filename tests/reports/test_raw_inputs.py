@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from socialaudit.environment import safe_run_id
+from socialaudit.raw import kept_page, page_body
 from tests.reports.conftest import WEEK
 
 
@@ -21,19 +22,21 @@ def test_each_calendar_read_is_kept_in_the_runs_raw_folder_and_sealed(demo_week:
     config = demo_week.load()
     raw = demo_week.output / "raw" / str(WEEK) / safe_run_id("test_run")
     url = config.school("holy-cross").calendars[0]
-    [body] = (raw / "holy-cross" / "calendar").rglob("page-0000.body.gz")
-    assert gzip.decompress(body.read_bytes()) == requests.get(url, timeout=10).content
-    meta = json.loads(body.with_name("page-0000.json").read_text(encoding="utf-8"))
+    [pages] = (raw / "holy-cross" / "calendar").rglob("pages.jsonl.gz")
+    assert sorted(p.name for p in pages.parent.iterdir()) == ["pages.jsonl.gz"]  # one file for the calendar
+    [meta] = [json.loads(line) for line in gzip.decompress(pages.read_bytes()).splitlines()]
+    assert page_body(meta) == requests.get(url, timeout=10).content
     assert meta["platform"] == "calendar" and meta["url"] == url and meta["content_type"] == "text/calendar"
+    assert meta["page"] == 0 and meta["bytes"] == len(page_body(meta))
     # a calendar that could not be read leaves no body, only why, as its school's check says
     [failed] = (raw / "st-josephs" / "calendar").rglob("*.json")
-    assert failed.name == "failed.json" and not list(failed.parent.glob("page-*"))
+    assert failed.name == "failed.json" and [p.name for p in failed.parent.iterdir()] == ["failed.json"]
     assert json.loads(failed.read_text(encoding="utf-8"))["error"] == "HTTP 404"
     archive.archive_run(WEEK, "test_run", demo_week)
     sealed = archive.open_archive(demo_week.output)
     [entry] = [e for e in sealed.runs() if e["week"] == str(WEEK)]
     names = sealed.read_json(entry["folder"], archive.MANIFEST)["files"]
-    assert any(n.startswith("raw/holy-cross/calendar/") and n.endswith(".body.gz") for n in names)
+    assert any(n.startswith("raw/holy-cross/calendar/") and n.endswith("/pages.jsonl.gz") for n in names)
     assert "raw/st-josephs/calendar/" + failed.relative_to(raw / "st-josephs" / "calendar").as_posix() in names
 
 
@@ -45,8 +48,8 @@ def test_each_link_resolution_the_check_judged_is_kept_with_every_answer_and_sea
     from socialaudit.links import HopAnswer, read_kept
 
     raw = demo_week.output / "raw" / str(WEEK) / safe_run_id("test_run")
-    kept = {body.parts[-4]: read_kept(gzip.decompress(body.read_bytes()))
-            for body in raw.glob("*/links/resolutions/page-0000.body.gz")}
+    kept = {pages.parts[-4]: read_kept(kept_page(lambda name, folder=pages.parent: (folder / name).read_bytes(), ""))
+            for pages in raw.glob("*/links/resolutions/pages.jsonl.gz")}
     assert sorted(kept) == ["sacred-heart"]
     scouts, short = "http://northmoor-scouts.demo.example/web/camp", "http://short.demo.example/s/maths"
     casino = "http://mathsgames-casino.demo.example/web/spin"
@@ -61,4 +64,4 @@ def test_each_link_resolution_the_check_judged_is_kept_with_every_answer_and_sea
     sealed = archive.open_archive(demo_week.output)
     [entry] = [e for e in sealed.runs() if e["week"] == str(WEEK)]
     names = sealed.read_json(entry["folder"], archive.MANIFEST)["files"]
-    assert "raw/sacred-heart/links/resolutions/page-0000.body.gz" in names
+    assert "raw/sacred-heart/links/resolutions/pages.jsonl.gz" in names
