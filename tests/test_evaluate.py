@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from socialaudit.cli import main
-from socialaudit.evaluate import LABELLED, evaluate_named_children, load_labelled
+from socialaudit.evaluate import HELD_OUT, LABELLED, EvaluationError, evaluate_named_children, held_out, load_labelled
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 POSTS = SHARED / "school-posts" / "posts.jsonl"
@@ -49,6 +49,33 @@ def test_bad_labelled_file_is_one_line_naming_file_and_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert f"{bad}:2: missing field 'text'" in err
+
+
+def test_held_out_authors_measure_the_shipped_model_on_posts_it_never_saw():
+    import json
+
+    sets = sorted(path.stem for path in HELD_OUT.glob("*.jsonl"))
+    assert len(sets) >= 4
+    figures = held_out()
+    assert sorted(figures) == sorted([*sets, "pooled"])
+    critical = sum(1 for path in HELD_OUT.glob("*.jsonl") for line in path.read_text(encoding="utf-8").splitlines()
+                   if json.loads(line)["severity"] == "critical")
+    pooled = figures["pooled"]
+    assert pooled["tp"] + pooled["fn"] == critical
+    assert pooled["photo_tp"] + pooled["text_tp"] == pooled["tp"]
+    # measured once when the sets were added (2026-12-07): 0.961 / 0.957; a retrained model must not fall far below
+    assert pooled["tp"] / (pooled["tp"] + pooled["fp"]) >= 0.95
+    assert pooled["tp"] / (pooled["tp"] + pooled["fn"]) >= 0.95
+    # kept out of training: no held-out post is in the training folders
+    held_ids = {json.loads(line)["id"] for path in HELD_OUT.glob("*.jsonl") for line in path.read_text(encoding="utf-8").splitlines()}
+    trained = {json.loads(line)["id"] for path in AUTHORS.glob("*.jsonl") for line in path.read_text(encoding="utf-8").splitlines()}
+    assert held_ids and not held_ids & trained
+
+
+def test_an_unreadable_held_out_set_is_named(tmp_path):
+    (tmp_path / "zz.jsonl").write_text('{"id": "zz1", "text": "Well done Ava"\n', encoding="utf-8")
+    with pytest.raises(EvaluationError, match="zz.jsonl: cannot read"):
+        held_out(tmp_path)
 
 
 def test_missing_ons_file_is_a_usage_error(tmp_path, capsys):

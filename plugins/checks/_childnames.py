@@ -1080,7 +1080,8 @@ def _adjacent(toks: Sequence[Token], a: int, b: int, seg: Segment) -> bool:
     """Tokens ``a`` and ``b`` could be one name's words: one space apart, neither excluded, same hashtag state."""
     ta, tb = toks[a], toks[b]
     return (not seg.excluded[a] and not seg.excluded[b] and ta.hashtag == tb.hashtag and not ta.possessive
-            and tb.start - ta.end == 1 and seg.text[ta.end] == " " and tb.shape in ("cap", "upper"))
+            and tb.start - ta.end == 1 and seg.text[ta.end] == " " and tb.shape in ("cap", "upper")
+            and (ta.shape != "upper" or tb.shape == "upper"))  # "MVP Adebola", "GK Vasquez": a label, then a name
 
 
 def _surname_shape(tok: Token, seg: Segment, i: int) -> bool:

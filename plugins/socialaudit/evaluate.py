@@ -7,7 +7,10 @@
    span-level precision and recall, the settings chosen inside each fold, and the errors left by
    kind. Every figure is measured on posts the fold's model was neither trained nor tuned on.
 2. **The shipped model**: its threshold, size, and the time to load it.
-3. **Given-name coverage** (``--ons FILE``, default the ONS 2022-2024 baby names in ``../shared/data``):
+3. **Held-out authors** (``tests/data/school_posts_held_out/``, in the project, so no ``../shared`` and no
+   scikit-learn needed): the shipped model, through the check's own ``analyse``, on further authors' posts
+   that no model or setting was ever chosen on; critical posts, per set and pooled.
+4. **Given-name coverage** (``--ons FILE``, default the ONS 2022-2024 baby names in ``../shared/data``):
    the share of names, and of babies, for which "Well done to NAME!" with a photo is critical. The
    tables were built from these names, so this is coverage, not accuracy.
 """
@@ -26,6 +29,8 @@ from checks.named_children import analyse
 from socialaudit.config import PROJECT_ROOT
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "named_children_posts.jsonl"
+# Further authors' sets kept out of training and of every choice (see the folder's README)
+HELD_OUT = PROJECT_ROOT / "tests" / "data" / "school_posts_held_out"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEFAULT_ONS = SHARED_DATA / "ons-babynames" / "ons_babynames_ew_2022-2024.csv"
 
@@ -90,6 +95,40 @@ def shipped_model() -> dict[str, Any]:
             "words": len(model.zipf), "bytes": size, "load_seconds": seconds}
 
 
+def held_out(folder: Path = HELD_OUT) -> dict[str, dict[str, int]]:
+    """The shipped model on each held-out set (``<name>.jsonl``, the shared set's format) and pooled: true and
+    false positives and misses for critical posts, all, with a photo or video, and text only."""
+    from socialaudit import name_training  # its loading and labels only: no scikit-learn
+
+    out: dict[str, dict[str, int]] = {}
+    pooled = {key: 0 for key in ("tp", "fp", "fn", "photo_tp", "photo_fp", "photo_fn", "text_tp", "text_fp", "text_fn")}
+    for path in sorted(folder.glob("*.jsonl")):
+        try:
+            examples = name_training.load_shared(path, path.stem)
+        except (name_training.TrainingError, ValueError, KeyError, TypeError) as exc:
+            raise EvaluationError(f"{path}: cannot read: {exc}") from None
+        counts = dict.fromkeys(pooled, 0)
+        for ex in examples:
+            found = analyse(ex.segments, own=name_training.OWN)
+            pred = bool(found.pii) or any(n.full for n in found.names) or (bool(found.names) and ex.media)
+            gold = ex.severity == "critical"
+            kind = "photo" if ex.media else "text"
+            for key in ("", f"{kind}_"):
+                counts[f"{key}tp"] += gold and pred
+                counts[f"{key}fp"] += pred and not gold
+                counts[f"{key}fn"] += gold and not pred
+        out[path.stem] = counts
+        for key, value in counts.items():
+            pooled[key] += value
+    if out:
+        out["pooled"] = pooled
+    return out
+
+
+def _pr(tp: int, fp: int, fn: int) -> str:
+    return f"{tp / (tp + fp) if tp + fp else 0.0:.3f} / {tp / (tp + fn) if tp + fn else 0.0:.3f} (tp {tp}, fp {fp}, fn {fn})"
+
+
 def evaluate_named_children(out: TextIO, *, labelled: Path = LABELLED, shared: Path = SHARED_DATA,
                             ons: Path | None = None, cross_validate: bool = True) -> dict[str, Any]:
     """Print every figure; returns them for tests and the README."""
@@ -101,6 +140,13 @@ def evaluate_named_children(out: TextIO, *, labelled: Path = LABELLED, shared: P
     print(f"shipped model: threshold {model['threshold']:.2f}, {model['weights']} weights, {model['given']} given names, "
           f"{model['words']} word frequencies, {model['bytes'] / 1024:.0f} KiB; loaded in {model['load_seconds']:.2f} s",
           file=out)
+    kept = held_out()
+    figures["held_out"] = kept
+    if kept:
+        print("held-out authors (never trained or tuned on), critical posts, precision / recall:", file=out)
+        for name, c in kept.items():
+            print(f"  {name:8} all {_pr(c['tp'], c['fp'], c['fn'])}; photo or video {_pr(c['photo_tp'], c['photo_fp'], c['photo_fn'])};"
+                  f" text only {_pr(c['text_tp'], c['text_fp'], c['text_fn'])}", file=out)
     posts = shared / "school-posts" / "posts.jsonl"
     if not cross_validate:
         print("cross-validation: skipped (--no-cv)", file=out)
