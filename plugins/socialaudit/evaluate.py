@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 from checks import _childnames
 from checks.named_children import analyse
+from socialaudit import name_training  # its reading and figures; scikit-learn only when it trains (build)
 from socialaudit.config import PROJECT_ROOT
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "named_children_posts.jsonl"
@@ -98,8 +99,6 @@ def shipped_model() -> dict[str, Any]:
 def held_out(folder: Path = HELD_OUT) -> dict[str, dict[str, int]]:
     """The shipped model on each held-out set (``<name>.jsonl``, the shared set's format) and pooled: true and
     false positives and misses for critical posts, all, with a photo or video, and text only."""
-    from socialaudit import name_training  # its loading and labels only: no scikit-learn
-
     out: dict[str, dict[str, int]] = {}
     pooled = {key: 0 for key in ("tp", "fp", "fn", "photo_tp", "photo_fp", "photo_fn", "text_tp", "text_fp", "text_fn")}
     for path in sorted(folder.glob("*.jsonl")):
@@ -154,15 +153,12 @@ def evaluate_named_children(out: TextIO, *, labelled: Path = LABELLED, shared: P
         print(f"cross-validation: skipped ({posts} is absent; it needs the shared development data)", file=out)
     else:
         try:
-            # local: name_training needs scikit-learn, a development dependency the runtime image lacks
-            from socialaudit import name_training
-        except ImportError as exc:
+            report = name_training.build(shared, write=False, own=labelled)
+        except ImportError as exc:  # training needs scikit-learn, a development dependency the runtime image lacks
             print(f"cross-validation: skipped ({exc}; install requirements-dev.txt)", file=out)
+        except name_training.TrainingError as exc:
+            raise EvaluationError(str(exc)) from None
         else:
-            try:
-                report = name_training.build(shared, write=False, own=labelled)
-            except name_training.TrainingError as exc:
-                raise EvaluationError(str(exc)) from None
             figures["cv"] = report.figures
             print("\n".join(report.lines), file=out)
     ons_path = ons if ons is not None else (DEFAULT_ONS if DEFAULT_ONS.exists() else None)
