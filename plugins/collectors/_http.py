@@ -68,6 +68,7 @@ USER_AGENT = ("socialaudit/0.1 (+https://github.com/socialaudit/socialaudit; "
 MAX_BODY_BYTES = 10 * 1024 * 1024
 REDIRECTS = (301, 302, 303, 307, 308)
 _REMAINING = ("x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining")
+DEFAULT_RATE_LIMIT_WAIT = 120.0  # seconds; see rate_limit_wait_for
 
 
 @dataclass(slots=True)
@@ -84,11 +85,21 @@ class HttpPolicy:
     retries: int = 4  # attempts after the first, for connection errors, timeouts and 5xx
     backoff: float = 0.5  # first delay; doubles each attempt, with full jitter
     max_backoff: float = 30.0
-    # longest single wait for a rate limit before giving up: one whole 5-minute window (Mastodon's and Bluesky's
-    # documented limits). A trust that spends a window early waits for its reset; with 120 s its collect tasks
-    # failed and their retries collected the batch again, spending the next window too (issue 12)
-    max_rate_limit_wait: float = 300.0
+    # longest single wait for a rate limit before giving up; a platform with a documented window waits for its
+    # reset (rate_limit_wait_for), anything else (a school's website, a calendar) gives up sooner
+    max_rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT
     max_body_bytes: int = MAX_BODY_BYTES
+
+
+# Platforms whose documented rate limit is a window of this many seconds (Mastodon 300 requests and Bluesky 3,000
+# per 5 minutes; ../shared/reference/platforms.md): a trust that spends a window early waits for its reset. With
+# 120 s, its collect tasks failed and their retries collected the batch again, spending the next window too (issue 12).
+RATE_LIMIT_WINDOWS = {"mastodon": 300.0, "bluesky": 300.0}
+
+
+def rate_limit_wait_for(platform: str) -> float:
+    """The longest single rate-limit wait for an account on ``platform``: its documented window, else the default."""
+    return RATE_LIMIT_WINDOWS.get(platform, DEFAULT_RATE_LIMIT_WAIT)
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from checks._base import needs_of, run_checks, select
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
 from collectors._base import AccountError, CollectorError, TransientError, get_collector, load_credentials
-from collectors._http import HttpPolicy, HttpSession, make_session
+from collectors._http import HttpPolicy, HttpSession, make_session, rate_limit_wait_for
 from collectors._pool import Job, Outcome, run_bounded
 from socialaudit import delivery, mail, reports, settings, suppressions
 from socialaudit.config import Account, School, TrustConfig
@@ -209,7 +209,8 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
             credentials = config.demo.credentials_for(account.platform)
         secrets = tuple(str(v) for v in (credentials or {}).values() if isinstance(v, str) and v)
         # one session per account: its account_deadline bounds that account alone
-        session = make_session(policy=HttpPolicy(account_deadline=settings.account_deadline()), secrets=secrets,
+        session = make_session(policy=HttpPolicy(account_deadline=settings.account_deadline(),
+                                                 max_rate_limit_wait=rate_limit_wait_for(account.platform)), secrets=secrets,
                                allow=config.allowed_origins())
         part.sessions.append(session)
         collector = get_collector(account.platform)
