@@ -213,6 +213,30 @@ def test_a_consistent_forged_snapshot_is_refused_by_the_seal(tmp_path):
     assert batch.school("holy-cross").head_email == whole.school("holy-cross").head_email
 
 
+def test_a_forged_snapshot_written_before_plan_is_replaced_not_sealed(tmp_path):
+    """plan never trusts a snapshot already on disk: one forged under the YAML's key, its digests agreeing
+    with its own schools, is replaced by the config parsed from the YAML, and that is what plan seals."""
+    from socialaudit import pipeline
+    from socialaudit.environment import SNAPSHOT_SUFFIX, SNAPSHOTS, _snapshot_bytes, _snapshot_key
+    from socialaudit.weeks import IsoWeek
+
+    env = _env(tmp_path)
+    whole = load_config(env.config)
+    forged = whole.model_copy(update={"schools": [s.model_copy(update={"head_email": "evil@example.org"})
+                                                  for s in whole.schools]})
+    key = _snapshot_key(str(env.config), env.config.read_bytes())
+    snapshot = Path(env.output) / SNAPSHOTS / f"{key}{SNAPSHOT_SUFFIX}"
+    snapshot.parent.mkdir(parents=True)
+    snapshot.write_bytes(_snapshot_bytes(forged))
+    _new_process()
+    items = pipeline.plan(IsoWeek.parse("2026-W47"), "run-forged", env, batch_size=4)
+    _new_process()
+    for item in items:
+        for school in pipeline.batch_env(item, env).load().schools:
+            assert school.head_email == whole.school(school.id).head_email != "evil@example.org"
+    assert b"evil@example.org" not in snapshot.read_bytes()
+
+
 def test_a_config_edited_after_plan_keeps_the_runs_config_and_a_broken_one_then_fails(tmp_path):
     env, seal = _sealed(tmp_path)
     text = env.config.read_text(encoding="utf-8")

@@ -72,19 +72,43 @@ class Environment:
         return _load_cached(str(self.config), stat.st_mtime_ns, stat.st_size, str(self.output))
 
     def seal_config(self) -> str:
-        """``plan``'s: the config loaded (and snapshotted), then the seal its batch tasks check the
-        snapshot against: its name and the SHA-256 of its header, which holds each school's digest.
-        Empty when there is no snapshot (a config JSON cannot hold, an unwritable output folder)."""
-        config = self.load()
-        try:
-            data = self.config.read_bytes()
-        except OSError:
-            return ""
+        """The seal of ``plan_config`` alone."""
+        return self.plan_config()[1]
+
+    def plan_config(self) -> tuple[TrustConfig, str]:
+        """``plan``'s: the config parsed from the YAML as it is now, written as the run's snapshot, and the
+        seal its batch tasks check that snapshot against: its name and the SHA-256 of its header, which holds
+        each school's digest. A snapshot already on disk is never trusted here: whoever can write the output
+        folder could have written one whose digests agree with themselves, and plan would have sealed it. It
+        is replaced (or removed, when this config cannot be snapshotted). The config is parsed from the bytes
+        the seal names: a YAML edited while it is read is read again. The seal is empty when there is no
+        snapshot (a config JSON cannot hold, an unwritable output folder): batch tasks then parse the YAML."""
+        for _ in range(3):
+            try:
+                data = self.config.read_bytes()
+            except OSError:
+                return load_config(self.config), ""  # raises the one-line ConfigError
+            config = load_config(self.config)
+            try:
+                if self.config.read_bytes() == data:
+                    break
+            except OSError:
+                pass
+        else:
+            raise ConfigError(f"{self.config}: changed three times while plan read it; run again when it is saved")
+        validate_settings(config)
         key = _snapshot_key(str(self.config), data)
-        header = _read_header(Path(self.output) / SNAPSHOTS / f"{key}{SNAPSHOT_SUFFIX}")
+        snapshot = Path(self.output) / SNAPSHOTS / f"{key}{SNAPSHOT_SUFFIX}"
+        if not _write_snapshot(snapshot, config):
+            try:
+                snapshot.unlink(missing_ok=True)  # never leave a snapshot plan did not write under the run's key
+            except OSError:
+                pass
+            return config, ""
+        header = _read_header(snapshot)
         if header is None or header[1].get("source") != config.source:
-            return ""
-        return f"{key}:{hashlib.sha256(header[0]).hexdigest()}"
+            return config, ""
+        return config, f"{key}:{hashlib.sha256(header[0]).hexdigest()}"
 
     def store(self) -> Store:
         return Store(self.db_url)
@@ -229,8 +253,9 @@ def _snapshot_bytes(config: TrustConfig) -> bytes:
     return header + b"\n" + b"".join(body + b"\n" for body in lines)
 
 
-def _write_snapshot(snapshot: Path, config: TrustConfig) -> None:
+def _write_snapshot(snapshot: Path, config: TrustConfig) -> bool:
     """Write atomically (a temporary file renamed); a folder that cannot be written only costs speed.
+    Whether it was written.
 
     Only a config that reads back equal is snapshotted: the checks' settings are free-form, and JSON
     has no infinity and no dates (``inf`` would come back as the default, a date as a string), so
@@ -244,10 +269,11 @@ def _write_snapshot(snapshot: Path, config: TrustConfig) -> None:
             handle.write(payload)
         if _read_snapshot(Path(handle.name), config.source, None) != config:
             os.unlink(handle.name)
-            return
+            return False
         os.replace(handle.name, snapshot)
     except OSError:
-        return
+        return False
+    return True
 
 
 def safe_run_id(run_id: str) -> str:

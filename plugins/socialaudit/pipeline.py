@@ -68,8 +68,7 @@ def plan(week: IsoWeek, run_id: str, env: Environment | None = None, *, batch_si
     ``batch_size`` 0 (the default) picks ``auto_batch_size``; a positive value is used as given.
     """
     env = env or Environment.from_env()
-    config = env.load()
-    seal = env.seal_config()
+    config, seal = env.plan_config()  # parsed from the YAML itself: the ids and the sealed snapshot agree
     ids = [s.id for s in config.schools]
     env.store().start_run(run_id, week, config_source=config.source, schools=ids)
     size = batch_size if batch_size > 0 else auto_batch_size(len(ids))
