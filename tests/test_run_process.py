@@ -69,6 +69,9 @@ def test_stopping_the_parent_stops_its_airflow_process_even_in_a_task(simulator,
     lifeline pipe reads end-of-file and the child kills its own process group."""
     from socialaudit.cli._child import STOP_GRACE_SECONDS
 
+    # every response 1 s late: the run cannot finish inside the grace period after the signal (the demo's run
+    # once did, on a quiet machine, and said "run success")
+    simulator.latency = 1.0
     output = tmp_path / "out"
     parent = _start_parent(demo_config, output)
     try:
