@@ -415,7 +415,7 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     batch_size = args.batch_size or (scale_batch_size(args.schools, slots) if scale else 0)
     pg_url = f"airflow@127.0.0.1:{ports['pg']}"
     output = work / "output"
-    password = secrets.token_urlsafe(16)
+    password = "p" + secrets.token_urlsafe(16)  # never "-...": the CLI would read a leading dash as an option
     from cryptography.fernet import Fernet
 
     af = dict(
