@@ -1050,17 +1050,21 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
     """The children's names in a read post, given each mention's probability."""
     found: list[ChildName] = []
     seen: set[tuple[str, str]] = set()
+    given_table, zipf = (model.given, model.zipf) if model is not None else tables()
     for seg, p in zip(read, probs, strict=True):
         toks = seg.tokens
+        taken = -1  # the end of a surname found after a mention: a mention inside it is that surname
         for i, j in seg.ends.items():
             prob = p.get(i, 0.0)
-            if prob < threshold:
+            if prob < threshold or toks[i].start < taken:
                 continue
             if j == i and j + 1 < len(toks) and _adjacent(toks, j, j + 1, seg) and not toks[j + 1].initial \
                     and _surname_shape(toks[j + 1], seg, j + 1):
                 j += 1  # a surname too common a word to be a candidate: "Isla Brown"
             given = toks[i].text
             surname = toks[j].text if j > i else ""
+            if not surname and not toks[i].possessive and not toks[i].hashtag:
+                surname, taken = _surname_after(seg.text, toks[i], zipf, given_table)
             key = (given.lower(), surname.lower())
             if key in seen:
                 continue
@@ -1074,6 +1078,37 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
                                    cue=_cue(seg, i, model) if model is not None else ""))
     full = {n.given.lower() for n in found if n.surname}
     return [n for n in found if n.surname or n.given.lower() not in full]  # "Ava" in the alt text of "Ava Kowalczyk"
+
+
+# Words between a given name and a surname: Irish, Scottish, Welsh, Dutch, Romance and Arabic particles.
+_PARTICLES = "Ó|O|Ní|Nic|Mac|Mc|Uí|Ua|Ap|ap|Ab|ab|De|de|Da|da|Di|di|Du|du|Del|del|Van|van|Von|von|der|den|ter|Le|le|La|la|bin|bint|ibn|Al|al|El|el"
+_PARTICLE_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES}) )+)([^\W\d_][^\W\d_'’\-]*)")
+_LOWER_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES.lower()}|o'|o’) ?)*)([a-z][a-z'’\-]*[a-z])(?![\w'’\-])")
+LOWER_SURNAME_ZIPF = 45  # a lowercase word after a lowercase given name may be a surname when rarer than this (Zipf x10)
+
+
+def _surname_after(text: str, tok: Token, zipf: dict[str, int], given: dict[str, int]) -> tuple[str, int]:
+    """A surname straight after the given name ``tok`` that the candidates did not join to it, and where it
+    ends; ("", -1) if there is none. After particles ("Oisín Ó Briain", "Iestyn ap Dafydd", "Róisín de Búrca"),
+    a capitalised word; after a lowercase given name, a lowercase word that is no common English word and
+    no cue ("rehan ahmed", "lily o'brien", "keisha campbell-brown"; not "jack today", "ava rose")."""
+    if tok.shape == "lower":
+        m = _LOWER_SURNAME.match(text, tok.end)
+        if m is None:
+            return "", -1
+        word = m.group(2)
+        low = word.replace("’", "'")
+        rare = [zipf.get(w, 0) < LOWER_SURNAME_ZIPF for w in re.split(r"['\-]", low) if len(w) > 2]
+        if low in _FAMILIES or low in THING_AFTER or low.endswith(("ing", "ly")) or not any(rare) \
+                or (low.endswith("ed") and low not in given):
+            return "", -1  # "kofi shouted", not "rehan ahmed"; a hyphenated surname needs one rare part: "campbell-brown"
+        return (m.group(1) + word).strip(), m.end()
+    if tok.shape != "cap":
+        return "", -1
+    m = _PARTICLE_SURNAME.match(text, tok.end)
+    if m is None or not m.group(2)[0].isupper() or m.group(2).lower() in _FAMILIES:
+        return "", -1
+    return (m.group(1) + m.group(2)).strip(), m.end()
 
 
 def _adjacent(toks: Sequence[Token], a: int, b: int, seg: Segment) -> bool:

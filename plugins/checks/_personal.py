@@ -74,20 +74,24 @@ _COHORT = re.compile(r"\s+(?:between\b[^.!?\n]{1,40}?\band\b|on or (?:after|befo
 _BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b")
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
-                    r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue)\b")
+                    r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue|trust|supplier|"
+                    r"schoolwear|ltd|limited)\b")
 _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
-                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b|\bdrop-off\s+is\s+at\b|\bblue door\b"
+                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b(?!\s+(?:the\s+|our\s+)?(?:school|office|reception|main|front)\b)|\bdrop-off\s+is\s+at\b|\bblue door\b"
                    r"|\b(?:i|we|she|he|they)\s+(?:now\s+)?live\s+at\b|\blives\s+at\b"
-                   r"|\b(?:my|her|his|their)\s+(?:old|new|home|own)\s+address\b")
+                   r"|\b(?:my|her|his|their)\s+(?:old|new|home|own)\s+address\b|\bhome\s+(?:postcode|address)\b"
+                   r"|\b(?:my|her|his|their)\s+place\s+(?:on|in|at)\b|\bthe\s+home\s+of\b|\blives?\s+(?:on|in)\s+[a-z]")
 # Whose the address is, said just before it in its sentence: a person ("Mrs Boase at", "someone at", "our
 # neighbour at"), so a venue named elsewhere in the post does not make it a venue's
 _PERSON_AT = re.compile(r"(?:\b(?:mrs|mr|ms|miss|mx|dr)\.?\s+[a-z'-]+|\b(?:someone|somebody|anyone|family|mum|dad|nan|nana|"
-                        r"grandma|grandad|granny|parents?|neighbou?r|carer)\b)[^.!?\n]{0,25}\b(?:at|to)\s*\(?$")
+                        r"grandma|grandad|granny|parents?|neighbou?r|carer|her|him)\b)[^.!?\n]{0,25}\b(?:at|to)\s*\(?$")
 # A landline is the school's, a church's or a club's unless the post ties it to a person or a home.
 _PERSONAL = re.compile(r"\b(?:home|my|his|her|their)\s+(?:phone|number|landline|tel)\b|\b(?:ring|call|phone|text)\s+"
                        r"(?:me|him|her|them|us\s+at\s+home)\b|\bon\s+(?:her|his|my)\s+(?:own\s+)?(?:phone|landline)\b")
-_SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip)\s+(?:trip\s+)?(?:mobile|phone)\b"
-                            r"|\bnot\s+a\s+personal\s+(?:number|mobile|phone)")
+_SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip|nursery|setting(?:'s)?|office|club(?:'s)?"
+                            r"|pta(?:'s)?)\s+(?:trip\s+)?(?:mobile|phone)\b|\bnot\s+(?:a\s+)?personal\b")
+# ... unless the post says the number is a person's own: "this is Mr Walsh's own mobile", "his personal mobile"
+_OWN_MOBILE = re.compile(r"\b(?:own|personal|private|home)\s+(?:mobile|phone|number)\b|\b(?:her|his|my|their)\s+mobile\b")
 _PHONE_HINT = re.compile(r"\d(?:[\s().-]{0,2}\d){8}")
 _DIGITS = re.compile(r"\d")
 
@@ -258,16 +262,34 @@ def might_be_personal(text: str) -> bool:
     return _DIGIT_OR_AT.search(text) is not None
 
 
+def _sentence_end(lower: str, start: int) -> int:
+    """Where the sentence holding ``start`` ends (a closing bracket's sentence counts as this one), at most 120
+    characters on."""
+    ends = [k for k in (lower.find(c, start) for c in ".!?\n") if k >= 0]
+    return min([start + 120, *ends])
+
+
 def _venue_beside(lower: str, start: int, end: int) -> bool:
     """Whether the address at ``start:end`` is a venue's: a church, hall, club, school or office named in its
     sentence or the one before ("Open morning at our school! Find us at 14 Hawthorn Rise"), unless its own
     sentence says just before it that it is a person's ("Please return forms to Mrs Boase at 14 Trelawney
     Close", "a licence for someone at 27 Hawthorn Rise"): then a venue nearby says nothing about it."""
-    own = max(0, *(lower.rfind(c, 0, start) + 1 for c in ".!?\n"))
+    own = _sentence_start(lower, start)
     if _PERSON_AT.search(lower, own, start) is not None:
         return False
-    before = max(0, *(lower.rfind(c, 0, max(own - 1, 0)) + 1 for c in ".!?\n")) if own else 0
-    return _VENUE.search(lower, max(before, start - 200), end) is not None
+    before = _sentence_start(lower, max(own - 1, 0)) if own else 0
+    return _VENUE.search(lower, max(before, start - 200), start) is not None  # not "6 Church Row" itself
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?](?=\s)|\n")  # not the dots of "sghk.example.sch.uk"
+
+
+def _sentence_start(lower: str, pos: int) -> int:
+    """Where the sentence holding ``pos`` starts (looking back at most 400 characters)."""
+    start = max(0, pos - 400)
+    for m in _SENTENCE_BREAK.finditer(lower, start, pos):
+        start = m.end()
+    return start
 
 
 def personal_data(text: str, own: OwnDetails | None = None, named: bool = False) -> list[PiiHit]:
@@ -290,8 +312,13 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
             if national_digits(m.group()) in own.phones:
                 continue
             since = max(m.start() - 80, *(lower.rfind(c, 0, m.start()) + 1 for c in ".!?\n"))
-            if _SCHOOL_MOBILE.search(lower, since, m.start()) is not None:
-                continue  # "the school's trip mobile is ...": said just before the number, in its sentence
+            until = _sentence_end(lower, m.end())  # "07700 900620 (the setting's phone, not personal)."
+            said = [(k.start(), "school") for k in _SCHOOL_MOBILE.finditer(lower, since, until)
+                    if not lower.endswith(("not the ", "not our "), 0, k.start())]
+            said += [(k.start(), "own") for k in _OWN_MOBILE.finditer(lower, since, until)
+                     if not lower.endswith(("not ", "not a "), 0, k.start())]
+            if said and min(said, key=lambda x: abs(x[0] - m.start()))[1] == "school":
+                continue  # "the school's trip mobile is ...": whose it is, said nearest the number in its sentence
             hits.append(PiiHit("mobile number", m.group()[:4] + "*** ***"))
         landlines = [m for m in _PHONE_LAND.finditer(text) if national_digits(m.group()) not in own.phones
                      and not any(mm.start() <= m.start() < mm.end() for mm in _PHONE_MOBILE.finditer(text))]

@@ -572,3 +572,55 @@ def test_a_list_named_by_a_plural_noun_is_things_and_only_that(text, word, thing
     tokens = tokenize(text, frozenset(), {})
     i = next(k for k, t in enumerate(tokens) if t.text == word)
     assert tok_is_listed_thing(tokens, i, text) is thing
+
+
+# --- full names the candidates alone do not join: particles, lowercase surnames ------------------------
+
+def full_names_in(text: str) -> list[tuple[str, str]]:
+    return [(n.given.lower(), n.surname.lower()) for n in analyse([("text", text)]).names]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Congratulations to Niamh Ó Ceallacháin (Year 9) on her county call-up!", ("niamh", "ó ceallacháin")),
+    ("Llongyfarchiadau to Gethin ap Rhydian, Year 8, winner of the Urdd recitation!", ("gethin", "ap rhydian")),
+    ("massive well done to tilly okafor-reid in y8 for her county call up", ("tilly", "okafor-reid")),
+    ("so proud of zain haddad in year 10 who got a distinction", ("zain", "haddad")),
+    ("well done evie o'halloran in yr 5 for her swimming badge", ("evie", "o'halloran")),
+])
+def test_a_surname_after_a_particle_or_in_lowercase_makes_a_full_name(text, expected):
+    assert expected in full_names_in(text)
+
+
+@pytest.mark.parametrize("text", [
+    "well done jack today in year 4, what a star",  # a common word after the name
+    "in year 2 today, kofi shouted the answer before anyone else",  # a verb
+    "ava rose to the challenge in year 3",  # a common word that is a name too
+])
+def test_a_lowercase_word_after_a_lowercase_name_is_not_always_a_surname(text):
+    assert all(not surname for _, surname in full_names_in(text)), full_names_in(text)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("Coach running late? Call Mrs Penrose on her mobile 07700 900611 (not the school phone).", "a personal mobile number"),
+    ("If the trip phone is busy, ring Mr Dale on his personal mobile 07700 900612.", "a personal mobile number"),
+    ("Year 11 pupil Deji (home postcode NM5 2ZZ) has won the council's volunteering award.", "a home postcode"),
+    ("Tins can be left at the home of our PTA chair, Mrs Tull, 5 Wren Close, Northmoor NM2 3ZX.", "a home address"),
+    ("Mr Hale is giving away his old bikes: pop round to 6 Chapel Row, Northmoor NM2 3ZX.", "a home address"),
+    ("Our new Year 5 pupil lives on Heron Terrace, NM4 8ZZ, if anyone would like to walk to school together.",
+     "a home postcode"),
+])
+def test_whose_a_number_or_address_is_is_read_where_the_post_says_it(make_post, text, kind):
+    findings = run([make_post(text=text)], school=OWN_SCHOOL).findings
+    assert findings and findings[0].severity is Severity.CRITICAL
+    assert kind in findings[0].message
+
+
+@pytest.mark.parametrize("text", [
+    "Our pre-school can be reached on the setting's mobile 07700 900622 (this is not personal).",
+    "Donations can be dropped at the school office, Fernley Primary, Mill Lane, Westbury NM4 2AB.",
+    "Admissions office: 01632 960217, admissions@fernley.example.sch.uk, 14 Temple Lane, Northmoor NM4 9ZZ.",
+    "Uniform is sold by the schoolwear shop at 14 Market Row, Northmoor.",
+])
+def test_an_organisation_s_number_or_address_stays_clear(make_post, text):
+    result = run([make_post(text=text)], school=OWN_SCHOOL)
+    assert not [f for f in result.findings if f.severity is Severity.CRITICAL], [f.message for f in result.findings]
