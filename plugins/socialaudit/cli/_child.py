@@ -7,7 +7,9 @@ its exit status, and stops it with the parent:
 - **Ctrl-C or SIGTERM** to the parent is sent on to the child's process group; a child still there
   :data:`STOP_GRACE_SECONDS` later is killed (Airflow's in-process task runner keeps SIGTERM for the task's
   ``on_kill`` and its retries outlast a Ctrl-C, so a polite signal alone may not stop ``dag.test``). A second
-  signal kills at once. The parent then says so in one line and exits 128 + the signal's number.
+  signal kills at once. The parent then says so in one line and exits 128 + the signal's number, unless the
+  child exited 0 all the same (the signal came as it finished): then the run stands, the line says so and the
+  parent exits 0.
 - **A parent that is killed** (SIGKILL, or a crash) cannot pass anything on: the child holds the read end of a pipe
   whose only write end the parent holds, the *lifeline*; :func:`die_with_parent` waits on it and kills the child's
   process group when it reads end-of-file, which the kernel gives as soon as the parent is gone. A pipe, not
@@ -69,6 +71,9 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], *, name: str) -> int:
         os.close(keep)
         for relay in relays:
             relay.join(STOP_GRACE_SECONDS)
+    if stopped and code == 0:  # it had finished, or finished its work in the grace period: the run stands
+        print(f"{name}: {_signal_name(stopped[0])} came as it finished; it finished", file=sys.stderr)
+        return 0
     if stopped:
         print(f"{name}: stopped by {_signal_name(stopped[0])} before it finished", file=sys.stderr)
         return 128 + stopped[0]
