@@ -1080,33 +1080,58 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
     return [n for n in found if n.surname or n.given.lower() not in full]  # "Ava" in the alt text of "Ava Kowalczyk"
 
 
-# Words between a given name and a surname: Irish, Scottish, Welsh, Dutch, Romance and Arabic particles.
-_PARTICLES = "Ó|O|Ní|Nic|Mac|Mc|Uí|Ua|Ap|ap|Ab|ab|De|de|Da|da|Di|di|Du|du|Del|del|Van|van|Von|von|der|den|ter|Le|le|La|la|bin|bint|ibn|Al|al|El|el"
-_PARTICLE_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES}) )+)([^\W\d_][^\W\d_'’\-]*)")
-_LOWER_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES.lower()}|o'|o’) ?)*)([a-z][a-z'’\-]*[a-z])(?![\w'’\-])")
-LOWER_SURNAME_ZIPF = 45  # a lowercase word after a lowercase given name may be a surname when rarer than this (Zipf x10)
+# Words between a given name and a surname: Irish, Scottish, Welsh, Dutch, Romance and Arabic particles, each
+# followed by a space ("Ó Briain", "ap Iorwerth"; not the plain "O" of "Jack O Lantern" or "O Come").
+_PARTICLES = ("Ó|Ní|Nic|Mac|Mc|Uí|Ua|Ap|ap|Ab|ab|ferch|verch|De|de|Da|da|Di|di|Du|du|Dos|dos|Das|das|Del|del|Van|van|"
+              "Von|von|der|den|ter|Le|le|La|la|bin|bint|ibn|Al|al|El|el")
+_PARTICLE_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES}) )+)([^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)")
+_LOWER_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES.lower()}) )*)([^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?![\w'’\-])")
+LOWER_SURNAME_ZIPF = 25  # a plain lowercase word is a surname only when rarer than Zipf 2.5 ("okafor", not "netball")
+SURNAME_PART_ZIPF = 35  # one part of a hyphenated surname rarer than this ("okafor-reid"; not "well-known", "tie-dye")
+PARTICLE_SURNAME_ZIPF = 45  # the word after a particle is no common word ("de Búrca"; not "Noel O Come")
+
+
+def _lower_surname(low: str, zipf: dict[str, int], given: dict[str, int]) -> bool:
+    """Whether a lowercase word after a lowercase given name is a surname: name-shaped ("o'brien", "mcbride",
+    "campbell-brown"), a given name that is no common word ("ahmed"), or too rare a word to be one ("okafor",
+    "osei"), and never a cue, nor a verb's -s, -ing or -ed form ("paints", "shouted")."""
+    if low in _FAMILIES or low in THING_AFTER:
+        return False
+    if low.startswith(("o'", "mc")) and len(low) > 3:
+        return True
+    if "-" in low:
+        parts = [p for p in low.split("-") if p]
+        return len(parts) > 1 and zipf.get(low, 0) < LOWER_SURNAME_ZIPF \
+            and any(zipf.get(p, 0) < SURNAME_PART_ZIPF and len(p) > 1 for p in parts)
+    if given.get(low, 0) and zipf.get(low, 0) < 45:
+        return True
+    if zipf.get(low, 0) >= LOWER_SURNAME_ZIPF or low.endswith(("ing", "ly", "ed")):
+        return False
+    for stem in (low[:-1], low[:-2]) if low.endswith("s") else ():  # "hops", "sketches": a word's -s form
+        if zipf.get(stem, 0) and not given.get(stem, 0):
+            return False
+    return True
 
 
 def _surname_after(text: str, tok: Token, zipf: dict[str, int], given: dict[str, int]) -> tuple[str, int]:
     """A surname straight after the given name ``tok`` that the candidates did not join to it, and where it
     ends; ("", -1) if there is none. After particles ("Oisín Ó Briain", "Iestyn ap Dafydd", "Róisín de Búrca"),
-    a capitalised word; after a lowercase given name, a lowercase word that is no common English word and
-    no cue ("rehan ahmed", "lily o'brien", "keisha campbell-brown"; not "jack today", "ava rose")."""
+    a capitalised word that is no common word; after a lowercase given name, a lowercase surname
+    (``_lower_surname``: "rehan ahmed", "lily o'brien", "keisha campbell-brown"; not "jack today", "amelia
+    netball", "ava paints"). Every pattern here is linear in the text: particles end at a space."""
     if tok.shape == "lower":
         m = _LOWER_SURNAME.match(text, tok.end)
-        if m is None:
+        if m is None or not m.group(2).islower():
             return "", -1
         word = m.group(2)
-        low = word.replace("’", "'")
-        rare = [zipf.get(w, 0) < LOWER_SURNAME_ZIPF for w in re.split(r"['\-]", low) if len(w) > 2]
-        if low in _FAMILIES or low in THING_AFTER or low.endswith(("ing", "ly")) or not any(rare) \
-                or (low.endswith("ed") and low not in given):
-            return "", -1  # "kofi shouted", not "rehan ahmed"; a hyphenated surname needs one rare part: "campbell-brown"
+        if not _lower_surname(word.replace("’", "'"), zipf, given):
+            return "", -1
         return (m.group(1) + word).strip(), m.end()
     if tok.shape != "cap":
         return "", -1
     m = _PARTICLE_SURNAME.match(text, tok.end)
-    if m is None or not m.group(2)[0].isupper() or m.group(2).lower() in _FAMILIES:
+    if m is None or not m.group(2)[0].isupper() or m.group(2).lower() in _FAMILIES \
+            or zipf.get(m.group(2).lower(), 0) >= PARTICLE_SURNAME_ZIPF:
         return "", -1
     return (m.group(1) + m.group(2)).strip(), m.end()
 

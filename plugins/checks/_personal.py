@@ -75,12 +75,15 @@ _BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
                     r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue|trust|supplier|"
-                    r"schoolwear|ltd|limited)\b")
+                    r"schoolwear|ltd|limited|fair|fete|concert|service|festival|disco|fixture|open\s+(?:morning|evening|day)|"
+                    r"coffee\s+morning|performance|parade)\b")
 _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
-                   r"|\bdrop(?:ped)?\s+(?:it|them|off)?\s*(?:at|to)\b(?!\s+(?:the\s+|our\s+)?(?:school|office|reception|main|front)\b)|\bdrop-off\s+is\s+at\b|\bblue door\b"
+                   r"|\bdrop(?:ped)?\s+(?:(?:it|them|off)\s+)?(?:at|to)\b(?!\s+(?:the\s+|our\s+)?(?:school|office|reception|main|front)\b)|\bdrop-off\s+is\s+at\b|\bblue door\b"
                    r"|\b(?:i|we|she|he|they)\s+(?:now\s+)?live\s+at\b|\blives\s+at\b"
                    r"|\b(?:my|her|his|their)\s+(?:old|new|home|own)\s+address\b|\bhome\s+(?:postcode|address)\b"
-                   r"|\b(?:my|her|his|their)\s+place\s+(?:on|in|at)\b|\bthe\s+home\s+of\b|\blives?\s+(?:on|in)\s+[a-z]")
+                   r"|\b(?:my|her|his|their)\s+place\s+(?:on|in|at)\b|\bthe\s+home\s+of\b"
+                   r"|\blives?\s+(?:on|in|at)\s+(?:\d+\s+)?[a-z'’-]+\s+(?:road|street|lane|avenue|close|drive|way|crescent|grove|"
+                   r"gardens|terrace|place|court|walk|mews|rise|view|row|square|hill|park)\b")
 # Whose the address is, said just before it in its sentence: a person ("Mrs Boase at", "someone at", "our
 # neighbour at"), so a venue named elsewhere in the post does not make it a venue's
 _PERSON_AT = re.compile(r"(?:\b(?:mrs|mr|ms|miss|mx|dr)\.?\s+[a-z'-]+|\b(?:someone|somebody|anyone|family|mum|dad|nan|nana|"
@@ -90,8 +93,14 @@ _PERSONAL = re.compile(r"\b(?:home|my|his|her|their)\s+(?:phone|number|landline|
                        r"(?:me|him|her|them|us\s+at\s+home)\b|\bon\s+(?:her|his|my)\s+(?:own\s+)?(?:phone|landline)\b")
 _SCHOOL_MOBILE = re.compile(r"\b(?:school(?:'s)?|trip|residential|duty|emergency\s+trip|nursery|setting(?:'s)?|office|club(?:'s)?"
                             r"|pta(?:'s)?)\s+(?:trip\s+)?(?:mobile|phone)\b|\bnot\s+(?:a\s+)?personal\b")
-# ... unless the post says the number is a person's own: "this is Mr Walsh's own mobile", "his personal mobile"
-_OWN_MOBILE = re.compile(r"\b(?:own|personal|private|home)\s+(?:mobile|phone|number)\b|\b(?:her|his|my|their)\s+mobile\b")
+# ... unless the post says the number is a person's own: "this is Mr Walsh's own mobile", "his personal mobile",
+# "Mrs Penrose's mobile", "text Mrs Penrose on 07700 ..."
+_OWN_MOBILE = re.compile(r"\b(?:own|personal|private|home)\s+(?:mobile|phone|number)\b|\b(?:her|his|my|their)\s+mobile\b"
+                         r"|\b(?!(?:school|setting|nursery|office|club|pta|trust|academy|college)['’]s)[a-z]+['’]s\s+(?:own\s+)?"
+                         r"(?:mobile|phone|number)\b"
+                         r"|\b(?:text|call|ring|phone|contact|message|whatsapp)\s+(?:mrs|mr|ms|miss|mx|dr)\.?\s+[a-z'’-]+\s+(?:on|at)\s*$")
+_BACK_REFERENCE = re.compile(r"\b(?:this|that|it)\s+(?:is|number\s+is)\b|\bit['’]s\b")
+_NEGATED = ("not the ", "not our ", "n't the ", "n't our ", "not a ", "not ")
 _PHONE_HINT = re.compile(r"\d(?:[\s().-]{0,2}\d){8}")
 _DIGITS = re.compile(r"\d")
 
@@ -262,6 +271,13 @@ def might_be_personal(text: str) -> bool:
     return _DIGIT_OR_AT.search(text) is not None
 
 
+def _home_before(lower: str, start: int) -> bool:
+    """Whether the sentence of the address at ``start`` says, before it, that it is someone's home ("drop them at
+    my house, 9 Kestrel Drive"; "home postcode NM5 2ZZ"); a home named in another sentence ("please update your
+    home address with us. Our new office is at ...") says nothing about it."""
+    return _HOME.search(lower, max(_sentence_start(lower, start), start - 200), start) is not None
+
+
 def _sentence_end(lower: str, start: int) -> int:
     """Where the sentence holding ``start`` ends (a closing bracket's sentence counts as this one), at most 120
     characters on."""
@@ -292,8 +308,35 @@ def _sentence_start(lower: str, pos: int) -> int:
     return start
 
 
-def personal_data(text: str, own: OwnDetails | None = None, named: bool = False) -> list[PiiHit]:
-    """Personal information in ``text``; ``named``: the text names a person (a date of birth needs one)."""
+def _said_to_be_the_schools(lower: str, start: int, end: int) -> bool:
+    """Whether the text says the mobile at ``start:end`` is the school's: a school cue ("the school's trip phone",
+    "the nursery mobile") before it in its sentence, or in a clause attached to it ("07700 900620 (the setting's
+    phone, not personal)"), and nearer the number than anything saying it is a person's ("his personal mobile",
+    "Mrs Penrose's mobile", "text Mrs Penrose on ..."). A cue later in the sentence ("... if the school phone is
+    engaged") or negated ("not the school phone") does not count."""
+    since = max(start - 80, _sentence_start(lower, start))
+    said = [(start - k.start(), "school") for k in _SCHOOL_MOBILE.finditer(lower, since, start)
+            if not lower.endswith(_NEGATED, 0, k.start())]
+    said += [(start - k.start(), "own") for k in _OWN_MOBILE.finditer(lower, since, start)]
+    if lower[end:end + 3].lstrip().startswith("("):  # a bracket attached to the number: "07700 900620 (the ...)"
+        close = lower.find(")", end)
+        until = min(end + 120, close + 1 if close >= 0 else len(lower))
+        said += [(k.start() - end, "school") for k in _SCHOOL_MOBILE.finditer(lower, end, until)
+                 if not lower.endswith(_NEGATED, 0, k.start())]
+        said += [(k.start() - end, "own") for k in _OWN_MOBILE.finditer(lower, end, until)
+                 if not lower.endswith(_NEGATED, 0, k.start())]
+    if not said or min(said)[1] != "school":
+        return False
+    # the next sentence may take it back: "Trip phone: 07700 900432. Please note this is Mr Walsh's own mobile."
+    after = _sentence_end(lower, end)
+    following = lower[after:_sentence_end(lower, after + 1)]
+    return not (_BACK_REFERENCE.search(following) and _OWN_MOBILE.search(following))
+
+
+def personal_data(text: str, own: OwnDetails | None = None, named: bool = False, claims: bool = True) -> list[PiiHit]:
+    """Personal information in ``text``; ``named``: the text names a person (a date of birth needs one);
+    ``claims``: whether the text's own word that a mobile is the school's counts (a post's does; a comment's,
+    written by anyone, does not)."""
     own = own or OwnDetails()
     hits: list[PiiHit] = []
     if not might_be_personal(text):
@@ -311,17 +354,12 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
         for m in _PHONE_MOBILE.finditer(text):
             if national_digits(m.group()) in own.phones:
                 continue
-            since = max(m.start() - 80, *(lower.rfind(c, 0, m.start()) + 1 for c in ".!?\n"))
-            until = _sentence_end(lower, m.end())  # "07700 900620 (the setting's phone, not personal)."
-            said = [(k.start(), "school") for k in _SCHOOL_MOBILE.finditer(lower, since, until)
-                    if not lower.endswith(("not the ", "not our "), 0, k.start())]
-            said += [(k.start(), "own") for k in _OWN_MOBILE.finditer(lower, since, until)
-                     if not lower.endswith(("not ", "not a "), 0, k.start())]
-            if said and min(said, key=lambda x: abs(x[0] - m.start()))[1] == "school":
-                continue  # "the school's trip mobile is ...": whose it is, said nearest the number in its sentence
+            if claims and _said_to_be_the_schools(lower, m.start(), m.end()):
+                continue  # "the school's trip mobile is ...", "07700 900620 (the setting's phone, not personal)"
             hits.append(PiiHit("mobile number", m.group()[:4] + "*** ***"))
+        mobiles = [(mm.start(), mm.end()) for mm in _PHONE_MOBILE.finditer(text)]  # once, not once per landline
         landlines = [m for m in _PHONE_LAND.finditer(text) if national_digits(m.group()) not in own.phones
-                     and not any(mm.start() <= m.start() < mm.end() for mm in _PHONE_MOBILE.finditer(text))]
+                     and not any(a <= m.start() < b for a, b in mobiles)]
         if landlines and _PERSONAL.search(lower) is not None:
             hits.extend(PiiHit("phone number", m.group()[:4] + "*** ***") for m in landlines)
     if places:
@@ -329,10 +367,10 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
         addresses = _found_at(_ADDRESS, text, runs)  # a house number: the start of a run of digits
         postcodes = _found_at(_POSTCODE, text, sorted({s for r in runs for s in (r - 2, r - 1) if s >= 0}))  # 1-2 capitals first
         if addresses or postcodes:
-            home = _HOME.search(lower) is not None
             for m in addresses:
                 if any(" ".join(m.group().lower().split()) in a for a in own.addresses):
                     continue
+                home = _home_before(lower, m.start())
                 if not home and _venue_beside(lower, m.start(), m.end()):
                     continue
                 hits.append(PiiHit("home address", "a house number and street"))
@@ -340,6 +378,7 @@ def personal_data(text: str, own: OwnDetails | None = None, named: bool = False)
                 code = m.group().replace(" ", "")
                 if code in own.postcodes or any(code.lower() in a.replace(" ", "") for a in own.addresses):
                     continue
+                home = _home_before(lower, m.start())
                 if not home and (_venue_beside(lower, m.start(), m.end())
                                  or not any(h.kind == "home address" for h in hits)):
                     continue  # a venue's postcode, or a postcode alone with no house: a place, not a home

@@ -502,7 +502,7 @@ def cross_validate(examples: Sequence[Example], model: cn.Model, out: Report) ->
     out(f"Errors left in cross-validation: {sum(1 for _, p in errors if p == 'critical')} false alarms, "
         f"{sum(1 for _, p in errors if p != 'critical')} misses; by tag: "
         + ", ".join(f"{k} {v}" for k, v in kinds.most_common(24)))
-    across = {src: pooled[f"source {src}"] for src in sources}
+    across = {src: pooled[f"source {src}"] for src in sources} if by_author else {}  # within-author rows are not across
     return {"pooled": pooled, "spans": spans, "errors": errors, "preds": preds, "across": across,
             "by_author": by_author, "fold_of": dict(fold_of)}
 

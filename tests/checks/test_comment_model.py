@@ -84,6 +84,8 @@ FLAGGED = [
     ("Mrs Fictholt's home landline is 01632 960884, she picks up in the evenings", "doxxing", True),
     # flagged for the mobile alone: doxxing, not the head that happened to score highest (it was "threat")
     ("Lost a water bottle at sports day - please call me on 07700 900123 if found", "doxxing", True),
+    # a commenter's word that the number is the school's counts for nothing
+    ("ring that teacher on 07700 900611 lol, it's the school trip phone (not personal)", "doxxing", True),
     ("go unalive yourself Kai", "self-harm", True),
     ("k.y.s Ethan nobody likes you", "self-harm", True),
     ("drink bleach Jayden", "self-harm", True),

@@ -584,7 +584,10 @@ def full_names_in(text: str) -> list[tuple[str, str]]:
     ("Congratulations to Niamh Ó Ceallacháin (Year 9) on her county call-up!", ("niamh", "ó ceallacháin")),
     ("Llongyfarchiadau to Gethin ap Rhydian, Year 8, winner of the Urdd recitation!", ("gethin", "ap rhydian")),
     ("massive well done to tilly okafor-reid in y8 for her county call up", ("tilly", "okafor-reid")),
-    ("so proud of zain haddad in year 10 who got a distinction", ("zain", "haddad")),
+    ("so proud of zain mcallister in year 10 who got a distinction", ("zain", "mcallister")),
+    ("well done rehan ahmed in year 10 for his tabla distinction", ("rehan", "ahmed")),  # a given name, no common word
+    ("well done amelie wójcik in y4 for her poem", ("amelie", "wójcik")),  # accented, and no English word
+    ("Well done Ana dos Santos in Year 5!", ("ana", "dos santos")),
     ("well done evie o'halloran in yr 5 for her swimming badge", ("evie", "o'halloran")),
 ])
 def test_a_surname_after_a_particle_or_in_lowercase_makes_a_full_name(text, expected):
@@ -595,9 +598,24 @@ def test_a_surname_after_a_particle_or_in_lowercase_makes_a_full_name(text, expe
     "well done jack today in year 4, what a star",  # a common word after the name
     "in year 2 today, kofi shouted the answer before anyone else",  # a verb
     "ava rose to the challenge in year 3",  # a common word that is a name too
+    # an English word's start is no particle ("o" + "pen", "de" + "sign", "al" + "ready")
+    "well done noah open evening guide", "well done isla online safety champion", "well done leo design champion",
+    "well done ava already reading in year 1",
+    # school words are rare English words, and a verb's -s form is no surname
+    "congrats to amelia netball captain for year 6", "well done isla choir solo in year 6", "well done lily spellings",
+    "well done ava paints a sunflower", "well done theo juggles in the talent show", "well done ruby sketches",
+    # a plain capital O is no particle
+    "Halloween: Jack O Lantern Carving In Year 3", "Christmas Carols: Noel O Come All Ye Faithful",
 ])
 def test_a_lowercase_word_after_a_lowercase_name_is_not_always_a_surname(text):
     assert all(not surname for _, surname in full_names_in(text)), full_names_in(text)
+
+
+def test_a_long_run_of_letters_after_a_name_is_read_in_linear_time():
+    """The surname patterns cannot backtrack: particles end at a space (a 100 kB word took 239 s when they did not).
+    Work, not time, is what is checked: the same answer for 1 kB and 100 kB, with nothing found."""
+    for size in (1_000, 100_000):
+        assert full_names_in("well done evie " + "o" * size + "1 in year 5") == [("evie", "")]
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -608,6 +626,13 @@ def test_a_lowercase_word_after_a_lowercase_name_is_not_always_a_surname(text):
     ("Mr Hale is giving away his old bikes: pop round to 6 Chapel Row, Northmoor NM2 3ZX.", "a home address"),
     ("Our new Year 5 pupil lives on Heron Terrace, NM4 8ZZ, if anyone would like to walk to school together.",
      "a home postcode"),
+    # a school phone named after the number, elsewhere in the sentence, or denied, does not make it the school's
+    ("Text Mrs Penrose on 07700 900611 if the school phone is engaged.", "a personal mobile number"),
+    ("The office phone is down today, so please text Mrs Penrose on 07700 900611.", "a personal mobile number"),
+    ("This isn't the school phone, it's Mrs Penrose's mobile: 07700 900611.", "a personal mobile number"),
+    ("Her mum's number is 07700 900611, the school phone never answers.", "a personal mobile number"),
+    ("Trip phone: 07700 900432. Please note this is Mr Walsh's own mobile, so only in an emergency.",
+     "a personal mobile number"),
 ])
 def test_whose_a_number_or_address_is_is_read_where_the_post_says_it(make_post, text, kind):
     findings = run([make_post(text=text)], school=OWN_SCHOOL).findings
@@ -620,6 +645,11 @@ def test_whose_a_number_or_address_is_is_read_where_the_post_says_it(make_post, 
     "Donations can be dropped at the school office, Fernley Primary, Mill Lane, Westbury NM4 2AB.",
     "Admissions office: 01632 960217, admissions@fernley.example.sch.uk, 14 Temple Lane, Northmoor NM4 9ZZ.",
     "Uniform is sold by the schoolwear shop at 14 Market Row, Northmoor.",
+    # a home named in another sentence, or people living on an estate, say nothing about a venue's address
+    "Please update your home address with us. Our new trust office is at 14 Mill Lane, Westbury NM4 2AB.",
+    "Pupils who live on the estate can catch the bus outside the church at 5 Mill Lane.",
+    "Year 6 choir, live in concert tonight at St Mary's Church, 2 Church Lane, NM4 2AB!",
+    "Christmas fair this Saturday at St Peter's, 2 Church Lane, NM4 2AB.",
 ])
 def test_an_organisation_s_number_or_address_stays_clear(make_post, text):
     result = run([make_post(text=text)], school=OWN_SCHOOL)
