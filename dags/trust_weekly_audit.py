@@ -125,13 +125,10 @@ def trust_weekly_audit():
         """Send each head's email (SMTP connection smtp_default, else leave it in the outbox), once per week."""
         # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
-        from socialaudit.pipeline import deliver_school
-        from socialaudit.weeks import IsoWeek
 
         get_current_context()["batch_label"] = pipeline.batch_label([r["school"] for r in rendered])
-        # an XCom is JSON: the Delivery goes out as its dict
-        return [{**r, "delivery": deliver_school(r["school"], IsoWeek.parse(r["week"]), r["run_id"]).to_dict()}
-                for r in rendered]
+        # an XCom is JSON: each Delivery goes out as its dict
+        return pipeline.deliver_schools(rendered)
 
     @task_group
     def audit(item: dict):

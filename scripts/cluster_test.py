@@ -503,14 +503,7 @@ def run_cluster(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     if good["state"] != "success":
         raise ClusterError(f"run cluster-good ended {good['state']}, expected success")
     tis = api.ok("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/cluster-good/taskInstances?limit=1000")["task_instances"]
-    bad = [f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis if t["state"] != "success"]
-    if bad:
-        raise ClusterError(f"run cluster-good has task instances not in success: {bad}")
-    hosts: dict[str, int] = {}
-    for t in tis:
-        hosts[t["hostname"]] = hosts.get(t["hostname"], 0) + 1
-    if set(hosts) != set(WORKERS):
-        raise ClusterError(f"task instances ran on {hosts}, expected both of {WORKERS}")
+    hosts = check_task_instances("cluster-good", tis)
     cluster.say(f"cluster-good: {len(tis)} task instances, per worker {hosts}")
     per_task = task_figures(tis, good["seconds"])
     cluster.say("cluster-good per task: " + ", ".join(f"{k} {v}" for k, v in per_task.items()))
@@ -621,14 +614,7 @@ def run_scale(cluster: Cluster, api: Api, args: argparse.Namespace, *, config: P
     if state != "success":
         raise ClusterError(f"run {run_id} ended {state}, expected success")
     tis = all_task_instances(api, run_id)
-    bad = [f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis if t["state"] != "success"]
-    if bad:
-        raise ClusterError(f"run {run_id} has task instances not in success: {bad[:20]}")
-    hosts: dict[str, int] = {}
-    for t in tis:
-        hosts[t["hostname"]] = hosts.get(t["hostname"], 0) + 1
-    if set(hosts) != set(WORKERS):
-        raise ClusterError(f"task instances ran on {hosts}, expected both of {WORKERS}")
+    hosts = check_task_instances(run_id, tis)
     reports = output / "reports" / args.week
     missing = [s for s in schools if not (reports / "schools" / f"{s}.html").is_file()]
     if missing or not (reports / "index.html").is_file():
@@ -666,6 +652,20 @@ def run_scale(cluster: Cluster, api: Api, args: argparse.Namespace, *, config: P
                 f"peak PSS {peak / 1e6:.0f} MB; queries {queries}; requests {sum(buckets.values())}, 429s {limited}; "
                 f"accounts collected {accounts}")
     return figures
+
+
+def check_task_instances(run_id: str, tis: list[dict[str, Any]]) -> dict[str, int]:
+    """Every task instance of the run in success, and both workers used (ClusterError otherwise, naming the
+    first 20 that are not); returns the task instances per worker."""
+    bad = [f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis if t["state"] != "success"]
+    if bad:
+        raise ClusterError(f"run {run_id} has task instances not in success: {bad[:20]}")
+    hosts: dict[str, int] = {}
+    for t in tis:
+        hosts[t["hostname"]] = hosts.get(t["hostname"], 0) + 1
+    if set(hosts) != set(WORKERS):
+        raise ClusterError(f"task instances ran on {hosts}, expected both of {WORKERS}")
+    return hosts
 
 
 def all_task_instances(api: Api, run_id: str) -> list[dict[str, Any]]:

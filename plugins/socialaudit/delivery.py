@@ -78,8 +78,11 @@ def read_eml(path: Path) -> EmailMessage:
 
 
 def deliver(message: EmailMessage, *, week: IsoWeek, school: str, store: Store, run_id: str,
-            resend: bool = False, conn_id: str = CONN_ID) -> Delivery:
-    """Send ``message`` to the recipients not yet recorded for (week, school); record those accepted."""
+            resend: bool = False, conn_id: str = CONN_ID, smtp: bool | None = None) -> Delivery:
+    """Send ``message`` to the recipients not yet recorded for (week, school); record those accepted.
+
+    ``smtp``: whether connection ``conn_id`` exists, when the caller has looked already (a batch looks once,
+    not once per school); None looks it up here."""
     everyone = message_recipients(message)
     message_id = str(message["Message-ID"] or "")
     already = [] if resend else [r for r in everyone if store.delivered(week, school, r)]
@@ -87,7 +90,7 @@ def deliver(message: EmailMessage, *, week: IsoWeek, school: str, store: Store, 
     if not pending:
         return Delivery(school=school, week=str(week), transport="skipped", message_id=message_id,
                         already=tuple(already))
-    if not smtp_configured(conn_id):
+    if not (smtp_configured(conn_id) if smtp is None else smtp):
         return Delivery(school=school, week=str(week), transport="outbox", message_id=message_id,
                         already=tuple(already))
     message_id = stamp_for_sending(message, resend=resend)

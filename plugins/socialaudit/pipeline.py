@@ -142,7 +142,11 @@ def collect_schools(school_ids: Sequence[str], week: IsoWeek, run_id: str, env: 
     env = env or Environment.from_env()
     config = env.load()
     store = env.store()
-    parts = [_school_jobs(config, store, config.school(school_id), week, run_id, env) for school_id in school_ids]
+    # One credentials lookup per (platform, connection) for the batch, not one per account: each is an
+    # Airflow Connection lookup (an execution-API request), 900 of them for 300 schools' accounts.
+    credentials: dict[tuple[str, str], dict[str, Any] | None] = {}
+    parts = [_school_jobs(config, store, config.school(school_id), week, run_id, env, credentials)
+             for school_id in school_ids]
     outcomes = iter(run_bounded([job for part in parts for job in part.jobs]))
     out: list[dict[str, Any]] = []
     transient: list[str] = []
@@ -190,8 +194,9 @@ def checked_posts(config: TrustConfig, school: School, week: IsoWeek, store: Sto
 
 
 def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWeek, run_id: str,
-                 env: Environment) -> _SchoolJobs:
-    """The collection jobs of one school's accounts (credentials read here, on the task's thread)."""
+                 env: Environment, known: dict[tuple[str, str], dict[str, Any] | None] | None = None) -> _SchoolJobs:
+    """The collection jobs of one school's accounts (credentials read here, on the task's thread; ``known``
+    keeps those already read for the batch, by platform and connection)."""
     since, until = week.bounds(config.trust.timezone)
     # Collect a little beyond the week on both sides (cross-posts, late-indexed posts), and back over
     # the longest event lead time, so event promotion sees the posts that promoted this week's events.
@@ -199,10 +204,14 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
     # Removal tracking: an account with a flagged comment still open is collected back to its post.
     reach = comment_reach(store, config, school, week)
     archive = raw_folder(env, week, run_id, school.id)
+    known = {} if known is None else known
     part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[], raw=archive)
     for account in school.accounts:
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
-        credentials = load_credentials(account.platform, account.connection)
+        key = (account.platform, account.connection)
+        if key not in known:
+            known[key] = load_credentials(*key)
+        credentials = known[key]
         if credentials is None and config.demo is not None:
             # The demo trust talks to the simulator, which accepts the demo tokens its config block lists.
             credentials = config.demo.credentials_for(account.platform)
@@ -231,41 +240,47 @@ def _record_school(part: _SchoolJobs, outcomes: Sequence[Outcome[Any]], store: S
     school_id = part.school_id
     statuses: list[AccountCollection] = []
     transient: list[str] = []
-    for account, session, outcome in zip(part.accounts, part.sessions, outcomes, strict=True):
-        exc = outcome.error
-        if isinstance(exc, Exception):  # the raw response kept holds for every failure: why, and what came
-            _keep_failure(part.raw, account, session.scrub(one_line(exc) if not isinstance(exc, CollectorError)
-                                                           else str(exc)), 0, exc)
-        if isinstance(exc, AccountError):
-            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
-                                              status=exc.status, message=session.scrub(str(exc))))
-            continue
-        if isinstance(exc, TransientError):
-            message = session.scrub(str(exc))
-            transient.append(f"{account.platform} {account.key}: {message}")
-            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
-                                              status=CollectionStatus.ERROR, message=message))
-            continue
-        if exc is not None and not isinstance(exc, Exception):
-            raise exc  # KeyboardInterrupt, SystemExit: stop the task
-        if exc is not None:
-            # Not a collection error: a collector fault on hostile input (a parser's RecursionError, ...).
-            # It is that account's error, in one line; the school's other accounts are kept and checked.
-            message = session.scrub(one_line(exc))
-            log.warning("school %s: %s %s: not collected: %s", school_id, account.platform, account.key, message)
-            log.debug("the collector's traceback", exc_info=exc)
-            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
-                                              status=CollectionStatus.ERROR, message=message))
-            continue
-        result = outcome.value
-        assert result is not None  # a job without an error returned its CollectionResult
-        store.upsert_posts(result.posts, run_id=run_id)  # the pages kept are stored whatever comes next
-        if result.failure is not None:
-            _keep_failure(part.raw, account, session.scrub(result.stopped), result.pages, result.failure)
-        statuses.append(result.summary(school_id, account.platform, account.key))
-        if result.retry:  # a later page failed transiently: retried like any transient failure, final attempt aside
-            transient.append(f"{account.platform} {account.key}: {session.scrub(result.stopped)}")
-    store.record_collections(week, school_id, statuses, run_id=run_id)
+    stop: BaseException | None = None
+    with store.transaction():  # the school's posts and statuses: one commit, not one per account and one more
+        for account, session, outcome in zip(part.accounts, part.sessions, outcomes, strict=True):
+            exc = outcome.error
+            if isinstance(exc, Exception):  # the raw response kept holds for every failure: why, and what came
+                _keep_failure(part.raw, account, session.scrub(one_line(exc) if not isinstance(exc, CollectorError)
+                                                               else str(exc)), 0, exc)
+            if isinstance(exc, AccountError):
+                statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                                  status=exc.status, message=session.scrub(str(exc))))
+                continue
+            if isinstance(exc, TransientError):
+                message = session.scrub(str(exc))
+                transient.append(f"{account.platform} {account.key}: {message}")
+                statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                                  status=CollectionStatus.ERROR, message=message))
+                continue
+            if exc is not None and not isinstance(exc, Exception):
+                stop = exc  # KeyboardInterrupt, SystemExit: stop the task, once the posts stored are committed
+                break
+            if exc is not None:
+                # Not a collection error: a collector fault on hostile input (a parser's RecursionError, ...).
+                # It is that account's error, in one line; the school's other accounts are kept and checked.
+                message = session.scrub(one_line(exc))
+                log.warning("school %s: %s %s: not collected: %s", school_id, account.platform, account.key, message)
+                log.debug("the collector's traceback", exc_info=exc)
+                statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                                  status=CollectionStatus.ERROR, message=message))
+                continue
+            result = outcome.value
+            assert result is not None  # a job without an error returned its CollectionResult
+            store.upsert_posts(result.posts, run_id=run_id)  # the pages kept are stored whatever comes next
+            if result.failure is not None:
+                _keep_failure(part.raw, account, session.scrub(result.stopped), result.pages, result.failure)
+            statuses.append(result.summary(school_id, account.platform, account.key))
+            if result.retry:  # a later page failed transiently: retried like any transient failure, final attempt aside
+                transient.append(f"{account.platform} {account.key}: {session.scrub(result.stopped)}")
+        if stop is None:
+            store.record_collections(week, school_id, statuses, run_id=run_id)
+    if stop is not None:
+        raise stop
     return transient, {"school": school_id, "week": str(week), "run_id": run_id,
                        "accounts": {f"{s.platform}:{s.account}": s.status.value for s in statuses},
                        "posts": sum(s.posts for s in statuses)}
@@ -342,8 +357,9 @@ def check_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | 
     collections = store.collections_for(week, school_id)
     results = run_school_checks(config, school, posts, week, collections=collections, services=services, store=store,
                                 run_id=run_id, posts_since=posts_since, raw=raw_folder(env, week, run_id, school_id))
-    store.save_results(week, school_id, results, run_id=run_id)
-    record_comment_observations(store, week, school_id, results, run_id)
+    with store.transaction():  # the results and what the comments check saw: one commit
+        store.save_results(week, school_id, results, run_id=run_id)
+        record_comment_observations(store, week, school_id, results, run_id)
     return {"school": school_id, "week": str(week), "run_id": run_id,
             "statuses": {r.check: r.status.value for r in results},
             "findings": sum(len(r.findings) for r in results),
@@ -471,14 +487,30 @@ def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, fi
 
 
 def deliver_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None, *,
-                   resend: bool = False, conn_id: str = delivery.CONN_ID) -> delivery.Delivery:
-    """Deliver one school's outbox email for the week (rendering it first if the outbox lacks it)."""
+                   resend: bool = False, conn_id: str = delivery.CONN_ID, smtp: bool | None = None) -> delivery.Delivery:
+    """Deliver one school's outbox email for the week (rendering it first if the outbox lacks it).
+
+    ``smtp``: whether the SMTP connection exists, when the caller has looked (``deliver_schools``)."""
     env = env or Environment.from_env()
     path = mail.outbox_path(env.output / "outbox" / str(week), school_id)
     if not path.is_file():
         render_school(school_id, week, run_id, env)
     return delivery.deliver(delivery.read_eml(path), week=week, school=school_id, store=env.store(), run_id=run_id,
-                            resend=resend, conn_id=conn_id)
+                            resend=resend, conn_id=conn_id, smtp=smtp)
+
+
+def deliver_schools(rendered: Sequence[Mapping[str, Any]], env: Environment | None = None, *,
+                    conn_id: str = delivery.CONN_ID) -> list[dict[str, Any]]:
+    """The deliver step for a batch: each rendered school's email (``deliver_school``), each entry returned with
+    its ``delivery``. The SMTP connection is looked up once for the batch: each look is an Airflow Connection
+    lookup (an execution-API request), and was made once per school."""
+    if not rendered:
+        return []
+    env = env or Environment.from_env()
+    smtp = delivery.smtp_configured(conn_id)
+    return [{**r, "delivery": deliver_school(str(r["school"]), IsoWeek.parse(str(r["week"])), str(r["run_id"]), env,
+                                             conn_id=conn_id, smtp=smtp).to_dict()}
+            for r in rendered]
 
 
 def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Environment | None = None) -> dict[str, Any]:

@@ -101,8 +101,8 @@ class _AccountArchive:
         line = json.dumps(meta, ensure_ascii=False).encode("utf-8") + b"\n"
         member = gzip.compress(line, compresslevel=6, mtime=0)  # gzip members concatenated are one gzip file
         with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            if not self._started:
+            if not self._started:  # the folder is made once, with the first page (not once a page)
+                self.folder.mkdir(parents=True, exist_ok=True)
                 for name in (FAILED, FAILED_BODY):
                     (self.folder / name).unlink(missing_ok=True)  # a retried task read it this time
                 for old in self.folder.glob("page-*"):

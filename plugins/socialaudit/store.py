@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -268,9 +271,33 @@ class Store:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine if engine is not None else _engine_for(url)
+        self._held: tuple[int, Connection] | None = None  # (thread, connection) of an open ``transaction``
         if not self._schema_ready():
             metadata.create_all(self.engine)
             self._migrate()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """This thread's writes inside the block (``upsert_posts``, ``record_collections``, ``save_results``,
+        ``record_comment_observations``) in one transaction: one commit, which on SQLite is one sync of the
+        log to disk, instead of one each (a school's collection made four, its checks two). Nested blocks
+        join the outer one; other threads keep their own transactions."""
+        if self._held is not None and self._held[0] == threading.get_ident():
+            yield
+            return
+        with self.engine.begin() as conn:
+            self._held = (threading.get_ident(), conn)
+            try:
+                yield
+            finally:
+                self._held = None
+
+    def _begin(self) -> AbstractContextManager[Connection]:
+        """A write's connection: this thread's ``transaction``, else a transaction of its own."""
+        held = self._held
+        if held is not None and held[0] == threading.get_ident():
+            return nullcontext(held[1])
+        return self.engine.begin()
 
     def _schema_ready(self) -> bool:
         """Every table there, and the latest column added: two catalogue queries instead of create_all's one
@@ -345,7 +372,7 @@ class Store:
         rows = [{"platform": p.platform, "account": p.account, "post_id": p.id, "school": p.school,
                  "created_at": p.created_at, "url": p.url, "data": p.to_dict(), "first_run": run_id,
                  "last_run": run_id} for p in items]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for start in range(0, len(rows), 500):
                 self._upsert(conn, posts, rows[start:start + 500])
         return len(rows)
@@ -404,7 +431,7 @@ class Store:
         rows = [{"week": str(week), "run_id": run_id, **c.to_dict(), "from_store": c.from_store} for c in items]
         for row in rows:
             row["school"] = school
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(delete(collections).where(and_(collections.c.week == str(week), collections.c.school == school)))
             self._upsert(conn, collections, rows)
 
@@ -443,7 +470,7 @@ class Store:
                 finding_rows.append({"week": str(week), "school": school, "check_name": r.check, "seq": seq,
                                      "run_id": run_id, "severity": f.severity.value, "status": f.status.value,
                                      "finding_key": f.key, "data": f.to_dict()})
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             where_week = and_(check_results.c.week == str(week), check_results.c.school == school)
             conn.execute(delete(check_results).where(where_week))
             conn.execute(delete(findings).where(and_(findings.c.week == str(week), findings.c.school == school)))
@@ -623,7 +650,7 @@ class Store:
         out = [{"week": str(week), "school": school, "platform": o.platform, "account": o.account,
                 "comment_id": o.comment_id, "post_id": o.post_id, "state": o.state, "run_id": run_id,
                 "data": {k: v for k, v in o.to_dict().items() if k not in keys}} for o in seen]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for platform, account in sorted(set(accounts) | {(r["platform"], r["account"]) for r in out}):
                 conn.execute(delete(comment_observations).where(and_(
                     comment_observations.c.week == str(week), comment_observations.c.school == school,

@@ -54,6 +54,19 @@ def test_scale_batch_size_never_maps_more_than_airflow_allows() -> None:
     assert cluster_test.scale_batch_size(0, 0) == 1  # nonsense in, one school a task out
 
 
+def test_a_runs_task_instances_are_checked_in_one_place() -> None:
+    """Both cluster runs (the demo's good run and a scale run) check their task instances with one function:
+    every one in success, both workers used; it names the first 20 that are not."""
+    one, two = cluster_test.WORKERS
+    tis = [{"task_id": "collect", "map_index": i, "state": "success", "hostname": (one, two)[i % 2]} for i in range(5)]
+    assert cluster_test.check_task_instances("r1", tis) == {one: 3, two: 2}
+    failed = [*tis, *({"task_id": "check", "map_index": i, "state": "failed", "hostname": one} for i in range(25))]
+    with pytest.raises(cluster_test.ClusterError, match=r"run r1 has .*'check\[0\]=failed'.*'check\[19\]=failed'\]$"):
+        cluster_test.check_task_instances("r1", failed)
+    with pytest.raises(cluster_test.ClusterError, match="expected both of"):
+        cluster_test.check_task_instances("r1", [t for t in tis if t["hostname"] == one])
+
+
 @pytest.mark.parametrize("week", ["2026-W47", "2026-W01", "2020-W53", "2026-W13"])
 def test_the_simulators_clock_is_the_scheduled_run_of_the_week(week: str) -> None:
     assert cluster_test.logical_date(week) == logical_date_for(IsoWeek.parse(week), "Europe/London")

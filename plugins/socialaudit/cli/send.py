@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from socialaudit.cli._common import EXIT_FAILED
+from socialaudit.delivery import smtp_configured
 from socialaudit.errors import UsageError
 from socialaudit.pipeline import Environment, deliver_school, safe_run_id
 from socialaudit.weeks import IsoWeek
@@ -26,9 +27,10 @@ def cmd_send(args: argparse.Namespace) -> int:
     schools = [args.school] if args.school else [s.id for s in config.schools]
     run_id = safe_run_id(f"cli_send_{week}")
     failed = 0
+    smtp = smtp_configured()  # once, not once per school
     for school in schools:
         try:
-            result = deliver_school(school, week, run_id, env, resend=args.resend)
+            result = deliver_school(school, week, run_id, env, resend=args.resend, smtp=smtp)
         except (OSError, smtplib.SMTPException) as exc:
             print(f"send: school {school!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
             failed += 1
