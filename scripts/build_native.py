@@ -5,8 +5,8 @@ for a build of the sources as they are now; the plain Python modules stay the fa
 when that build exists already. Older builds are removed.
 
 Without a C compiler or the Python headers (Debian: ``gcc`` and ``python3-dev``, installed by ``make
-system-deps``) the build is skipped with a warning and the check runs as plain Python, at about two
-thirds of the speed. ``SOCIALAUDIT_REQUIRE_NATIVE=1`` (CI) makes that an error instead.
+system-deps``) the build is skipped with a warning and the check runs as plain Python, at a little
+over half the speed. ``SOCIALAUDIT_REQUIRE_NATIVE=1`` (CI) makes that an error instead.
 """
 
 from __future__ import annotations

@@ -178,7 +178,9 @@ _FAMOUS_WORDS = frozenset(_FAMOUS_BY_WORD)
 # --- tokens ----------------------------------------------------------------------------------
 
 _WORD = re.compile(r"#?[^\W\d_][^\W_]*(?:['’\-][^\W\d_][^\W_]*)*")
-_WORD_ASCII = re.compile(r"#?[A-Za-z][A-Za-z0-9]*(?:['\-][A-Za-z][A-Za-z0-9]*)*")  # the same, for ASCII text (twice as fast)
+# the same, for ASCII text (twice as fast); it opens with a character class, not "#?", so the regex engine
+# skips to the next "#" or letter instead of trying a match at every space, digit and stop
+_WORD_ASCII = re.compile(r"[#A-Za-z](?:(?<=#)[A-Za-z]|(?<!#))[A-Za-z0-9]*(?:['\-][A-Za-z][A-Za-z0-9]*)*")
 _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
 _LINKS = re.compile(r"https?://\S+|www\.\S+")
 _ADDRESSES = re.compile(r"(?<![\w.+-])[\w.+-]*@[\w-]*(?:\.[\w-]+)*")  # email addresses and @handles
@@ -234,13 +236,14 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
     words = (_WORD_ASCII if text.isascii() else _WORD).findall(text)
     get = shared.get
     tokens: list[Any] = list(map(get, words))  # most words: a dictionary hit
-    if None not in tokens:
+    missing = [k for k, t in enumerate(tokens) if t is None]  # by identity: "None in tokens" would call Token.__eq__
+    if not missing:
         return tokens
     pos = 0
     size = len(text)
     splits: list[tuple[int, list[Token]]] = []  # hashtags that became several tokens
     plain_get = _PLAIN_CAPS.get
-    for k in [k for k, t in enumerate(tokens) if t is None]:
+    for k in missing:
         word = words[k]
         low = plain_get(word)
         if low is None:
@@ -262,13 +265,28 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
             inside = start > 1 and text[start - 1] == " " and text[start - 2].isalnum()  # _starts_sentence's commonest no
             tokens[k] = Token(word, low, start, pos, "cap", not inside and _starts_sentence(text, start))
             continue
-        got = _tokens_of(text, word, start, keep, shared)
+        got = _hashtag(word, start) if word[0] == "#" else _tokens_of(text, word, start, keep, shared)
         tokens[k] = got[0]
         if len(got) > 1:
             splits.append((k, got))
     for k, got in reversed(splits):
         tokens[k:k + 1] = got
     return tokens
+
+
+_HASHTAGS: dict[str, list[Token]] = {}  # hashtag -> its tokens as if it began the text (see _hashtag)
+
+
+def _hashtag(word: str, start: int) -> list[Token]:
+    """The tokens of the hashtag ``word`` found at ``start``: what _tokens_of gives, its parts worked out
+    once per hashtag (they depend on the tag alone, not on the text around it) and moved to ``start``."""
+    parts = _HASHTAGS.get(word)
+    if parts is None:
+        if len(_HASHTAGS) > 100_000:
+            _HASHTAGS.clear()
+        parts = _HASHTAGS[word] = _tokens_of(word, word, 0, frozenset(), {})
+    return [Token(t.text, t.low, start + t.start, start + t.end, t.shape, t.initial, t.hashtag, t.possessive, t.tagcue)
+            for t in parts]
 
 
 _PLAIN_CAPS: dict[str, str] = {}  # word -> its lowercase if a plain capitalised word ("Ava", not "#Ava", "Ava's", "AVA"), else ""

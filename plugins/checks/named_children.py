@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from checks._base import CheckContext, Setting, check, in_week, plural
 from checks._childnames import ChildName, NameContext, child_names, load_model, names_a_person, read_post, score_post
-from checks._personal import OwnDetails, PiiHit, might_be_personal, personal_data
+from checks._personal import OwnDetails, PiiHit, might_be_personal, personal_data_in
 from socialaudit.config import School
 from socialaudit.models import CheckResult, Finding, Post, Severity, Status
 
@@ -87,7 +87,7 @@ def analyse(segments: Sequence[tuple[str, str]], names: NameContext | None = Non
         if text and might_be_personal(text):
             if named is None:
                 named = names_a_person(read, model)
-            found.pii.extend(personal_data(text, own, named=named))
+            found.pii.extend(personal_data_in(text, own, named=named))
     return found
 
 

@@ -18,6 +18,7 @@ from checks._childnames import (
     _FAMILIES,
     _LINKS,
     _WORD,
+    _WORD_ASCII,
     CONTEXT_REACH,
     _blank,
     _tokens_of,
@@ -66,6 +67,10 @@ def places_reference(text: str) -> bool:
 @example("Ⅻ4 and 12 Oak Road")
 @example("12\u2003Oak")
 @example("call 07700 900123")
+@example("(07700) 900-123")
+@example("0770 - 090 0123")
+@example("1.2.3.4.5.6.7.8 9")
+@example("12\u2003 3456789")
 def test_personal_hints_and_matches_as_before(text: str) -> None:
     digits = len(re.findall(r"\d", text))
     assert pe._hints(text) == (digits >= 9 and pe._PHONE_HINT.search(text) is not None, places_reference(text))
@@ -74,6 +79,27 @@ def test_personal_hints_and_matches_as_before(text: str) -> None:
         assert [m.span() for m in pe._found_at(pattern, text, starts)] == [m.span() for m in pattern.finditer(text)]
     lower = text.lower()
     assert pe._may_say_birth(lower) or pe._BIRTH.search(lower) is None
+
+
+PHONE_TEXT = st.lists(st.sampled_from(list("0123456789") * 3 + list(" ().-+,/a\t\u2003\u00a0٣²")), max_size=30).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(PHONE_TEXT)
+def test_phone_hint_from_the_digit_runs_as_the_pattern(text: str) -> None:
+    """_hints's phone answer, read from the runs of digits, is _PHONE_HINT's, on text dense in digits and separators."""
+    assert pe._hints(text)[0] == (pe._PHONE_HINT.search(text) is not None)
+
+
+ASCII_TEXT = st.lists(st.sampled_from(["#", "##", "'", "-", "a", "Z", "ab", "9", "07", " ", ".", "#9", "a'b", "x-y", "@"]),
+                      max_size=25).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(ASCII_TEXT)
+@example("##ab #9a a'-b x--y 'a -a #-a")
+def test_the_ascii_word_pattern_finds_what_the_general_one_does(text: str) -> None:
+    assert [m.span() for m in _WORD_ASCII.finditer(text)] == [m.span() for m in _WORD.finditer(text)]
 
 
 def sentence_families_reference(tokens, fams):
