@@ -75,6 +75,9 @@ HEAD_POSITIVE_WEIGHT = {k: float(v) for k, v in (kv.split("=", 1) for kv in
 GATE_MARGIN = 0.5  # below the lowest flag score a category head alone lifted, minus this: not scored further
 CATEGORY_FLOOR = 0.0  # a category head alone flags only at even odds or better
 HEADS = ("flag", *CATEGORIES)
+if set(HEAD_POSITIVE_WEIGHT) - set(CATEGORIES):  # a misspelt head would be ignored without a word
+    raise SystemExit(f"HEAD_POSITIVE_WEIGHT: no such category: {', '.join(sorted(set(HEAD_POSITIVE_WEIGHT) - set(CATEGORIES)))}"
+                     f" (categories: {', '.join(CATEGORIES)})")
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "plugins" / "checks" / "data" / "comments_model.json"
 # Further authors' labelled comments (the project's own data, written apart from the check; see its README):

@@ -292,6 +292,9 @@ class Deadline:
             _shut(sock)
 
 
+MAX_WAIT_SECONDS = 3600.0  # the watchdog wakes at least this often (Condition.wait overflows on a huge time)
+
+
 class _Watchdog:
     """One daemon thread that expires every :class:`Deadline` of the process when its time comes.
 
@@ -315,7 +318,7 @@ class _Watchdog:
         """Expire ``deadline`` at ``when`` (``time.monotonic()`` time) unless it is cancelled first."""
         with self._ready:
             heapq.heappush(self._heap, (when, next(self._order), deadline))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # never a process without its watchdog
                 self._thread = threading.Thread(target=self._run, name="http-deadlines", daemon=True)
                 self._thread.start()
             if self._heap[0][2] is deadline:
@@ -334,8 +337,11 @@ class _Watchdog:
                     if left <= 0:
                         due = heapq.heappop(self._heap)[2]
                         break
-                    self._ready.wait(left)
-            due._expire()
+                    self._ready.wait(min(left, MAX_WAIT_SECONDS))  # a huge deadline overflows the wait
+            try:
+                due._expire()
+            except Exception:  # noqa: BLE001 - one deadline's failure must not end every other one's
+                continue
 
 
 _WATCHDOG = _Watchdog()

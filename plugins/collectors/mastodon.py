@@ -210,6 +210,7 @@ def html_text_and_links(html: str) -> tuple[str, list[str]]:
 
 # The subset of HTML read without BeautifulSoup: these tags, lower-case, with double-quoted attribute values
 # holding no "&", "<" or ">"; text holding no "<", and "&" only in these entities. Anything else: None.
+MAX_SIMPLE_DEPTH = 32  # tags open at once in the HTML read without BeautifulSoup
 _SIMPLE_TAG = re.compile(r'<(/?)(p|br|a|span)((?:[ \t\n]+[a-z][a-z-]*="[^"&<>]*")*)[ \t\n]*(/?)>')
 _SIMPLE_ATTR = re.compile(r'([a-z][a-z-]*)="([^"&<>]*)"')
 _SIMPLE_TEXT = re.compile(r"[^<&]+")
@@ -222,7 +223,9 @@ def _plain_text_and_links(html: str) -> tuple[str, list[str]] | None:
     of a weekly run's CPU went into BeautifulSoup here); None when ``html`` is not of that simple kind."""
     out: list[str] = []
     links: list[str] = []
+    seen: set[str] = set()
     open_tags: list[str] = []
+    paragraphs = 0  # <p> open now (counted: a scan of the stack at every <p> was quadratic in the nesting)
     at, end = 0, len(html)
     while at < end:
         char = html[at]
@@ -244,10 +247,15 @@ def _plain_text_and_links(html: str) -> tuple[str, list[str]] | None:
                     return None  # not nested properly: the tree BeautifulSoup builds decides
                 open_tags.pop()
                 if name == "p":
+                    paragraphs -= 1
                     out.append(" ")
                 continue
-            if name == "p" and "p" in open_tags:
-                return None
+            if name == "p":
+                if paragraphs:
+                    return None
+                paragraphs += 1
+            if len(open_tags) >= MAX_SIMPLE_DEPTH:
+                return None  # Mastodon nests a few tags deep; deeper is not its HTML
             open_tags.append(name)
             if name == "a":
                 found = _SIMPLE_ATTR.findall(attributes)
@@ -262,7 +270,8 @@ def _plain_text_and_links(html: str) -> tuple[str, list[str]] | None:
                 if "mention" in classes or "hashtag" in classes or "tag" in rels:
                     continue
                 href = href.strip()
-                if href.startswith(("http://", "https://")) and href not in links:
+                if href.startswith(("http://", "https://")) and href not in seen:
+                    seen.add(href)
                     links.append(href)
         elif char == "&":
             entity = _SIMPLE_ENTITY.match(html, at)
@@ -286,13 +295,15 @@ def _soup_text_and_links(html: str) -> tuple[str, list[str]]:
 
     soup = BeautifulSoup(html, "html.parser")
     links: list[str] = []
+    seen: set[str] = set()
     for anchor in soup.find_all("a", href=True):
         classes = list(anchor.get("class") or [])
         rels = list(anchor.get("rel") or [])
         if "mention" in classes or "hashtag" in classes or "tag" in rels:
             continue
         href = str(anchor["href"]).strip()
-        if href.startswith(("http://", "https://")) and href not in links:
+        if href.startswith(("http://", "https://")) and href not in seen:
+            seen.add(href)
             links.append(href)
     for br in soup.find_all("br"):
         br.replace_with("\n")

@@ -22,7 +22,7 @@ from typing import Any
 from checks._base import needs_of, run_checks, select
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
-from collectors._base import AccountError, CollectorError, TransientError, get_collector, load_credentials
+from collectors._base import AccountError, CollectionResult, CollectorError, TransientError, get_collector, load_credentials
 from collectors._http import HttpPolicy, HttpSession, make_session, rate_limit_wait_for
 from collectors._pool import Job, Outcome, run_bounded
 from socialaudit import delivery, mail, reports, settings, suppressions
@@ -33,7 +33,7 @@ from socialaudit.inputs import comment_history as comment_history  # re-exported
 from socialaudit.links import resolver_for
 from socialaudit.models import FROM_STORE, AccountCollection, CheckResult, CollectionStatus, Post
 from socialaudit.raw import RawArchive as RawArchive  # re-exported: tests and collectors' callers
-from socialaudit.store import Store
+from socialaudit.store import REFUSED, Store
 from socialaudit.weeks import IsoWeek
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,19 @@ def checked_posts(config: TrustConfig, school: School, week: IsoWeek, store: Sto
     return posts_since, list(store.posts_for(school.id, posts_since, until + timedelta(days=1)))
 
 
+def _credentials(account: Account, known: dict[tuple[str, str], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """An account's credentials: read once a batch for its platform and connection (an Airflow execution-API
+    request each). Only credentials found are kept: a lookup that failed (None) is tried again for the next
+    account, so one failed request costs one account, not every account of the batch on that platform."""
+    key = (account.platform, account.connection)
+    credentials = known.get(key)
+    if credentials is None:
+        credentials = load_credentials(*key)
+        if credentials is not None:
+            known[key] = credentials
+    return credentials
+
+
 def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWeek, run_id: str,
                  env: Environment, known: dict[tuple[str, str], dict[str, Any] | None] | None = None) -> _SchoolJobs:
     """The collection jobs of one school's accounts (credentials read here, on the task's thread; ``known``
@@ -208,10 +221,7 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
     part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[], raw=archive)
     for account in school.accounts:
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
-        key = (account.platform, account.connection)
-        if key not in known:
-            known[key] = load_credentials(*key)
-        credentials = known[key]
+        credentials = _credentials(account, known)
         if credentials is None and config.demo is not None:
             # The demo trust talks to the simulator, which accepts the demo tokens its config block lists.
             credentials = config.demo.credentials_for(account.platform)
@@ -239,44 +249,61 @@ def _record_school(part: _SchoolJobs, outcomes: Sequence[Outcome[Any]], store: S
     """Store one school's posts and each account's status; (its transient problems, its summary)."""
     school_id = part.school_id
     statuses: list[AccountCollection] = []
+    collected: list[tuple[int, Account, CollectionResult]] = []  # (its status's place, the account, what came)
     transient: list[str] = []
     stop: BaseException | None = None
-    with store.transaction():  # the school's posts and statuses: one commit, not one per account and one more
-        for account, session, outcome in zip(part.accounts, part.sessions, outcomes, strict=True):
-            exc = outcome.error
-            if isinstance(exc, Exception):  # the raw response kept holds for every failure: why, and what came
-                _keep_failure(part.raw, account, session.scrub(one_line(exc) if not isinstance(exc, CollectorError)
-                                                               else str(exc)), 0, exc)
-            if isinstance(exc, AccountError):
-                statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
-                                                  status=exc.status, message=session.scrub(str(exc))))
-                continue
-            if isinstance(exc, TransientError):
-                message = session.scrub(str(exc))
-                transient.append(f"{account.platform} {account.key}: {message}")
-                statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
-                                                  status=CollectionStatus.ERROR, message=message))
-                continue
-            if exc is not None and not isinstance(exc, Exception):
-                stop = exc  # KeyboardInterrupt, SystemExit: stop the task, once the posts stored are committed
-                break
-            if exc is not None:
-                # Not a collection error: a collector fault on hostile input (a parser's RecursionError, ...).
-                # It is that account's error, in one line; the school's other accounts are kept and checked.
-                message = session.scrub(one_line(exc))
-                log.warning("school %s: %s %s: not collected: %s", school_id, account.platform, account.key, message)
-                log.debug("the collector's traceback", exc_info=exc)
-                statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
-                                                  status=CollectionStatus.ERROR, message=message))
-                continue
-            result = outcome.value
-            assert result is not None  # a job without an error returned its CollectionResult
-            store.upsert_posts(result.posts, run_id=run_id)  # the pages kept are stored whatever comes next
-            if result.failure is not None:
-                _keep_failure(part.raw, account, session.scrub(result.stopped), result.pages, result.failure)
-            statuses.append(result.summary(school_id, account.platform, account.key))
-            if result.retry:  # a later page failed transiently: retried like any transient failure, final attempt aside
-                transient.append(f"{account.platform} {account.key}: {session.scrub(result.stopped)}")
+    for account, session, outcome in zip(part.accounts, part.sessions, outcomes, strict=True):
+        exc = outcome.error
+        if isinstance(exc, Exception):  # the raw response kept holds for every failure: why, and what came
+            _keep_failure(part.raw, account, session.scrub(one_line(exc) if not isinstance(exc, CollectorError)
+                                                           else str(exc)), 0, exc)
+        if isinstance(exc, AccountError):
+            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                              status=exc.status, message=session.scrub(str(exc))))
+            continue
+        if isinstance(exc, TransientError):
+            message = session.scrub(str(exc))
+            transient.append(f"{account.platform} {account.key}: {message}")
+            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                              status=CollectionStatus.ERROR, message=message))
+            continue
+        if exc is not None and not isinstance(exc, Exception):
+            stop = exc  # KeyboardInterrupt, SystemExit: stop the task, once the posts collected are stored
+            break
+        if exc is not None:
+            # Not a collection error: a collector fault on hostile input (a parser's RecursionError, ...).
+            # It is that account's error, in one line; the school's other accounts are kept and checked.
+            message = session.scrub(one_line(exc))
+            log.warning("school %s: %s %s: not collected: %s", school_id, account.platform, account.key, message)
+            log.debug("the collector's traceback", exc_info=exc)
+            statuses.append(AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                              status=CollectionStatus.ERROR, message=message))
+            continue
+        result = outcome.value
+        assert result is not None  # a job without an error returned its CollectionResult
+        if result.failure is not None:
+            _keep_failure(part.raw, account, session.scrub(result.stopped), result.pages, result.failure)
+        collected.append((len(statuses), account, result))
+        statuses.append(result.summary(school_id, account.platform, account.key))
+        if result.retry:  # a later page failed transiently: retried like any transient failure, final attempt aside
+            transient.append(f"{account.platform} {account.key}: {session.scrub(result.stopped)}")
+    try:
+        with store.transaction():  # the school's posts and statuses: one commit, not one per account and one more
+            for _, _, result in collected:
+                store.upsert_posts(result.posts, run_id=run_id)
+            if stop is None:
+                store.record_collections(week, school_id, statuses, run_id=run_id)
+    except REFUSED:
+        # One account's posts the database refused (the transaction is gone with them): each account on its own,
+        # so the others' are kept and that one is an error named in one line, as any account's failure is.
+        for place, account, result in collected:
+            try:
+                store.upsert_posts(result.posts, run_id=run_id)
+            except REFUSED as exc:
+                message = f"its posts could not be stored: {one_line(getattr(exc, 'orig', None) or exc)}"
+                log.warning("school %s: %s %s: %s", school_id, account.platform, account.key, message)
+                statuses[place] = AccountCollection(school=school_id, platform=account.platform, account=account.key,
+                                                    status=CollectionStatus.ERROR, message=message)
         if stop is None:
             store.record_collections(week, school_id, statuses, run_id=run_id)
     if stop is not None:

@@ -140,9 +140,12 @@ def _seconds(name: str, default: float) -> float:
         seconds = float(raw)
     except ValueError:
         seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"{name}={raw!r} is not a positive number of seconds")
+    if not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds between 0 and {MAX_SECONDS:.0f} (a day)")
     return seconds
+
+
+MAX_SECONDS = 86_400.0  # no time limit of a weekly run is longer than a day
 
 
 def archive_location() -> str:

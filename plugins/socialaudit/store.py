@@ -47,7 +47,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from socialaudit import settings
 from socialaudit.models import FROM_STORE, AccountCollection, CheckResult, CommentObservation, Post
@@ -203,6 +203,21 @@ def default_url(output_dir: Path) -> str:
     return settings.db_url(output_dir)
 
 
+# A write the database refuses for what it holds (a value it cannot store), not because it is unreachable.
+REFUSED: tuple[type[Exception], ...] = (DataError, IntegrityError)
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with every NUL character removed from its strings, at any depth (the same object when it has none)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(v) for v in value)
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -271,7 +286,7 @@ class Store:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine if engine is not None else _engine_for(url)
-        self._held: tuple[int, Connection] | None = None  # (thread, connection) of an open ``transaction``
+        self._held = threading.local()  # .conn: this thread's open ``transaction``, if any
         if not self._schema_ready():
             metadata.create_all(self.engine)
             self._migrate()
@@ -282,21 +297,22 @@ class Store:
         ``record_comment_observations``) in one transaction: one commit, which on SQLite is one sync of the
         log to disk, instead of one each (a school's collection made four, its checks two). Nested blocks
         join the outer one; other threads keep their own transactions."""
-        if self._held is not None and self._held[0] == threading.get_ident():
+        held = self._held
+        if getattr(held, "conn", None) is not None:
             yield
             return
         with self.engine.begin() as conn:
-            self._held = (threading.get_ident(), conn)
+            held.conn = conn
             try:
                 yield
             finally:
-                self._held = None
+                held.conn = None
 
     def _begin(self) -> AbstractContextManager[Connection]:
         """A write's connection: this thread's ``transaction``, else a transaction of its own."""
-        held = self._held
-        if held is not None and held[0] == threading.get_ident():
-            return nullcontext(held[1])
+        conn = getattr(self._held, "conn", None)
+        if conn is not None:
+            return nullcontext(conn)
         return self.engine.begin()
 
     def _schema_ready(self) -> bool:
@@ -369,9 +385,10 @@ class Store:
 
     # --- posts ------------------------------------------------------------------------------
     def upsert_posts(self, items: Iterable[Post], *, run_id: str) -> int:
-        rows = [{"platform": p.platform, "account": p.account, "post_id": p.id, "school": p.school,
-                 "created_at": p.created_at, "url": p.url, "data": p.to_dict(), "first_run": run_id,
-                 "last_run": run_id} for p in items]
+        """Store posts (a NUL character, which PostgreSQL refuses in text and hostile input may carry, is dropped)."""
+        rows = [_without_nul({"platform": p.platform, "account": p.account, "post_id": p.id, "school": p.school,
+                              "created_at": p.created_at, "url": p.url, "data": p.to_dict(), "first_run": run_id,
+                              "last_run": run_id}) for p in items]
         with self._begin() as conn:
             for start in range(0, len(rows), 500):
                 self._upsert(conn, posts, rows[start:start + 500])

@@ -1,0 +1,105 @@
+"""pipeline._record_school on SQLite and PostgreSQL: one school's posts and statuses are one commit, and a post the
+database refuses costs its own account only (nothing else collected is lost, and the failure is named in one line)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+from collectors._base import CollectionResult
+from collectors._pool import Outcome
+from socialaudit.config import Account
+from socialaudit.models import CollectionStatus, Post
+from socialaudit.pipeline import _record_school, _SchoolJobs
+from socialaudit.weeks import IsoWeek
+
+WEEK = IsoWeek.parse("2026-W47")
+WHEN = datetime(2026, 11, 17, 9, tzinfo=timezone.utc)
+RSS = Account(platform="rss", url="https://st-aidans.example.sch.uk/feed")
+MASTODON = Account(platform="mastodon", handle="@staidans@mastodon.example")
+
+
+def _post(account: Account, post_id: str, *, url: str = "", text: str = "A lovely week.") -> Post:
+    return Post(platform=account.platform, account=account.key, school="st-aidans", id=post_id,
+                url=url or f"https://example.org/{post_id}", created_at=WHEN, text=text)
+
+
+def _record(store, *results: CollectionResult):
+    accounts = [RSS, MASTODON][:len(results)]
+    sessions = [SimpleNamespace(scrub=lambda text: text) for _ in accounts]
+    part = _SchoolJobs(school_id="st-aidans", accounts=accounts, sessions=sessions, jobs=[None] * len(accounts),
+                       raw=None)
+    outcomes = [Outcome(job=None, value=result) for result in results]
+    return _record_school(part, outcomes, store, WEEK, "run-1")
+
+
+def test_a_nul_in_hostile_input_is_dropped_not_refused(store):
+    """PostgreSQL refuses NUL in text; a hostile status may carry one in its URL or text."""
+    _record(store, CollectionResult(posts=[_post(RSS, "good")]),
+            CollectionResult(posts=[_post(MASTODON, "bad", url="https://masto.example/\x00x", text="hi\x00there")]))
+    stored = {p.id: p for p in store.posts_for("st-aidans", WHEN.replace(day=16), WHEN.replace(day=18))}
+    assert sorted(stored) == ["bad", "good"]
+    assert stored["bad"].url == "https://masto.example/x" and stored["bad"].text == "hithere"
+    assert {c.status for c in store.collections_for(WEEK, "st-aidans")} == {CollectionStatus.OK}
+
+
+def test_posts_the_database_refuses_cost_their_account_only(store):
+    """A hostile post id longer than the column (255): PostgreSQL refuses it (SQLite stores it). The other account's
+    posts are kept and its status stands; the refused account is an error named in one line."""
+    refused_id = "9" * 300
+    _, summary = _record(store, CollectionResult(posts=[_post(RSS, "good")]),
+                         CollectionResult(posts=[_post(MASTODON, "fine"), _post(MASTODON, refused_id)]))
+    stored = sorted(p.id for p in store.posts_for("st-aidans", WHEN.replace(day=16), WHEN.replace(day=18)))
+    statuses = {c.account: c for c in store.collections_for(WEEK, "st-aidans")}
+    assert statuses[RSS.key].status is CollectionStatus.OK
+    assert summary["accounts"][f"rss:{RSS.key}"] == "ok"
+    if store.engine.dialect.name == "postgresql":
+        assert stored == ["good"]  # the account's posts go together: its status says it was not collected
+        assert statuses[MASTODON.key].status is CollectionStatus.ERROR
+        assert statuses[MASTODON.key].message.startswith("its posts could not be stored: ")
+        assert "\n" not in statuses[MASTODON.key].message and refused_id not in statuses[MASTODON.key].message
+    else:
+        assert stored == sorted(["good", "fine", refused_id])
+        assert statuses[MASTODON.key].status is CollectionStatus.OK
+
+
+def test_credentials_found_are_read_once_a_batch_and_a_failed_lookup_is_tried_again(monkeypatch):
+    from socialaudit import pipeline
+
+    answers = iter([None, {"token": "t1"}])  # the first lookup fails (Airflow's API did not answer)
+    calls: list[tuple[str, str]] = []
+
+    def lookup(platform: str, connection: str = "") -> dict | None:
+        calls.append((platform, connection))
+        return next(answers)
+
+    monkeypatch.setattr(pipeline, "load_credentials", lookup)
+    known: dict = {}
+    assert pipeline._credentials(MASTODON, known) is None
+    assert pipeline._credentials(MASTODON, known) == {"token": "t1"}
+    assert pipeline._credentials(MASTODON, known) == {"token": "t1"}  # kept: no third lookup
+    assert calls == [("mastodon", "")] * 2
+
+
+def test_a_transaction_belongs_to_its_thread(store):
+    """Another thread's transaction, opened and closed while this one is open, leaves this one whole: its writes
+    are still inside it, and roll back with it."""
+    import threading
+
+    class Stop(Exception):
+        pass
+
+    def other() -> None:
+        with store.transaction():
+            pass
+
+    try:
+        with store.transaction():
+            thread = threading.Thread(target=other)
+            thread.start()
+            thread.join()
+            store.upsert_posts([_post(RSS, "rolled-back")], run_id="run-1")
+            raise Stop
+    except Stop:
+        pass
+    assert store.posts_for("st-aidans", WHEN.replace(day=16), WHEN.replace(day=18)) == []
