@@ -135,18 +135,20 @@ def trust_weekly_audit():
         return deliver(render(check(collect(item))))
 
     @task(trigger_rule="all_done")
-    def trust_report(rendered) -> dict:
-        """Build the Trust report from the schools that finished, naming any that did not."""
+    def trust_report(rendered, items) -> dict:
+        """Build the Trust report from the schools that finished, naming any that did not (the schools and
+        settings plan sealed for the run)."""
         # local: parsing the DAG file must not load the package
         from socialaudit import pipeline
 
         ctx = get_current_context()
         week = pipeline.week_for(ctx["params"], ctx.get("logical_date"), ctx["dag_run"].run_after)
         # rendered is None when no school's audit finished: the report then names them all
-        return pipeline.trust_report(week, ctx["run_id"], list(rendered) if rendered is not None else [])
+        return pipeline.trust_report(week, ctx["run_id"], list(rendered) if rendered is not None else [],
+                                     plan_items=list(items) if items is not None else None)
 
     @task(trigger_rule="all_done")
-    def archive() -> dict:
+    def archive(items) -> dict:
         """Seal the run (reports, findings, posts, raw responses, config, rules, code) into the hash-chained archive.
 
         all_done: a failed or partial run is archived too; auditors need it.
@@ -157,7 +159,8 @@ def trust_weekly_audit():
 
         ctx = get_current_context()
         week = pipeline.week_for(ctx["params"], ctx.get("logical_date"), ctx["dag_run"].run_after)
-        return audit_archive.archive_run(week, ctx["run_id"])
+        # the config plan sealed for the run: its bytes are what the archive keeps
+        return audit_archive.archive_run(week, ctx["run_id"], pipeline.run_env(list(items) if items is not None else None))
 
     @task
     def fail_if_missing(summary: dict, archived: dict) -> None:
@@ -167,8 +170,9 @@ def trust_weekly_audit():
         if summary["missing"]:
             raise AirflowFailException(f"audit incomplete for {len(summary['missing'])} school(s): {', '.join(summary['missing'])}")
 
-    summary = trust_report(audit.expand(item=plan()))
-    archived = archive()
+    items = plan()
+    summary = trust_report(audit.expand(item=items), items)
+    archived = archive(items)
     summary >> archived
     fail_if_missing(summary, archived)
 

@@ -256,3 +256,29 @@ def test_a_hostile_seal_is_one_config_error(tmp_path, seal):
     env.seal_config()
     with pytest.raises(ConfigError, match="plan sealed"):
         env.for_batch(["st-aidans"], seal).load()
+
+
+def test_the_steps_after_the_batches_read_the_config_plan_sealed_and_the_archive_keeps_its_bytes(tmp_path):
+    """The Trust report and the archive run after every batch: a YAML edited meanwhile (a school removed, a
+    setting changed) changes nothing of the run (``run_env``), and the archive keeps the bytes plan read
+    (``sealed_yaml``), never a copy that is not those bytes."""
+    from socialaudit import pipeline
+    from socialaudit.weeks import IsoWeek
+
+    env = _env(tmp_path)
+    planned = env.config.read_bytes()
+    _new_process()
+    items = pipeline.plan(IsoWeek.parse("2026-W47"), "run-sealed", env, batch_size=4)
+    text = env.config.read_text(encoding="utf-8")
+    env.config.write_text(text.replace("min_posts_per_week: 3", "min_posts_per_week: 5") + "\n# edited\n",
+                          encoding="utf-8")
+    _new_process()
+    run = pipeline.run_env(items, env)
+    assert [s.id for s in run.load().schools] == [s for item in items for s in item["schools"]]
+    assert run.load().trust.min_posts_per_week == 3
+    assert run.sealed_yaml() == planned and env.config.read_bytes() != planned
+    assert env.sealed_yaml() is None  # no seal: the archive reads the config file as it is
+    assert pipeline.run_env(None, env) is env and pipeline.run_env([{**items[0], "config": ""}], env) is env
+    [copy] = (env.output / SNAPSHOTS).glob("*.yaml")
+    copy.write_bytes(planned + b"# forged\n")
+    assert run.sealed_yaml() is None  # not the bytes the seal names

@@ -108,7 +108,20 @@ class Environment:
         header = _read_header(snapshot)
         if header is None or header[1].get("source") != config.source:
             return config, ""
+        _write_bytes(snapshot.with_suffix(YAML_SUFFIX), data)  # the bytes plan read, for the archive (sealed_yaml)
         return config, f"{key}:{hashlib.sha256(header[0]).hexdigest()}"
+
+    def sealed_yaml(self) -> bytes | None:
+        """The config file's bytes as ``plan`` read them for this run (kept beside its sealed snapshot), or None
+        when there is no seal, or the copy is gone or is not those bytes (its name is their digest)."""
+        key = self.seal.partition(":")[0]
+        if re.fullmatch(r"[0-9a-f]{40}", key) is None:
+            return None
+        try:
+            data = (Path(self.output) / SNAPSHOTS / f"{key}{YAML_SUFFIX}").read_bytes()
+        except OSError:
+            return None
+        return data if _snapshot_key(str(self.config), data) == key else None
 
     def store(self) -> Store:
         return Store(self.db_url)
@@ -117,6 +130,7 @@ class Environment:
 SNAPSHOTS = ".cache/config"  # under the output folder
 SNAPSHOT_VERSION = "2"
 SNAPSHOT_SUFFIX = ".jsonl"
+YAML_SUFFIX = ".yaml"  # the config file's bytes as plan read them, beside the snapshot
 _HEADER_MAX = 64 << 20  # a header line longer than this is no snapshot of ours
 
 
@@ -178,6 +192,19 @@ def _load_batch(path: str, output: str, seal: str, schools: tuple[str, ...]) -> 
         _write_snapshot(snapshot, config)  # the same bytes as plan's: the same header, the same seal
     validate_settings(config)
     return config
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file renamed); an unwritable folder is no error."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _snapshot_key(path: str, data: bytes) -> str:

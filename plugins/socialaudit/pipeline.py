@@ -76,6 +76,18 @@ def plan(week: IsoWeek, run_id: str, env: Environment | None = None, *, batch_si
             for i in range(0, len(ids), size)]
 
 
+def run_env(items: Sequence[Mapping[str, Any]] | None, env: Environment | None = None) -> Environment:
+    """The whole run's environment for the steps after the batches (Trust report, archive): every school
+    ``plan`` listed, from the config snapshot it sealed, so an edit of the YAML during the run changes
+    nothing of it. Items without a seal (or none): the config as it is now."""
+    env = env or Environment.from_env()
+    items = [item for item in items or () if isinstance(item, Mapping)]
+    seal = items[0].get("config") if items else None
+    if not isinstance(seal, str) or not seal:
+        return env
+    return env.for_batch([str(s) for item in items for s in item.get("schools") or ()], seal)
+
+
 def batch_env(item: Mapping[str, Any], env: Environment | None = None) -> Environment:
     """A batch task's environment: it loads only the batch's schools, from the config snapshot ``plan``
     sealed (``item["config"]``); an item without a seal loads the whole config."""
@@ -540,9 +552,11 @@ def deliver_schools(rendered: Sequence[Mapping[str, Any]], env: Environment | No
             for r in rendered]
 
 
-def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Environment | None = None) -> dict[str, Any]:
-    """Render the Trust report from the schools that finished; name the ones that did not."""
-    env = env or Environment.from_env()
+def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Environment | None = None, *,
+                 plan_items: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Render the Trust report from the schools that finished; name the ones that did not. With ``plan``'s
+    items, the run's schools and settings are those plan sealed (``run_env``), not the YAML as it is now."""
+    env = run_env(plan_items, env) if plan_items else (env or Environment.from_env())
     config = env.load()
     store = env.store()
     done: set[str] = set()

@@ -189,8 +189,9 @@ def run_files(week: IsoWeek, run_id: str, env: Environment, *, missing: Sequence
     raw = env.output / "raw" / str(week) / safe_run_id(run_id)
     for path in _local_files(raw):
         files["raw/" + path.relative_to(raw).as_posix()] = path.read_bytes()
+    sealed = env.sealed_yaml()  # the bytes plan read for this run, when it sealed them
     try:
-        files["config.yaml"] = Path(config.source).read_bytes()
+        files["config.yaml"] = sealed if sealed is not None else Path(config.source).read_bytes()
     except OSError as exc:
         raise ArchiveError(f"{config.source}: cannot read the config to archive it: {exc.strerror}") from None
     files["rules.json"] = canonical_json(rules_version(config))
