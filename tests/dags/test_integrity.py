@@ -40,8 +40,10 @@ def test_weekly_dag_shape(dagbag):
     # each head's email is sent after the school's report is rendered, before the Trust report
     assert dag.get_task("audit.deliver").upstream_task_ids == {"audit.render"}
     assert "audit.deliver" in dag.get_task("trust_report").upstream_task_ids
-    # every run is archived, a partial one too; an archive that fails, fails the run through the leaf
-    assert dag.get_task("archive").upstream_task_ids == {"trust_report"}
+    # every run is archived, a partial one too; an archive that fails, fails the run through the leaf; the Trust
+    # report and the archive read the config plan sealed (plan's items)
+    assert dag.get_task("archive").upstream_task_ids == {"trust_report", "plan"}
+    assert "plan" in dag.get_task("trust_report").upstream_task_ids
     assert dag.get_task("archive").trigger_rule == "all_done"
     assert dag.get_task("fail_if_missing").upstream_task_ids == {"trust_report", "archive"}
     assert dag.get_task("fail_if_missing").trigger_rule == "all_success"
