@@ -9,6 +9,7 @@ socialaudit.cli._child).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -42,5 +43,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def ignore_late_signals() -> None:
+    """Once the work is over, a Ctrl-C or SIGTERM the parent sends on as the run ends is ignored: raised inside
+    Airflow's own exit handlers (``dispose_orm``) it printed a traceback. The parent still says in one line what
+    happened, and kills the group after its grace period if the process is still there."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    finally:
+        ignore_late_signals()
+    sys.exit(status)
