@@ -1,14 +1,18 @@
 """Train the comments check's classifier and write ``plugins/checks/data/comments_model.json``.
 
     PYTHONPATH=plugins .venv/bin/python scripts/train_comments.py [--data ../shared/data] [--out FILE]
-        [--report FILE] [--errors] [--no-report] [--repeats N] [--public [--public-sample N]]
+        [--report FILE] [--errors] [--no-report] [--repeats N] [--public [--public-sample N]] [--authors]
+        [--friendly none|all|ce,...]
 
 What it does:
 
 1. Reads the labelled school comments (``school-comments/comments.jsonl``, CC0-1.0) and, as extra
    clean examples, a seeded half of the school posts and their alt texts (``school-posts``, CC0-1.0;
    the other half is held out to count false alarms). With ``--public``, also the training splits of
-   HateXplain and Davidson et al. (MIT), down-weighted (measured: it does not help; not shipped).
+   HateXplain and Davidson et al. (MIT), down-weighted (measured: it does not help; not shipped). With
+   ``--friendly all`` (or ``ce``, ``cf``), the project's friendly comments naming pupils
+   (``tests/data/comments_friendly``, all clear) as further clean examples (measured, not shipped); every
+   friendly set is measured whatever was trained on, so ``--friendly ce`` gives ``cf``'s honest figure.
 2. Turns every comment into the features of ``checks._comment_model.analyse`` (the same code that
    reads comments at run time) and fits one L2 logistic regression (scikit-learn, liblinear, fixed
    seed) for "flag" and one per category (hate is merged into "slur": slur or identity hate).
@@ -83,6 +87,11 @@ DEFAULT_OUT = ROOT / "plugins" / "checks" / "data" / "comments_model.json"
 # Further authors' labelled comments (the project's own data, written apart from the check; see its README):
 # measured by `python -m socialaudit evaluate comments`; in training only with --authors (not shipped)
 AUTHORS = ROOT / "tests" / "data" / "comments_by_author"
+# Friendly comments naming pupils, all clear (the project's own data; its README): with ``--friendly``, extra
+# clean examples like the school posts, at FRIENDLY_WEIGHT, in every fit but never in a threshold choice; every
+# set is measured. Measured (--repeats 6, 2026-12-07) and not shipped: docs/checks.md, "Friendly comments".
+FRIENDLY = ROOT / "tests" / "data" / "comments_friendly"
+FRIENDLY_WEIGHT = float(os.environ.get("FRIENDLY_WEIGHT", "0.5"))
 
 
 def _labelled_rows(path: Path, source: str) -> list[dict]:
@@ -105,6 +114,13 @@ def author_rows(folder: Path = AUTHORS) -> list[dict]:
     """Every further author's set (``<name>.jsonl``, the school comments' format), in name order: training data
     like the school comments, in the same cross-validation folds, and measured apart from them."""
     return [row for path in sorted(folder.glob("*.jsonl")) for row in _labelled_rows(path, f"author {path.stem}")]
+
+
+def friendly_sets(folder: Path = FRIENDLY) -> dict[str, list[dict]]:
+    """Each friendly set (``<name>.jsonl``, the school comments' format, every comment clear) by name, in name
+    order; a row's kind is ``friendly`` so that it is weighed as one (``extra_weights``)."""
+    return {path.stem: [{**r, "kind": "friendly"} for r in _labelled_rows(path, f"friendly {path.stem}")]
+            for path in sorted(folder.glob("*.jsonl"))}
 
 
 def school_post_rows(data: Path) -> tuple[list[dict], list[dict]]:
@@ -150,7 +166,8 @@ def row_weight(row: dict) -> float:
 
 
 def extra_weights(rows: list[dict]) -> list[float]:
-    return [POST_WEIGHT if r["kind"] == "school-post" else PUBLIC_WEIGHT for r in rows]
+    weight = {"school-post": POST_WEIGHT, "friendly": FRIENDLY_WEIGHT}
+    return [weight.get(r["kind"], PUBLIC_WEIGHT) for r in rows]
 
 
 def featurise(rows: list[dict]) -> list[list[str]]:
@@ -412,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--authors", action="store_true",
                         help="also train on the further authors' comments (tests/data/comments_by_author; measured, "
                              "not shipped: see docs/checks.md)")
+    parser.add_argument("--friendly", default="none", metavar="SETS",
+                        help="the friendly sets (tests/data/comments_friendly) to train on as extra clean examples: "
+                             "'none' (the default, shipped), 'all', or names joined by commas ('ce'); every set is "
+                             "measured, those not trained on as never seen (measured, not shipped: docs/checks.md)")
     parser.add_argument("--report", help="also write the measurements as JSON here")
     parser.add_argument("--no-report", action="store_true",
                         help="only write the model: no nested cross-validation or public-set figures (fast)")
@@ -437,6 +458,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.public_sample and args.public_sample < len(ptrain):
                 ptrain = random.Random(SEED).sample(ptrain, args.public_sample)
             extra = (extra[0] + ptrain, extra[1] + featurise(ptrain))
+    friendly = friendly_sets()
+    chosen = (set(friendly) if args.friendly == "all" else set() if args.friendly == "none"
+              else {n.strip() for n in args.friendly.split(",") if n.strip()})
+    if chosen - set(friendly):
+        parser.error(f"--friendly: no such set: {', '.join(sorted(chosen - set(friendly)))} "
+                     f"(sets: {', '.join(friendly) or 'none'})")
+    trained_friendly = [n for n in friendly if n in chosen]
+    for name in trained_friendly:
+        extra = (extra[0] + friendly[name], extra[1] + featurise(friendly[name]))
     everyone = list(range(len(rows)))
     # 1. shipped thresholds: out-of-fold scores on all school comments
     th = pick_thresholds(everyone, rows, feats, extra)
@@ -470,11 +500,19 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['text']}", file=sys.stderr)
     # 3. the shipped model: every school comment (and the public training splits with --public)
     model = fit(feats + extra[1], rows + extra[0], [row_weight(r) for r in rows] + extra_weights(extra[0]))
+    if trained_friendly:  # what `python -m socialaudit evaluate comments` reads to mark a set as trained on
+        model["friendly_trained_on"] = trained_friendly
     model.update({"categories": list(CATEGORIES), "thresholds": th, "format": 1, "bigrams": BIGRAMS,
                   "trained_on": "school-comments (CC0-1.0)"
                                 + (" + further authors' comments (tests/data/comments_by_author)" if others else "")
+                                + "".join(f" + friendly comments {n} (tests/data/comments_friendly)"
+                                          for n in trained_friendly)
                                 + (" + HateXplain and Davidson training splits (MIT)"
                                                                if args.public else "")})
+    # the friendly sets, every comment clear: how many the shipped model flags; a set trained on is marked so
+    # (its figure is a training-set one; the honest figure is a set left out with --friendly)
+    for name, friendly_rows in friendly.items():
+        public_tests[f"friendly {name}" + (" (trained on)" if name in chosen else " (never trained on)")] = friendly_rows
     for name, test_rows in public_tests.items():
         m = Model(model)
         got = []

@@ -8,7 +8,11 @@ over labelled comments and the figures are printed (never the comments themselve
    precision and recall; false alarms by hard-negative kind; severity agreement. The shipped model
    was trained and its thresholds chosen on this set, so these are *training-set* figures; the
    honest, cross-validated ones come from ``scripts/train_comments.py`` (see docs/checks.md).
-2. **Public sets' own test splits**, never trained on: HateXplain's ``test`` ids
+2. **Further authors' sets** (``tests/data/comments_by_author``, never trained on): clear comments
+   flagged and doxxing caught; **friendly sets** (``tests/data/comments_friendly``, every comment clear,
+   most naming a pupil warmly): comments flagged, each set marked as trained on or not (the shipped
+   model lists the ones it was trained on; for those the figure is a training-set one).
+3. **Public sets' own test splits**, never trained on: HateXplain's ``test`` ids
    (``post_id_divisions.json``) and a seeded 10% of Davidson et al. (the training script holds the
    same 10% out): flag precision and recall, hate speech caught, normal posts flagged.
 
@@ -26,13 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from checks._comment_model import read
+from checks._comment_model import load, read
 from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lexicon
 from socialaudit.config import PROJECT_ROOT
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 # Further authors' comments, never trained on: hard negatives and doxxing (the project's own data; its README)
 AUTHORS = PROJECT_ROOT / "tests" / "data" / "comments_by_author"
+# Friendly comments naming pupils, every one clear: false alarms (the project's own data; its README)
+FRIENDLY = PROJECT_ROOT / "tests" / "data" / "comments_friendly"
 SPLIT_SEED = 20261206
 # The dataset's flag kinds, as the check's categories ("hate" is reported with slurs).
 KIND_TO_CATEGORY = {"hate": "slur"}
@@ -127,9 +133,11 @@ def school_figures(rows: list[Labelled]) -> dict[str, Any]:
     fp = sum(1 for r, g in zip(rows, readings, strict=True) if not r.flag and g.category)
     fn = sum(1 for r, g in zip(rows, readings, strict=True) if r.flag and not g.category)
     alarms = Counter(r.kind for r, g in zip(rows, readings, strict=True) if not r.flag and g.category)
+    alarms_as = Counter(g.category for r, g in zip(rows, readings, strict=True) if not r.flag and g.category)
     return {"categories": dict(sorted(cats.items())), "tp": tp, "fp": fp, "fn": fn,
             "precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "false_alarms": dict(sorted(alarms.items())), "clear": sum(1 for r in rows if not r.flag)}
+            "false_alarms": dict(sorted(alarms.items())), "false_alarms_as": dict(sorted(alarms_as.items())),
+            "clear": sum(1 for r in rows if not r.flag)}
 
 
 def public_figures(rows: list[Labelled]) -> dict[str, Any]:
@@ -170,6 +178,15 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
               f"{share}; doxxing caught {dox['caught']} of {dox['n']}"
               + (f"; false alarms: {', '.join(f'{k} {v}' for k, v in a['false_alarms'].items())}" if a["fp"] else ""),
               file=out)
+    trained = set(load().meta.get("friendly_trained_on", ()))
+    for path in sorted(FRIENDLY.glob("*.jsonl")) if labelled is None else ():
+        f = school_figures(school_comments(path))
+        figures[f"friendly {path.stem}"] = f
+        share = f" ({f['fp'] / f['clear']:.3f})" if f["clear"] else ""
+        print(f"friendly set {path.stem} ("
+              + ("trained on: a training-set figure" if path.stem in trained else "never trained on")
+              + f"): {f['fp']} of {f['clear']} clear comments flagged{share}"
+              + (f"; as {', '.join(f'{k} {v}' for k, v in f['false_alarms_as'].items())}" if f["fp"] else ""), file=out)
     for name, folder, loader in (("HateXplain test split", data / "hatexplain", hatexplain),
                                  ("Davidson et al., seeded 10%", data / "davidson-hate-offensive", davidson)):
         if not folder.is_dir():

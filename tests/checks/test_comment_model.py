@@ -375,6 +375,40 @@ def test_evaluate_comments_measures_the_further_authors_sets(tmp_path):
         assert f"further author {path.stem} (never trained on): {got['fp']} of {got['clear']} clear" in out.getvalue()
 
 
+def test_evaluate_comments_measures_the_friendly_sets_and_says_which_were_trained_on(tmp_path):
+    """Every friendly set is measured apart (clear comments flagged, counted from the shipped model's readings), and
+    marked trained on exactly when the shipped model lists it."""
+    import io
+    import shutil
+
+    from socialaudit import evaluate_comments as ec
+
+    (tmp_path / "school-comments").mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "comments_labelled.jsonl", tmp_path / "school-comments" / "comments.jsonl")
+    out = io.StringIO()
+    figures = ec.evaluate_comments(out, data=tmp_path)
+    trained = set(model.load().meta.get("friendly_trained_on", ()))
+    sets = sorted(ec.FRIENDLY.glob("*.jsonl"))
+    assert [p.stem for p in sets] == ["ce", "cf"]
+    for path in sets:
+        rows = ec.school_comments(path)
+        got = figures[f"friendly {path.stem}"]
+        assert got["fp"] == sum(1 for r in rows if read(r.text).category) and got["clear"] == len(rows)
+        said = "trained on: a training-set figure" if path.stem in trained else "never trained on"
+        assert f"friendly set {path.stem} ({said}): {got['fp']} of {got['clear']} clear comments flagged" in out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["ce", "cf"])
+def test_a_friendly_set_is_one_authors_300_clear_comments(name):
+    """The friendly sets train the model as clean examples, so every row must be a clear comment in the school
+    comments' format, with its own id prefix (one author a file) and no text twice."""
+    rows = [json.loads(line) for line in (ROOT / "tests" / "data" / "comments_friendly" / f"{name}.jsonl")
+            .read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [f"{name}{k:04d}" for k in range(1, 301)]
+    assert all(r["label"] == "clear" and r["severity"] is None and r["category"].startswith("clear-") for r in rows)
+    assert len({r["text"] for r in rows}) == 300
+
+
 def test_evaluate_comments_without_data_is_a_usage_error(capsys, tmp_path):
     from socialaudit.cli import main
 
