@@ -31,7 +31,10 @@ window), with the ratio to it.
 
 Run: ``.venv/bin/python bench/bench_scale.py [N ...] [--stages run,cluster] [--slots K]`` (default
 60 300; ``BENCH_SCALE_SIZES=60,300,1200`` for ``make bench``; ``BENCH_LATENCY=0.05``). It prints
-figures and asserts nothing.
+figures and asserts nothing. ``BENCH_PROFILE=<folder>`` profiles the ``run`` stage: cProfile, timed by each
+thread's CPU clock, over every thread of every process of the run (the simulator apart), one ``<pid>.prof`` a
+process (read them with ``pstats``; the profiler costs about three times the run's CPU, and a thread still
+waiting at exit is counted as if it had worked since it started waiting).
 """
 
 from __future__ import annotations
@@ -81,6 +84,32 @@ def _dump():
     if _counts:
         with open(os.path.join(os.environ["BENCH_QUERY_COUNTS"], f"{os.getpid()}.json"), "w") as handle:
             json.dump(_counts, handle)
+"""
+
+# Added to that sitecustomize with BENCH_PROFILE=<folder>: cProfile (CPU time) over every thread of every process of the run
+# (the simulator apart, which the bench forks itself), one <pid>.prof a process, written at exit.
+_PROFILER = """
+import cProfile, pstats, sys, threading, time
+_profiles = [cProfile.Profile(time.thread_time)]  # each thread's own CPU time, not the wall clock
+def _profile_thread(*_args):
+    sys.setprofile(None)
+    profile = cProfile.Profile(time.thread_time)
+    _profiles.append(profile)
+    profile.enable()
+threading.setprofile(_profile_thread)
+_profiles[0].enable()
+@atexit.register
+def _dump_profile():
+    threading.setprofile(None)
+    stats = None
+    for profile in list(_profiles):
+        profile.disable()
+        if stats is None:
+            stats = pstats.Stats(profile)
+        else:
+            stats.add(profile)
+    if stats is not None:
+        stats.dump_stats(os.path.join(os.environ["BENCH_PROFILE"], f"{os.getpid()}.prof"))
 """
 
 
@@ -159,7 +188,10 @@ def run_size(count: int, work: Path, airflow_home: Path) -> dict[str, object]:
     counts = folder / "queries"
     counter.mkdir()
     counts.mkdir()
-    (counter / "sitecustomize.py").write_text(_COUNTER, encoding="utf-8")
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:
+        Path(profile).mkdir(parents=True, exist_ok=True)
+    (counter / "sitecustomize.py").write_text(_COUNTER + (_PROFILER if profile else ""), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'plugins'}:{counter}", "AIRFLOW_HOME": str(airflow_home),
            "SOCIALAUDIT_OUTPUT": str(output), "SOCIALAUDIT_DB_URL": f"sqlite:///{folder / 'store.db'}",
            "SOCIALAUDIT_ARCHIVE": str(output / "archive"), "BENCH_QUERY_COUNTS": str(counts)}
