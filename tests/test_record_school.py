@@ -81,6 +81,39 @@ def test_credentials_found_are_read_once_a_batch_and_a_failed_lookup_is_tried_ag
     assert calls == [("mastodon", "")] * 2
 
 
+def test_platforms_whose_collector_reads_no_credentials_are_not_looked_up(monkeypatch):
+    from socialaudit import pipeline
+
+    calls: list[str] = []
+
+    def lookup(platform: str, connection: str = "") -> dict | None:
+        calls.append(platform)
+        return None
+
+    monkeypatch.setattr(pipeline, "load_credentials", lookup)
+    bluesky = Account(platform="bluesky", handle="staidans.bsky.social")
+    known: dict = {}
+    assert [pipeline._credentials(a, known) for a in (RSS, bluesky, MASTODON, RSS, bluesky)] == [None] * 5
+    assert calls == ["mastodon"]  # Mastodon takes an optional token; the feed and the public AppView none
+
+
+def test_a_collector_that_says_it_reads_no_credentials_does_not():
+    """``CREDENTIALS = False`` skips the Connection lookup, so a collector saying it must never use the argument."""
+    import ast
+    import importlib
+    import inspect
+
+    from collectors._base import platforms, takes_credentials
+
+    public = [p for p in platforms() if not takes_credentials(p)]
+    assert {"rss", "bluesky"} <= set(public)
+    assert takes_credentials("mastodon") and takes_credentials("facebook")
+    for platform in public:
+        tree = ast.parse(inspect.getsource(importlib.import_module(f"collectors.{platform}")))
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        assert "credentials" not in used, platform
+
+
 def test_a_transaction_belongs_to_its_thread(store):
     """Another thread's transaction, opened and closed while this one is open, leaves this one whole: its writes
     are still inside it, and roll back with it."""

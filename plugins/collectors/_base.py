@@ -193,6 +193,13 @@ def get_collector(platform: str) -> Collector:
     return module.collect  # type: ignore[no-any-return]
 
 
+def takes_credentials(platform: str) -> bool:
+    """Whether a platform's collector reads credentials. A module whose accounts are public and that never reads
+    them (a website feed, Bluesky's public AppView) says ``CREDENTIALS = False``; its accounts are collected
+    without looking up an Airflow Connection, which is an execution-API request for each account."""
+    return bool(getattr(importlib.import_module(f"collectors.{platform}"), "CREDENTIALS", True))
+
+
 def credential_env(platform: str) -> str:
     """Environment variable the CLI reads a platform's token from."""
     return settings.credential_env(platform)

@@ -59,6 +59,7 @@ from socialaudit.config import Account
 from socialaudit.models import Comment, Media, Post, parse_utc
 
 APPVIEW = "https://public.api.bsky.app"
+CREDENTIALS = False  # the public AppView: collect() never reads credentials (collectors._base.takes_credentials)
 PAGE_SIZE = 100
 MAX_PAGES = 30
 MAX_THREAD_CALLS = 100

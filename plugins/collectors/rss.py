@@ -59,6 +59,7 @@ NS = {
     "yt": "http://www.youtube.com/xml/schemas/2015",
 }
 MAX_PAGES = 20
+CREDENTIALS = False  # public feeds: collect() never reads credentials (collectors._base.takes_credentials)
 IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif|heic)(\?|$)", re.I)
 VIDEO_EXT = re.compile(r"\.(mp4|mov|webm|m4v)(\?|$)", re.I)
 
@@ -289,20 +290,51 @@ def _image_source(img: Any) -> str:
 
 
 def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], list[str]]:
-    """Plain text, images (with alt) and outbound links from an HTML fragment."""
+    """Plain text, images (with alt) and outbound links from an HTML fragment.
+
+    The HTML a blog writes in its feed (paragraphs, figures, images, links, lists and emphasis, nested
+    properly) is read by ``_simple_html`` in one pass, which gives what BeautifulSoup gives
+    (tests/collectors/test_rss_html.py compares the two on every shape); anything else, hostile or unusual
+    (scripts, embedded video, comments, odd entities), goes through BeautifulSoup.
+    """
+    simple = _simple_html(html)
+    if simple is None:
+        return _soup_text_media_links(html, base)
+    text, images, hrefs = simple
+    media = [photo for photo in (_photo(img, base) for img in images) if photo is not None]
+    links: list[str] = []
+    for href in hrefs:
+        _add_link(links, href, base)
+    return text, media, links
+
+
+def _photo(img: Any, base: str) -> Media | None:
+    """An image (a BeautifulSoup tag, or ``_simple_html``'s attributes) as a photo; None for a tracking pixel."""
+    src = _image_source(img)
+    url = urljoin(base, src) if src else ""
+    if is_tracking_pixel(url, img.get("width"), img.get("height")):
+        return None  # a 1x1 tracker (Medium, FeedBurner, WordPress stats) is not a photo
+    alt = img.get("alt")
+    return Media(type="photo", url=url, alt=None if alt is None else str(alt).strip())
+
+
+def _add_link(links: list[str], href: object, base: str) -> None:
+    href = str(href).strip()
+    if not href or href.startswith(("#", "mailto:", "tel:", "javascript:", "data:")):
+        return
+    absolute = urldefrag(urljoin(base, href))[0]
+    if absolute not in links:
+        links.append(absolute)
+
+
+def _soup_text_media_links(html: str, base: str) -> tuple[str, list[Media], list[str]]:
+    """``html_to_text_media_links`` by BeautifulSoup, for any HTML."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style"]):
         tag.decompose()
-    media: list[Media] = []
-    for img in soup.find_all("img"):
-        src = _image_source(img)
-        url = urljoin(base, src) if src else ""
-        if is_tracking_pixel(url, img.get("width"), img.get("height")):
-            continue  # a 1x1 tracker (Medium, FeedBurner, WordPress stats) is not a photo
-        alt = img.get("alt")
-        media.append(Media(type="photo", url=url, alt=None if alt is None else str(alt).strip()))
+    media = [photo for photo in (_photo(img, base) for img in soup.find_all("img")) if photo is not None]
     for video in soup.find_all(["video", "iframe"]):
         video_src = str(video.get("src") or "")
         if video.name == "iframe" and not re.search(r"youtube|vimeo|video", video_src):
@@ -311,14 +343,96 @@ def html_to_text_media_links(html: str, base: str) -> tuple[str, list[Media], li
                            alt=str(video["title"]) if video.get("title") else None))
     links: list[str] = []
     for anchor in soup.find_all("a", href=True):
-        href = str(anchor["href"]).strip()
-        if not href or href.startswith(("#", "mailto:", "tel:", "javascript:", "data:")):
-            continue
-        absolute = urldefrag(urljoin(base, href))[0]
-        if absolute not in links:
-            links.append(absolute)
+        _add_link(links, anchor["href"], base)
     text = soup.get_text(" ", strip=True)
     return re.sub(r"\s+", " ", text), media, links
+
+
+# The subset of HTML read without BeautifulSoup: these tags, lower-case, attributes double-quoted with no "<" or
+# ">" in the value (whose entities Python's HTML parser decodes, as html.unescape does); text holding no "<", and
+# "&" only in these entities. Anything else: None, and BeautifulSoup reads it.
+MAX_SIMPLE_DEPTH = 32  # tags open at once in the HTML read without BeautifulSoup
+_SIMPLE_TAGS = frozenset("p div span a img br hr figure figcaption strong em b i u ul ol li h1 h2 h3 h4 h5 h6 "
+                         "blockquote".split())
+_SIMPLE_VOID = frozenset({"img", "br", "hr"})
+_SIMPLE_TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)((?:[ \t\n]+[a-z][a-z-]*="[^"<>]*")*)[ \t\n]*(/?)>')
+_SIMPLE_ATTR = re.compile(r'([a-z][a-z-]*)="([^"<>]*)"')
+_SIMPLE_TEXT = re.compile(r"[^<&]+")
+_SIMPLE_ENTITY = re.compile(r"&(amp|lt|gt|quot|nbsp|#[0-9]{1,7}|#x[0-9a-f]{1,6});")
+_ENTITY_CHAR = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "nbsp": "\u00a0"}
+
+
+def _entity(name: str) -> str | None:
+    """An entity's character as BeautifulSoup decodes it, for those read here; None for the others."""
+    if not name.startswith("#"):
+        return _ENTITY_CHAR[name]
+    code = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
+    # printable ASCII, and Latin-1 up: below 256 BeautifulSoup reads the number as Windows-1252, which agrees there
+    if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
+        return chr(code)
+    return None
+
+
+def _simple_html(html: str) -> tuple[str, list[dict[str, str]], list[str]] | None:
+    """(text, each image's attributes, each link's href) as ``_soup_text_media_links`` reads them, in one pass
+    without building a tree (BeautifulSoup was most of a feed's parsing); None when ``html`` is not of that kind."""
+    from html import unescape
+
+    texts: list[str] = []  # the text between tags (BeautifulSoup's strings), entities decoded
+    piece: list[str] = []
+    images: list[dict[str, str]] = []
+    hrefs: list[str] = []
+    open_tags: list[str] = []
+    at, end = 0, len(html)
+    while at < end:
+        char = html[at]
+        if char == "<":
+            tag = _SIMPLE_TAG.match(html, at)
+            if tag is None:
+                return None
+            closing, name, attributes, slash = tag.groups()
+            if name not in _SIMPLE_TAGS:
+                return None
+            at = tag.end()
+            if piece:
+                texts.append("".join(piece))
+                piece = []
+            if closing:
+                if attributes or slash or name in _SIMPLE_VOID or not open_tags or open_tags[-1] != name:
+                    return None  # not nested properly: the tree BeautifulSoup builds decides
+                open_tags.pop()
+                continue
+            found = _SIMPLE_ATTR.findall(attributes)
+            values = {key: unescape(value) for key, value in found}
+            if len(values) != len(found):
+                return None  # a repeated attribute
+            if name in _SIMPLE_VOID:
+                if name == "img":
+                    images.append(values)
+                continue
+            if slash or len(open_tags) >= MAX_SIMPLE_DEPTH:
+                return None
+            open_tags.append(name)
+            if name == "a" and "href" in values:
+                hrefs.append(values["href"])
+        elif char == "&":
+            entity = _SIMPLE_ENTITY.match(html, at)
+            decoded = _entity(entity.group(1)) if entity is not None else None
+            if entity is None or decoded is None:
+                return None
+            piece.append(decoded)
+            at = entity.end()
+        else:
+            text = _SIMPLE_TEXT.match(html, at)
+            assert text is not None  # char is neither "<" nor "&"
+            piece.append(text.group())
+            at = text.end()
+    if open_tags:
+        return None
+    if piece:
+        texts.append("".join(piece))
+    joined = " ".join(stripped for stripped in (t.strip() for t in texts) if stripped)
+    return re.sub(r"\s+", " ", joined), images, hrefs
 
 
 def _media_elements(entry: Element, base: str) -> list[Media]:

@@ -87,6 +87,12 @@ def render_bodies(view: dict[str, Any]) -> tuple[str, str]:
 
 def build_school_email(view: dict[str, Any], config: TrustConfig, *, sender: str = SENDER) -> EmailMessage:
     """The head's weekly email as multipart/alternative; raises EmailTooLarge past MAX_BYTES."""
+    return school_email(view, config, sender=sender)[0]
+
+
+def school_email(view: dict[str, Any], config: TrustConfig, *, sender: str = SENDER) -> tuple[EmailMessage, bytes]:
+    """The head's weekly email (``build_school_email``) and its bytes, which the size check has made already:
+    the outbox writes those rather than flattening the message a second time."""
     week = IsoWeek.parse(view["week"])
     to, cc = recipients(view)
     message = EmailMessage()
@@ -104,10 +110,10 @@ def build_school_email(view: dict[str, Any], config: TrustConfig, *, sender: str
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     message.set_boundary(f"=_socialaudit_{digest}")  # the default boundary is random
-    size = len(bytes(message))
-    if size > MAX_BYTES:
-        raise EmailTooLarge(f"school {view['school']['id']!r}: the {view['week']} email is {size} bytes, over {MAX_BYTES}")
-    return message
+    data = bytes(message)
+    if len(data) > MAX_BYTES:
+        raise EmailTooLarge(f"school {view['school']['id']!r}: the {view['week']} email is {len(data)} bytes, over {MAX_BYTES}")
+    return message, data
 
 
 def message_recipients(message: EmailMessage) -> list[str]:
@@ -124,11 +130,11 @@ def outbox_path(folder: Path, school_id: str) -> Path:
     return folder / f"{school_id}.eml"
 
 
-def write_outbox(message: EmailMessage, folder: Path, school_id: str) -> Path:
-    """Write the message as an .eml file, atomically."""
+def write_outbox(message: EmailMessage | bytes, folder: Path, school_id: str) -> Path:
+    """Write the message (or its bytes, from ``school_email``) as an .eml file, atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     path = outbox_path(folder, school_id)
     tmp = path.with_suffix(".eml.tmp")
-    tmp.write_bytes(bytes(message))
+    tmp.write_bytes(message if isinstance(message, bytes) else bytes(message))
     tmp.replace(path)
     return path

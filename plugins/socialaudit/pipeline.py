@@ -22,7 +22,15 @@ from typing import Any
 from checks._base import needs_of, run_checks, select
 from checks.comments import tracking_reach
 from checks.event_promotion import lookback_days as event_lookback
-from collectors._base import AccountError, CollectionResult, CollectorError, TransientError, get_collector, load_credentials
+from collectors._base import (
+    AccountError,
+    CollectionResult,
+    CollectorError,
+    TransientError,
+    get_collector,
+    load_credentials,
+    takes_credentials,
+)
 from collectors._http import HttpPolicy, HttpSession, make_session, rate_limit_wait_for
 from collectors._pool import Job, Outcome, run_bounded
 from socialaudit import delivery, mail, reports, settings, suppressions
@@ -208,7 +216,11 @@ def checked_posts(config: TrustConfig, school: School, week: IsoWeek, store: Sto
 def _credentials(account: Account, known: dict[tuple[str, str], dict[str, Any] | None]) -> dict[str, Any] | None:
     """An account's credentials: read once a batch for its platform and connection (an Airflow execution-API
     request each). Only credentials found are kept: a lookup that failed (None) is tried again for the next
-    account, so one failed request costs one account, not every account of the batch on that platform."""
+    account, so one failed request costs one account, not every account of the batch on that platform. A
+    platform whose collector reads none (``takes_credentials``: website feeds, Bluesky) is not looked up: those
+    lookups were two thirds of a generated trust's execution-API requests, each answering "not defined"."""
+    if not takes_credentials(account.platform):
+        return None
     key = (account.platform, account.connection)
     credentials = known.get(key)
     if credentials is None:
@@ -507,7 +519,8 @@ def render_school(school_id: str, week: IsoWeek, run_id: str, env: Environment |
     store = env.store()
     view = reports.school_view(config, config.school(school_id), week, store)
     path = reports.write_school_report(view, env.output)
-    eml = mail.write_outbox(mail.build_school_email(view, config), env.output / "outbox" / str(week), school_id)
+    _message, data = mail.school_email(view, config)
+    eml = mail.write_outbox(data, env.output / "outbox" / str(week), school_id)
     return {"school": school_id, "week": str(week), "run_id": run_id, "report": str(path), "email": str(eml),
             "status": view["overall"]["status"]}
 
@@ -534,7 +547,9 @@ def deliver_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     path = mail.outbox_path(env.output / "outbox" / str(week), school_id)
     if not path.is_file():
         render_school(school_id, week, run_id, env)
-    return delivery.deliver(delivery.read_eml(path), week=week, school=school_id, store=env.store(), run_id=run_id,
+    # without SMTP nothing is sent: the headers decide (recipients, Message-ID)
+    message = delivery.read_eml(path, headers_only=smtp is False)
+    return delivery.deliver(message, week=week, school=school_id, store=env.store(), run_id=run_id,
                             resend=resend, conn_id=conn_id, smtp=smtp)
 
 

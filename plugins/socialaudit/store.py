@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
@@ -231,6 +232,10 @@ def _aware(value: datetime) -> datetime:
 # once no connection holds the old file open, so a new file cannot take it while the pool keeps one.)
 _ENGINES: dict[tuple[int, str], Engine] = {}
 _SQLITE_FILES: dict[tuple[int, str], tuple[int, int]] = {}  # (pid, url) -> its file's (device, inode)
+# SQLite engines whose database this process has seen with every table and column, with the file's schema
+# version then (SQLite adds one at every change of a table). Every pipeline step makes a Store, about three a
+# school, and the check is two catalogue queries and SQLAlchemy's reflection around them; the version is one.
+_READY: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 
 def _engine_for(url: str) -> Engine:
@@ -274,6 +279,7 @@ def dispose_engines() -> None:
         engine.dispose()
     _ENGINES.clear()
     _SQLITE_FILES.clear()
+    _READY.clear()
 
 
 class SealConflict(Exception):
@@ -287,9 +293,15 @@ class Store:
         self.url = url
         self.engine = engine if engine is not None else _engine_for(url)
         self._held = threading.local()  # .conn: this thread's open ``transaction``, if any
+        version = self._schema_version()
+        if version is not None and _READY.get(self.engine) == version:
+            return
         if not self._schema_ready():
             metadata.create_all(self.engine)
             self._migrate()
+        version = self._schema_version()
+        if version is not None:
+            _READY[self.engine] = version
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -314,6 +326,13 @@ class Store:
         if conn is not None:
             return nullcontext(conn)
         return self.engine.begin()
+
+    def _schema_version(self) -> int | None:
+        """SQLite's schema version of the database (None on PostgreSQL, which is checked every time)."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        with self.engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA schema_version").scalar() or 0)
 
     def _schema_ready(self) -> bool:
         """Every table there, and the latest column added: two catalogue queries instead of create_all's one

@@ -129,3 +129,21 @@ def test_an_unreachable_server_raises_so_airflow_retries_and_records_nothing(dem
     with pytest.raises(ConnectionRefusedError):
         deliver_school("holy-cross", WEEK, "run1", demo_week)
     assert not demo_week.store().delivered(WEEK, "holy-cross", "head@holy-cross.example.sch.uk")
+
+
+def test_without_smtp_the_headers_alone_decide_as_the_whole_message_does(demo_week):
+    """deliver_schools without an SMTP connection parses only the outbox file's headers: the same recipients (a
+    DSL copied on a critical finding too), Message-ID and outcome as from the whole message."""
+    from socialaudit.delivery import deliver
+    from socialaudit.mail import message_recipients, outbox_path
+
+    add_findings(demo_week.store(), WEEK, "st-hildas", [critical_named_child("st-hildas")])
+    rerender(demo_week, WEEK)
+    path = outbox_path(demo_week.output / "outbox" / str(WEEK), "st-hildas")
+    whole, headers = read_eml(path), read_eml(path, headers_only=True)
+    assert message_recipients(headers) == message_recipients(whole) == [
+        "head@st-hildas.example.sch.uk", "safeguarding@st-hildas.example.sch.uk"]
+    assert str(headers["Message-ID"]) == str(whole["Message-ID"]) and str(headers["Message-ID"]).endswith(".invalid>")
+    outcomes = [deliver(m, week=WEEK, school="st-hildas", store=demo_week.store(), run_id="run1", smtp=False).to_dict()
+                for m in (whole, headers)]
+    assert outcomes[0] == outcomes[1] and outcomes[0]["transport"] == "outbox"
