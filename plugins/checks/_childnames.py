@@ -916,6 +916,15 @@ def _punct(text: str, tok: Token, last: Token) -> tuple[str, str]:
     return b, a
 
 
+LABEL_WORD_ZIPF = 25  # Zipf x10: words at least this common in English (see _label_word)
+
+
+def _label_word(low: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
+    """A common English word that no child is given ("Shooters", "Goalkeeper", "Meet", "Wishing"): before a name
+    it is a label, not the name's first word ("Shooters Amara" is Amara alone, not a full name)."""
+    return zipf.get(low, 0) >= LABEL_WORD_ZIPF and not (given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0))
+
+
 def _cue_word(tok: Token, given: dict[str, int]) -> bool:
     """A cue word ("Pupil", "Coach") does not join a name; a given name that is also a word ("Faith") does."""
     return tok.low in _FAMILIES and given.get(tok.low, 0) < 3
@@ -988,7 +997,8 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
                 continue
             j = i
             while j + 1 < n and seg.candidate[j + 1] and not seg.excluded[j + 1] and _adjacent(toks, j, j + 1, seg) \
-                    and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given):
+                    and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given) \
+                    and not (j == i and _label_word(toks[i].low, given, zipf)):
                 j += 1
             seg.ends[i] = j
             seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,
@@ -1081,6 +1091,8 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
                 j += 1  # a surname too common a word to be a candidate: "Isla Brown"
             given = toks[i].text
             surname = toks[j].text if j > i else ""
+            if surname and toks[i].low in _SURNAME_FIRST:  # "Ní Bhriain", "Van Dijk": one surname, not a full name
+                given, surname = seg.text[toks[i].start:toks[j].end], ""
             if not surname and not toks[i].possessive and not toks[i].hashtag:
                 surname, taken = _surname_after(seg.text, toks[i], zipf, given_table)
             key = (given.lower(), surname.lower())
@@ -1102,6 +1114,9 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
 # followed by a space ("Ó Briain", "ap Iorwerth"; not the plain "O" of "Jack O Lantern" or "O Come").
 _PARTICLES = ("Ó|Ní|Nic|Mac|Mc|Uí|Ua|Ap|ap|Ab|ab|ferch|verch|De|de|Da|da|Di|di|Du|du|Dos|dos|Das|das|Del|del|Van|van|"
               "Von|von|der|den|ter|Le|le|La|la|bin|bint|ibn|Al|al|El|el")
+# Particles that begin a surname and are nobody's given name (not "Al", "Di", "Mac"...: those are): a mention that
+# starts with one is a surname alone ("Player of the match: Ní Bhriain"), not a given name and a surname.
+_SURNAME_FIRST = frozenset("ó ní nic mc uí ua ap ab de da dos das del van von le la bin ibn bint".split())
 _PARTICLE_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES}) )+)([^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)")
 _LOWER_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES.lower()}) )*)([^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?![\w'’\-])")
 LOWER_SURNAME_ZIPF = 25  # a plain lowercase word is a surname only when rarer than Zipf 2.5 ("okafor", not "netball")

@@ -611,6 +611,26 @@ def test_a_lowercase_word_after_a_lowercase_name_is_not_always_a_surname(text):
     assert all(not surname for _, surname in full_names_in(text)), full_names_in(text)
 
 
+@pytest.mark.parametrize(("text", "child"), [
+    # a surname that begins with a particle is a surname alone, not a given name and a surname
+    ("U13 girls won 3-1 away. Player of the match: Ní Bhriain in goal. Well played all!", "ní bhriain"),
+    ("Goals from Van Dijk and Mensah in the U12 cup final", "van dijk"),
+    # a common English word that no child is given, before a name, is a label: "Amara" alone
+    ("Netball: 23-19 win against Fairlands. Shooters Amara and Dominika were on fire!", "amara"),
+    ("Goalkeeper Teagan kept a clean sheet for the U11s again", "teagan"),
+])
+def test_a_particle_or_a_label_before_a_name_makes_no_full_name(text, child):
+    names = full_names_in(text)
+    assert (child, "") in names, names
+    assert all(not surname for _, surname in names), names
+
+
+def test_a_label_word_is_still_read_before_a_full_name():
+    assert ("teagan", "byrne-maughan") in full_names_in("Goalkeeper Teagan Byrne-Maughan saved two penalties in Year 8")
+    # a particle inside a full name keeps it full (the surname shown is its last word)
+    assert ("aoife", "bhriain") in full_names_in("Well done Aoife Ní Bhriain in Year 8 on her county call-up")
+
+
 def test_a_long_run_of_letters_after_a_name_is_read_in_linear_time():
     """The surname patterns cannot backtrack: particles end at a space (a 100 kB word took 239 s when they did not).
     Work, not time, is what is checked: the same answer for 1 kB and 100 kB, with nothing found."""
