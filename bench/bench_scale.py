@@ -32,9 +32,9 @@ window), with the ratio to it.
 Run: ``.venv/bin/python bench/bench_scale.py [N ...] [--stages run,cluster] [--slots K]`` (default
 60 300; ``BENCH_SCALE_SIZES=60,300,1200`` for ``make bench``; ``BENCH_LATENCY=0.05``). It prints
 figures and asserts nothing. ``BENCH_PROFILE=<folder>`` profiles the ``run`` stage: cProfile, timed by each
-thread's CPU clock, over every thread of every process of the run (the simulator apart), one ``<pid>.prof`` a
-process (read them with ``pstats``; the profiler costs about three times the run's CPU, and a thread still
-waiting at exit is counted as if it had worked since it started waiting).
+thread's own CPU clock, over every thread of every process of the run (the simulator apart), one
+``<pid>.<thread name>.prof`` a process and kind of thread (read them with ``pstats``; the profiler about
+triples the run's CPU, most where Python calls are many and short).
 """
 
 from __future__ import annotations
@@ -87,29 +87,33 @@ def _dump():
 """
 
 # Added to that sitecustomize with BENCH_PROFILE=<folder>: cProfile (CPU time) over every thread of every process of the run
-# (the simulator apart, which the bench forks itself), one <pid>.prof a process, written at exit.
+# (the simulator apart, which the bench forks itself), one <pid>.<thread name>.prof a process and kind of thread, at exit.
 _PROFILER = """
-import cProfile, pstats, sys, threading, time
-_profiles = [cProfile.Profile(time.thread_time)]  # each thread's own CPU time, not the wall clock
+import cProfile, functools, pstats, re, sys, threading, time
+_profiles = []
+def _profiler():
+    # the thread's own CPU clock, read from whichever thread asks: a thread still waiting at exit adds nothing
+    clock = functools.partial(time.clock_gettime, time.pthread_getcpuclockid(threading.get_ident()))
+    profile = cProfile.Profile(clock)
+    _profiles.append((re.sub(r"[^A-Za-z]+", "-", threading.current_thread().name).strip("-") or "thread", profile))
+    profile.enable()
 def _profile_thread(*_args):
     sys.setprofile(None)
-    profile = cProfile.Profile(time.thread_time)
-    _profiles.append(profile)
-    profile.enable()
+    _profiler()
 threading.setprofile(_profile_thread)
-_profiles[0].enable()
+_profiler()
 @atexit.register
 def _dump_profile():
     threading.setprofile(None)
-    stats = None
-    for profile in list(_profiles):
+    merged = {}
+    for name, profile in list(_profiles):
         profile.disable()
-        if stats is None:
-            stats = pstats.Stats(profile)
+        if name in merged:
+            merged[name].add(profile)
         else:
-            stats.add(profile)
-    if stats is not None:
-        stats.dump_stats(os.path.join(os.environ["BENCH_PROFILE"], f"{os.getpid()}.prof"))
+            merged[name] = pstats.Stats(profile)
+    for name, stats in merged.items():
+        stats.dump_stats(os.path.join(os.environ["BENCH_PROFILE"], f"{os.getpid()}.{name}.prof"))
 """
 
 
