@@ -74,11 +74,30 @@ def test_credentials_found_are_read_once_a_batch_and_a_failed_lookup_is_tried_ag
         return next(answers)
 
     monkeypatch.setattr(pipeline, "load_credentials", lookup)
-    known: dict = {}
-    assert pipeline._credentials(MASTODON, known) is None
-    assert pipeline._credentials(MASTODON, known) == {"token": "t1"}
-    assert pipeline._credentials(MASTODON, known) == {"token": "t1"}  # kept: no third lookup
+    known = pipeline.BatchCredentials()
+    assert known.for_account(MASTODON) is None
+    assert known.for_account(MASTODON) == {"token": "t1"}
+    assert known.for_account(MASTODON) == {"token": "t1"}  # kept: no third lookup
     assert calls == [("mastodon", "")] * 2
+
+
+def test_a_connection_found_missing_several_times_in_a_row_is_not_looked_up_again_in_the_batch(monkeypatch):
+    from socialaudit import pipeline
+
+    calls: list[tuple[str, str]] = []
+
+    def lookup(platform: str, connection: str = "") -> dict | None:
+        calls.append((platform, connection))
+        return None  # not defined (or Airflow's API did not answer: the same answer)
+
+    monkeypatch.setattr(pipeline, "load_credentials", lookup)
+    known = pipeline.BatchCredentials()
+    other = Account(platform="mastodon", handle="@holycross@mastodon.example", connection="socialaudit_other")
+    assert [known.for_account(MASTODON) for _ in range(10)] == [None] * 10
+    assert calls == [("mastodon", "")] * pipeline.NOT_DEFINED_AFTER
+    assert known.for_account(other) is None  # another connection is its own question
+    assert calls[-1] == ("mastodon", "socialaudit_other") and len(calls) == pipeline.NOT_DEFINED_AFTER + 1
+    assert pipeline.BatchCredentials().for_account(MASTODON) is None and len(calls) == pipeline.NOT_DEFINED_AFTER + 2
 
 
 def test_platforms_whose_collector_reads_no_credentials_are_not_looked_up(monkeypatch):
@@ -92,8 +111,8 @@ def test_platforms_whose_collector_reads_no_credentials_are_not_looked_up(monkey
 
     monkeypatch.setattr(pipeline, "load_credentials", lookup)
     bluesky = Account(platform="bluesky", handle="staidans.bsky.social")
-    known: dict = {}
-    assert [pipeline._credentials(a, known) for a in (RSS, bluesky, MASTODON, RSS, bluesky)] == [None] * 5
+    known = pipeline.BatchCredentials()
+    assert [known.for_account(a) for a in (RSS, bluesky, MASTODON, RSS, bluesky)] == [None] * 5
     assert calls == ["mastodon"]  # Mastodon takes an optional token; the feed and the public AppView none
 
 

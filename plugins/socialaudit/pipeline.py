@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -162,9 +162,9 @@ def collect_schools(school_ids: Sequence[str], week: IsoWeek, run_id: str, env: 
     env = env or Environment.from_env()
     config = env.load()
     store = env.store()
-    # One credentials lookup per (platform, connection) for the batch, not one per account: each is an
-    # Airflow Connection lookup (an execution-API request), 900 of them for 300 schools' accounts.
-    credentials: dict[tuple[str, str], dict[str, Any] | None] = {}
+    # Credentials read once a batch where they are found (BatchCredentials), not once an account: each lookup is
+    # an Airflow Connection lookup (an execution-API request), 900 of them for 300 schools' accounts.
+    credentials = BatchCredentials()
     parts = [_school_jobs(config, store, config.school(school_id), week, run_id, env, credentials)
              for school_id in school_ids]
     outcomes = iter(run_bounded([job for part in parts for job in part.jobs]))
@@ -213,25 +213,43 @@ def checked_posts(config: TrustConfig, school: School, week: IsoWeek, store: Sto
     return posts_since, list(store.posts_for(school.id, posts_since, until + timedelta(days=1)))
 
 
-def _credentials(account: Account, known: dict[tuple[str, str], dict[str, Any] | None]) -> dict[str, Any] | None:
-    """An account's credentials: read once a batch for its platform and connection (an Airflow execution-API
-    request each). Only credentials found are kept: a lookup that failed (None) is tried again for the next
-    account, so one failed request costs one account, not every account of the batch on that platform. A
-    platform whose collector reads none (``takes_credentials``: website feeds, Bluesky) is not looked up: those
-    lookups were two thirds of a generated trust's execution-API requests, each answering "not defined"."""
-    if not takes_credentials(account.platform):
-        return None
-    key = (account.platform, account.connection)
-    credentials = known.get(key)
-    if credentials is None:
+NOT_DEFINED_AFTER = 3  # lookups in a row finding no credentials, then the batch takes the connection as not defined
+
+
+@dataclass(slots=True)
+class BatchCredentials:
+    """The credentials a batch reads, by platform and connection: each lookup is an Airflow Connection lookup, an
+    execution-API request, and each request costs Airflow several milliseconds of CPU.
+
+    Credentials found are kept for the batch. Airflow answers a connection that is not defined and a request
+    that failed alike (no credentials), so a lookup that found none is tried again for the next account: one
+    failed request costs one account, not every account of the batch on that platform. After
+    ``NOT_DEFINED_AFTER`` lookups in a row found none, the connection is taken as not defined for the rest of
+    the batch (a public Mastodon instance needs none: every account of a 24-school batch asked again, about
+    a third of a run's execution-API requests). A platform whose collector reads none (``takes_credentials``:
+    website feeds, Bluesky) is never looked up."""
+
+    found: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    misses: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def for_account(self, account: Account) -> dict[str, Any] | None:
+        if not takes_credentials(account.platform):
+            return None
+        key = (account.platform, account.connection)
+        if key in self.found:
+            return self.found[key]
+        if self.misses.get(key, 0) >= NOT_DEFINED_AFTER:
+            return None
         credentials = load_credentials(*key)
-        if credentials is not None:
-            known[key] = credentials
-    return credentials
+        if credentials is None:
+            self.misses[key] = self.misses.get(key, 0) + 1
+        else:
+            self.found[key] = credentials
+        return credentials
 
 
 def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWeek, run_id: str,
-                 env: Environment, known: dict[tuple[str, str], dict[str, Any] | None] | None = None) -> _SchoolJobs:
+                 env: Environment, known: BatchCredentials | None = None) -> _SchoolJobs:
     """The collection jobs of one school's accounts (credentials read here, on the task's thread; ``known``
     keeps those already read for the batch, by platform and connection)."""
     since, until = week.bounds(config.trust.timezone)
@@ -241,11 +259,11 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
     # Removal tracking: an account with a flagged comment still open is collected back to its post.
     reach = comment_reach(store, config, school, week)
     archive = raw_folder(env, week, run_id, school.id)
-    known = {} if known is None else known
+    known = BatchCredentials() if known is None else known
     part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[], raw=archive)
     for account in school.accounts:
         # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
-        credentials = _credentials(account, known)
+        credentials = known.for_account(account)
         if credentials is None and config.demo is not None:
             # The demo trust talks to the simulator, which accepts the demo tokens its config block lists.
             credentials = config.demo.credentials_for(account.platform)
