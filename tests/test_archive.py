@@ -167,6 +167,12 @@ def test_a_run_folder_holds_what_auditors_need(copy: Environment) -> None:
     frequency = next(c for c in rules["checks"] if c["name"] == "post_frequency")
     assert frequency["policy"] == "4.3" and frequency["trust_settings"] == {"min_posts_per_week": 3}
     assert len(frequency["source_sha256"]) == 64
+    # every check's source is hashed, the compiled named_children too (mypyc's functions have no source file)
+    import hashlib
+
+    from checks import _native
+    for check in rules["checks"]:
+        assert check["source_sha256"] == hashlib.sha256(_native.source_of(check["module"]).read_bytes()).hexdigest(), check
     assert manifest["rules_version"] == rules["version"]
     assert manifest["code_version"] == json.loads((run / "code.json").read_bytes())["commit"]
     assert manifest["state"] == "success" and manifest["run_id"] == run_id_for(WEEKS[2])
