@@ -122,6 +122,34 @@ def test_a_transient_failure_is_raised_after_every_school_of_the_batch_is_stored
         assert out[1]["accounts"][f"rss:{sim.url}/rss/{broken.rss}/feed/"] == "error"
 
 
+def test_a_failed_credentials_lookup_is_its_account_s_transient_failure(tmp_path, monkeypatch):
+    """Review finding: Airflow's API failing on a Connection lookup made accounts AUTH_FAILED (never retried, and
+    the report blamed the credentials). Now that account's collection fails transiently, named in one line, and
+    the batch's other accounts are collected and stored; the final attempt records it as an error."""
+    schools, profiles = generated_trust(3, seed=7)
+    failed: list[str] = []
+
+    def lookup(platform: str, connection: str = "") -> dict | None:
+        if platform == "mastodon" and not failed:  # the first lookup fails; the next account asks again
+            failed.append(platform)
+            raise TransientError("the Airflow connection socialaudit_mastodon could not be read (API_SERVER_ERROR); retried later")
+        return None  # not defined: the simulator's public Mastodon needs none
+
+    monkeypatch.setattr(pipeline, "load_credentials", lookup)
+    with Simulator(port=0, profiles=profiles, now=SIM_NOW) as sim:
+        env = _env(tmp_path, "creds", sim.url, schools)
+        ids = [s.id for s in schools]
+        with pytest.raises(TransientError, match=f"school {ids[0]}: mastodon .*socialaudit_mastodon could not be read") as caught:
+            pipeline.collect_schools(ids, W47, "run-c", env, final_attempt=False)
+        assert "\n" not in str(caught.value) and all(s not in str(caught.value) for s in ids[1:])
+        store = env.store()
+        first = {c.platform: c.status.value for c in store.collections_for(W47, ids[0])}
+        assert first["mastodon"] == "error" and first["rss"] == "ok"
+        for school_id in ids[1:]:
+            assert {c.status.value for c in store.collections_for(W47, school_id)} == {"ok"}
+        assert store.count_posts() > 0
+
+
 def test_a_later_page_failing_transiently_is_retried_and_its_kept_pages_stored(tmp_path, monkeypatch):
     """Review finding: a 503 on page 2 made the account "partly collected", which counts as collected, so
     the batch was never retried. The kept pages are stored, and a non-final attempt raises for a retry."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
+import pytest
+
 from collectors._base import CollectionResult
 from collectors._pool import Outcome
 from socialaudit.config import Account
@@ -64,40 +66,71 @@ def test_posts_the_database_refuses_cost_their_account_only(store):
 
 
 def test_credentials_found_are_read_once_a_batch_and_a_failed_lookup_is_tried_again(monkeypatch):
+    from collectors._base import TransientError
     from socialaudit import pipeline
 
-    answers = iter([None, {"token": "t1"}])  # the first lookup fails (Airflow's API did not answer)
     calls: list[tuple[str, str]] = []
 
     def lookup(platform: str, connection: str = "") -> dict | None:
         calls.append((platform, connection))
-        return next(answers)
+        if len(calls) == 1:  # Airflow's API did not answer
+            raise TransientError("the Airflow connection socialaudit_mastodon could not be read (API_SERVER_ERROR)")
+        return {"token": "t1"}
 
     monkeypatch.setattr(pipeline, "load_credentials", lookup)
     known = pipeline.BatchCredentials()
-    assert known.for_account(MASTODON) is None
-    assert known.for_account(MASTODON) == {"token": "t1"}
+    with pytest.raises(TransientError):
+        known.for_account(MASTODON)
+    assert known.for_account(MASTODON) == {"token": "t1"}  # a failed lookup is kept for nothing: asked again
     assert known.for_account(MASTODON) == {"token": "t1"}  # kept: no third lookup
     assert calls == [("mastodon", "")] * 2
 
 
-def test_a_connection_found_missing_several_times_in_a_row_is_not_looked_up_again_in_the_batch(monkeypatch):
+def test_a_connection_airflow_says_is_not_defined_is_not_looked_up_again_in_the_batch(monkeypatch):
     from socialaudit import pipeline
 
     calls: list[tuple[str, str]] = []
 
     def lookup(platform: str, connection: str = "") -> dict | None:
         calls.append((platform, connection))
-        return None  # not defined (or Airflow's API did not answer: the same answer)
+        return None  # Airflow answered "not defined"
 
     monkeypatch.setattr(pipeline, "load_credentials", lookup)
     known = pipeline.BatchCredentials()
     other = Account(platform="mastodon", handle="@holycross@mastodon.example", connection="socialaudit_other")
     assert [known.for_account(MASTODON) for _ in range(10)] == [None] * 10
-    assert calls == [("mastodon", "")] * pipeline.NOT_DEFINED_AFTER
+    assert calls == [("mastodon", "")]
     assert known.for_account(other) is None  # another connection is its own question
-    assert calls[-1] == ("mastodon", "socialaudit_other") and len(calls) == pipeline.NOT_DEFINED_AFTER + 1
-    assert pipeline.BatchCredentials().for_account(MASTODON) is None and len(calls) == pipeline.NOT_DEFINED_AFTER + 2
+    assert calls[-1] == ("mastodon", "socialaudit_other") and len(calls) == 2
+    assert pipeline.BatchCredentials().for_account(MASTODON) is None and len(calls) == 3  # another batch asks again
+
+
+def test_airflow_s_not_found_is_no_credentials_and_its_failure_is_transient(monkeypatch, tmp_path):
+    """Review finding: every exception of the lookup read as "not defined", so a failing API made the account
+    AUTH_FAILED ("did not accept the trust's credentials"), which is never retried."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError, ErrorType
+    from airflow.sdk.execution_time.comms import ErrorResponse
+
+    from collectors._base import TransientError, load_credentials
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    for name in ("SOCIALAUDIT_MASTODON_TOKEN", "AIRFLOW_CONN_SOCIALAUDIT_MASTODON"):
+        monkeypatch.delenv(name, raising=False)
+    assert load_credentials("mastodon") is None  # the real lookup: Airflow says it is not defined
+
+    def failing(conn_id: str):  # type: ignore[no-untyped-def]
+        raise AirflowRuntimeError(ErrorResponse(error=ErrorType.API_SERVER_ERROR, detail={"status_code": 503}))
+
+    monkeypatch.setattr(Connection, "get", classmethod(lambda cls, conn_id: failing(conn_id)))
+    with pytest.raises(TransientError, match="socialaudit_mastodon could not be read .API_SERVER_ERROR"):
+        load_credentials("mastodon")
+
+    def missing(conn_id: str):  # type: ignore[no-untyped-def]
+        raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined")
+
+    monkeypatch.setattr(Connection, "get", classmethod(lambda cls, conn_id: missing(conn_id)))
+    assert load_credentials("mastodon") is None
 
 
 def test_platforms_whose_collector_reads_no_credentials_are_not_looked_up(monkeypatch):

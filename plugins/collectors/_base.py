@@ -208,7 +208,9 @@ def credential_env(platform: str) -> str:
 def load_credentials(platform: str, connection_id: str = "") -> dict[str, Any] | None:
     """Credentials from the Airflow Connection ``socialaudit_<platform>`` or the CLI's env var.
 
-    Returns None when neither is set; a collector that needs credentials raises AuthError then.
+    Returns None when neither is set; a collector that needs credentials raises AuthError then. Raises
+    TransientError when Airflow could not say (its execution API answered with an error other than "not
+    found"): the account is then retried, not told its credentials were refused.
     """
     token = settings.platform_token(platform)
     if token:
@@ -218,8 +220,35 @@ def load_credentials(platform: str, connection_id: str = "") -> dict[str, Any] |
         return None
     try:
         from airflow.sdk import Connection
-
-        conn = Connection.get(conn_id)
-    except Exception:  # noqa: BLE001 - Airflow raises several unrelated types for "not defined"
+        from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError
+    except ImportError:
         return None
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+    except Exception as exc:  # noqa: BLE001 - the API failed (AirflowRuntimeError: a 5xx, a timeout...) or the comms did
+        error = getattr(getattr(exc, "error", None), "error", None) if isinstance(exc, AirflowRuntimeError) else None
+        kind = str(getattr(error, "value", error or ""))
+        raise TransientError(f"the Airflow connection {conn_id} could not be read "
+                             f"({kind or type(exc).__name__}); retried later") from None
     return {"token": conn.password or "", "login": conn.login or "", "extra": conn.extra_dejson}
+
+
+def parse_html(html: str) -> Any:
+    """``html`` parsed by BeautifulSoup's html.parser. The parser refuses some markup declarations outright
+    ("<p>a <![ b</p>" raises ParserRejectedMarkup, and one such item lost its whole feed): those are read again
+    as text. ValueError when even that fails, so the caller skips that one item and names it."""
+    from bs4 import BeautifulSoup
+    from bs4.exceptions import ParserRejectedMarkup
+
+    try:
+        return BeautifulSoup(html, "html.parser")
+    except ParserRejectedMarkup:
+        pass
+    try:
+        return BeautifulSoup(html.replace("<!", "&lt;!"), "html.parser")
+    except ParserRejectedMarkup as exc:
+        first = " ".join(str(exc).split())[:200]
+        raise ValueError(f"its HTML could not be read ({first})") from None
+

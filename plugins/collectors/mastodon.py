@@ -50,6 +50,7 @@ from collectors._base import (
     MalformedResponse,
     NullArchive,
     TransientError,
+    parse_html,
 )
 from collectors._http import HttpSession, Response
 from socialaudit.config import Account
@@ -291,9 +292,7 @@ def _plain_text_and_links(html: str) -> tuple[str, list[str]] | None:
 
 def _soup_text_and_links(html: str) -> tuple[str, list[str]]:
     """``html_text_and_links`` by BeautifulSoup, for any HTML."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
+    soup = parse_html(html)
     links: list[str] = []
     seen: set[str] = set()
     for anchor in soup.find_all("a", href=True):

@@ -42,6 +42,7 @@ from collectors._base import (
     MalformedResponse,
     NullArchive,
     UnsafeResponse,
+    parse_html,
 )
 from collectors._http import HttpSession
 from collectors._xml import UnsafeFeed as UnsafeFeed  # re-exported: the feed collectors' refusal
@@ -329,9 +330,7 @@ def _add_link(links: list[str], href: object, base: str) -> None:
 
 def _soup_text_media_links(html: str, base: str) -> tuple[str, list[Media], list[str]]:
     """``html_to_text_media_links`` by BeautifulSoup, for any HTML."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
+    soup = parse_html(html)
     for tag in soup(["script", "style"]):
         tag.decompose()
     media = [photo for photo in (_photo(img, base) for img in soup.find_all("img")) if photo is not None]

@@ -213,39 +213,26 @@ def checked_posts(config: TrustConfig, school: School, week: IsoWeek, store: Sto
     return posts_since, list(store.posts_for(school.id, posts_since, until + timedelta(days=1)))
 
 
-NOT_DEFINED_AFTER = 3  # lookups in a row finding no credentials, then the batch takes the connection as not defined
-
-
 @dataclass(slots=True)
 class BatchCredentials:
     """The credentials a batch reads, by platform and connection: each lookup is an Airflow Connection lookup, an
     execution-API request, and each request costs Airflow several milliseconds of CPU.
 
-    Credentials found are kept for the batch. Airflow answers a connection that is not defined and a request
-    that failed alike (no credentials), so a lookup that found none is tried again for the next account: one
-    failed request costs one account, not every account of the batch on that platform. After
-    ``NOT_DEFINED_AFTER`` lookups in a row found none, the connection is taken as not defined for the rest of
-    the batch (a public Mastodon instance needs none: every account of a 24-school batch asked again, about
-    a third of a run's execution-API requests). A platform whose collector reads none (``takes_credentials``:
-    website feeds, Bluesky) is never looked up."""
+    Credentials found are kept for the batch, and so is a connection Airflow says is not defined (a public
+    Mastodon instance needs none: every account of a 24-school batch asked again, about a third of a run's
+    execution-API requests). A lookup that failed (Airflow's API answered with another error) raises
+    TransientError and is kept for nothing: that account is retried, and the next account asks again. A
+    platform whose collector reads none (``takes_credentials``: website feeds, Bluesky) is never looked up."""
 
-    found: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    misses: dict[tuple[str, str], int] = field(default_factory=dict)
+    found: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
 
     def for_account(self, account: Account) -> dict[str, Any] | None:
         if not takes_credentials(account.platform):
             return None
         key = (account.platform, account.connection)
-        if key in self.found:
-            return self.found[key]
-        if self.misses.get(key, 0) >= NOT_DEFINED_AFTER:
-            return None
-        credentials = load_credentials(*key)
-        if credentials is None:
-            self.misses[key] = self.misses.get(key, 0) + 1
-        else:
-            self.found[key] = credentials
-        return credentials
+        if key not in self.found:
+            self.found[key] = load_credentials(*key)  # raises TransientError when Airflow could not say
+        return self.found[key]
 
 
 def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWeek, run_id: str,
@@ -262,8 +249,13 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
     known = BatchCredentials() if known is None else known
     part = _SchoolJobs(school_id=school.id, accounts=list(school.accounts), sessions=[], jobs=[], raw=archive)
     for account in school.accounts:
-        # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over.
-        credentials = known.for_account(account)
+        # Credentials are read here, on the task's thread (Airflow's Connection lookup), then handed over. A lookup
+        # that failed (Airflow's API, not a connection that is not defined) is that account's transient failure.
+        lookup_failed: TransientError | None = None
+        try:
+            credentials = known.for_account(account)
+        except TransientError as exc:
+            credentials, lookup_failed = None, exc
         if credentials is None and config.demo is not None:
             # The demo trust talks to the simulator, which accepts the demo tokens its config block lists.
             credentials = config.demo.credentials_for(account.platform)
@@ -277,7 +269,10 @@ def _school_jobs(config: TrustConfig, store: Store, school: School, week: IsoWee
 
         start = min(window[0], reach.get((account.platform, account.key), window[0]))
 
-        def run(account=account, session=session, collector=collector, credentials=credentials, start=start):  # type: ignore[no-untyped-def]
+        def run(account=account, session=session, collector=collector, credentials=credentials, start=start,  # type: ignore[no-untyped-def]
+                failed=lookup_failed):
+            if failed is not None:
+                raise failed
             return collector(account, school=school.id, session=session, since=start, until=window[1],
                              base_url=account.base_url or None, credentials=credentials,
                              archive=archive.for_account(account.platform, account.key))

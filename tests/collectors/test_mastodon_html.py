@@ -115,3 +115,9 @@ def test_deeply_nested_html_goes_to_beautifulsoup_and_many_links_are_kept_once()
     text, links = html_text_and_links(many)
     assert links == [f"https://e.example/{i}" for i in range(500)]
     assert _soup_text_and_links(many)[1] == links
+
+
+def test_markup_the_html_parser_refuses_is_read_as_text_not_lost():
+    """Review finding: ParserRejectedMarkup from html.parser ("<![" before an unknown word) was not caught."""
+    text, _links = html_text_and_links("<p>Well done <![ Ava</p><p>and <script>x</script> Noah</p>")
+    assert "Ava" in text and "Noah" in text

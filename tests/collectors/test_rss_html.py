@@ -87,3 +87,26 @@ def test_random_fragments_agree_with_beautifulsoup() -> None:
         fast += _simple_html(html) is not None
         _agree(html)
     assert fast > 300  # the fast path was exercised, not only BeautifulSoup
+
+
+@pytest.mark.parametrize("html", ["<p>a <![ b</p>", "<p>Well done <![if !supportLists]>Ava</p>", "x <!"])
+def test_markup_the_html_parser_refuses_is_read_as_text_not_lost(html):
+    """Review finding: BeautifulSoup's html.parser raises ParserRejectedMarkup on "<![" before an unknown word,
+    and one such item lost its whole feed."""
+    text, _media, _links = html_to_text_media_links(html, "https://st-aidans.example.sch.uk/")
+    assert "a" in text or "Ava" in text or "x" in text
+
+
+def test_a_feed_item_with_refused_markup_keeps_every_item():
+    from collectors._base import CollectionResult
+    from collectors.rss import parse_feed
+
+    items = "".join(f"<item><guid>g{k}</guid><link>https://st-aidans.example.sch.uk/{k}</link>"
+                    f"<pubDate>Mon, 16 Nov 2026 09:00:00 GMT</pubDate><title>Post {k}</title><description>{d}</description></item>"
+                    for k, d in enumerate(["Well done Year 4", "&lt;![CD&gt;x", "Harvest festival"]))
+    feed = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            f"<link>https://st-aidans.example.sch.uk/</link>{items}</channel></rss>")
+    result = CollectionResult()
+    posts, _next, _oldest = parse_feed(feed.encode(), feed_url="https://st-aidans.example.sch.uk/feed", account="a",
+                                       school="st-aidans", result=result)
+    assert [p.id for p in posts] == ["g0", "g1", "g2"] and "<![CD>x" in posts[1].text

@@ -41,7 +41,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
     is_url = args.account.startswith(("http://", "https://"))
     account = Account(platform=args.platform, handle="" if is_url else args.account, url=args.account if is_url else "",
                       base_url=args.base_url or "")
-    credentials = load_credentials(args.platform)
+    try:
+        credentials = load_credentials(args.platform)
+    except CollectorError as exc:  # Airflow could not say whether the connection exists
+        print(f"collect: {args.platform} {args.account}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     allow = list(args.allow)
     if args.config:
         allow += load_config(args.config).allowed_origins()
