@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from socialaudit import archive, pipeline
+from socialaudit.archive.bundle import package_digest
 from socialaudit.pipeline import Environment
 from socialaudit.weeks import IsoWeek
 from tests.conftest import write_demo_config
@@ -171,8 +172,10 @@ def test_a_run_folder_holds_what_auditors_need(copy: Environment) -> None:
     import hashlib
 
     from checks import _native
+
     for check in rules["checks"]:
         assert check["source_sha256"] == hashlib.sha256(_native.source_of(check["module"]).read_bytes()).hexdigest(), check
+    assert rules["checks_package_sha256"] == package_digest(_native.PLUGINS / "checks")
     assert manifest["rules_version"] == rules["version"]
     assert manifest["code_version"] == json.loads((run / "code.json").read_bytes())["commit"]
     assert manifest["state"] == "success" and manifest["run_id"] == run_id_for(WEEKS[2])
@@ -438,3 +441,22 @@ def test_a_run_whose_trust_report_did_not_finish_is_archived_as_incomplete(copy:
     assert not (run / "reports" / "trust.html").exists()
     assert sorted(p.name for p in (run / "reports" / "schools").iterdir()) == ["holy-cross.html", "st-aidans.html"]
     assert verify(copy).ok
+
+
+def test_the_rules_version_covers_the_checks_helpers_and_model(tmp_path: Path) -> None:
+    """Review finding: only each check's own module was hashed, so a new named_children model or a change to
+    ``_childnames.py`` left the rules' version as it was."""
+    from checks import _native
+
+    folder = tmp_path / "checks"
+    shutil.copytree(_native.PLUGINS / "checks", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = package_digest(folder)
+    assert before == package_digest(_native.PLUGINS / "checks")
+    for changed in ("_childnames.py", "data/name_model.json"):
+        path = folder / changed
+        original = path.read_bytes()
+        path.write_bytes(original + b" ")
+        assert package_digest(folder) != before, changed
+        path.write_bytes(original)
+    assert package_digest(folder) == before
+

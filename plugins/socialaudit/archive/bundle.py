@@ -61,8 +61,9 @@ def code_version(root: Path | None = None) -> dict[str, Any]:
 
 
 def rules_version(config: TrustConfig) -> dict[str, Any]:
-    """The rules a run applied: every check's name, clause, title and source hash, the settings it
-    resolved for the trust and each school, and ``version``, a hash of all of it."""
+    """The rules a run applied: every check's name, clause, title and source hash, a hash of the whole checks
+    package (helpers, model and tables), the settings it resolved for the trust and each school, and
+    ``version``, a hash of all of it."""
     import inspect
 
     from checks import _native
@@ -81,14 +82,25 @@ def rules_version(config: TrustConfig) -> dict[str, Any]:
                        "source_sha256": sha256(source) if source else "unknown",
                        "trust_settings": spec.resolve_settings(config, None)})
     base_source = Path(inspect.getfile(_base)).read_bytes()
+    package = Path(inspect.getfile(_base)).parent
     school_settings: dict[str, dict[str, Any]] = {}
     for school in config.schools:
         for spec in specs.values():
             resolved = spec.resolve_settings(config, school)
             if resolved != spec.resolve_settings(config, None):
                 school_settings.setdefault(school.id, {})[spec.name] = resolved
-    body = {"checks": checks, "registry_sha256": sha256(base_source), "school_settings": school_settings}
+    body = {"checks": checks, "registry_sha256": sha256(base_source), "checks_package_sha256": package_digest(package),
+            "school_settings": school_settings}
     return {"version": sha256(canonical_json(body)), **body}
+
+
+def package_digest(folder: Path) -> str:
+    """A hash of every source and data file of the checks package (``folder``): each check's own module is hashed
+    above, but a check's decisions also come from its helpers (``_childnames.py``, ``_personal.py``...) and its
+    shipped model and tables (``data/``), so the rules' version changes whenever any of them does."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and (p.suffix == ".py" or p.parent.name == "data")
+                   and "__pycache__" not in p.parts)
+    return sha256(canonical_json({str(p.relative_to(folder)): sha256(p.read_bytes()) for p in files}))
 
 
 def csv_cell(value: Any) -> Any:
