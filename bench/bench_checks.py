@@ -187,10 +187,13 @@ def one_core() -> tuple[str, set[int] | None]:
 
 def main(argv: list[str] | None = None) -> None:
     """Print posts per second for every registered check (``argv[0]``: how many posts)."""
-    if argv and not argv[0].isdigit():
+    try:
+        count = int(argv[0]) if argv else POSTS
+    except ValueError:
+        count = 0
+    if count < 1:
         print(f"usage: python bench/bench_checks.py [POSTS]  (POSTS: how many posts, a whole number; default {POSTS})")
         return
-    count = int(argv[0]) if argv else POSTS
     pinned, affinity = one_core()
     try:
         _run(count, pinned)

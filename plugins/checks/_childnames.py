@@ -917,12 +917,21 @@ def _punct(text: str, tok: Token, last: Token) -> tuple[str, str]:
 
 
 LABEL_WORD_ZIPF = 25  # Zipf x10: words at least this common in English (see _label_word)
+# The commonest Chinese, Korean and Vietnamese surnames, which are written before the given name ("Liu Yang",
+# "Park Ji-woo", "Pham Minh"): many are common words to wordfreq ("park", "song", "huang"), never labels.
+SURNAMES_WRITTEN_FIRST = frozenset("""wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo
+zheng liang xie song tang han feng deng cao peng zeng xiao tian dong yuan pan cai jiang yu du ye cheng wei su lu ding
+ren shen yao jin fu zhong wong chan cheung leung ho ng chow tsang lau kwok fong yip mak tam lam kim lee park choi jung
+jeong kang cho yoon yun jang lim oh seo shin kwon hwang ahn an yoo ryu hong jeon go moon son bae baek nguyen tran le
+pham hoang huynh phan vu vo dang bui do ngo duong ly""".split())
 
 
 def _label_word(low: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
     """A common English word that no child is given ("Shooters", "Goalkeeper", "Meet", "Wishing"): before a name
-    it is a label, not the name's first word ("Shooters Amara" is Amara alone, not a full name)."""
-    return zipf.get(low, 0) >= LABEL_WORD_ZIPF and not (given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0))
+    it is a label, not the name's first word ("Shooters Amara" is Amara alone, not a full name). A surname
+    written first ("Liu Yang") is no label."""
+    return zipf.get(low, 0) >= LABEL_WORD_ZIPF and low not in SURNAMES_WRITTEN_FIRST \
+        and not (given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0))
 
 
 def _cue_word(tok: Token, given: dict[str, int]) -> bool:
@@ -1114,9 +1123,10 @@ def child_names(read: Sequence[Segment], probs: Sequence[dict[int, float]], thre
 # followed by a space ("Ó Briain", "ap Iorwerth"; not the plain "O" of "Jack O Lantern" or "O Come").
 _PARTICLES = ("Ó|Ní|Nic|Mac|Mc|Uí|Ua|Ap|ap|Ab|ab|ferch|verch|De|de|Da|da|Di|di|Du|du|Dos|dos|Das|das|Del|del|Van|van|"
               "Von|von|der|den|ter|Le|le|La|la|bin|bint|ibn|Al|al|El|el")
-# Particles that begin a surname and are nobody's given name (not "Al", "Di", "Mac"...: those are): a mention that
-# starts with one is a surname alone ("Player of the match: Ní Bhriain"), not a given name and a surname.
-_SURNAME_FIRST = frozenset("ó ní nic mc uí ua ap ab de da dos das del van von le la bin ibn bint".split())
+# Particles that begin a surname and that no child in England and Wales was given (not "Van", "Le", "De", "Al",
+# "Mac"...: "Van Tran", "Le Roy Campbell"): a mention that starts with one is a surname alone ("Player of the
+# match: Ní Bhriain"), not a given name and a surname.
+_SURNAME_FIRST = frozenset("ó ní nic uí ua ap ab dos von bin ibn bint".split())  # none of them in given_names.tsv
 _PARTICLE_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES}) )+)([^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)")
 _LOWER_SURNAME = re.compile(rf" ((?:(?:{_PARTICLES.lower()}) )*)([^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?![\w'’\-])")
 LOWER_SURNAME_ZIPF = 25  # a plain lowercase word is a surname only when rarer than Zipf 2.5 ("okafor", not "netball")
