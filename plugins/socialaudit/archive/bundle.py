@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checks import _base
+from checks import _base, _native
 from checks.event_promotion import lookback_days as event_lookback
 from socialaudit import settings
 from socialaudit.archive.chain import ArchiveError, canonical_json, open_archive, sha256, utc_stamp
@@ -65,8 +65,6 @@ def rules_version(config: TrustConfig) -> dict[str, Any]:
     package (helpers, model and tables), the settings it resolved for the trust and each school, and
     ``version``, a hash of all of it."""
     import inspect
-
-    from checks import _native
 
     specs = _base.registry()
     checks = []
