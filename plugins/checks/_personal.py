@@ -296,8 +296,8 @@ def _home_before(lower: str, start: int) -> bool:
 def _sentence_end(lower: str, start: int) -> int:
     """Where the sentence holding ``start`` ends (a closing bracket's sentence counts as this one), at most 120
     characters on."""
-    ends = [k for k in (lower.find(c, start) for c in ".!?\n") if k >= 0]
-    return min([start + 120, *ends])
+    found = _SENTENCE_BREAK.search(lower, start, start + 120)  # not the dots of "sghk.example.sch.uk"
+    return found.start() if found else start + 120
 
 
 def _venue_beside(lower: str, start: int, end: int) -> bool:
@@ -329,17 +329,16 @@ def _said_to_be_the_schools(lower: str, start: int, end: int) -> bool:
     phone, not personal)"), and nearer the number than anything saying it is a person's ("his personal mobile",
     "Mrs Penrose's mobile", "text Mrs Penrose on ..."). A cue later in the sentence ("... if the school phone is
     engaged") or negated ("not the school phone") does not count."""
-    since = max(start - 80, _sentence_start(lower, start))
-    said = [(start - k.start(), "school") for k in _SCHOOL_MOBILE.finditer(lower, since, start)
-            if not lower.endswith(_NEGATED, 0, k.start())]
-    said += [(start - k.start(), "own") for k in _OWN_MOBILE.finditer(lower, since, start)]
+    def cues(lo: int, hi: int, after: bool) -> list[tuple[int, str]]:  # (distance from the number, whose)
+        return [(k.start() - end if after else start - k.start(), whose)
+                for whose, cue in (("school", _SCHOOL_MOBILE), ("own", _OWN_MOBILE))
+                for k in cue.finditer(lower, lo, hi)
+                if not (lower.endswith(_NEGATED, 0, k.start()) and (after or whose == "school"))]
+
+    said = cues(max(start - 80, _sentence_start(lower, start)), start, after=False)
     if lower[end:end + 3].lstrip().startswith("("):  # a bracket attached to the number: "07700 900620 (the ...)"
         close = lower.find(")", end)
-        until = min(end + 120, close + 1 if close >= 0 else len(lower))
-        said += [(k.start() - end, "school") for k in _SCHOOL_MOBILE.finditer(lower, end, until)
-                 if not lower.endswith(_NEGATED, 0, k.start())]
-        said += [(k.start() - end, "own") for k in _OWN_MOBILE.finditer(lower, end, until)
-                 if not lower.endswith(_NEGATED, 0, k.start())]
+        said += cues(end, min(end + 120, close + 1 if close >= 0 else len(lower)), after=True)
     if not said or min(said)[1] != "school":
         return False
     # the next sentence may take it back: "Trip phone: 07700 900432. Please note this is Mr Walsh's own mobile."

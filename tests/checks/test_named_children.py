@@ -665,6 +665,9 @@ def test_a_long_run_of_letters_after_a_name_is_read_in_linear_time():
     ("Her mum's number is 07700 900611, the school phone never answers.", "a personal mobile number"),
     ("Trip phone: 07700 900432. Please note this is Mr Walsh's own mobile, so only in an emergency.",
      "a personal mobile number"),
+    # the dots of a web address are no sentence's end: the sentence after it still takes the number back
+    ("Trip phone: 07700 900432 (details at trips.example.sch.uk). Please note this is Mr Walsh's own mobile.",
+     "a personal mobile number"),
 ])
 def test_whose_a_number_or_address_is_is_read_where_the_post_says_it(make_post, text, kind):
     findings = run([make_post(text=text)], school=OWN_SCHOOL).findings
