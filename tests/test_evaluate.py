@@ -64,10 +64,10 @@ def test_held_out_authors_measure_the_shipped_model_on_posts_it_never_saw():
     assert pooled["tp"] + pooled["fn"] == critical
     assert pooled["photo_tp"] + pooled["text_tp"] == pooled["tp"]
     # measured when the sets were added (bn-bq, 2026-12-07: 0.961 / 0.957; br-bu, added later that day: 0.965 / 0.927; all
-    # eight: 0.964 / 0.942; dy-ee and ef-em on the 21,580-post model: 0.952 / 0.941, all nineteen 0.960 / 0.941): a
-    # retrained model must not fall far below
+    # eight: 0.964 / 0.942; dy-ee and ef-em on the 21,580-post model: 0.952 / 0.941, all nineteen 0.960 / 0.941; fm, fn
+    # and all twenty-one on the 25,420-post model: 0.951 / 0.977 and 0.960 / 0.954): a retrained model must not fall far below
     assert pooled["tp"] / (pooled["tp"] + pooled["fp"]) >= 0.95
-    assert pooled["tp"] / (pooled["tp"] + pooled["fn"]) >= 0.93
+    assert pooled["tp"] / (pooled["tp"] + pooled["fn"]) >= 0.94
     # kept out of training: no held-out post is in the training folders
     held_ids = {json.loads(line)["id"] for path in HELD_OUT.glob("*.jsonl") for line in path.read_text(encoding="utf-8").splitlines()}
     trained = {json.loads(line)["id"] for path in AUTHORS.glob("*.jsonl") for line in path.read_text(encoding="utf-8").splitlines()}
@@ -138,6 +138,7 @@ def test_shared_ons_names_coverage():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not POSTS.exists(), reason="../shared/data school posts absent")
+@pytest.mark.timeout(1800)  # the whole build over 25,420 posts: 5 min on an idle core, over 10 min on a busy machine
 def test_rebuilding_the_model_gives_the_shipped_bytes():
     pytest.importorskip("sklearn")
     pytest.importorskip("wordfreq")
