@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -194,17 +195,24 @@ def _load_batch(path: str, output: str, seal: str, schools: tuple[str, ...]) -> 
     return config
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file renamed); an unwritable folder is no error."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _write_bytes(path: Path, data: bytes, accept: Callable[[Path], bool] | None = None) -> bool:
+    """Write ``data`` to ``path`` whole or not at all: a temporary file beside it (its own per process and
+    thread), renamed over it only when ``accept``, if given, accepts the temporary file. A folder that cannot
+    be written is no error. Whether it was written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
-        os.replace(tmp, path)
+        if accept is None or accept(tmp):
+            os.replace(tmp, path)
+            return True
     except OSError:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+        pass
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return False
 
 
 def _snapshot_key(path: str, data: bytes) -> str:
@@ -281,26 +289,14 @@ def _snapshot_bytes(config: TrustConfig) -> bytes:
 
 
 def _write_snapshot(snapshot: Path, config: TrustConfig) -> bool:
-    """Write atomically (a temporary file renamed); a folder that cannot be written only costs speed.
+    """Write atomically (:func:`_write_bytes`); a folder that cannot be written only costs speed.
     Whether it was written.
 
     Only a config that reads back equal is snapshotted: the checks' settings are free-form, and JSON
     has no infinity and no dates (``inf`` would come back as the default, a date as a string), so
     such a config is parsed from the YAML by every process instead of changing between them."""
-    import tempfile
-
-    payload = _snapshot_bytes(config)
-    try:
-        snapshot.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=snapshot.parent, suffix=".tmp", delete=False) as handle:
-            handle.write(payload)
-        if _read_snapshot(Path(handle.name), config.source, None) != config:
-            os.unlink(handle.name)
-            return False
-        os.replace(handle.name, snapshot)
-    except OSError:
-        return False
-    return True
+    return _write_bytes(snapshot, _snapshot_bytes(config),
+                        accept=lambda tmp: _read_snapshot(tmp, config.source, None) == config)
 
 
 def safe_run_id(run_id: str) -> str:
