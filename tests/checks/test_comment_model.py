@@ -6,6 +6,7 @@ Every comment here is fictional and written for these tests (none is from the tr
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -355,7 +356,8 @@ def test_evaluate_comments_prints_the_figures(capsys, tmp_path):
 
 def test_evaluate_comments_measures_the_further_authors_sets(tmp_path):
     """Every further author's set is measured by the command, apart from the school comments: false alarms on its
-    clear comments and the doxxing caught, each figure counted from the shipped model's readings."""
+    clear comments and each flagged category caught, each figure counted from the shipped model's readings, and
+    the set marked trained on exactly when the shipped model lists it."""
     import io
     import shutil
 
@@ -367,12 +369,44 @@ def test_evaluate_comments_measures_the_further_authors_sets(tmp_path):
     figures = ec.evaluate_comments(out, data=tmp_path)
     sets = sorted(ec.AUTHORS.glob("*.jsonl"))
     assert len(sets) >= 2
+    trained = set(model.load().meta.get("authors_trained_on", ()))
     for path in sets:
         got = figures[f"author {path.stem}"]
         rows = ec.school_comments(path)
         assert got["clear"] == sum(1 for r in rows if not r.flag) and got["tp"] + got["fn"] == sum(1 for r in rows if r.flag)
         assert got["fp"] == sum(1 for r in rows if not r.flag and read(r.text).category)
-        assert f"further author {path.stem} (never trained on): {got['fp']} of {got['clear']} clear" in out.getvalue()
+        said = "trained on: a training-set figure" if path.stem in trained else "never trained on"
+        line = next(x for x in out.getvalue().splitlines() if x.startswith(f"further author {path.stem} "))
+        assert line.startswith(f"further author {path.stem} ({said}): {got['fp']} of {got['clear']} clear")
+        for cat in {r.category for r in rows if r.flag}:
+            caught = sum(1 for r in rows if r.category == cat and read(r.text).category)
+            assert f"; {cat} caught {caught} of {sum(1 for r in rows if r.category == cat)} (named {cat} " in line
+
+
+@pytest.mark.parametrize("name", ["cg", "ch"])
+def test_a_bullying_set_is_one_authors_150_bullying_and_150_clear_comments(name):
+    """The bullying sets train the model, so every row is in the school comments' format with its own id prefix
+    (one author a file), 150 bullying breaches and 150 clear comments, and no text twice."""
+    rows = [json.loads(line) for line in (ROOT / "tests" / "data" / "comments_by_author" / f"{name}.jsonl")
+            .read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [f"{name}{k:04d}" for k in range(1, 301)]
+    flagged = [r for r in rows if r["label"] == "flag"]
+    assert len(flagged) == 150 and all(r["category"] == "bullying" and r["severity"] == "breach" for r in flagged)
+    assert all(r["label"] == "clear" and r["severity"] is None and r["category"].startswith("clear-")
+               for r in rows if r not in flagged)
+    assert len({r["text"] for r in rows}) == 300
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests" / "data").glob("comments_[bf]*/*.jsonl")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_comment_set_is_written_not_generated_from_templates(path):
+    """A set generated from templates repeats a few sentence shapes with names swapped (54-62% of its word 4-grams
+    unique in the named-children sets set aside on 2026-12-07); every comment set kept has 90% or more."""
+    grams = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = re.findall(r"\w+", json.loads(line)["text"].lower())
+        grams += [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    assert len(set(grams)) / len(grams) >= 0.9
 
 
 def test_evaluate_comments_measures_the_friendly_sets_and_says_which_were_trained_on(tmp_path):
