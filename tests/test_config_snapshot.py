@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from socialaudit.config import ConfigError, known_platforms, load_config
-from socialaudit.environment import SNAPSHOTS, Environment, _load_batch, _load_cached
+from socialaudit.environment import SNAPSHOTS, Environment, _load_batch, _load_cached, _write_bytes
 from tests.conftest import ROOT
 
 
@@ -284,3 +284,26 @@ def test_the_steps_after_the_batches_read_the_config_plan_sealed_and_the_archive
     [copy] = (env.output / SNAPSHOTS).glob("*.yaml")
     copy.write_bytes(planned + b"# forged\n")
     assert run.sealed_yaml() is None  # not the bytes the seal names
+
+
+def test_a_write_is_whole_or_nothing_and_leaves_no_temporary_file(tmp_path):
+    """Review findings: the atomic write must not leave its temporary file when the check of what was written
+    refuses it or raises, and must not write through a link planted where it writes (its name is its own)."""
+    target = tmp_path / "snap" / "config.jsonl"
+    assert _write_bytes(target, b"first\n") and target.read_bytes() == b"first\n"
+    assert not _write_bytes(target, b"second\n", accept=lambda tmp: tmp.read_bytes() == b"other\n")
+    assert target.read_bytes() == b"first\n"
+
+    def broken(tmp: Path) -> bool:
+        raise ValueError("a reader that fails")
+
+    with pytest.raises(ValueError):
+        _write_bytes(target, b"third\n", accept=broken)
+    assert target.read_bytes() == b"first\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["config.jsonl"]
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"untouched")
+    for pid_name in (f".config.jsonl.{os.getpid()}.tmp", ".config.jsonl.tmp"):  # the names an older version used
+        (target.parent / pid_name).symlink_to(victim)
+    assert _write_bytes(target, b"fourth\n") and target.read_bytes() == b"fourth\n"
+    assert victim.read_bytes() == b"untouched"

@@ -294,10 +294,10 @@ def _home_before(lower: str, start: int) -> bool:
 
 
 def _sentence_end(lower: str, start: int) -> int:
-    """Where the sentence holding ``start`` ends (a closing bracket's sentence counts as this one), at most 120
-    characters on."""
+    """Where the sentence holding ``start`` ends, just after its closing marks (a closing bracket's sentence counts
+    as this one), at most 120 characters on."""
     found = _SENTENCE_BREAK.search(lower, start, start + 120)  # not the dots of "sghk.example.sch.uk"
-    return found.start() if found else start + 120
+    return found.end() if found else start + 120
 
 
 def _venue_beside(lower: str, start: int, end: int) -> bool:
@@ -312,7 +312,11 @@ def _venue_beside(lower: str, start: int, end: int) -> bool:
     return _VENUE.search(lower, max(before, start - 200), start) is not None  # not "6 Church Row" itself
 
 
-_SENTENCE_BREAK = re.compile(r"[.!?](?=\s)|\n")  # not the dots of "sghk.example.sch.uk"
+# A sentence ends at its closing marks and any quote or bracket after them: an exclamation or question mark or an
+# ellipsis anywhere; full stops before a space ("... mobile.) It is ..."), or straight after a number's digits or a
+# closing bracket or quote and before a letter ("07700 900432.It is ..."); and at a line break. Not at the dots of
+# "sghk.example.sch.uk"
+_SENTENCE_BREAK = re.compile(r"[!?…]+[.!?…]*[\"'”’)\]]*|\.+[\"'”’)\]]*(?=\s)|(?<=[\d)\]\"'”’])\.+(?=[^\W\d_])|\n")
 
 
 def _sentence_start(lower: str, pos: int) -> int:

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import re
-import threading
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -196,22 +196,29 @@ def _load_batch(path: str, output: str, seal: str, schools: tuple[str, ...]) -> 
 
 
 def _write_bytes(path: Path, data: bytes, accept: Callable[[Path], bool] | None = None) -> bool:
-    """Write ``data`` to ``path`` whole or not at all: a temporary file beside it (its own per process and
-    thread), renamed over it only when ``accept``, if given, accepts the temporary file. A folder that cannot
-    be written is no error. Whether it was written."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    """Write ``data`` to ``path`` whole or not at all: a new temporary file beside it (``mkstemp``: a name of its
+    own, created exclusively, so no other process's file or planted link is written through), renamed over it
+    only when ``accept``, if given, accepts the temporary file. A folder that cannot be written is no error.
+    Whether it was written."""
+    tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = Path(name)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         if accept is None or accept(tmp):
             os.replace(tmp, path)
+            tmp = None
             return True
     except OSError:
         pass
-    try:
-        tmp.unlink(missing_ok=True)
-    except OSError:
-        pass
+    finally:
+        if tmp is not None:  # refused, failed, or accept raised: never left behind
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
     return False
 
 

@@ -668,6 +668,13 @@ def test_a_long_run_of_letters_after_a_name_is_read_in_linear_time():
     # the dots of a web address are no sentence's end: the sentence after it still takes the number back
     ("Trip phone: 07700 900432 (details at trips.example.sch.uk). Please note this is Mr Walsh's own mobile.",
      "a personal mobile number"),
+    # nor does a quote, a bracket, a missing space or an ellipsis hide the sentence that takes it back
+    ('Trip phone: 07700 900432." It is his own mobile.', "a personal mobile number"),
+    ("Trip phone: 07700 900432.) This is Mrs Penrose's personal mobile.", "a personal mobile number"),
+    ("Trip phone: 07700 900432.It is his own mobile.", "a personal mobile number"),
+    ("School trip phone 07700 900432 (the school's phone, not personal)!It is his own mobile.",
+     "a personal mobile number"),
+    ("The school phone on the trip is 07700 900432... It is his own mobile.", "a personal mobile number"),
 ])
 def test_whose_a_number_or_address_is_is_read_where_the_post_says_it(make_post, text, kind):
     findings = run([make_post(text=text)], school=OWN_SCHOOL).findings
@@ -677,6 +684,8 @@ def test_whose_a_number_or_address_is_is_read_where_the_post_says_it(make_post, 
 
 @pytest.mark.parametrize("text", [
     "Our pre-school can be reached on the setting's mobile 07700 900622 (this is not personal).",
+    "Trip phone (the school's): 07700 900432. Please note this number is the school's.",
+    "The school phone on the trip is 07700 900432... See you all there!",
     "Donations can be dropped at the school office, Fernley Primary, Mill Lane, Westbury NM4 2AB.",
     "Admissions office: 01632 960217, admissions@fernley.example.sch.uk, 14 Temple Lane, Northmoor NM4 9ZZ.",
     "Uniform is sold by the schoolwear shop at 14 Market Row, Northmoor.",
