@@ -429,6 +429,10 @@ class Model:
         self.bias: dict[str, float] = {k: float(v) for k, v in data["bias"].items()}
         self.weights: dict[str, dict[str, float]] = {k: dict(v) for k, v in data["weights"].items()}
         self.thresholds: dict[str, float] = {k: float(v) for k, v in data["thresholds"].items()}
+        # what each category head's score is compared with when the heads name the category of a flagged comment:
+        # its own offset, or else its threshold (a head that never flags alone still has one: "offsets")
+        self.offsets: dict[str, float] = {c: float(data.get("offsets", {}).get(c, self.thresholds.get(c, 0.0)))
+                                          for c in data["categories"]}
         self.categories: tuple[str, ...] = tuple(data["categories"])
         self.bigrams = bool(data.get("bigrams", False))
 
@@ -447,7 +451,8 @@ class Model:
         if flag < gate and not first:
             return Verdict(False, "", flag)
         scores = {c: self.score(c, feats) for c in self.categories}
-        category = max(self.categories, key=lambda c: (scores[c] - self.thresholds.get(c, 0.0), -self.categories.index(c)))
+        off = self.offsets
+        category = max(self.categories, key=lambda c: (scores[c] - off[c], -self.categories.index(c)))
         flagged = first or flag >= self.thresholds["flag"] or scores[category] >= self.thresholds.get(category, 99.0)
         if not flagged:
             return Verdict(False, "", flag)

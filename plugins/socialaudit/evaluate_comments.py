@@ -8,10 +8,12 @@ over labelled comments and the figures are printed (never the comments themselve
    precision and recall; false alarms by hard-negative kind; severity agreement. The shipped model
    was trained and its thresholds chosen on this set, so these are *training-set* figures; the
    honest, cross-validated ones come from ``scripts/train_comments.py`` (see docs/checks.md).
-2. **Further authors' sets** (``tests/data/comments_by_author``, never trained on): clear comments
-   flagged and doxxing caught; **friendly sets** (``tests/data/comments_friendly``, every comment clear,
-   most naming a pupil warmly): comments flagged, each set marked as trained on or not (the shipped
-   model lists the ones it was trained on; for those the figure is a training-set one).
+2. **Further authors' sets** (``tests/data/comments_by_author``): clear comments flagged and each flagged
+   category caught (doxxing in ``ca``-``cd``, bullying in ``cg`` and ``ch``), with the category named;
+   **friendly sets** (``tests/data/comments_friendly``, every comment clear, most naming a pupil warmly):
+   comments flagged. Each set is marked as trained on or not (the shipped model lists the ones it was trained
+   on; for those the figure is a training-set one, and ``scripts/train_comments.py`` with the set left out
+   gives the honest one).
 3. **Public sets' own test splits**, never trained on: HateXplain's ``test`` ids
    (``post_id_divisions.json``) and a seeded 10% of Davidson et al. (the training script holds the
    same 10% out): flag precision and recall, hate speech caught, normal posts flagged.
@@ -35,7 +37,7 @@ from checks._lexicon import DEFAULT_ALLOW, DEFAULT_ATTACKS, DEFAULT_THREATS, lex
 from socialaudit.config import PROJECT_ROOT
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-# Further authors' comments, never trained on: hard negatives and doxxing (the project's own data; its README)
+# Further authors' comments: hard negatives and doxxing, bullying and clear (the project's own data; its README)
 AUTHORS = PROJECT_ROOT / "tests" / "data" / "comments_by_author"
 # Friendly comments naming pupils, every one clear: false alarms (the project's own data; its README)
 FRIENDLY = PROJECT_ROOT / "tests" / "data" / "comments_friendly"
@@ -169,16 +171,20 @@ def evaluate_comments(out: TextIO, *, labelled: Path | None = None, data: Path =
     print(f"  overall: precision {s['precision']:.3f}, recall {s['recall']:.3f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})",
           file=out)
     print("  false alarms: " + (", ".join(f"{k} {v}" for k, v in s["false_alarms"].items()) or "none"), file=out)
+    meta = load().meta
+    authors_trained = set(meta.get("authors_trained_on", ()))
     for path in sorted(AUTHORS.glob("*.jsonl")) if labelled is None else ():
         a = school_figures(school_comments(path))
         figures[f"author {path.stem}"] = a
-        dox = a["categories"].get("doxxing", {"n": 0, "caught": 0})
         share = f" ({a['fp'] / a['clear']:.3f})" if a["clear"] else ""
-        print(f"further author {path.stem} (never trained on): {a['fp']} of {a['clear']} clear comments flagged"
-              f"{share}; doxxing caught {dox['caught']} of {dox['n']}"
+        caught = "".join(f"; {name} caught {c['caught']} of {c['n']} (named {name} {c['right']})"
+                         for name, c in a["categories"].items())
+        print(f"further author {path.stem} ("
+              + ("trained on: a training-set figure" if path.stem in authors_trained else "never trained on")
+              + f"): {a['fp']} of {a['clear']} clear comments flagged{share}{caught}"
               + (f"; false alarms: {', '.join(f'{k} {v}' for k, v in a['false_alarms'].items())}" if a["fp"] else ""),
               file=out)
-    trained = set(load().meta.get("friendly_trained_on", ()))
+    trained = set(meta.get("friendly_trained_on", ()))
     for path in sorted(FRIENDLY.glob("*.jsonl")) if labelled is None else ():
         f = school_figures(school_comments(path))
         figures[f"friendly {path.stem}"] = f

@@ -100,6 +100,8 @@ FLAGGED = [
     # caught by the shipped model, missed by one retrained with the bullying sets (taken back)
     ("Would love to give that schoolgirl a ride home 😉", "sexual", True),
     ("If my son gets another detention I'll smash the office up", "threat", True),
+    # an attack, not doxxing (a model retrained with the bullying sets named it doxxing)
+    ("Mr Brown should be sacked", "attack", False),
 ]
 
 
@@ -325,15 +327,51 @@ def test_the_model_ships_as_package_data_and_loads_without_sklearn_or_numpy():
     assert "plugins" not in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
 
 
+def test_a_category_heads_offset_apart_from_its_threshold_names_the_category():
+    """A model's ``offsets`` (a head that never flags by itself still has one) weigh each head's score when the
+    heads name a flagged comment's category; without them, each head's threshold does (main's models)."""
+    weights = {h: {} for h in ("flag", *model.CATEGORIES)}
+    weights["doxxing"] = {"w:miss": 3.0}
+    weights["attack"] = {"w:miss": 1.5}
+    data = {"categories": list(model.CATEGORIES), "weights": weights,
+            "bias": {"flag": 1.0, **{c: -1.0 for c in model.CATEGORIES}}, "thresholds": {"flag": 0.0}}
+    assert model.Model(data).verdict(["w:miss"]).category == "doxxing"
+    assert model.Model({**data, "offsets": {"doxxing": 2.0}}).verdict(["w:miss"]).category == "attack"
+    assert model.Model({**data, "thresholds": {"flag": 0.0, "doxxing": 2.0}}).verdict(["w:miss"]).category == "attack"
+    # an offset alone never flags: a head flags by itself only at its threshold
+    quiet = {**data, "bias": {"flag": -9.0, **{c: -1.0 for c in model.CATEGORIES}}}
+    assert not model.Model({**quiet, "offsets": {"doxxing": 0.0}}).verdict(["w:miss"]).flagged
+    assert model.Model({**quiet, "thresholds": {"flag": 0.0, "doxxing": 0.0, "gate": -99.0}}).verdict(["w:miss"]).flagged
+
+
+@pytest.mark.parametrize(("env", "said"), [
+    ({"AUTHOR_SET_WEIGHT": "cg=1,bogus"}, "AUTHOR_SET_WEIGHT: no such name: 'bogus'"),
+    ({"AUTHOR_SET_WEIGHT": "cgg=1"}, "AUTHOR_SET_WEIGHT: no such name: 'cgg'"),
+    ({"AUTHOR_SET_WEIGHT": "cg=heavy"}, "AUTHOR_SET_WEIGHT: 'cg=heavy' is not name=weight with a weight >= 0"),
+    ({"AUTHOR_SET_WEIGHT": "cg=-1"}, "AUTHOR_SET_WEIGHT: 'cg=-1' is not name=weight with a weight >= 0"),
+    ({"HEAD_POSITIVE_WEIGHT": "bulying=2"}, "HEAD_POSITIVE_WEIGHT: no such name: 'bulying'"),
+    ({"C": "two"}, "C: 'two' is not a number >= 0"),
+    ({"OFFSETS": "both"}, "OFFSETS: 'both' is not 'apart' or 'alone'"),
+    ({"INNER_REPEATS": "three"}, "INNER_REPEATS: 'three' is not a number >= 0"),
+])
+def test_a_bad_training_knob_is_one_line_not_a_traceback(env, said):
+    done = subprocess.run([sys.executable, "scripts/train_comments.py", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": "", **env})
+    assert done.returncode == 1 and done.stderr.startswith(said) and done.stderr.count("\n") == 1, done.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "school-comments" / "comments.jsonl").exists(), reason="../shared/data absent")
 def test_training_again_gives_the_same_bytes(tmp_path):
-    """Same data, same model: the shipped file is what ``scripts/train_comments.py`` writes."""
+    """Same data, same model: the shipped file is what ``scripts/train_comments.py`` writes; with ``--no-report``
+    it reports no cross-validated figure, since it ran none (it once printed recall 0.0 for every set)."""
     pytest.importorskip("sklearn")
     out = tmp_path / "model.json"
-    subprocess.run([sys.executable, "scripts/train_comments.py", "--out", str(out), "--no-report"], cwd=ROOT,
-                   check=True, capture_output=True, env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": ""})
+    done = subprocess.run([sys.executable, "scripts/train_comments.py", "--out", str(out), "--no-report"], cwd=ROOT,
+                          check=True, capture_output=True, env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": ""})
     assert out.read_bytes() == model.MODEL_PATH.read_bytes()
+    report = json.loads(done.stdout)
+    assert report["model"]["sha256"] and not [k for k in report if "nested" in k]
 
 
 @pytest.mark.skipif(not (SHARED / "ons-babynames" / "ons_babynames_ew_2022-2024.csv").exists(),
@@ -364,7 +402,8 @@ def test_evaluate_comments_prints_the_figures(capsys, tmp_path):
 
 def test_evaluate_comments_measures_the_further_authors_sets(tmp_path):
     """Every further author's set is measured by the command, apart from the school comments: false alarms on its
-    clear comments and the doxxing caught, each figure counted from the shipped model's readings."""
+    clear comments and each flagged category caught, each figure counted from the shipped model's readings, and
+    the set marked trained on exactly when the shipped model lists it."""
     import io
     import shutil
 
@@ -376,12 +415,18 @@ def test_evaluate_comments_measures_the_further_authors_sets(tmp_path):
     figures = ec.evaluate_comments(out, data=tmp_path)
     sets = sorted(ec.AUTHORS.glob("*.jsonl"))
     assert len(sets) >= 2
+    trained = set(model.load().meta.get("authors_trained_on", ()))
     for path in sets:
         got = figures[f"author {path.stem}"]
         rows = ec.school_comments(path)
         assert got["clear"] == sum(1 for r in rows if not r.flag) and got["tp"] + got["fn"] == sum(1 for r in rows if r.flag)
         assert got["fp"] == sum(1 for r in rows if not r.flag and read(r.text).category)
-        assert f"further author {path.stem} (never trained on): {got['fp']} of {got['clear']} clear" in out.getvalue()
+        said = "trained on: a training-set figure" if path.stem in trained else "never trained on"
+        line = next(x for x in out.getvalue().splitlines() if x.startswith(f"further author {path.stem} "))
+        assert line.startswith(f"further author {path.stem} ({said}): {got['fp']} of {got['clear']} clear")
+        for cat in {r.category for r in rows if r.flag}:
+            caught = sum(1 for r in rows if r.category == cat and read(r.text).category)
+            assert f"; {cat} caught {caught} of {sum(1 for r in rows if r.category == cat)} (named {cat} " in line
 
 
 def test_evaluate_comments_measures_the_friendly_sets_and_says_which_were_trained_on(tmp_path):
