@@ -510,6 +510,16 @@ def nested_cv(rows: list[dict], feats: list[list[str]], extra: tuple[list[dict],
     return pred
 
 
+def _picked_sets(parser: argparse.ArgumentParser, option: str, value: str, sets: dict[str, list[dict]]) -> set[str]:
+    """The set names an ``--authors`` or ``--friendly`` value picks: ``all``, ``none`` or a comma list; a name that is
+    not a set is one line of usage error."""
+    picked = (set(sets) if value == "all" else set() if value == "none"
+              else {n.strip() for n in value.split(",") if n.strip()})
+    if picked - set(sets):
+        parser.error(f"{option}: no such set: {', '.join(sorted(picked - set(sets)))} (sets: {', '.join(sets) or 'none'})")
+    return picked
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
@@ -537,11 +547,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--errors and --repeats report the nested cross-validation, which --no-report skips")
     data = Path(args.data)
     authors = author_sets()
-    picked = (set(authors) if args.authors == "all" else set() if args.authors == "none"
-              else {n.strip() for n in args.authors.split(",") if n.strip()})
-    if picked - set(authors):
-        parser.error(f"--authors: no such set: {', '.join(sorted(picked - set(authors)))} "
-                     f"(sets: {', '.join(authors) or 'none'})")
+    picked = _picked_sets(parser, "--authors", args.authors, authors)
+    friendly = friendly_sets()
+    chosen = _picked_sets(parser, "--friendly", args.friendly, friendly)
+    if not (data / "school-comments" / "comments.jsonl").is_file():
+        parser.error(f"--data: no school-comments/comments.jsonl in {data}")
     trained_authors = [n for n in authors if n in picked]
     if set(AUTHOR_SET_WEIGHT) - picked:  # a weight for a set not trained on would be ignored without a word
         parser.error(f"AUTHOR_SET_WEIGHT names a set not trained on: {', '.join(sorted(set(AUTHOR_SET_WEIGHT) - picked))}")
@@ -562,12 +572,6 @@ def main(argv: list[str] | None = None) -> int:
             if args.public_sample and args.public_sample < len(ptrain):
                 ptrain = random.Random(SEED).sample(ptrain, args.public_sample)
             extra = (extra[0] + ptrain, extra[1] + featurise(ptrain))
-    friendly = friendly_sets()
-    chosen = (set(friendly) if args.friendly == "all" else set() if args.friendly == "none"
-              else {n.strip() for n in args.friendly.split(",") if n.strip()})
-    if chosen - set(friendly):
-        parser.error(f"--friendly: no such set: {', '.join(sorted(chosen - set(friendly)))} "
-                     f"(sets: {', '.join(friendly) or 'none'})")
     trained_friendly = [n for n in friendly if n in chosen]
     for name in trained_friendly:
         extra = (extra[0] + friendly[name], extra[1] + featurise(friendly[name]))

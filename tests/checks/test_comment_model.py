@@ -510,3 +510,12 @@ def test_every_comment_set_is_written_not_generated_from_templates(path):
         words = re.findall(r"\w+", json.loads(line)["text"].lower())
         grams += [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
     assert len(set(grams)) / len(grams) >= 0.9
+
+
+@pytest.mark.parametrize(("option", "value"), [("--authors", "cg,bogus"), ("--friendly", "cz")])
+def test_a_set_name_that_is_no_set_is_one_usage_line(option, value):
+    """--authors and --friendly name sets by file; a misspelt one is refused before anything is read or trained."""
+    done = subprocess.run([sys.executable, "scripts/train_comments.py", option, value, "--data", "/nonexistent"],
+                          cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": ""})
+    assert done.returncode == 2 and f"{option}: no such set: {value.split(',')[-1]}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
