@@ -22,9 +22,9 @@ How a post is read:
 5. **Mentions**: adjacent capitalised words of one person ("Isla Pennington") make one mention; a
    mention with a given name and a surname is a full name.
 
-Everything the decision needs ships in ``checks/data/``: the weights (``name_model.json``) and two
-derived tables (``given_names.tsv`` from the ONS, ``word_zipf.tsv`` from wordfreq; see
-``checks/data/README.md`` for their licences). Nothing is read from ``../shared`` at run time.
+Everything the decision needs ships in ``checks/data/``: the weights (``name_model.json``), two derived
+tables (``given_names.tsv`` from the ONS, ``word_zipf.tsv`` from wordfreq) and the Welsh readings
+(``welsh_gloss.tsv``; see docs/checks.md for their licences). Nothing is read from ``../shared`` at run time.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from importlib import resources
 from itertools import repeat
 from typing import Any, ClassVar
 
+from checks import _welsh
 from checks._names import (
     _RELIGIOUS_CONTEXT,
     ADULT_TITLES,
@@ -403,11 +404,13 @@ class Model:
     candidates: dict[str, bool] = field(init=False, repr=False, compare=False)  # a cache: capitalised word -> is_candidate
     lower_candidates: frozenset[str] = field(init=False, repr=False, compare=False)  # lowercase words that may be names
     shared_tokens: dict[str, Token] = field(init=False, repr=False, compare=False)  # see tokenize
+    welsh_words: frozenset[str] = field(init=False, repr=False, compare=False)  # see _welsh.is_welsh
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "featurizer", Featurizer(self.given, self.zipf, self.weights))
         object.__setattr__(self, "candidates", {})
         object.__setattr__(self, "shared_tokens", {})
+        object.__setattr__(self, "welsh_words", _welsh.welsh_words(self.zipf))
         object.__setattr__(self, "lower_candidates", frozenset(
             w for w, g in self.given.items() if g >= self.lower_given_min and self.zipf.get(w, 0) < self.lower_zipf_max))
 
@@ -939,6 +942,18 @@ def _cue_word(tok: Token, given: dict[str, int]) -> bool:
     return tok.low in _FAMILIES and given.get(tok.low, 0) < 3
 
 
+def _as_english(tokens: list[Token], given: dict[str, int], zipf: dict[str, int]) -> list[Token]:
+    """A Welsh segment's tokens, each Welsh word read as its English word (``low``); text and offsets unchanged."""
+    read = _welsh.english_words([t.low for t in tokens], [t.shape != "lower" for t in tokens], given, zipf)
+    if not read:
+        return tokens
+    out = list(tokens)
+    for k, low in read.items():
+        t = tokens[k]
+        out[k] = Token(t.text, low, t.start, t.end, t.shape, t.initial, t.hashtag, t.possessive, t.tagcue)
+    return out
+
+
 def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContext | None = None) -> list[Segment]:
     """Tokens, candidates, exclusions and mentions with their feature groups, for each (where, text)
     segment of a post. Only the words that are not plain lowercase words are looked at one by one;
@@ -951,12 +966,20 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     pending: list[tuple[Segment, list[int], list[str]]] = []  # segments with candidates, where they are, the words
     words: set[str] = set()
     done: set[tuple[str, str]] = set()
+    parts: list[tuple[str, str, list[Token]]] = []
     for where, raw in segments:
         if not raw or (where, raw) in done:
             continue  # three photos with the same alt text are read once
         done.add((where, raw))
         text = raw if raw.isascii() else clean(raw)
-        tokens = tokenize(text, keep, model.shared_tokens)
+        parts.append((where, text, tokenize(text, keep, model.shared_tokens)))
+    if len(parts) == 1:
+        all_lows = [t.low for t in parts[0][2]]
+    else:
+        all_lows = [t.low for part in parts for t in part[2]]
+    if _welsh.is_welsh(all_lows, model.welsh_words, zipf):  # a Welsh post: its Welsh words read as English ones (see checks/_welsh.py)
+        parts = [(where, text, _as_english(tokens, given, zipf)) for where, text, tokens in parts]
+    for where, text, tokens in parts:
         n = len(tokens)
         lows = [t.low for t in tokens]
         words.update(lows)

@@ -123,6 +123,8 @@ FAMOUS = tuple(
     saint george|saint patrick|saint andrew|saint david|st george|st patrick|st andrew|st david|
     st nicholas|saint nicholas|st francis|st bernadette|st teresa|st john bosco|st lucy|st valentine|
     father christmas|santa claus|saint nick|baby jesus|mother mary|virgin mary|three wise men|
+    hedd wyn|dafydd iwan|owain glyndŵr|owain glyndwr|owain lawgoch|llywelyn ein llyw olaf|llywelyn fawr|
+    betsi cadwaladr|dylan thomas|gareth bale|sali mali|tomos tanc|jac y jwc|barti ddu|santes dwynwen|
     king herod|pontius pilate|john the baptist|doubting thomas|good samaritan|prodigal son""".replace("\n", " ").split("|")
     if phrase.strip()
 )

@@ -29,7 +29,7 @@ from socialaudit import settings
 
 PLUGINS = Path(__file__).resolve().parents[1]
 FORMAT = "1"  # the build's layout; a new layout gets new digests
-COMPILED = ("checks._names", "checks._childnames", "checks._personal", "checks.named_children")
+COMPILED = ("checks._names", "checks._welsh", "checks._childnames", "checks._personal", "checks.named_children")
 # the compiled modules and every module of ours they import, directly or not (tests/checks/test_native.py)
 DEPENDS = (*COMPILED, "checks", "checks._base", "checks._native", "socialaudit", "socialaudit.config", "socialaudit.errors",
            "socialaudit.models", "socialaudit.settings", "socialaudit.weeks")

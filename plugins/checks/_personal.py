@@ -65,18 +65,30 @@ _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)
 _PHONE_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)\s?44[\s.-]?(?:\(0\)[\s.-]?)?7|\(?07)(?:[\s.)-]{0,2}\d){9}(?!\d)")
 _PHONE_LAND = re.compile(r"(?<![\d+])(?:\+44\s?\(?0?\)?\s?|\(?0)(?:1\d{2,4}|2\d|3\d{2}|8\d{2})\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\d)")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
-_ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|"
-                      r"Way|Crescent|Grove|Gardens|Terrace|Place|Court|Walk|Mews|Rise|View|Row|Square|Hill|Park)\b")
+_ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|"
+                      r"Way|Crescent|Grove|Gardens|Terrace|Place|Court|Walk|Mews|Rise|View|Row|Square|Hill|Park)\b"
+                      # Welsh: the street's kind comes first ("12 Heol Pantycelyn", "23 Ffordd y Môr", "4 Lôn y Felin")
+                      r"|(?:Heol|Stryd|Ffordd|Lôn|Maes|Rhodfa|Cilgant|Teras|Clos|Llys|Stad|Ystad|Gerddi)\s+(?:(?:y|yr)\s+)?"
+                      r"[A-ZÂÊÎÔÛŴŶ][^\W\d_]+)")
 _DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
-                   r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
+                   r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|"
+                   r"Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr)[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
 # "born between 1 September 2023 and 31 August 2024", "born on or after 1 September 2022": a year group
 _COHORT = re.compile(r"\s+(?:between\b[^.!?\n]{1,40}?\band\b|on or (?:after|before)\b)")
-_BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date)\b")
+_BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date"
+                    r"|dyddiad geni|g?anwyd|pen-?blwydd)\b"  # Welsh: date of birth, born, birthday
+                    r"|(?<![.\w])g\.(?=\s?\d)")  # "(g. 17/11/2011)": Welsh for "b."; not "e.g. 5"
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
                     r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue|trust|supplier|"
                     r"schoolwear|ltd|limited|fair|fete|concert|service|festival|disco|fixture|open\s+(?:morning|evening|day)|"
-                    r"coffee\s+morning|performance|parade)\b")
+                    r"coffee\s+morning|performance|parade"
+                    # Welsh, with the mutated first letters ("yng Nghapel Bethel"): hall, school, church, chapel, centre,
+                    # library, office, club, hotel, pub, cafe, shop, theatre, museum, hospital, station, pool, concert,
+                    # fair, service, festival
+                    r"|neuadd|ysgol|eglwys|(?:c|g|ngh|ch)(?:apel|anolfan|lwb|yngerdd)|l?lyfrgell|swyddfa|g?westy"
+                    r"|(?:t|d|nh|th)afarn|caffi|siop|theatr|amgueddfa|ysbyty|g?orsaf|(?:p|b|mh)wll|eisteddfod|ffair"
+                    r"|g?wasanaeth|g?ŵyl)\b")
 _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|flat)\b|\b\w+['’]s\s+(?:house|home)\b"
                    r"|\bdrop(?:ped)?\s+(?:(?:it|them|off)\s+)?(?:at|to)\b(?!\s+(?:the\s+|our\s+)?(?:school|office|reception|main|front)\b)|\bdrop-off\s+is\s+at\b|\bblue door\b"
                    r"|\b(?:i|we|she|he|they)\s+(?:now\s+)?live\s+at\b|\blives\s+at\b"
@@ -278,7 +290,8 @@ def _found_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> lis
 def _may_say_birth(lower: str) -> bool:
     """Whether ``_BIRTH`` can match: every spelling of it holds one of these (a few substring searches
     are much cheaper than the pattern's scan of a text that says none of them)."""
-    return "born" in lower or "birth" in lower or "dob" in lower or "d.o" in lower or "do." in lower
+    return "born" in lower or "birth" in lower or "dob" in lower or "d.o" in lower or "do." in lower \
+        or "geni" in lower or "anwyd" in lower or "blwydd" in lower or "g." in lower
 
 
 def might_be_personal(text: str) -> bool:
