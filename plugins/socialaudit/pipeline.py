@@ -14,6 +14,7 @@ reads the store and that folder only, and opens no connection.
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -552,10 +553,12 @@ def audit_schools(item: Mapping[str, Any], env: Environment | None = None, *, fi
 
 
 def deliver_school(school_id: str, week: IsoWeek, run_id: str, env: Environment | None = None, *,
-                   resend: bool = False, conn_id: str = delivery.CONN_ID, smtp: bool | None = None) -> delivery.Delivery:
+                   resend: bool = False, conn_id: str = delivery.CONN_ID, smtp: bool | None = None,
+                   session: delivery.SmtpSession | None = None) -> delivery.Delivery:
     """Deliver one school's outbox email for the week (rendering it first if the outbox lacks it).
 
-    ``smtp``: whether the SMTP connection exists, when the caller has looked (``deliver_schools``)."""
+    ``smtp``: whether the SMTP connection exists, when the caller has looked (``deliver_schools``).
+    ``session``: the batch's SMTP connection, when the caller sends several (None: one for this email)."""
     env = env or Environment.from_env()
     path = mail.outbox_path(env.output / "outbox" / str(week), school_id)
     if not path.is_file():
@@ -563,21 +566,37 @@ def deliver_school(school_id: str, week: IsoWeek, run_id: str, env: Environment 
     # without SMTP nothing is sent: the headers decide (recipients, Message-ID)
     message = delivery.read_eml(path, headers_only=smtp is False)
     return delivery.deliver(message, week=week, school=school_id, store=env.store(), run_id=run_id,
-                            resend=resend, conn_id=conn_id, smtp=smtp)
+                            resend=resend, conn_id=conn_id, smtp=smtp, session=session)
 
 
 def deliver_schools(rendered: Sequence[Mapping[str, Any]], env: Environment | None = None, *,
                     conn_id: str = delivery.CONN_ID) -> list[dict[str, Any]]:
     """The deliver step for a batch: each rendered school's email (``deliver_school``), each entry returned with
-    its ``delivery``. The SMTP connection is looked up once for the batch: each look is an Airflow Connection
-    lookup (an execution-API request), and was made once per school."""
+    its ``delivery``. The SMTP connection is looked up once for the batch (each look is an Airflow Connection
+    lookup, an execution-API request) and opened once for it (``delivery.SmtpSession``), not once per email.
+
+    A school whose email the server did not accept does not stop the others; after the whole batch,
+    ``delivery.DeliveryFailed`` names each such school and why, so Airflow retries the task, and the retry sends
+    only what was not recorded as sent."""
     if not rendered:
         return []
     env = env or Environment.from_env()
     smtp = delivery.smtp_configured(conn_id)
-    return [{**r, "delivery": deliver_school(str(r["school"]), IsoWeek.parse(str(r["week"])), str(r["run_id"]), env,
-                                             conn_id=conn_id, smtp=smtp).to_dict()}
-            for r in rendered]
+    out: list[dict[str, Any]] = []
+    failures: dict[str, BaseException] = {}
+    with delivery.SmtpSession(conn_id) as session:
+        for r in rendered:
+            school = str(r["school"])
+            try:
+                done = deliver_school(school, IsoWeek.parse(str(r["week"])), str(r["run_id"]), env,
+                                      conn_id=conn_id, smtp=smtp, session=session)
+            except (OSError, smtplib.SMTPException) as exc:  # not accepted: this school only
+                failures[school] = exc
+                continue
+            out.append({**r, "delivery": done.to_dict()})
+    if failures:
+        raise delivery.DeliveryFailed(failures, sent=len(out))
+    return out
 
 
 def trust_report(week: IsoWeek, run_id: str, rendered: Iterable[Any], env: Environment | None = None, *,

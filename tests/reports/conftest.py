@@ -155,6 +155,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    peer: Any = None  # the client's (host, port): one per connection
 
     @property
     def message(self) -> EmailMessage:
@@ -164,11 +165,56 @@ class Received:
 
 
 class _Sink:
+    """What the server accepted, and the connections it saw (``connections``: one EHLO/HELO each). A test may
+    make it refuse recipients (``refuse``: address -> reply), end a connection after ``messages_per_connection``
+    messages, at the next MAIL: by closing it without a word (``drop="close"``) or with a 421 reply, or stop
+    listening after ``stop_listening_after`` messages in all."""
+
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.connections: list[Any] = []
+        self.refuse: dict[str, str] = {}
+        self.messages_per_connection = 0  # 0: no limit
+        self.drop = "close"
+        self.stop_listening_after = 0  # > 0: after that many messages, no new connection is accepted
+        self.controller: Any = None
+        self._count: dict[Any, int] = {}
+
+    async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:  # noqa: N802 - aiosmtpd's hook name
+        self.connections.append(session.peer)
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,  # noqa: N802 - aiosmtpd's hook name
+                          responses: list[str]) -> list[str]:
+        self.connections.append(session.peer)
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 - aiosmtpd's hook name
+                          mail_options: list[str]) -> str:
+        if self.messages_per_connection and self._count.get(session.peer, 0) >= self.messages_per_connection:
+            if self.drop == "421":
+                return "421 4.7.0 Too many messages on this connection, closing"
+            server.transport.abort()  # gone without a reply, as a server restarting would
+            return "250 OK"  # never reaches the client
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 - aiosmtpd's hook name
+                          rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content,
+                                      session.peer))
+        self._count[session.peer] = self._count.get(session.peer, 0) + 1
+        if self.stop_listening_after and len(self.received) >= self.stop_listening_after:
+            self.controller.server.close()  # stops listening; the open connection stays until dropped
         return "250 Message accepted for delivery"
 
 
@@ -187,6 +233,7 @@ def smtp_server() -> Iterator[Any]:
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
     controller.start()
     sink.port = controller.port  # type: ignore[attr-defined]
+    sink.controller = controller
     yield sink
     controller.stop()
 

@@ -101,6 +101,7 @@ def test_the_cli_sends_every_school_once(demo_week, smtp_connection, capsys):
     assert sorted(r for r in received if r.startswith("head@")) == heads
     assert "safeguarding@st-hildas.example.sch.uk" in received
     assert len(received) == len(set(received))
+    assert len(smtp_connection.connections) == 1  # one connection for the whole send; the second opened none
 
 
 def test_unknown_school_is_a_one_line_usage_error(demo_week, capsys):

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from socialaudit.cli._common import EXIT_FAILED
-from socialaudit.delivery import smtp_configured
+from socialaudit.delivery import SmtpSession, smtp_configured
 from socialaudit.errors import UsageError
 from socialaudit.pipeline import Environment, deliver_school, safe_run_id
 from socialaudit.weeks import IsoWeek
@@ -28,20 +28,21 @@ def cmd_send(args: argparse.Namespace) -> int:
     run_id = safe_run_id(f"cli_send_{week}")
     failed = 0
     smtp = smtp_configured()  # once, not once per school
-    for school in schools:
-        try:
-            result = deliver_school(school, week, run_id, env, resend=args.resend, smtp=smtp)
-        except (OSError, smtplib.SMTPException) as exc:
-            print(f"send: school {school!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        where = {"smtp": "sent to " + ", ".join(result.sent),
-                 "outbox": "no SMTP connection 'smtp_default': left in the outbox, nothing sent",
-                 "skipped": "already delivered to " + ", ".join(result.already) + " (use --resend to send again)"}
-        print(f"{week} {school}: {where[result.transport]}")
-        if result.refused:
-            print(f"send: school {school!r}: refused by the server: {result.refused}", file=sys.stderr)
-            failed += 1
+    with SmtpSession() as session:  # one SMTP connection for every school, opened at the first email
+        for school in schools:
+            try:
+                result = deliver_school(school, week, run_id, env, resend=args.resend, smtp=smtp, session=session)
+            except (OSError, smtplib.SMTPException) as exc:
+                print(f"send: school {school!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            where = {"smtp": "sent to " + ", ".join(result.sent),
+                     "outbox": "no SMTP connection 'smtp_default': left in the outbox, nothing sent",
+                     "skipped": "already delivered to " + ", ".join(result.already) + " (use --resend to send again)"}
+            print(f"{week} {school}: {where[result.transport]}")
+            if result.refused:
+                print(f"send: school {school!r}: refused by the server: {result.refused}", file=sys.stderr)
+                failed += 1
     return EXIT_FAILED if failed else 0
 
 
