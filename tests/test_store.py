@@ -112,6 +112,23 @@ def test_upsert_keeps_first_run_and_moves_last_run(store, make_post):
     assert (row.first_run, row.last_run) == ("first", "second")
 
 
+def test_every_upsert_moves_every_column_but_the_key_and_first_run(store, make_post):
+    """The upsert statement is built once per dialect and table and shared: each later upsert, from this Store
+    or another on the same database, still updates every other column and keeps first_run."""
+    from sqlalchemy import select
+
+    from socialaudit.store import Store, posts
+
+    other = Store(store.url, engine=store.engine)
+    for n, (writer, text) in enumerate([(store, "First text."), (other, "Edited once."), (store, "Edited twice.")]):
+        writer.upsert_posts([make_post(id="1", text=text, url=f"https://example.sch.uk/news/{n}/")], run_id=f"run{n}")
+    with store.engine.connect() as conn:
+        row = conn.execute(select(posts.c.first_run, posts.c.last_run, posts.c.url)).one()
+    assert (row.first_run, row.last_run, row.url) == ("run0", "run2", "https://example.sch.uk/news/2/")
+    start, end = W47.bounds()
+    assert [p.text for p in other.posts_for("st-aidans", start, end)] == ["Edited twice."]
+
+
 def test_findings_between_ordered_by_week_school_check_and_position(store):
     other = CheckResult(check="a_first_check", policy="4.1", school="st-aidans", status=Status.WARN, summary="s",
                         findings=(Finding(check="a_first_check", severity=Severity.WARNING, status=Status.WARN,

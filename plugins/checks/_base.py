@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -180,10 +181,32 @@ def context_for(name: str, school: School, *, week: IsoWeek, config: TrustConfig
 
 def registry() -> dict[str, CheckSpec]:
     """Every check, discovered from the non-underscore modules of the ``checks`` package."""
+    _discover()
+    return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].policy, item[0])))
+
+
+_discovered: tuple[tuple[str, int], ...] | None = None  # the package's folders and their mtimes when last listed
+
+
+def _discover() -> None:
+    """Import every non-underscore module of the ``checks`` package (importing one registers its check). The
+    folders are listed again only when one changed (a module added or removed changes its folder's mtime):
+    a run asked for the registry about five times a school, and each listing read the folder from disk."""
+    global _discovered
+    stamps = tuple((folder, _mtime(folder)) for folder in checks.__path__)
+    if stamps == _discovered:
+        return
     for module in pkgutil.iter_modules(checks.__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"checks.{module.name}")
-    return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].policy, item[0])))
+    _discovered = stamps
+
+
+def _mtime(folder: str) -> int:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return -1
 
 
 def validate_settings(config: TrustConfig) -> None:

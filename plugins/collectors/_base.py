@@ -41,9 +41,11 @@ in messages carry no query string (where API keys travel).
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import collectors
@@ -181,7 +183,22 @@ Collector = Callable[..., CollectionResult]
 
 
 def platforms() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(collectors.__path__) if not m.name.startswith("_"))
+    """The platform modules: the non-underscore modules of the ``collectors`` package. Listed again only when
+    one of its folders changed (a module added or removed changes its folder's mtime): a run asked for every
+    account, and each listing read the folder from disk."""
+    stamps = []
+    for folder in collectors.__path__:
+        try:
+            stamps.append((folder, os.stat(folder).st_mtime_ns))
+        except OSError:
+            stamps.append((folder, -1))
+    return list(_platforms_in(tuple(stamps)))
+
+
+@lru_cache(maxsize=8)
+def _platforms_in(stamps: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    folders = [folder for folder, _mtime in stamps]
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(folders) if not m.name.startswith("_")))
 
 
 def get_collector(platform: str) -> Collector:
