@@ -27,9 +27,10 @@ connection at the first message that needs it and send every school's message on
 connect, EHLO, STARTTLS and login per email. A message is still recorded only once the server
 accepted it, and a refusal stays with its school: a server refusing every recipient of one school
 (smtplib resets the transaction) does not stop the next. A connection the server drops mid-batch
-(it closes, or answers 421) is opened again once for the message that found it dropped; if that
-fails too, or the connection cannot be opened at all, that school fails, and so does each school
-after it without connecting again (``SmtpUnavailable``). The schools sent before stay recorded.
+(it closes, or answers 421) is opened again once for the message that found it dropped (lost after
+the server took the message but before it answered, that is the at-least-once edge above: the copy
+carries the same Message-ID); if that fails too, or the connection cannot be opened at all, that
+school fails, and so does each school after it without connecting again (``SmtpUnavailable``). The schools sent before stay recorded.
 ``pipeline.deliver_schools`` raises ``DeliveryFailed`` after the whole batch, naming each school not
 sent and why, so Airflow retries the task and the retry sends only what is missing.
 """
