@@ -267,8 +267,8 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
             tokens[k] = Token(word, low, start, pos, "cap", not inside and _starts_sentence(text, start))
             continue
         got = _hashtag(word, start) if word[0] == "#" else _tokens_of(text, word, start, keep, shared)
-        tokens[k] = got[0]
-        if len(got) > 1:
+        tokens[k] = got[0] if got else None
+        if len(got) != 1:  # several words ("#WellDoneAva"), or none ("#Ŵŵ": no word the splitter keeps)
             splits.append((k, got))
     for k, got in reversed(splits):
         tokens[k:k + 1] = got
@@ -944,7 +944,8 @@ def _cue_word(tok: Token, given: dict[str, int]) -> bool:
 
 def _as_english(tokens: list[Token], given: dict[str, int], zipf: dict[str, int]) -> list[Token]:
     """A Welsh segment's tokens, each Welsh word read as its English word (``low``); text and offsets unchanged."""
-    read = _welsh.english_words([t.low for t in tokens], [t.shape != "lower" for t in tokens], given, zipf)
+    read = _welsh.english_words([t.low for t in tokens], [t.shape != "lower" for t in tokens], [t.initial for t in tokens],
+                                given, zipf)
     if not read:
         return tokens
     out = list(tokens)
@@ -977,8 +978,9 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
         all_lows = [t.low for t in parts[0][2]]
     else:
         all_lows = [t.low for part in parts for t in part[2]]
-    if _welsh.is_welsh(all_lows, model.welsh_words, zipf):  # a Welsh post: its Welsh words read as English ones (see checks/_welsh.py)
-        parts = [(where, text, _as_english(tokens, given, zipf)) for where, text, tokens in parts]
+    if not model.welsh_words.isdisjoint(all_lows) and _welsh.is_welsh(
+            all_lows, [t.shape != "lower" for part in parts for t in part[2]], given, zipf):
+        parts = [(where, text, _as_english(tokens, given, zipf)) for where, text, tokens in parts]  # see checks/_welsh.py
     for where, text, tokens in parts:
         n = len(tokens)
         lows = [t.low for t in tokens]

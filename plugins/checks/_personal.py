@@ -68,16 +68,18 @@ _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 _ADDRESS = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+(?:(?:[A-Z][a-z]+\s+){1,3}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|"
                       r"Way|Crescent|Grove|Gardens|Terrace|Place|Court|Walk|Mews|Rise|View|Row|Square|Hill|Park)\b"
                       # Welsh: the street's kind comes first ("12 Heol Pantycelyn", "23 Ffordd y Môr", "4 Lôn y Felin")
-                      r"|(?:Heol|Stryd|Ffordd|Lôn|Maes|Rhodfa|Cilgant|Teras|Clos|Llys|Stad|Ystad|Gerddi)\s+(?:(?:y|yr)\s+)?"
+                      r"|(?:Heol|Stryd|Ffordd|Lôn|Lon|Maes|Rhodfa|Cilgant|Teras|Clos|Llys|Stad|Ystad|Gerddi)(?:\s+(?:y|yr)\s+|-(?:y|yr)-|\s+)"
                       r"[A-ZÂÊÎÔÛŴŶ][^\W\d_]+)")
-_DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
-                   r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|"
-                   r"Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr)[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
+_DATE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th|af|il|ydd|edd|ed|fed|eg|ain)?\s+"
+                   r"(?:of\s+|o\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+                   # Welsh months, and their forms after "o" ("3ydd o Fai 2015")
+                   r"|Ionawr|Chwefror|[MF]awrth|Ebrill|[MF]ai|[MF]ehefin|G?orffennaf|Awst|[MF]edi|Hydref|[TD]achwedd|R(?:h)?agfyr)"
+                   r"[a-z]*\.?,?\s+(?:19|20)\d{2})\b", re.I)
 # "born between 1 September 2023 and 31 August 2024", "born on or after 1 September 2022": a year group
 _COHORT = re.compile(r"\s+(?:between\b[^.!?\n]{1,40}?\band\b|on or (?:after|before)\b)")
 _BIRTH = re.compile(r"\b(?:born|d\.?o\.?b\.?|date of birth|birthday|birth date"
-                    r"|dyddiad geni|g?anwyd|pen-?blwydd)\b"  # Welsh: date of birth, born, birthday
-                    r"|(?<![.\w])g\.(?=\s?\d)")  # "(g. 17/11/2011)": Welsh for "b."; not "e.g. 5"
+                    r"|geni|g?anwyd|ganed|pen-?blwydd)\b"  # Welsh: birth ("dyddiad geni", "ei geni"), born, birthday
+                    r"|(?<![.\w])(?<!\d )g\.(?=\s?\d)")  # "(g. 17/11/2011)": Welsh for "b."; not "e.g. 5", "200 g. 50 ml"
 _VENUE = re.compile(r"\b(?:school|academy|church|parish|hall|office|reception|venue|centre|center|college|"
                     r"library|museum|cathedral|chapel|club|stadium|leisure|admissions|enquiries|nursery|surgery|"
                     r"hospital|baths|pool|station|shop|store|cafe|pub|hotel|mosque|gurdwara|temple|synagogue|trust|supplier|"
@@ -291,7 +293,7 @@ def _may_say_birth(lower: str) -> bool:
     """Whether ``_BIRTH`` can match: every spelling of it holds one of these (a few substring searches
     are much cheaper than the pattern's scan of a text that says none of them)."""
     return "born" in lower or "birth" in lower or "dob" in lower or "d.o" in lower or "do." in lower \
-        or "geni" in lower or "anwyd" in lower or "blwydd" in lower or "g." in lower
+        or "geni" in lower or "anwyd" in lower or "ganed" in lower or "blwydd" in lower or "g." in lower
 
 
 def might_be_personal(text: str) -> bool:

@@ -12,8 +12,8 @@ A Welsh word not in the table is looked up by its radical forms (:func:`radicals
 after a word that mutates the next one, unknown as a given name, is read as its radical when that is a given
 name ("i Fethan" -> Bethan), so it keeps the given-name figures of the name it is.
 
-A word that is also a given name ("Seren", star; "Eira", snow) keeps its own reading when capitalised, unless
-its English word is one of the commonest ("Mae": "is").
+A capitalised given name ("Seren", star; "Beth", what; "Cael", get) keeps its own reading, unless it starts a
+sentence and its English word is one of the commonest ("Mae Kian yn...": "is").
 """
 
 from __future__ import annotations
@@ -82,14 +82,16 @@ def welsh_words(zipf: dict[str, int]) -> frozenset[str]:
     return frozenset(w for w in tables()[0] if zipf.get(w, 0) < ENGLISH_ZIPF)
 
 
-def is_welsh(lows: Sequence[str], markers: frozenset[str], zipf: dict[str, int]) -> bool:
-    """Whether a post's words (lowercase) are plainly Welsh: one of ``markers`` (``welsh_words``) at least, and
-    one word in ``WELSH_SHARE`` or more a Welsh word of the table, or a mutated form of one, that is no common
-    English word."""
-    if markers.isdisjoint(lows):
-        return False
+def is_welsh(lows: Sequence[str], capitalised: Sequence[bool], given: dict[str, int], zipf: dict[str, int]) -> bool:
+    """Whether a post's words (lowercase, and whether each was written with a capital) are plainly Welsh: one word in
+    ``WELSH_SHARE`` or more, and two at least, a Welsh word of the table or a mutated form of one that is no common
+    English word. A capitalised given name does not count ("Seren, Tegan and Cael" are children, not Welsh). Callers
+    ask only when one of ``welsh_words`` is in the post (a set lookup: most posts stop there)."""
     words = tables()[0]
-    hits = sum(1 for w in lows if zipf.get(w, 0) < ENGLISH_ZIPF and _gloss(w, words))
+    hits = 0
+    for low, cap in zip(lows, capitalised, strict=True):
+        if zipf.get(low, 0) < ENGLISH_ZIPF and not (cap and given.get(low, 0) >= 2) and _gloss(low, words):
+            hits += 1
     return hits >= 2 and hits * WELSH_SHARE >= len(lows)
 
 
@@ -108,10 +110,14 @@ def _gloss(low: str, words: dict[str, str]) -> str:
     return got or ""
 
 
-def english_words(lows: Sequence[str], capitalised: Sequence[bool], given: dict[str, int],
+def english_words(lows: Sequence[str], capitalised: Sequence[bool], initial: Sequence[bool], given: dict[str, int],
                   zipf: dict[str, int]) -> dict[int, str]:
-    """For a Welsh post's words (lowercase, and whether each was written with a capital): the index of each word
-    to read otherwise, and its reading (an English word, or a mutated given name's radical form)."""
+    """For a Welsh post's words (lowercase, whether each was written with a capital, whether each starts a sentence):
+    the index of each word to read otherwise, and its reading (an English word, or a mutated given name's radical).
+
+    A capitalised given name keeps its own reading ("Da iawn Beth", "Seren", "Cael"), unless it starts a sentence and
+    is, as written, one of the table's commonest words ("Mae Kian yn...": "is"; "Beth yw...": "what"); never through
+    an undone mutation or a clitic ("Fae" is no "mae")."""
     words, phrases = tables()
     out: dict[int, str] = {}
     n = len(lows)
@@ -129,17 +135,21 @@ def english_words(lows: Sequence[str], capitalised: Sequence[bool], given: dict[
                 out[k], out[k + 1] = pair
                 k += 2
                 continue
-        english = _gloss(low, words)
-        if english:
-            if not (capitalised[k] and given.get(low, 0) >= 2 and zipf.get(english, 0) < FUNCTION_ZIPF):
+        if capitalised[k] and given.get(low, 0) >= 2:  # a given name
+            english = words.get(low, "")
+            if english and initial[k] and zipf.get(english, 0) >= FUNCTION_ZIPF:
                 out[k] = english
-        elif capitalised[k] and k and lows[k - 1] in TRIGGERS and not given.get(low) and zipf.get(low, 0) < 30:
-            best, best_g = "", 0
-            for radical in radicals(low):
-                g = given.get(radical, 0)
-                if g > best_g:
-                    best, best_g = radical, g
-            if best_g >= 2:
-                out[k] = best
+        else:
+            english = _gloss(low, words)
+            if english:
+                out[k] = english
+            elif capitalised[k] and k and lows[k - 1] in TRIGGERS and not given.get(low) and zipf.get(low, 0) < 30:
+                best, best_g = "", 0
+                for radical in radicals(low):
+                    g = given.get(radical, 0)
+                    if g > best_g:
+                        best, best_g = radical, g
+                if best_g >= 2:
+                    out[k] = best
         k += 1
     return out
