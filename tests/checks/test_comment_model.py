@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -497,6 +498,20 @@ def test_a_bullying_set_is_one_authors_150_bullying_and_150_clear_comments(name)
     assert len(flagged) == 150 and all(r["category"] == "bullying" and r["severity"] == "breach" for r in flagged)
     assert all(r["label"] == "clear" and r["severity"] is None and r["category"].startswith("clear-")
                for r in rows if r not in flagged)
+    assert len({r["text"] for r in rows}) == 300
+
+
+@pytest.mark.parametrize("name", ["ci", "cj"])
+def test_a_staff_set_is_one_authors_210_clear_and_90_abusive_comments_about_staff(name):
+    """The staff sets (kind comments about named staff, and attacks, threats and doxxing aimed at staff) are in the
+    school comments' format with their own id prefix, the counts their brief asked for, no text twice."""
+    rows = [json.loads(line) for line in (ROOT / "tests" / "data" / "comments_by_author" / f"{name}.jsonl")
+            .read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [f"{name}{k:04d}" for k in range(1, 301)]
+    flagged = Counter((r["category"], r["severity"]) for r in rows if r["label"] == "flag")
+    assert flagged == {("attack", "breach"): 50, ("threat", "critical"): 20, ("doxxing", "critical"): 20}
+    clear = [r for r in rows if r["label"] == "clear"]
+    assert len(clear) == 210 and all(r["severity"] is None and r["category"].startswith("clear-") for r in clear)
     assert len({r["text"] for r in rows}) == 300
 
 
