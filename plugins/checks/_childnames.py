@@ -967,23 +967,27 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
     pending: list[tuple[Segment, list[int], list[str]]] = []  # segments with candidates, where they are, the words
     words: set[str] = set()
     done: set[tuple[str, str]] = set()
-    parts: list[tuple[str, str, list[Token]]] = []
+    parts: list[tuple[str, str, list[Token], list[str]]] = []  # where, text, its tokens and their ``low``
+    welsh_words = model.welsh_words
+    maybe_welsh = False
     for where, raw in segments:
         if not raw or (where, raw) in done:
             continue  # three photos with the same alt text are read once
         done.add((where, raw))
         text = raw if raw.isascii() else clean(raw)
-        parts.append((where, text, tokenize(text, keep, model.shared_tokens)))
-    if len(parts) == 1:
-        all_lows = [t.low for t in parts[0][2]]
-    else:
-        all_lows = [t.low for part in parts for t in part[2]]
-    if not model.welsh_words.isdisjoint(all_lows) and _welsh.is_welsh(
-            all_lows, [t.shape != "lower" for part in parts for t in part[2]], given, zipf):
-        parts = [(where, text, _as_english(tokens, given, zipf)) for where, text, tokens in parts]  # see checks/_welsh.py
-    for where, text, tokens in parts:
-        n = len(tokens)
+        tokens = tokenize(text, keep, model.shared_tokens)
         lows = [t.low for t in tokens]
+        maybe_welsh = maybe_welsh or not welsh_words.isdisjoint(lows)
+        parts.append((where, text, tokens, lows))
+    if maybe_welsh and _welsh.is_welsh([w for part in parts for w in part[3]],
+                                       [t.shape != "lower" for part in parts for t in part[2]], given, zipf):
+        english: list[tuple[str, str, list[Token], list[str]]] = []  # a Welsh post read as English (checks/_welsh.py)
+        for where, text, tokens, _ in parts:
+            tokens = _as_english(tokens, given, zipf)
+            english.append((where, text, tokens, [t.low for t in tokens]))
+        parts = english
+    for where, text, tokens, lows in parts:
+        n = len(tokens)
         words.update(lows)
         cand = [False] * n
         found: list[int] = []
