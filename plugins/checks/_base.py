@@ -11,14 +11,13 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import os
-import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import checks
 from checks._native import source_of
+from socialaudit import plugin_modules
 from socialaudit.config import School, TrustConfig
 from socialaudit.errors import ConfigError
 from socialaudit.models import AccountCollection, CheckResult, Finding, Post, Severity, Status
@@ -185,28 +184,12 @@ def registry() -> dict[str, CheckSpec]:
     return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].policy, item[0])))
 
 
-_discovered: tuple[tuple[str, int], ...] | None = None  # the package's folders and their mtimes when last listed
-
-
 def _discover() -> None:
-    """Import every non-underscore module of the ``checks`` package (importing one registers its check). The
-    folders are listed again only when one changed (a module added or removed changes its folder's mtime):
-    a run asked for the registry about five times a school, and each listing read the folder from disk."""
-    global _discovered
-    stamps = tuple((folder, _mtime(folder)) for folder in checks.__path__)
-    if stamps == _discovered:
-        return
-    for module in pkgutil.iter_modules(checks.__path__):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"checks.{module.name}")
-    _discovered = stamps
-
-
-def _mtime(folder: str) -> int:
-    try:
-        return os.stat(folder).st_mtime_ns
-    except OSError:
-        return -1
+    """Import every non-underscore module of the ``checks`` package (importing one registers its check; an
+    import already done costs a dictionary lookup). The package's folders are listed again only when one
+    changed (:func:`socialaudit.plugin_modules`)."""
+    for name in plugin_modules(checks.__path__):
+        importlib.import_module(f"checks.{name}")
 
 
 def validate_settings(config: TrustConfig) -> None:

@@ -41,15 +41,12 @@ in messages carry no query string (where API keys travel).
 from __future__ import annotations
 
 import importlib
-import os
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Protocol
 
 import collectors
-from socialaudit import settings
+from socialaudit import plugin_modules, settings
 from socialaudit.models import AccountCollection, CollectionStatus, Post
 
 KEPT_BYTES = 64 * 1024  # the most of a refused body kept with the run's raw responses
@@ -183,22 +180,9 @@ Collector = Callable[..., CollectionResult]
 
 
 def platforms() -> list[str]:
-    """The platform modules: the non-underscore modules of the ``collectors`` package. Listed again only when
-    one of its folders changed (a module added or removed changes its folder's mtime): a run asked for every
-    account, and each listing read the folder from disk."""
-    stamps = []
-    for folder in collectors.__path__:
-        try:
-            stamps.append((folder, os.stat(folder).st_mtime_ns))
-        except OSError:
-            stamps.append((folder, -1))
-    return list(_platforms_in(tuple(stamps)))
-
-
-@lru_cache(maxsize=8)
-def _platforms_in(stamps: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
-    folders = [folder for folder, _mtime in stamps]
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(folders) if not m.name.startswith("_")))
+    """The platform modules: the non-underscore modules of the ``collectors`` package (listed again only when
+    one of its folders changed: :func:`socialaudit.plugin_modules`)."""
+    return list(plugin_modules(collectors.__path__))
 
 
 def get_collector(platform: str) -> Collector:

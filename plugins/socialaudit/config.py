@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pkgutil
 import re
 from datetime import date
 from functools import lru_cache
@@ -19,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from socialaudit import settings
+from socialaudit import plugin_modules, settings
 from socialaudit.errors import ConfigError as ConfigError  # re-exported: the config's error
 from socialaudit.settings import DEFAULT_CONFIG as DEFAULT_CONFIG  # re-exported
 from socialaudit.settings import PROJECT_ROOT as PROJECT_ROOT  # re-exported
@@ -34,14 +33,7 @@ def known_platforms() -> list[str]:
     config can name the known platforms without importing a layer above it. The listing is kept while
     the folders are unchanged: it ran for every account, and was 85% of validating 24,000 schools.
     """
-    folders = _collector_folders()
-    stamps = []
-    for folder in folders:
-        try:
-            stamps.append(os.stat(folder).st_mtime_ns)
-        except OSError:
-            stamps.append(-1)
-    return list(_platforms_in(folders, tuple(stamps)))
+    return list(plugin_modules(_collector_folders()))
 
 
 @lru_cache(maxsize=1)
@@ -49,12 +41,6 @@ def _collector_folders() -> tuple[str, ...]:
     """Where the ``collectors`` package lives (found once: ``find_spec`` searches ``sys.path``)."""
     spec = importlib.util.find_spec("collectors")
     return tuple(spec.submodule_search_locations or []) if spec else ()
-
-
-@lru_cache(maxsize=8)
-def _platforms_in(folders: tuple[str, ...], stamps: tuple[int, ...]) -> tuple[str, ...]:
-    del stamps  # part of the cache key only: a module added or removed changes its folder's mtime
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(list(folders)) if not m.name.startswith("_")))
 
 
 class _Model(BaseModel):
