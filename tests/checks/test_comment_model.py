@@ -515,6 +515,20 @@ def test_a_staff_set_is_one_authors_210_clear_and_90_abusive_comments_about_staf
     assert len({r["text"] for r in rows}) == 300
 
 
+def test_the_demanding_set_is_one_authors_200_clear_and_100_flagged_comments():
+    """``ck``: angry, worried and demanding comments a school leaves up (civil complaints, escalation by the proper
+    routes, parents reporting bullying, idiom) and threats, attacks and bullying in the same words: the counts its
+    brief asked for, in the school comments' format with its own id prefix, no text twice."""
+    rows = [json.loads(line) for line in (ROOT / "tests" / "data" / "comments_by_author" / "ck.jsonl")
+            .read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [f"ck{k:04d}" for k in range(1, 301)]
+    flagged = Counter((r["category"], r["severity"]) for r in rows if r["label"] == "flag")
+    assert flagged == {("threat", "critical"): 40, ("attack", "breach"): 40, ("bullying", "breach"): 20}
+    clear = Counter(r["category"] for r in rows if r["label"] == "clear" and r["severity"] is None)
+    assert clear == {"clear-civil-complaint": 60, "clear-escalation": 40, "clear-concern": 60, "clear-strong-feeling": 40}
+    assert len({r["text"] for r in rows}) == 300
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "tests" / "data").glob("comments_[bf]*/*.jsonl")),
                          ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_comment_set_is_written_not_generated_from_templates(path):
