@@ -112,6 +112,10 @@ TARGET_PRECISION = _number_env("TARGET_PRECISION", "0.95")
 BIGRAMS = bool(_number_env("BIGRAMS", "0", int))
 C = _number_env("C", "2.0")
 CLASS_WEIGHT = os.environ.get("CLASS_WEIGHT", "balanced") or None
+# The category heads' own (default: CLASS_WEIGHT). Balanced, a head with a hundred positives among thousands of
+# comments weighs each positive some twenty times, so a word of a few threats ("should", "sort") outweighs the
+# dozens of clear comments that use it too.
+CATEGORY_CLASS_WEIGHT = os.environ.get("CATEGORY_CLASS_WEIGHT", CLASS_WEIGHT or "") or None
 # Measured on 2026-12-07 and not kept (docs/checks.md): INNER_REPEATS=3 chooses the thresholds by the
 # one-standard-error rule over three inner splits (choose_thresholds_1se) instead of the first crossing of the
 # precision target on one; HEAD_POSITIVE_WEIGHT="bullying=2,sexual=2" weights a category head's positive
@@ -248,7 +252,8 @@ def fit(feats: list[list[str]], rows: list[dict], weights: list[float] | None = 
         if sum(y) == 0:
             out["bias"][head], out["weights"][head] = -10.0, {}
             continue
-        clf = LogisticRegression(C=C, class_weight=CLASS_WEIGHT, solver="liblinear", random_state=SEED, max_iter=1000)
+        clf = LogisticRegression(C=C, class_weight=CLASS_WEIGHT if head == "flag" else CATEGORY_CLASS_WEIGHT,
+                                 solver="liblinear", random_state=SEED, max_iter=1000)
         w = weights
         if head in HEAD_POSITIVE_WEIGHT and weights is not None:
             w = [wt * (HEAD_POSITIVE_WEIGHT[head] if yy else 1.0) for wt, yy in zip(weights, y, strict=True)]
