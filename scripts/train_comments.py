@@ -115,7 +115,18 @@ CLASS_WEIGHT = os.environ.get("CLASS_WEIGHT", "balanced") or None
 # The category heads' own (default: CLASS_WEIGHT). Balanced, a head with a hundred positives among thousands of
 # comments weighs each positive some twenty times, so a word of a few threats ("should", "sort") outweighs the
 # dozens of clear comments that use it too.
+# Between the two: "sqrt" (the square root of the balanced weights) or "cap:N" (balanced, each class at most N).
 CATEGORY_CLASS_WEIGHT = os.environ.get("CATEGORY_CLASS_WEIGHT", CLASS_WEIGHT or "") or None
+if CATEGORY_CLASS_WEIGHT not in (None, "balanced", "sqrt") and not CATEGORY_CLASS_WEIGHT.startswith("cap:"):
+    raise SystemExit(f"CATEGORY_CLASS_WEIGHT: {CATEGORY_CLASS_WEIGHT!r} is not 'balanced', 'sqrt', 'cap:N' or empty")
+CATEGORY_CAP = None
+if CATEGORY_CLASS_WEIGHT and CATEGORY_CLASS_WEIGHT.startswith("cap:"):
+    CATEGORY_CAP = float(CATEGORY_CLASS_WEIGHT[4:]) if CATEGORY_CLASS_WEIGHT[4:].replace(".", "", 1).isdigit() else 0.0
+    if CATEGORY_CAP < 1:
+        raise SystemExit(f"CATEGORY_CLASS_WEIGHT: {CATEGORY_CLASS_WEIGHT!r} is not 'cap:N' with a number N >= 1")
+# Word bigrams for the category heads only (the flag head keeps the words): CATEGORY_BIGRAMS=1
+CATEGORY_BIGRAMS = bool(_number_env("CATEGORY_BIGRAMS", "0", int))
+ANY_BIGRAMS = BIGRAMS or CATEGORY_BIGRAMS  # the model reads bigrams when any head has them
 # Measured on 2026-12-07 and not kept (docs/checks.md): INNER_REPEATS=3 chooses the thresholds by the
 # one-standard-error rule over three inner splits (choose_thresholds_1se) instead of the first crossing of the
 # precision target on one; HEAD_POSITIVE_WEIGHT="bullying=2,sexual=2" weights a category head's positive
@@ -228,7 +239,7 @@ def featurise(rows: list[dict]) -> list[list[str]]:
     """Each comment's features, with a last ``!sure`` item when the lexicon's first pass is sure."""
     out = []
     for r in rows:
-        feats, sure, _, _ = analyse(r["text"], bigrams=BIGRAMS)
+        feats, sure, _, _ = analyse(r["text"], bigrams=ANY_BIGRAMS)
         out.append(feats + (["!sure"] if sure else []))
     return out
 
@@ -236,6 +247,19 @@ def featurise(rows: list[dict]) -> list[list[str]]:
 def first_pass(feats: list[str]) -> bool:
     """The lexicon's high-precision first pass, as the check applies it (comments.py)."""
     return bool(feats) and feats[-1] == "!sure"
+
+
+def class_weight(head: str, y: list[int]) -> str | dict[int, float] | None:
+    """A head's class weighting: CLASS_WEIGHT for the flag head, CATEGORY_CLASS_WEIGHT for the others ("sqrt" and
+    "cap:N" are sklearn's balanced weights, n / (2 * count), under a square root or capped at N)."""
+    how = CLASS_WEIGHT if head == "flag" else CATEGORY_CLASS_WEIGHT
+    if how not in ("sqrt",) and not (how or "").startswith("cap:"):
+        return how
+    n, pos = len(y), sum(y)
+    balanced = {0: n / (2 * (n - pos)), 1: n / (2 * pos)}
+    if how == "sqrt":
+        return {k: v ** 0.5 for k, v in balanced.items()}
+    return {k: min(v, CATEGORY_CAP or v) for k, v in balanced.items()}
 
 
 def fit(feats: list[list[str]], rows: list[dict], weights: list[float] | None = None) -> dict:
@@ -246,27 +270,30 @@ def fit(feats: list[list[str]], rows: list[dict], weights: list[float] | None = 
     vec = CountVectorizer(analyzer=lambda f: [x for x in f if x != "!sure"], min_df=2, lowercase=False, binary=True)
     x = vec.fit_transform(feats)
     names = vec.get_feature_names_out()
+    # with CATEGORY_BIGRAMS alone, the flag head reads no bigram (``a b``, the only features without a ``:``)
+    words = [i for i, name in enumerate(names) if ":" in name] if CATEGORY_BIGRAMS and not BIGRAMS else None
     out: dict = {"bias": {}, "weights": {}}
     for head in HEADS:
         y = [int(r["flag"]) if head == "flag" else int(r["category"] == head) for r in rows]
         if sum(y) == 0:
             out["bias"][head], out["weights"][head] = -10.0, {}
             continue
-        clf = LogisticRegression(C=C, class_weight=CLASS_WEIGHT if head == "flag" else CATEGORY_CLASS_WEIGHT,
-                                 solver="liblinear", random_state=SEED, max_iter=1000)
+        clf = LogisticRegression(C=C, class_weight=class_weight(head, y), solver="liblinear", random_state=SEED,
+                                 max_iter=1000)
         w = weights
         if head in HEAD_POSITIVE_WEIGHT and weights is not None:
             w = [wt * (HEAD_POSITIVE_WEIGHT[head] if yy else 1.0) for wt, yy in zip(weights, y, strict=True)]
-        clf.fit(x, y, sample_weight=w)
+        cols = words if head == "flag" and words is not None else list(range(len(names)))
+        clf.fit(x[:, cols] if len(cols) < len(names) else x, y, sample_weight=w)
         coef = clf.coef_[0]
         out["bias"][head] = round(float(clf.intercept_[0]), DIGITS)
-        out["weights"][head] = {str(names[i]): round(float(coef[i]), DIGITS) for i in range(len(names))
-                                if abs(coef[i]) >= PRUNE and round(float(coef[i]), DIGITS) != 0}
+        out["weights"][head] = {str(names[i]): round(float(c), DIGITS) for i, c in zip(cols, coef, strict=True)
+                                if abs(c) >= PRUNE and round(float(c), DIGITS) != 0}
     return out
 
 
 def scores(model: dict, feats: list[list[str]]) -> list[dict[str, float]]:
-    m = Model({**model, "categories": list(CATEGORIES), "thresholds": {"flag": 0.0}, "bigrams": BIGRAMS})
+    m = Model({**model, "categories": list(CATEGORIES), "thresholds": {"flag": 0.0}, "bigrams": ANY_BIGRAMS})
     return [{**{h: m.score(h, f) for h in HEADS}, "first": first_pass(f)} for f in feats]
 
 
@@ -625,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     if offsets:
         model["offsets"] = offsets
     model.update({"categories": list(CATEGORIES), "thresholds": {k: v for k, v in th.items() if not k.startswith(OFFSET)},
-                  "format": 1, "bigrams": BIGRAMS,
+                  "format": 1, "bigrams": ANY_BIGRAMS,
                   "trained_on": "school-comments (CC0-1.0)"
                                 + (f" + further authors' comments {', '.join(trained_authors)} "
                                    "(tests/data/comments_by_author)" if trained_authors else "")
@@ -643,13 +670,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in (n for n in authors if n not in picked):
         got = []
         for r in authors[name]:
-            f, sure, _, _ = analyse(r["text"], bigrams=BIGRAMS)
+            f, sure, _, _ = analyse(r["text"], bigrams=ANY_BIGRAMS)
             got.append(m.verdict(f, sure).category)
         report[f"author {name} (never trained on)"] = author_figures(got, authors[name])
     for name, test_rows in public_tests.items():
         got = []
         for r in test_rows:
-            f, sure, _, _ = analyse(r["text"], bigrams=BIGRAMS)
+            f, sure, _, _ = analyse(r["text"], bigrams=ANY_BIGRAMS)
             got.append(m.verdict(f, sure).category)
         tp = sum(1 for g, r in zip(got, test_rows, strict=True) if g and r["flag"])
         fp = sum(1 for g, r in zip(got, test_rows, strict=True) if g and not r["flag"])

@@ -354,6 +354,10 @@ def test_a_category_heads_offset_apart_from_its_threshold_names_the_category():
     ({"C": "two"}, "C: 'two' is not a number >= 0"),
     ({"OFFSETS": "both"}, "OFFSETS: 'both' is not 'apart' or 'alone'"),
     ({"INNER_REPEATS": "three"}, "INNER_REPEATS: 'three' is not a number >= 0"),
+    ({"CATEGORY_CLASS_WEIGHT": "square"}, "CATEGORY_CLASS_WEIGHT: 'square' is not 'balanced', 'sqrt', 'cap:N' or empty"),
+    ({"CATEGORY_CLASS_WEIGHT": "cap:0.5"}, "CATEGORY_CLASS_WEIGHT: 'cap:0.5' is not 'cap:N' with a number N >= 1"),
+    ({"CATEGORY_CLASS_WEIGHT": "cap:x"}, "CATEGORY_CLASS_WEIGHT: 'cap:x' is not 'cap:N' with a number N >= 1"),
+    ({"CATEGORY_BIGRAMS": "yes"}, "CATEGORY_BIGRAMS: 'yes' is not a number >= 0"),
 ])
 def test_a_bad_training_knob_is_one_line_not_a_traceback(env, said):
     done = subprocess.run([sys.executable, "scripts/train_comments.py", "--help"], cwd=ROOT, capture_output=True,
