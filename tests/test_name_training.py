@@ -86,3 +86,20 @@ def test_author_folds_hold_whole_authors_balanced_and_reproducible():
     assert sizes[-1] - sizes[0] <= 320  # as even as whole authors allow
     assert folds == _author_folds(examples, 4, 7)
     assert any(_author_folds(examples, 4, seed) != folds for seed in range(8, 20))  # the seed changes the split
+
+
+def test_word_clusters_group_words_by_the_places_they_stand_in_and_are_rebuilt_the_same(monkeypatch):
+    pytest.importorskip("sklearn")
+    monkeypatch.setattr(name_training, "CLUSTERS", 2)
+    monkeypatch.setattr(name_training, "CLUSTER_MIN_COUNT", 2)
+    names = ["Ava", "Mia", "Zainab", "Oisin", "Kofi", "Harper"]
+    things = ["bench", "table", "stage", "pitch", "tray", "podium"]
+    texts = [f"Well done {n} for a brilliant week, so proud of {n}" for n in names for _ in range(3)]
+    texts += [f"The new {t} is in the hall, and the {t} is ready" for t in things for _ in range(3)]
+    examples = [Example(id=str(k), source="own", segments=[("text", t)], media=False, severity=None, gold_pii=False,
+                        child_ranges=[[]]) for k, t in enumerate(texts)]
+    clusters = name_training.word_clusters(examples)
+    assert {clusters[n.lower()] for n in names} != {clusters[t] for t in things}
+    assert len({clusters[n.lower()] for n in names}) == 1 and len({clusters[t] for t in things}) == 1
+    assert name_training.word_clusters(examples) == clusters  # the same text, the same table
+    assert name_training.word_clusters(examples[:1]) == {}  # too little text: no clusters, no error

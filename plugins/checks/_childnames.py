@@ -14,7 +14,10 @@ How a post is read:
    words on either side, and cue families around it (child cues and year groups, adult roles,
    organisations, animals, religious and story context, greetings), whether it is part of a
    well-known person's name, a surname after a given name, a possessive followed by a piece of work,
-   and the words themselves: each word up to five either side and every word of the post.
+   and the words themselves: each word up to five either side and every word of the post. The mention's
+   words and the two words either side also give their *word cluster* (``word_clusters.tsv``: words that
+   stand in the same places in the training posts share one), so a word no labelled post had beside a name
+   weighs what its cluster's words weigh.
 4. **Decision**: a logistic regression trained on labelled school posts (``python -m
    socialaudit.name_training``) gives each candidate the probability that it names a child; at or
    above the shipped threshold it is a child's name. Hard exclusions stay rules, documented: a word
@@ -22,8 +25,9 @@ How a post is read:
 5. **Mentions**: adjacent capitalised words of one person ("Isla Pennington") make one mention; a
    mention with a given name and a surname is a full name.
 
-Everything the decision needs ships in ``checks/data/``: the weights (``name_model.json``), two derived
-tables (``given_names.tsv`` from the ONS, ``word_zipf.tsv`` from wordfreq) and the Welsh readings
+Everything the decision needs ships in ``checks/data/``: the weights (``name_model.json``), three derived
+tables (``given_names.tsv`` from the ONS, ``word_zipf.tsv`` from wordfreq, ``word_clusters.tsv`` from the
+training posts' text) and the Welsh readings
 (``welsh_gloss.tsv``; see docs/checks.md for their licences). Nothing is read from ``../shared`` at run time.
 """
 
@@ -400,6 +404,7 @@ class Model:
     cap_zipf_max: int  # a capitalised word is no candidate when more common than this and no given name
     lower_zipf_max: int  # a lowercase given name is a candidate only when rarer than this
     lower_given_min: int  # ... and at least this common as a given name
+    clusters: dict[str, int] = field(default_factory=dict)  # lowercase word -> its word cluster (see word_clusters.tsv)
     featurizer: Featurizer = field(init=False, repr=False, compare=False)
     candidates: dict[str, bool] = field(init=False, repr=False, compare=False)  # a cache: capitalised word -> is_candidate
     lower_candidates: frozenset[str] = field(init=False, repr=False, compare=False)  # lowercase words that may be names
@@ -407,7 +412,7 @@ class Model:
     welsh_words: frozenset[str] = field(init=False, repr=False, compare=False)  # see _welsh.is_welsh
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "featurizer", Featurizer(self.given, self.zipf, self.weights))
+        object.__setattr__(self, "featurizer", Featurizer(self.given, self.zipf, self.weights, self.clusters))
         object.__setattr__(self, "candidates", {})
         object.__setattr__(self, "shared_tokens", {})
         object.__setattr__(self, "welsh_words", _welsh.welsh_words(self.zipf))
@@ -437,7 +442,7 @@ def _with_extra(model: Model, extra: frozenset[str]) -> Model:
     given = {**model.given, **dict.fromkeys(extra, 5)}
     return Model(given=given, zipf=model.zipf, weights=model.weights, bias=model.bias, threshold=model.threshold,
                  cap_zipf_max=model.cap_zipf_max, lower_zipf_max=model.lower_zipf_max,
-                 lower_given_min=model.lower_given_min)
+                 lower_given_min=model.lower_given_min, clusters=model.clusters)
 
 
 def _read(name: str) -> str:
@@ -461,20 +466,30 @@ def tables() -> tuple[dict[str, int], dict[str, int]]:
     return read_table(_read("given_names.tsv")), read_table(_read("word_zipf.tsv"))
 
 
-def model_from(payload: dict[str, object], given: dict[str, int], zipf: dict[str, int]) -> Model:
+@functools.cache
+def word_clusters() -> dict[str, int]:
+    """The shipped word clusters (``word_clusters.tsv``), parsed once per process; {} when a build has none."""
+    try:
+        return read_table(_read("word_clusters.tsv"))
+    except FileNotFoundError:
+        return {}
+
+
+def model_from(payload: dict[str, object], given: dict[str, int], zipf: dict[str, int],
+               clusters: dict[str, int] | None = None) -> Model:
     weights = payload["weights"]
     assert isinstance(weights, dict)
     return Model(given=given, zipf=zipf, weights={str(k): float(v) for k, v in weights.items()},
                  bias=float(payload["bias"]), threshold=float(payload["threshold"]),  # type: ignore[arg-type]
                  cap_zipf_max=int(payload["cap_zipf_max"]), lower_zipf_max=int(payload["lower_zipf_max"]),  # type: ignore[call-overload]
-                 lower_given_min=int(payload["lower_given_min"]))  # type: ignore[call-overload]
+                 lower_given_min=int(payload["lower_given_min"]), clusters=clusters or {})  # type: ignore[call-overload]
 
 
 @functools.cache
 def load_model() -> Model:
     """The shipped model (``checks/data/name_model.json``), once per process."""
     given, zipf = tables()
-    return model_from(json.loads(_read("name_model.json")), given, zipf)
+    return model_from(json.loads(_read("name_model.json")), given, zipf, word_clusters())
 
 
 DEFAULT_LIMITS = {"cap_zipf_max": 40, "lower_zipf_max": 50, "lower_given_min": 3}
@@ -509,9 +524,11 @@ class Featurizer:
 
     MAX_CACHE: ClassVar[int] = 200_000  # ClassVar: read through the class too (and mypyc compiles it so)
 
-    def __init__(self, given: dict[str, int], zipf: dict[str, int], weights: dict[str, float] | None = None) -> None:
+    def __init__(self, given: dict[str, int], zipf: dict[str, int], weights: dict[str, float] | None = None,
+                 clusters: dict[str, int] | None = None) -> None:
         self.given = given
         self.zipf = zipf
+        self.clusters = clusters or {}
         self.weights = weights or {}
         self._groups: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._sums: dict[tuple[object, ...], float] = {}
@@ -604,6 +621,9 @@ class Featurizer:
             f.append(f"{prefix}hy={'hn' if g else 'hx'}")
         if not g and len(low) > 4:
             f.append(f"{prefix}suf={low[-3:]}")
+        c = self.clusters.get(low)
+        if c is not None:
+            f += [f"{prefix}wc={c}", f"{prefix}wcs={shape}{pos}{c}"]  # the cluster, and with the case and place
         return f, g
 
     def _build(self, key: tuple[object, ...]) -> list[str]:
@@ -629,6 +649,8 @@ class Featurizer:
             _, low, shape, length = key
             assert isinstance(low, str)
             f = [f"p1={low}", *(f"p1f:{fam}" for fam in _FAMILIES.get(low, ())), f"p1s={shape}"]
+            if low in self.clusters:
+                f.append(f"p1c={self.clusters[low]}")
             if shape == "lower" and len(low) > 3:
                 f += [f"p1suf={low[-2:]}", f"p1suf_len={low[-2:]}{length}"]
             if low.rstrip(".") in TITLES:
@@ -638,19 +660,23 @@ class Featurizer:
             return f
         if kind == "p2":
             low = str(key[1])
-            return [f"p2={low}", *(f"p2f:{fam}" for fam in _FAMILIES.get(low, ()))]
+            return [f"p2={low}", *(f"p2f:{fam}" for fam in _FAMILIES.get(low, ())),
+                    *((f"p2c={self.clusters[low]}",) if low in self.clusters else ())]
         if kind == "n1":
             _, low, shape = key
             assert isinstance(low, str)
             f = [f"n1={low}", *(f"n1f:{fam}" for fam in _FAMILIES.get(low, ())),
                  f"n1s={shape}{_bucket_z(self.zipf.get(low, 0))}"]
+            if low in self.clusters:
+                f.append(f"n1c={self.clusters[low]}")
             if shape == "lower" and len(low) > 3:
                 f.append(f"n1suf={low[-2:]}")
             if low in THING_AFTER and shape == "cap":
                 f.append("thing_after")
             return f
         if kind == "n2":
-            return [f"n2={key[1]}"]
+            low = str(key[1])
+            return [f"n2={low}", *((f"n2c={self.clusters[low]}",) if low in self.clusters else ())]
         if kind == "punct":
             return [f"cb={key[1]}", f"ca={key[2]}"]
         if kind in ("L", "R", "S"):  # the families, alone and with the mention's length (a full name or one word)

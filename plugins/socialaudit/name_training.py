@@ -14,7 +14,9 @@ How the figures are made: 5-fold cross-validation whose folds hold whole authors
 stratified by label and source, when there are fewer than five). Inside each outer fold, the regularisation
 and the threshold are chosen by a 4-fold cross-validation of the training part alone, whose folds also hold
 whole authors; the model trained on the whole training part at those settings is then measured on the outer
-fold, which nothing was trained or chosen on. Every post is therefore judged by a model that never saw its
+fold, which nothing was trained or chosen on. The word clusters are built again for each outer fold from its
+training part's text alone, so the held-out authors' words are in no cluster (the inner splits share the outer
+part's clusters). Every post is therefore judged by a model that never saw its
 author, and each author's row is an across-author figure. The shipped settings are chosen by the same inner
 procedure over all the data, and the shipped weights are trained on all of it. Post-level figures count posts whose expected finding is
 critical (status fail); a text-only first-name warning counts neither way, as the issue asks.
@@ -59,6 +61,20 @@ THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(2, 19))  # 0.10 .. 0.90
 # The labelled posts treat these as the school's own (the demo trust's domains, as in config/trust.yaml).
 OWN = OwnDetails.build(domains=("stoswins-trust.example.org", "example.sch.uk"))
 STAFF = ("Mrs Thompson", "Mr Okafor", "Miss Rahman", "Mrs Gallagher", "Mrs Novak", "Mr Byrne")
+# Word clusters (see word_clusters): how many, from words seen this often, over the commonest context words, in
+# this many dimensions. 200 and 400 clusters tried (docs/checks.md).
+CLUSTERS = 200
+CLUSTER_MIN_COUNT = 4
+CLUSTER_CONTEXT_WORDS = 3000
+CLUSTER_DIMENSIONS = 100
+CLUSTER_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+CLUSTERS_HEADER = """# Word clusters: words that appear in the same places in the training posts share a cluster (rebuilt by
+# python -m socialaudit.name_training from the labelled posts' text, no labels used: counts of the words one
+# and two places before and after each word, positive PMI, truncated SVD, k-means). The detector's features
+# include the cluster of a mention's words and of the words beside it, so a word no labelled post had next
+# to a name still means what its cluster's words mean. Derived from the posts in tests/data and the shared
+# school-posts set (CC0-1.0).
+"""
 
 
 class TrainingError(RuntimeError):
@@ -195,6 +211,69 @@ def load_own(zipf: dict[str, int], path: Path = OWN_POSTS) -> list[Example]:
         examples.append(Example(id=r["id"], source="own", segments=segments, media=bool(r.get("has_photo") or alts),
                                 severity=severity, gold_pii=r.get("label") == "pii", child_ranges=ranges))
     return examples
+
+
+def word_clusters(examples: Sequence[Example]) -> dict[str, int]:
+    """Distributional word clusters of the examples' texts (labels unused): each word seen at least
+    ``CLUSTER_MIN_COUNT`` times is described by how often each of the ``CLUSTER_CONTEXT_WORDS`` commonest words
+    stands one or two places before or after it (four slots), weighed by positive pointwise mutual information
+    (context counts smoothed to the power 0.75), reduced to ``CLUSTER_DIMENSIONS`` by truncated SVD,
+    normalised, and grouped by k-means into ``CLUSTERS``. One thread and fixed seeds: the same texts give the
+    same table (rebuilt and compared by tests/test_evaluate.py)."""
+    import numpy as np
+    from scipy import sparse
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+    from threadpoolctl import threadpool_limits
+
+    sentences = [["^", *(w.lower() for w in CLUSTER_WORD.findall(text)), "$"]
+                 for ex in examples for _, text in ex.segments if text]
+    counts = Counter(w for words in sentences for w in words)
+    vocab = sorted((w for w, n in counts.items() if n >= CLUSTER_MIN_COUNT and w not in ("^", "$")),
+                   key=lambda w: (-counts[w], w))
+    row_of = {w: k for k, w in enumerate(vocab)}
+    context = sorted(counts, key=lambda w: (-counts[w], w))[:CLUSTER_CONTEXT_WORDS]
+    col_of = {w: k for k, w in enumerate(context)}
+    width = len(context)
+    rows: list[int] = []
+    cols: list[int] = []
+    for words in sentences:
+        n = len(words)
+        for at, word in enumerate(words):
+            r = row_of.get(word)
+            if r is None:
+                continue
+            for offset, slot in ((-1, 0), (1, 1), (-2, 2), (2, 3)):
+                if 0 <= at + offset < n:
+                    c = col_of.get(words[at + offset])
+                    if c is not None:
+                        rows.append(r)
+                        cols.append(slot * width + c)
+    if len(vocab) < 3:
+        return {}  # too little text to group
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(vocab), 4 * width))
+    matrix.sum_duplicates()
+    row_sums = np.asarray(matrix.sum(axis=1)).ravel()
+    col_weights = np.asarray(matrix.sum(axis=0)).ravel() ** 0.75
+    col_weights /= col_weights.sum()
+    coo = matrix.tocoo()
+    pmi = np.log(coo.data / (row_sums[coo.row] * col_weights[coo.col]))
+    keep = pmi > 0
+    ppmi = sparse.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=matrix.shape)
+    with threadpool_limits(limits=1):
+        dims = min(CLUSTER_DIMENSIONS, min(ppmi.shape) - 1)  # a small corpus has fewer words than dimensions
+        vectors = TruncatedSVD(dims, algorithm="arpack", random_state=SEED).fit_transform(ppmi)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+        vectors = np.round(vectors, 6)  # the last bits of the SVD may differ between BLAS kernels; these do not
+        labels = KMeans(min(CLUSTERS, len(vocab)), n_init=3, random_state=SEED).fit(vectors).labels_
+    return {w: int(c) for w, c in zip(vocab, labels, strict=True)}
+
+
+def with_clusters(model: cn.Model, clusters: dict[str, int]) -> cn.Model:
+    """``model`` (the tables and limits the posts are read with) with other word clusters."""
+    return cn.Model(given=model.given, zipf=model.zipf, weights=model.weights, bias=model.bias, threshold=model.threshold,
+                    cap_zipf_max=model.cap_zipf_max, lower_zipf_max=model.lower_zipf_max,
+                    lower_given_min=model.lower_given_min, clusters=clusters)
 
 
 def prepare(examples: Sequence[Example], model: cn.Model) -> None:
@@ -450,6 +529,9 @@ def cross_validate(examples: Sequence[Example], model: cn.Model, out: Report) ->
     for k, test in enumerate(folds, 1):
         held = set(test)
         train = [ex for n, ex in enumerate(examples) if n not in held]
+        # the word clusters from the training part's text only: the held-out authors' words are not in them
+        # (the inner splits share the outer part's clusters)
+        prepare(examples, with_clusters(model, word_clusters(train)))
         c, t = _choose(train, model, SEED + k)
         fitted = fit(train, c)
         fold_preds = {}
@@ -461,6 +543,7 @@ def cross_validate(examples: Sequence[Example], model: cn.Model, out: Report) ->
         preds.update(fold_preds)
         cnt = post_counts([examples[n] for n in test], fold_preds)["all"]
         out(f"| {k} | {len(test)} | {c} | {t:.2f} | {cnt.precision:.3f} | {cnt.recall:.3f} | {cnt.tp} | {cnt.fp} | {cnt.fn} |")
+    prepare(examples, model)  # read with the model's own clusters again, as the caller gave them
     pooled = post_counts(examples, preds)
     out()
     out("Post level, all folds pooled (critical = a finding with status fail); each author's row is measured by "
@@ -520,13 +603,14 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None, 
     zipf = zipf_table(sorted(given))
     if write:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-    limits = cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5, **cn.DEFAULT_LIMITS)
     examples = load_shared(shared / "school-posts" / "posts.jsonl") + load_own(zipf, own)
     if authors is not None:
         examples += load_authors(authors)
     repeated = [key for key, n in Counter(ex.id for ex in examples).items() if n > 1]
     if repeated:
         raise TrainingError(f"post ids used twice across the labelled sets: {', '.join(sorted(repeated)[:5])}")
+    clusters = word_clusters(examples)
+    limits = cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5, clusters=clusters, **cn.DEFAULT_LIMITS)
     prepare(examples, limits)
     missing = sum(len(r) for ex in examples for r in ex.child_ranges)
     covered = sum(1 for ex in examples for lab in ex.labels for v in lab.values() if v)
@@ -546,7 +630,8 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None, 
     out()
     out(f"Shipped: C {c}, threshold {t:.2f}, {len(fitted.weights)} weights")
     files = {"name_model.json": json.dumps(payload, indent=0, sort_keys=False, ensure_ascii=False) + "\n",
-             "given_names.tsv": table_text(GIVEN_HEADER, given), "word_zipf.tsv": table_text(ZIPF_HEADER, zipf)}
+             "given_names.tsv": table_text(GIVEN_HEADER, given), "word_zipf.tsv": table_text(ZIPF_HEADER, zipf),
+             "word_clusters.tsv": table_text(CLUSTERS_HEADER, clusters)}
     out.figures["files"] = files
     if write:
         for name, text in files.items():

@@ -293,6 +293,21 @@ def test_tables_and_model_are_loaded_once_and_hold_children_s_names():
     assert 0.0 < model.threshold < 1.0 and len(model.weights) > 1000
 
 
+def test_the_word_clusters_ship_and_the_model_weighs_them():
+    from checks import _childnames as cn
+
+    model = load_model()
+    clusters = cn.word_clusters()
+    assert model.clusters is clusters and len(clusters) > 5000
+    # words that stand in the same places share a cluster more often than chance: days of the week, numbers
+    assert len({clusters[d] for d in ("monday", "tuesday", "wednesday", "thursday", "friday")}) <= 2
+    assert any(w.startswith("wc=") for w in model.weights) and any(w.startswith("p1c=") for w in model.weights)
+    read = cn.read_post([("text", "Well done Ava for a brilliant week!")], model)
+    (keys,) = read[0].feats.values()
+    features = model.featurizer.features(keys)
+    assert f"wc={clusters['ava']}" in features and f"p1c={clusters['done']}" in features
+
+
 def test_tokens_keep_offsets_inside_hashtags_and_possessives():
     text = "Thanks #StarOfTheWeekLeo and Lily-Mae's mum! #welldoneava"
     tokens = tokenize(text)
