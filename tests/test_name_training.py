@@ -90,15 +90,24 @@ def test_author_folds_hold_whole_authors_balanced_and_reproducible():
 
 def test_word_clusters_group_words_by_the_places_they_stand_in_and_are_rebuilt_the_same(monkeypatch):
     pytest.importorskip("sklearn")
+    from checks import _childnames as cn
+
     monkeypatch.setattr(name_training, "CLUSTERS", 2)
     monkeypatch.setattr(name_training, "CLUSTER_MIN_COUNT", 2)
-    names = ["Ava", "Mia", "Zainab", "Oisin", "Kofi", "Harper"]
+    names = ["Ava", "Mia", "Zainab", "Oisin", "Kofi", "Lily-Mae"]
     things = ["bench", "table", "stage", "pitch", "tray", "podium"]
-    texts = [f"Well done {n} for a brilliant week, so proud of {n}" for n in names for _ in range(3)]
+    texts = [f"Well done {n} for a brilliant week, so proud of {n}'s work" for n in names for _ in range(3)]
     texts += [f"The new {t} is in the hall, and the {t} is ready" for t in things for _ in range(3)]
     examples = [Example(id=str(k), source="own", segments=[("text", t)], media=False, severity=None, gold_pii=False,
                         child_ranges=[[]]) for k, t in enumerate(texts)]
+    given, zipf = cn.tables()
+    limits = cn.DEFAULT_LIMITS
+    name_training.prepare(examples, cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5,
+                                             cap_zipf_max=limits["cap_zipf_max"], lower_zipf_max=limits["lower_zipf_max"],
+                                             lower_given_min=limits["lower_given_min"]))
     clusters = name_training.word_clusters(examples)
+    # the words as the detector reads them: "Lily-Mae" one word, "Kofi's" is "kofi"
+    assert "lily-mae" in clusters and "kofi's" not in clusters and "lily" not in clusters
     assert {clusters[n.lower()] for n in names} != {clusters[t] for t in things}
     assert len({clusters[n.lower()] for n in names}) == 1 and len({clusters[t] for t in things}) == 1
     assert name_training.word_clusters(examples) == clusters  # the same text, the same table

@@ -34,6 +34,7 @@ training posts' text) and the Welsh readings
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
@@ -56,6 +57,7 @@ from checks._names import (
     _fold,
     _starts_sentence,
 )
+from socialaudit.errors import ModelFilesError
 
 DATA = "data"
 
@@ -466,13 +468,36 @@ def tables() -> tuple[dict[str, int], dict[str, int]]:
     return read_table(_read("given_names.tsv")), read_table(_read("word_zipf.tsv"))
 
 
-@functools.cache
+def digest(text: str) -> str:
+    """The SHA-256 of a table's text, as the model records it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def word_clusters() -> dict[str, int]:
-    """The shipped word clusters (``word_clusters.tsv``), parsed once per process; {} when a build has none."""
+    """The shipped word clusters (``word_clusters.tsv``), the shipped model's."""
+    return load_model().clusters
+
+
+def clusters_table(expected: str | None) -> dict[str, int]:
+    """The shipped word clusters the weights were trained with (see :func:`clusters_from`)."""
     try:
-        return read_table(_read("word_clusters.tsv"))
+        text: str | None = _read("word_clusters.tsv")
     except FileNotFoundError:
+        text = None
+    return clusters_from(text, expected)
+
+
+def clusters_from(text: str | None, expected: str | None) -> dict[str, int]:
+    """The word clusters of the table ``text`` (None: no file), checked against ``expected``, the digest
+    ``name_model.json`` records (None: weights trained without clusters, which need no table). A table missing
+    or from another build is an error (:class:`ModelFilesError`), never a quietly weaker check (the clusters'
+    features would find nothing)."""
+    if expected is None:
         return {}
+    if text is None or digest(text) != expected:
+        raise ModelFilesError("checks/data/word_clusters.tsv is missing or is not the table name_model.json was "
+                              "trained with: rebuild with python -m socialaudit.name_training")
+    return read_table(text)
 
 
 def model_from(payload: dict[str, object], given: dict[str, int], zipf: dict[str, int],
@@ -489,7 +514,9 @@ def model_from(payload: dict[str, object], given: dict[str, int], zipf: dict[str
 def load_model() -> Model:
     """The shipped model (``checks/data/name_model.json``), once per process."""
     given, zipf = tables()
-    return model_from(json.loads(_read("name_model.json")), given, zipf, word_clusters())
+    payload = json.loads(_read("name_model.json"))
+    expected = payload.get("clusters_sha256")
+    return model_from(payload, given, zipf, clusters_table(expected if isinstance(expected, str) else None))
 
 
 DEFAULT_LIMITS = {"cap_zipf_max": 40, "lower_zipf_max": 50, "lower_given_min": 3}

@@ -3,10 +3,11 @@
 ::
 
     SocialAuditError                 anything socialaudit raises on purpose
-     └── InputError (ValueError)     bad input from the person running it: one line, exit code 2
-          ├── UsageError             a bad command line (an unknown school, a malformed date)
-          ├── ConfigError            the trust config cannot be used (names file, school, field)
-          └── WeekError              not an ISO week, or a range that runs backwards
+     ├── InputError (ValueError)     bad input from the person running it: one line, exit code 2
+     │    ├── UsageError             a bad command line (an unknown school, a malformed date)
+     │    ├── ConfigError            the trust config cannot be used (names file, school, field)
+     │    └── WeekError              not an ISO week, or a range that runs backwards
+     └── ModelFilesError             a shipped model's files do not belong together (an install, not the input)
 
 The CLI maps ``InputError`` to "one line on stderr, exit 2" and nothing else: a bug that raises a
 plain ``ValueError`` shows its traceback instead of being blamed on the user. ``InputError`` is also
@@ -37,3 +38,8 @@ class ConfigError(InputError):
 
 class WeekError(InputError):
     """Not an ISO week such as 2026-W47, or a range of weeks that runs backwards."""
+
+
+class ModelFilesError(SocialAuditError):
+    """A shipped model's files do not belong together (a table missing or from another build): the install is
+    broken, not the input; the check that needs them fails and says which file."""

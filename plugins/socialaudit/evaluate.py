@@ -91,7 +91,8 @@ def shipped_model() -> dict[str, Any]:
     model = _childnames.load_model()
     seconds = time.perf_counter() - started
     data = resources.files("checks").joinpath("data")
-    size = sum(data.joinpath(n).stat().st_size for n in ("name_model.json", "given_names.tsv", "word_zipf.tsv"))  # type: ignore[attr-defined]
+    files = ("name_model.json", "given_names.tsv", "word_zipf.tsv", "word_clusters.tsv")
+    size = sum(data.joinpath(n).stat().st_size for n in files)  # type: ignore[attr-defined]
     return {"threshold": model.threshold, "weights": len(model.weights), "given": len(model.given),
             "words": len(model.zipf), "bytes": size, "load_seconds": seconds}
 

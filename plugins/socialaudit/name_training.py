@@ -67,7 +67,6 @@ CLUSTERS = 200
 CLUSTER_MIN_COUNT = 4
 CLUSTER_CONTEXT_WORDS = 3000
 CLUSTER_DIMENSIONS = 100
-CLUSTER_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 CLUSTERS_HEADER = """# Word clusters: words that appear in the same places in the training posts share a cluster (rebuilt by
 # python -m socialaudit.name_training from the labelled posts' text, no labels used: counts of the words one
 # and two places before and after each word, positive PMI, truncated SVD, k-means). The detector's features
@@ -214,7 +213,9 @@ def load_own(zipf: dict[str, int], path: Path = OWN_POSTS) -> list[Example]:
 
 
 def word_clusters(examples: Sequence[Example]) -> dict[str, int]:
-    """Distributional word clusters of the examples' texts (labels unused): each word seen at least
+    """Distributional word clusters of the examples' words (labels unused), read as the detector reads them
+    (``prepare`` first: the words of ``ex.read``, so "lily-mae" stays one word, "Ava's" is "ava" and a Welsh
+    post's words are their English readings, as the features look them up): each word seen at least
     ``CLUSTER_MIN_COUNT`` times is described by how often each of the ``CLUSTER_CONTEXT_WORDS`` commonest words
     stands one or two places before or after it (four slots), weighed by positive pointwise mutual information
     (context counts smoothed to the power 0.75), reduced to ``CLUSTER_DIMENSIONS`` by truncated SVD,
@@ -226,8 +227,7 @@ def word_clusters(examples: Sequence[Example]) -> dict[str, int]:
     from sklearn.decomposition import TruncatedSVD
     from threadpoolctl import threadpool_limits
 
-    sentences = [["^", *(w.lower() for w in CLUSTER_WORD.findall(text)), "$"]
-                 for ex in examples for _, text in ex.segments if text]
+    sentences = [["^", *(t.low for t in seg.tokens), "$"] for ex in examples for seg in ex.read]
     counts = Counter(w for words in sentences for w in words)
     vocab = sorted((w for w, n in counts.items() if n >= CLUSTER_MIN_COUNT and w not in ("^", "$")),
                    key=lambda w: (-counts[w], w))
@@ -609,8 +609,12 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None, 
     repeated = [key for key, n in Counter(ex.id for ex in examples).items() if n > 1]
     if repeated:
         raise TrainingError(f"post ids used twice across the labelled sets: {', '.join(sorted(repeated)[:5])}")
-    clusters = word_clusters(examples)
-    limits = cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5, clusters=clusters, **cn.DEFAULT_LIMITS)
+    lim = cn.DEFAULT_LIMITS
+    limits = cn.Model(given=given, zipf=zipf, weights={}, bias=0.0, threshold=0.5, cap_zipf_max=lim["cap_zipf_max"],
+                      lower_zipf_max=lim["lower_zipf_max"], lower_given_min=lim["lower_given_min"])
+    prepare(examples, limits)
+    clusters = word_clusters(examples)  # from the posts as read (the reading does not depend on the clusters)
+    limits = with_clusters(limits, clusters)
     prepare(examples, limits)
     missing = sum(len(r) for ex in examples for r in ex.child_ranges)
     covered = sum(1 for ex in examples for lab in ex.labels for v in lab.values() if v)
@@ -623,15 +627,17 @@ def build(shared: Path = SHARED, write: bool = True, out: Report | None = None, 
     c, t = _choose(examples, limits, SEED)
     out.figures["shipped"] = {"C": c, "threshold": t}
     fitted = fit(examples, c)
+    clusters_text = table_text(CLUSTERS_HEADER, clusters)
     payload = {"about": "named_children: logistic regression over candidate-word features; "
                         "rebuilt by python -m socialaudit.name_training",
                "C": c, "threshold": t, "bias": fitted.bias, **cn.DEFAULT_LIMITS,
-               "trained_on": f"{len(examples)} posts", "weights": dict(sorted(fitted.weights.items()))}
+               "trained_on": f"{len(examples)} posts", "clusters_sha256": cn.digest(clusters_text),
+               "weights": dict(sorted(fitted.weights.items()))}
     out()
     out(f"Shipped: C {c}, threshold {t:.2f}, {len(fitted.weights)} weights")
     files = {"name_model.json": json.dumps(payload, indent=0, sort_keys=False, ensure_ascii=False) + "\n",
              "given_names.tsv": table_text(GIVEN_HEADER, given), "word_zipf.tsv": table_text(ZIPF_HEADER, zipf),
-             "word_clusters.tsv": table_text(CLUSTERS_HEADER, clusters)}
+             "word_clusters.tsv": clusters_text}
     out.figures["files"] = files
     if write:
         for name, text in files.items():

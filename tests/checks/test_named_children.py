@@ -308,6 +308,18 @@ def test_the_word_clusters_ship_and_the_model_weighs_them():
     assert f"wc={clusters['ava']}" in features and f"p1c={clusters['done']}" in features
 
 
+@pytest.mark.parametrize("table", [None, "# another build\nava\t3\n", ""])
+def test_a_clusters_table_missing_or_from_another_build_is_an_error_not_a_weaker_check(table):
+    from checks import _childnames as cn
+
+    expected = json.loads(cn._read("name_model.json"))["clusters_sha256"]
+    shipped = cn._read("word_clusters.tsv")
+    assert cn.clusters_from(shipped, expected) == cn.clusters_table(expected) == load_model().clusters
+    with pytest.raises(cn.ModelFilesError, match="word_clusters.tsv"):
+        cn.clusters_from(table, expected)
+    assert cn.clusters_from(table, None) == {}  # weights trained without clusters need no table
+
+
 def test_tokens_keep_offsets_inside_hashtags_and_possessives():
     text = "Thanks #StarOfTheWeekLeo and Lily-Mae's mum! #welldoneava"
     tokens = tokenize(text)
