@@ -132,6 +132,41 @@ ANY_BIGRAMS = BIGRAMS or CATEGORY_BIGRAMS  # the model reads bigrams when any he
 # precision target on one; HEAD_POSITIVE_WEIGHT="bullying=2,sexual=2" weights a category head's positive
 # examples more in that head only (the flag head untouched).
 INNER_REPEATS = _number_env("INNER_REPEATS", "1", int)
+# Critical comments (threat, sexual, doxxing, self-harm) count FLAG_CRITICAL_WEIGHT times in the flag head's fit only: a
+# missed critical comment costs more than a missed breach, and the kind comments' words ("love") outweigh the few
+# critical examples that share them.
+FLAG_CRITICAL_WEIGHT = _number_env("FLAG_CRITICAL_WEIGHT", "1")
+# The flag head's word features enter its fit at FLAG_WORD_VALUE instead of 1 (the cues, pairs and lexicon kinds at 1):
+# a stronger penalty on what is learnt word by word than on the cues written from first principles; the shipped weight
+# is the fitted one times the value, so scoring stays a sum.
+FLAG_WORD_VALUE = _number_env("FLAG_WORD_VALUE", "1")
+# With INNER_REPEATS > 1: CRITICAL_ALONE=1 lets every critical head flag by itself from its offset (the lowest threshold
+# that keeps the inner splits' mean precision), whatever the one-standard-error rule says of it.
+CRITICAL_ALONE = bool(_number_env("CRITICAL_ALONE", "0", int))
+# With INNER_REPEATS > 1: CRITICAL_MARGIN, how far a critical head may score below the best non-critical one (each
+# against its offset) and still name the category of a flagged comment: naming a critical comment a breach costs more
+# than the reverse (the safeguarding lead gets critical findings). A number, or "auto": chosen on the inner splits'
+# out-of-fold scores from CRITICAL_MARGINS, the one with the least cost (a critical comment named a breach or missed
+# counts 2, a breach named critical or a false alarm 1; ties: the smallest margin). Empty: none (the shipped rule).
+CRITICAL_MARGIN = os.environ.get("CRITICAL_MARGIN", "")
+# With INNER_REPEATS > 1: CRITICAL_FLAG, a lower flag threshold ("critical" in the model's thresholds) for a comment whose
+# category the heads name critical, chosen on the inner splits below the flag threshold: "1se" by the one-standard-error
+# rule as the flag threshold (the highest whose mean recall is within one standard error of the best, at the target
+# precision), "lowest" the lowest that keeps the mean precision at the target. Empty: none (the shipped rule).
+CRITICAL_FLAG = os.environ.get("CRITICAL_FLAG", "")
+if CRITICAL_FLAG not in ("", "1se", "lowest"):
+    raise SystemExit(f"CRITICAL_FLAG: {CRITICAL_FLAG!r} is not '1se', 'lowest' or empty")
+CRITICAL_MARGINS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+if CRITICAL_MARGIN not in ("", "auto"):
+    try:
+        CRITICAL_MARGIN = str(float(CRITICAL_MARGIN)) if 0 <= float(CRITICAL_MARGIN) < float("inf") else "bad"
+    except ValueError:
+        CRITICAL_MARGIN = "bad"
+    if CRITICAL_MARGIN == "bad":
+        raise SystemExit(f"CRITICAL_MARGIN: {os.environ['CRITICAL_MARGIN']!r} is not a number >= 0 or 'auto'")
+for _knob, _on in (("CRITICAL_ALONE", CRITICAL_ALONE), ("CRITICAL_MARGIN", CRITICAL_MARGIN), ("CRITICAL_FLAG", CRITICAL_FLAG)):
+    if _on and INNER_REPEATS <= 1:  # the first-crossing rule on one split (choose_thresholds) has none of these
+        raise SystemExit(f"{_knob}: needs INNER_REPEATS > 1 (the thresholds over several inner splits)")
 HEAD_POSITIVE_WEIGHT = _weights_env("HEAD_POSITIVE_WEIGHT", set(CATEGORIES))
 # With INNER_REPEATS > 1, OFFSETS=apart: a category head flags by itself only where the one-standard-error rule says so, but every head
 # has an offset (the lowest threshold that keeps the precision) when the heads name the category; OFFSETS=alone: every
@@ -283,9 +318,19 @@ def fit(feats: list[list[str]], rows: list[dict], weights: list[float] | None = 
         w = weights
         if head in HEAD_POSITIVE_WEIGHT and weights is not None:
             w = [wt * (HEAD_POSITIVE_WEIGHT[head] if yy else 1.0) for wt, yy in zip(weights, y, strict=True)]
+        if head == "flag" and FLAG_CRITICAL_WEIGHT != 1:
+            w = [wt * (FLAG_CRITICAL_WEIGHT if r["flag"] and r["category"] in CRITICAL else 1.0)
+                 for wt, r in zip(w if w is not None else [1.0] * len(rows), rows, strict=True)]
         cols = words if head == "flag" and words is not None else list(range(len(names)))
-        clf.fit(x[:, cols] if len(cols) < len(names) else x, y, sample_weight=w)
-        coef = clf.coef_[0]
+        xh = x[:, cols] if len(cols) < len(names) else x
+        value = None
+        if head == "flag" and FLAG_WORD_VALUE != 1:  # the words at a lower value: a stronger penalty on them
+            from scipy.sparse import diags
+
+            value = [FLAG_WORD_VALUE if str(names[i]).startswith("w:") else 1.0 for i in cols]
+            xh = xh @ diags(value)
+        clf.fit(xh, y, sample_weight=w)
+        coef = clf.coef_[0] if value is None else clf.coef_[0] * value
         out["bias"][head] = round(float(clf.intercept_[0]), DIGITS)
         out["weights"][head] = {str(names[i]): round(float(c), DIGITS) for i, c in zip(cols, coef, strict=True)
                                 if abs(c) >= PRUNE and round(float(c), DIGITS) != 0}
@@ -309,7 +354,7 @@ def decide(s: dict[str, float], th: dict[str, float]) -> str:
     best = max(CATEGORIES, key=lambda c: (s[c] - offset(th, c), -CATEGORIES.index(c)))
     if s["first"] or s["flag"] >= th["flag"]:
         return best
-    if s[best] >= th.get(best, 99.0):
+    if s[best] >= th.get(best, 99.0) or (best in CRITICAL and s["flag"] >= th.get("critical", 99.0)):
         return best
     return ""
 
@@ -374,6 +419,7 @@ def choose_thresholds_1se(sets: list[list[dict[str, float]]], rows: list[dict]) 
     keep = [k for k, r in enumerate(rows) if r.get("source", "school-comments") == "school-comments"]
     y = np.array([bool(rows[k]["flag"]) for k in keep])
     mats = [_matrix([sc[k] for k in keep]) for sc in sets]
+    critical_heads = np.array([c in CRITICAL for c in CATEGORIES])
 
     def flagged(m: tuple, th: dict[str, float]) -> Any:  # a numpy boolean array, one a comment
         flag, cat, first = m
@@ -381,6 +427,8 @@ def choose_thresholds_1se(sets: list[list[dict[str, float]]], rows: list[dict]) 
         alone = np.array([th.get(c, 99.0) for c in CATEGORIES])
         best = np.argmax(cat - off, axis=1)
         got = first | (flag >= th["flag"]) | (cat[np.arange(len(best)), best] >= alone[best])
+        if "critical" in th:
+            got |= critical_heads[best] & (flag >= th["critical"])
         return got
 
     def pr(th: dict[str, float]) -> tuple[float, float, float]:
@@ -421,7 +469,7 @@ def choose_thresholds_1se(sets: list[list[dict[str, float]]], rows: list[dict]) 
             best = t
         if best is None:
             continue
-        if OFFSETS == "alone":  # the head flags by itself from its offset on
+        if OFFSETS == "alone" or (CRITICAL_ALONE and cat in CRITICAL):  # the head flags by itself from its offset on
             th[cat] = max(best, CATEGORY_FLOOR)
             continue
         # "apart": whether the head flags by itself, and from where, by the one-standard-error rule ("never" when
@@ -431,12 +479,52 @@ def choose_thresholds_1se(sets: list[list[dict[str, float]]], rows: list[dict]) 
             th[cat] = max(t, CATEGORY_FLOOR)
         if th.get(cat) != max(best, CATEGORY_FLOOR):
             th[OFFSET + cat] = max(best, CATEGORY_FLOOR)
+    if CRITICAL_MARGIN:
+        cats = np.array([[rows[k]["category"] == c for c in CATEGORIES] for k in keep])
+        critical = critical_heads
+
+        def cost(margin: float) -> float:
+            t = with_margin(th, margin)
+            off = np.array([offset(t, c) for c in CATEGORIES])
+            total = 0.0
+            for m in mats:
+                got = flagged(m, t)
+                named = np.argmax(m[1] - off, axis=1)
+                crit_true = (cats & critical).any(axis=1)
+                crit_named = critical[named]
+                total += 2 * int((crit_true & (~got | ~crit_named)).sum())  # a critical comment missed or named a breach
+                total += int((got & ~y).sum()) + int((got & y & ~crit_true & crit_named).sum())
+            return total / len(mats)
+
+        margin = (min(CRITICAL_MARGINS, key=lambda mg: (cost(mg), mg)) if CRITICAL_MARGIN == "auto"
+                  else float(CRITICAL_MARGIN))
+        th = with_margin(th, margin)
+        th["margin"] = margin
+    if CRITICAL_FLAG:  # a lower flag bar for a comment the heads name critical, chosen like the flag threshold
+        below = [t for t in grid if t < th["flag"]]
+        if CRITICAL_FLAG == "lowest":
+            t = None
+            for cand in reversed(below):
+                if pr({**th, "critical": cand})[0] < TARGET_PRECISION:
+                    break
+                t = cand
+        else:
+            t = pick([99.0, *below], lambda t: {**th, "critical": t})
+        if t is not None and t < 99.0:
+            th["critical"] = t
     alone = []
     for m in mats:
         got = flagged(m, th)
         alone.extend(float(f) for f, g, fi in zip(m[0], got, m[2], strict=True) if g and not fi and f < th["flag"])
     th["gate"] = round(min(alone, default=th["flag"]) - GATE_MARGIN, 3)
     return th
+
+
+def with_margin(th: dict[str, float], margin: float) -> dict[str, float]:
+    """The thresholds with every critical head's offset lowered by ``margin`` (CRITICAL_MARGIN)."""
+    if not margin:
+        return dict(th)
+    return {**th, **{OFFSET + c: round(offset(th, c) - margin, 3) for c in CATEGORIES if c in CRITICAL}}
 
 
 def pick_thresholds(idx: list[int], rows: list[dict], feats: list[list[str]],
@@ -651,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
     offsets = {k.removeprefix(OFFSET): v for k, v in th.items() if k.startswith(OFFSET)}
     if offsets:
         model["offsets"] = offsets
-    model.update({"categories": list(CATEGORIES), "thresholds": {k: v for k, v in th.items() if not k.startswith(OFFSET)},
+    model.update({"categories": list(CATEGORIES), "thresholds": {k: v for k, v in th.items() if not k.startswith(OFFSET) and k != "margin"},
                   "format": 1, "bigrams": ANY_BIGRAMS,
                   "trained_on": "school-comments (CC0-1.0)"
                                 + (f" + further authors' comments {', '.join(trained_authors)} "

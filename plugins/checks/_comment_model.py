@@ -453,7 +453,10 @@ class Model:
         scores = {c: self.score(c, feats) for c in self.categories}
         off = self.offsets
         category = max(self.categories, key=lambda c: (scores[c] - off[c], -self.categories.index(c)))
-        flagged = first or flag >= self.thresholds["flag"] or scores[category] >= self.thresholds.get(category, 99.0)
+        # "critical": a lower bar for the flag score when the heads name a critical category (a model without one
+        # flags as before); a critical comment missed costs more than a false alarm
+        flagged = (first or flag >= self.thresholds["flag"] or scores[category] >= self.thresholds.get(category, 99.0)
+                   or (category in CRITICAL and flag >= self.thresholds.get("critical", 99.0)))
         if not flagged:
             return Verdict(False, "", flag)
         return Verdict(True, category, flag, self.cues(category, feats))

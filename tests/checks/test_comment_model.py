@@ -345,6 +345,23 @@ def test_a_category_heads_offset_apart_from_its_threshold_names_the_category():
     assert model.Model({**quiet, "thresholds": {"flag": 0.0, "doxxing": 0.0, "gate": -99.0}}).verdict(["w:miss"]).flagged
 
 
+def test_a_lower_flag_bar_for_a_comment_the_heads_name_critical():
+    """A model's ``critical`` threshold (trained with CRITICAL_FLAG) flags a comment whose flag score is under the flag
+    threshold but at or above it when the heads name a critical category, and only then; without it (the shipped
+    model), the flag threshold alone decides."""
+    weights = {h: {} for h in ("flag", *model.CATEGORIES)}
+    weights["flag"] = {"w:meet": 1.0, "w:stupid": 1.0}
+    weights["sexual"] = {"w:meet": 2.0}
+    weights["attack"] = {"w:stupid": 2.0}
+    data = {"categories": list(model.CATEGORIES), "weights": weights,
+            "bias": {"flag": -1.5, **{c: -1.0 for c in model.CATEGORIES}}, "thresholds": {"flag": 0.0, "gate": -9.0}}
+    assert not model.Model(data).verdict(["w:meet"]).flagged  # flag score -0.5
+    lower = model.Model({**data, "thresholds": {**data["thresholds"], "critical": -1.0}})
+    assert lower.verdict(["w:meet"]) == model.Verdict(True, "sexual", -0.5, ("meet",))
+    assert not lower.verdict(["w:stupid"]).flagged  # named attack, a breach: the flag threshold decides
+    assert not lower.verdict([]).flagged  # -1.5, under both
+
+
 @pytest.mark.parametrize(("env", "said"), [
     ({"AUTHOR_SET_WEIGHT": "cg=1,bogus"}, "AUTHOR_SET_WEIGHT: no such name: 'bogus'"),
     ({"AUTHOR_SET_WEIGHT": "cgg=1"}, "AUTHOR_SET_WEIGHT: no such name: 'cgg'"),
@@ -358,6 +375,12 @@ def test_a_category_heads_offset_apart_from_its_threshold_names_the_category():
     ({"CATEGORY_CLASS_WEIGHT": "cap:0.5"}, "CATEGORY_CLASS_WEIGHT: 'cap:0.5' is not 'cap:N' with a number N >= 1"),
     ({"CATEGORY_CLASS_WEIGHT": "cap:x"}, "CATEGORY_CLASS_WEIGHT: 'cap:x' is not 'cap:N' with a number N >= 1"),
     ({"CATEGORY_BIGRAMS": "yes"}, "CATEGORY_BIGRAMS: 'yes' is not a number >= 0"),
+    ({"FLAG_CRITICAL_WEIGHT": "-2"}, "FLAG_CRITICAL_WEIGHT: '-2' is not a number >= 0"),
+    ({"FLAG_WORD_VALUE": "half"}, "FLAG_WORD_VALUE: 'half' is not a number >= 0"),
+    ({"CRITICAL_ALONE": "yes"}, "CRITICAL_ALONE: 'yes' is not a number >= 0"),
+    ({"CRITICAL_MARGIN": "wide"}, "CRITICAL_MARGIN: 'wide' is not a number >= 0 or 'auto'"),
+    ({"CRITICAL_FLAG": "low"}, "CRITICAL_FLAG: 'low' is not '1se', 'lowest' or empty"),
+    ({"CRITICAL_FLAG": "lowest"}, "CRITICAL_FLAG: needs INNER_REPEATS > 1 (the thresholds over several inner splits)"),
 ])
 def test_a_bad_training_knob_is_one_line_not_a_traceback(env, said):
     done = subprocess.run([sys.executable, "scripts/train_comments.py", "--help"], cwd=ROOT, capture_output=True,
