@@ -132,6 +132,8 @@ ANY_BIGRAMS = BIGRAMS or CATEGORY_BIGRAMS  # the model reads bigrams when any he
 # precision target on one; HEAD_POSITIVE_WEIGHT="bullying=2,sexual=2" weights a category head's positive
 # examples more in that head only (the flag head untouched).
 INNER_REPEATS = _number_env("INNER_REPEATS", "1", int)
+# The five knobs below were measured on 2026-12-07 (thirteenth session) and not kept: none keeps "Would love to give that
+# schoolgirl a ride home" a catch of the category-bigram variant (docs/checks.md, "Critical catches by a general rule").
 # Critical comments (threat, sexual, doxxing, self-harm) count FLAG_CRITICAL_WEIGHT times in the flag head's fit only: a
 # missed critical comment costs more than a missed breach, and the kind comments' words ("love") outweigh the few
 # critical examples that share them.
