@@ -98,6 +98,8 @@ _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|f
                    r"|\b(?:my|her|his|their)\s+place\s+(?:on|in|at)\b|\bthe\s+home\s+of\b"
                    r"|\blives?\s+(?:on|in|at)\s+(?:\d+\s+)?[a-z'’-]+\s+(?:road|street|lane|avenue|close|drive|way|crescent|grove|"
                    r"gardens|terrace|place|court|walk|mews|rise|view|row|square|hill|park)\b")
+# The writer's word that the address is their own or a person's private one (read in posts: see _home_before)
+_SAID_OWN = re.compile(r"\b(?:personal|private)\s+address\b|\b(?:with|to|from)\s+me\s+at\b")
 # Whose the address is, said just before it in its sentence: a person ("Mrs Boase at", "someone at", "our
 # neighbour at"), so a venue named elsewhere in the post does not make it a venue's
 _PERSON_AT = re.compile(r"(?:\b(?:mrs|mr|ms|miss|mx|dr)\.?\s+[a-z'-]+|\b(?:someone|somebody|anyone|family|mum|dad|nan|nana|"
@@ -301,11 +303,14 @@ def might_be_personal(text: str) -> bool:
     return _DIGIT_OR_AT.search(text) is not None
 
 
-def _home_before(lower: str, start: int) -> bool:
+def _home_before(lower: str, start: int, claims: bool = False) -> bool:
     """Whether the sentence of the address at ``start`` says, before it, that it is someone's home ("drop them at
     my house, 9 Kestrel Drive"; "home postcode NM5 2ZZ"); a home named in another sentence ("please update your
-    home address with us. Our new office is at ...") says nothing about it."""
-    return _HOME.search(lower, max(_sentence_start(lower, start), start - 200), start) is not None
+    home address with us. Our new office is at ...") says nothing about it. ``claims``: the writer's word that it
+    is their own counts too ("with me at 14 Larch Close", "personal address for cards: ..."): a post's writer
+    speaks for a person the school names; a commenter who gives their own address is doxxing nobody."""
+    lo = max(_sentence_start(lower, start), start - 200)
+    return _HOME.search(lower, lo, start) is not None or (claims and _SAID_OWN.search(lower, lo, start) is not None)
 
 
 def _sentence_end(lower: str, start: int) -> int:
@@ -368,8 +373,8 @@ def _said_to_be_the_schools(lower: str, start: int, end: int) -> bool:
 
 def personal_data(text: str, own: OwnDetails | None = None, named: bool = False, claims: bool = True) -> list[PiiHit]:
     """Personal information in ``text``; ``named``: the text names a person (a date of birth needs one);
-    ``claims``: whether the text's own word that a mobile is the school's counts (a post's does; a comment's,
-    written by anyone, does not)."""
+    ``claims``: whether the text's own word counts that a mobile is the school's, or that an address is the
+    writer's or a person's private one (a post's does; a comment's, written by anyone, does not)."""
     if not might_be_personal(text):
         return []
     return personal_data_in(text, own, named, claims)
@@ -408,7 +413,7 @@ def personal_data_in(text: str, own: OwnDetails | None = None, named: bool = Fal
             for m in addresses:
                 if any(" ".join(m.group().lower().split()) in a for a in own.addresses):
                     continue
-                home = _home_before(lower, m.start())
+                home = _home_before(lower, m.start(), claims)
                 if not home and _venue_beside(lower, m.start(), m.end()):
                     continue
                 hits.append(PiiHit("home address", "a house number and street"))
@@ -416,7 +421,7 @@ def personal_data_in(text: str, own: OwnDetails | None = None, named: bool = Fal
                 code = m.group().replace(" ", "")
                 if code in own.postcodes or any(code.lower() in a.replace(" ", "") for a in own.addresses):
                     continue
-                home = _home_before(lower, m.start())
+                home = _home_before(lower, m.start(), claims)
                 if not home and (_venue_beside(lower, m.start(), m.end())
                                  or not any(h.kind == "home address" for h in hits)):
                     continue  # a venue's postcode, or a postcode alone with no house: a place, not a home

@@ -465,6 +465,9 @@ def test_personal_details_in_other_forms_stay_critical(make_post, text):
      "a home address"),
     ("Mr Kowalczyk, DOB 02/11/1975, our new site manager, has passed his checks.", "a date of birth"),  # a title names him
     ("Our daughter Ava Hart was born after a long night on 3 May 2025!", "a date of birth"),  # "born after": not a year group
+    # the writer's word that the address is their own, or a person's private one, even beside a venue
+    ("Leave the costumes at the office, or with me at 8 Tanners Close if that is easier. Deb (PTA)", "a home address"),
+    ("Our caretaker Stan is retiring! Private address for cards: 11 Quarry Row, Northmoor.", "a home address"),
 ])
 def test_a_person_s_address_or_birth_date_is_critical_whatever_else_the_post_mentions(make_post, text, kind):
     [finding] = run([make_post(text=text)], school=OWN_SCHOOL).findings
@@ -725,3 +728,13 @@ def test_whose_a_number_or_address_is_is_read_where_the_post_says_it(make_post, 
 def test_an_organisation_s_number_or_address_stays_clear(make_post, text):
     result = run([make_post(text=text)], school=OWN_SCHOOL)
     assert not [f for f in result.findings if f.severity is Severity.CRITICAL], [f.message for f in result.findings]
+
+
+def test_a_writer_s_own_address_is_personal_in_a_post_not_in_a_comment():
+    """"with me at 14 Larch Close": a post's writer (a member of staff, the PTA) gives a person's home; a commenter who
+    gives their own address is doxxing nobody (the comments check reads with ``claims=False``)."""
+    from checks._personal import personal_data
+
+    text = "Lost property from the trip is at reception, or with me at 14 Larch Close until Friday."
+    assert [h.kind for h in personal_data(text, claims=True)] == ["home address"]
+    assert personal_data(text, claims=False) == []
