@@ -175,6 +175,7 @@ THING_AFTER = _words("""class house houses team day days week topic club road st
 CREATIONS = _words("""drawing painting poem story model work artwork picture project design writing letter sculpture
     collage speech reading performance question idea invention experiment certificate award medal trophy
     goal try portrait poster essay piece entry dance song solo""")
+_PP_WORDS = frozenset(("from", "at", "of", "with"))
 _YEAR_TOKEN = re.compile(r"^(?:y|yr|year|u)\d{1,2}s?$|^(?:reception|nursery|ks[1-4]|p[1-7]|eyfs)$")
 _FAMOUS_BY_WORD: dict[str, tuple[tuple[str, ...], ...]] = {}  # word -> the well-known phrases that hold it
 for _phrase in FAMOUS:
@@ -704,6 +705,13 @@ class Featurizer:
         if kind == "n2":
             low = str(key[1])
             return [f"n2={low}", *((f"n2c={self.clusters[low]}",) if low in self.clusters else ())]
+        if kind == "pp":  # the capitalised phrase after "from", "at", "of", "with": its last word and cluster
+            _, prep, head = key
+            assert isinstance(head, str)
+            f = [f"pp={prep}", f"pp={prep}:{head}"]
+            if head in self.clusters:
+                f.append(f"ppc={prep}:{self.clusters[head]}")
+            return f
         if kind == "punct":
             return [f"cb={key[1]}", f"ca={key[2]}"]
         if kind in ("L", "R", "S"):  # the families, alone and with the mention's length (a full name or one word)
@@ -757,6 +765,9 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
         q = tokens[j + 1]
         if _YEAR_TOKEN.match(q.low) or (q.low in ("in", "from") and j + 2 < n and _YEAR_TOKEN.match(tokens[j + 2].low)):
             flags.append("year_after")
+            k = j + 2 if _YEAR_TOKEN.match(q.low) else j + 3
+            if k < n and "adult" in (fams[k] or ()):  # "Nisha (Y3 mum)": the year group is a parent's
+                flags.append("year_adult")
     if cand:  # one of a list of names: "Kyle, Sian, Precious and Harvey"; "Mrs Patel and Amira"
         for k in (i - 1, i - 2 if i > 1 and tokens[i - 1].low in ("and", "&") else -1,
                   j + 1, j + 2 if j + 2 < n and tokens[j + 1].low in ("and", "&") else -1):
@@ -780,6 +791,14 @@ def mention_keys(tokens: Sequence[Token], fams: Sequence[tuple[str, ...] | None]
     else:
         keys.append(("flags", "n1=$"))
     keys.append(("punct", *punct))
+    if j + 2 < n and tokens[j + 1].low in _PP_WORDS:  # "Jordan from Ridgefield Netball Club", "Ava from Oak Class"
+        k = j + 2 + (tokens[j + 2].low == "the" and j + 3 < n)
+        head = -1
+        while k < n and k <= j + 6 and tokens[k].shape != "lower" and not tokens[k].initial:
+            head = k  # the phrase's last capitalised word names what it is
+            k += 1
+        if head >= 0:
+            keys.append(("pp", tokens[j + 1].low, tokens[head].low))
     # the words themselves on either side, up to five away (the third to fifth share one slot)
     if lows is None:
         lows = [t.low for t in tokens]
