@@ -256,7 +256,8 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
         low = plain_get(word)
         if low is None:
             low = _plain_cap(word)
-        if not low and word.islower() and word.isascii() and word[0] != "#" and "'" not in word and word not in keep:
+        if not low and word.islower() and word.isascii() and word[0] != "#" and "'" not in word and "-" not in word \
+                and word not in keep:
             if len(shared) > 100_000:
                 shared.clear()
             tokens[k] = shared[word] = Token(word, word, -1, -1, "lower", False)
@@ -354,7 +355,7 @@ def _tokens_of(text: str, word: str, start: int, keep: frozenset[str] | set[str]
     """The token(s) of one word found at ``start``: a hashtag gives one per CamelCase part."""
     end = start + len(word)
     if word.islower() and word[0] != "#" and "'" not in word and "’" not in word:
-        if word.isascii() and word not in keep:
+        if word.isascii() and word not in keep and "-" not in word:
             tok = shared.get(word)
             if tok is None:
                 tok = shared[word] = Token(word, word, -1, -1, "lower", False)
@@ -533,6 +534,10 @@ def is_candidate(tok: Token, given: dict[str, int], zipf: dict[str, int], model:
         return False
     g = given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0)
     if tok.shape == "lower":
+        if "-" in low and g < model.lower_given_min:  # "bella-grace", "harvey-jones": a part is a given name
+            parts = low.split("-")
+            return len(parts) <= 3 and all(len(p) > 1 and p.isalpha() for p in parts) \
+                and any(given.get(p, 0) >= model.lower_given_min for p in parts)
         return g >= model.lower_given_min and zipf.get(low, 0) < model.lower_zipf_max
     if tok.tagcue:
         return True
