@@ -527,6 +527,15 @@ CONTEXT_REACH = 5  # words on either side of a mention that are features themsel
 
 # --- candidates and features -------------------------------------------------------------------
 
+def _given_of(low: str, given: dict[str, int]) -> int:
+    """How common ``low`` (or the first part of a double name, "Siôn-Ll") is as a given name (0: none),
+    accents folded."""
+    g = given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0)
+    if not g and "-" in low:
+        return _given_of(low.split("-", 1)[0], given)
+    return g
+
+
 def is_candidate(tok: Token, given: dict[str, int], zipf: dict[str, int], model: Model) -> bool:
     """Whether ``tok`` could be a person's name (see the module's docstring)."""
     low = tok.low
@@ -1113,7 +1122,9 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
             j = i
             while j + 1 < n and seg.candidate[j + 1] and not seg.excluded[j + 1] and _adjacent(toks, j, j + 1, seg) \
                     and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given) \
-                    and not (j == i and _label_word(toks[i].low, given, zipf)):
+                    and not (j == i and _label_word(toks[i].low, given, zipf)) \
+                    and not (j == i and toks[i].initial and not _given_of(toks[i].low, given)
+                             and _given_of(toks[i + 1].low, given) >= 2):  # "Gwisgodd Llŷr ...": a verb, then a name
                 j += 1
             seg.ends[i] = j
             seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,
