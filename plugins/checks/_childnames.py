@@ -40,7 +40,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from itertools import repeat
 from typing import Any, ClassVar
@@ -443,10 +443,7 @@ class Model:
 
 @functools.lru_cache(maxsize=64)
 def _with_extra(model: Model, extra: frozenset[str]) -> Model:
-    given = {**model.given, **dict.fromkeys(extra, 5)}
-    return Model(given=given, zipf=model.zipf, weights=model.weights, bias=model.bias, threshold=model.threshold,
-                 cap_zipf_max=model.cap_zipf_max, lower_zipf_max=model.lower_zipf_max,
-                 lower_given_min=model.lower_given_min, clusters=model.clusters)
+    return replace(model, given={**model.given, **dict.fromkeys(extra, 5)})
 
 
 def _read(name: str) -> str:
@@ -473,11 +470,6 @@ def tables() -> tuple[dict[str, int], dict[str, int]]:
 def digest(text: str) -> str:
     """The SHA-256 of a table's text, as the model records it."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def word_clusters() -> dict[str, int]:
-    """The shipped word clusters (``word_clusters.tsv``), the shipped model's."""
-    return load_model().clusters
 
 
 def clusters_table(expected: str | None) -> dict[str, int]:

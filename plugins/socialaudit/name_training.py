@@ -31,7 +31,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(2, 19))  # 0.10 .. 0.90
 OWN = OwnDetails.build(domains=("stoswins-trust.example.org", "example.sch.uk"))
 STAFF = ("Mrs Thompson", "Mr Okafor", "Miss Rahman", "Mrs Gallagher", "Mrs Novak", "Mr Byrne")
 # Word clusters (see word_clusters): how many, from words seen this often, over the commonest context words, in
-# this many dimensions. 200 and 400 clusters tried (docs/checks.md).
+# this many dimensions. 100, 200 and 400 clusters tried (docs/checks.md).
 CLUSTERS = 200
 CLUSTER_MIN_COUNT = 4
 CLUSTER_CONTEXT_WORDS = 3000
@@ -271,9 +271,7 @@ def word_clusters(examples: Sequence[Example]) -> dict[str, int]:
 
 def with_clusters(model: cn.Model, clusters: dict[str, int]) -> cn.Model:
     """``model`` (the tables and limits the posts are read with) with other word clusters."""
-    return cn.Model(given=model.given, zipf=model.zipf, weights=model.weights, bias=model.bias, threshold=model.threshold,
-                    cap_zipf_max=model.cap_zipf_max, lower_zipf_max=model.lower_zipf_max,
-                    lower_given_min=model.lower_given_min, clusters=clusters)
+    return replace(model, clusters=clusters)
 
 
 def prepare(examples: Sequence[Example], model: cn.Model) -> None:
