@@ -8,13 +8,16 @@ How a post is read:
 2. **Candidates**: every word that could be a person's name. A capitalised word is one unless it is
    a very common English word that no child in England and Wales is called ("The", "Year",
    "Science"); a lowercase word is one when it is a given name and not a very common word
-   ("jack", "mia"; not "will", "may"). Initials are never candidates (they identify nobody).
+   ("jack", "mia"; not "will", "may"), or a double name with a part that is one ("bella-grace").
+   Initials are never candidates (they identify nobody).
 3. **Features** (:func:`mention_keys`, :class:`Featurizer`): how common the word is as a given name among children born in
    England and Wales since 1996 (ONS) and as an English word (wordfreq), its case and position, the
    words on either side, and cue families around it (child cues and year groups, adult roles,
    organisations, animals, religious and story context, greetings), whether it is part of a
    well-known person's name, a surname after a given name, a possessive followed by a piece of work,
-   and the words themselves: each word up to five either side and every word of the post. The mention's
+   the capitalised phrase after "from", "at", "of" or "with" by its last word ("Jordan from Ridgefield Netball
+   Club", "Ava from Oak Class"), and the words themselves: each word up to five either side and every word of
+   the post. The mention's
    words and the two words either side also give their *word cluster* (``word_clusters.tsv``: words that
    stand in the same places in the training posts share one), so a word no labelled post had beside a name
    weighs what its cluster's words weigh.
@@ -22,8 +25,9 @@ How a post is read:
    socialaudit.name_training``) gives each candidate the probability that it names a child; at or
    above the shipped threshold it is a child's name. Hard exclusions stay rules, documented: a word
    after a title kept for adults (Mrs, Fr, Revd, ...) and the school's staff list.
-5. **Mentions**: adjacent capitalised words of one person ("Isla Pennington") make one mention; a
-   mention with a given name and a surname is a full name.
+5. **Mentions**: adjacent capitalised words of one person ("Isla Pennington") make one mention, but a
+   sentence's first word that is no given name does not start one before a given name ("Gwisgodd Llŷr",
+   a Welsh verb and a name); a mention with a given name and a surname is a full name.
 
 Everything the decision needs ships in ``checks/data/``: the weights (``name_model.json``), three derived
 tables (``given_names.tsv`` from the ONS, ``word_zipf.tsv`` from wordfreq, ``word_clusters.tsv`` from the
@@ -513,7 +517,7 @@ def load_model() -> Model:
     return model_from(payload, given, zipf, clusters_table(expected if isinstance(expected, str) else None))
 
 
-DEFAULT_LIMITS = {"cap_zipf_max": 40, "lower_zipf_max": 50, "lower_given_min": 3}
+DEFAULT_LIMITS = {"cap_zipf_max": 40, "lower_zipf_max": 50, "lower_given_min": 2}
 CONTEXT_REACH = 5  # words on either side of a mention that are features themselves ("ctx:L1=our")
 
 

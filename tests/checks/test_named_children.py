@@ -738,3 +738,53 @@ def test_a_writer_s_own_address_is_personal_in_a_post_not_in_a_comment():
     text = "Lost property from the trip is at reception, or with me at 14 Larch Close until Friday."
     assert [h.kind for h in personal_data(text, claims=True)] == ["home address"]
     assert personal_data(text, claims=False) == []
+def _mentions(text: str) -> dict[str, list[tuple[object, ...]]]:
+    """Each mention of ``text`` as read (its words) -> its feature groups."""
+    from checks import _childnames as cn
+
+    model = load_model()
+    out = {}
+    for seg in cn.read_post([("text", text)], model, NameContext()):
+        for i, keys in seg.feats.items():
+            out[" ".join(seg.tokens[k].text for k in range(i, seg.ends[i] + 1))] = keys
+    return out
+
+
+def test_the_capitalised_phrase_after_a_name_is_read_by_its_last_word():
+    """"Jordan from Ridgefield Netball Club" and "Ava from Oak Class": the phrase's last word (and its cluster)
+    says what the name belongs to, an organisation or a class."""
+    found = _mentions("Coached by Mrs Ferreira and Jordan from Ridgefield Netball Club. Well done Ava from the Oak Class "
+                      "and Sam at Brook Lane Primary, with Kofi of Year 5.")
+    assert ("pp", "from", "club") in found["Jordan"]
+    assert ("pp", "from", "class") in found["Ava"]  # "the" skipped
+    assert ("pp", "at", "primary") in found["Sam"]
+    assert not [k for k in found["Kofi"] if k[0] == "pp" and k[2] != "year"]
+    assert not [k for k in _mentions("Thank you Jordan from all of us!")["Jordan"] if k[0] == "pp"]  # no capitalised phrase
+
+
+def test_a_year_group_that_belongs_to_a_parent_is_marked():
+    """"Nisha (Y3 mum)": the year group names whose parent she is, not her own class."""
+    parent = _mentions("Thank you to Nisha (Y3 mum) for the cakes!")["Nisha"]
+    pupil = _mentions("Thank you to Nisha (Y3) for the cakes!")["Nisha"]
+    flags = [k for k in parent if k[0] == "flags"]
+    assert any("year_after" in k and "year_adult" in k for k in flags)
+    assert not any("year_adult" in k for k in pupil if k[0] == "flags")
+    assert any("year_after" in k for k in pupil if k[0] == "flags")
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("y10 bella-grace and harvey-jones made the cakes", {"bella-grace", "harvey-jones"}),  # a part is a given name
+    ("after-school club and a follow-up on well-being, x-ray and co-op", set()),  # no part is a given name
+])
+def test_a_lowercase_double_name_is_a_candidate(text, names):
+    assert set(_mentions(text)) == names
+
+
+@pytest.mark.parametrize(("text", "mentions"), [
+    ("Gwisgodd Llŷr ei wisg goch heddiw.", {"Gwisgodd", "Llŷr"}),  # a Welsh verb, then a name: two mentions
+    ("Superstar Ava Smith won the race.", {"Superstar", "Ava Smith"}),
+    ("Zainab Ahmed won the race.", {"Zainab Ahmed"}),  # a given name first: a full name
+    ("Ava Smith won the race.", {"Ava Smith"}),
+])
+def test_a_sentence_s_first_word_that_no_child_is_given_does_not_start_a_full_name(text, mentions):
+    assert set(_mentions(text)) == mentions
