@@ -8,8 +8,7 @@ How a post is read:
 2. **Candidates**: every word that could be a person's name. A capitalised word is one unless it is
    a very common English word that no child in England and Wales is called ("The", "Year",
    "Science"); a lowercase word is one when it is a given name and not a very common word
-   ("jack", "mia"; not "will", "may"), or a double name with a part that is one ("bella-grace").
-   Initials are never candidates (they identify nobody).
+   ("jack", "mia", "chidi"; not "will", "may"). Initials are never candidates (they identify nobody).
 3. **Features** (:func:`mention_keys`, :class:`Featurizer`): how common the word is as a given name among children born in
    England and Wales since 1996 (ONS) and as an English word (wordfreq), its case and position, the
    words on either side, and cue families around it (child cues and year groups, adult roles,
@@ -25,9 +24,8 @@ How a post is read:
    socialaudit.name_training``) gives each candidate the probability that it names a child; at or
    above the shipped threshold it is a child's name. Hard exclusions stay rules, documented: a word
    after a title kept for adults (Mrs, Fr, Revd, ...) and the school's staff list.
-5. **Mentions**: adjacent capitalised words of one person ("Isla Pennington") make one mention, but a
-   sentence's first word that is no given name does not start one before a given name ("Gwisgodd Llŷr",
-   a Welsh verb and a name); a mention with a given name and a surname is a full name.
+5. **Mentions**: adjacent capitalised words of one person ("Isla Pennington") make one mention; a
+   mention with a given name and a surname is a full name.
 
 Everything the decision needs ships in ``checks/data/``: the weights (``name_model.json``), three derived
 tables (``given_names.tsv`` from the ONS, ``word_zipf.tsv`` from wordfreq, ``word_clusters.tsv`` from the
@@ -260,8 +258,7 @@ def tokenize(text: str, keep: frozenset[str] | set[str] = frozenset(),
         low = plain_get(word)
         if low is None:
             low = _plain_cap(word)
-        if not low and word.islower() and word.isascii() and word[0] != "#" and "'" not in word and "-" not in word \
-                and word not in keep:
+        if not low and word.islower() and word.isascii() and word[0] != "#" and "'" not in word and word not in keep:
             if len(shared) > 100_000:
                 shared.clear()
             tokens[k] = shared[word] = Token(word, word, -1, -1, "lower", False)
@@ -359,7 +356,7 @@ def _tokens_of(text: str, word: str, start: int, keep: frozenset[str] | set[str]
     """The token(s) of one word found at ``start``: a hashtag gives one per CamelCase part."""
     end = start + len(word)
     if word.islower() and word[0] != "#" and "'" not in word and "’" not in word:
-        if word.isascii() and word not in keep and "-" not in word:
+        if word.isascii() and word not in keep:
             tok = shared.get(word)
             if tok is None:
                 tok = shared[word] = Token(word, word, -1, -1, "lower", False)
@@ -523,15 +520,6 @@ CONTEXT_REACH = 5  # words on either side of a mention that are features themsel
 
 # --- candidates and features -------------------------------------------------------------------
 
-def _given_of(low: str, given: dict[str, int]) -> int:
-    """How common ``low`` (or the first part of a double name, "Siôn-Ll") is as a given name (0: none),
-    accents folded."""
-    g = given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0)
-    if not g and "-" in low:
-        return _given_of(low.split("-", 1)[0], given)
-    return g
-
-
 def is_candidate(tok: Token, given: dict[str, int], zipf: dict[str, int], model: Model) -> bool:
     """Whether ``tok`` could be a person's name (see the module's docstring)."""
     low = tok.low
@@ -539,10 +527,6 @@ def is_candidate(tok: Token, given: dict[str, int], zipf: dict[str, int], model:
         return False
     g = given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0)
     if tok.shape == "lower":
-        if "-" in low and g < model.lower_given_min:  # "bella-grace", "harvey-jones": a part is a given name
-            parts = low.split("-")
-            return len(parts) <= 3 and all(len(p) > 1 and p.isalpha() for p in parts) \
-                and any(given.get(p, 0) >= model.lower_given_min for p in parts)
         return g >= model.lower_given_min and zipf.get(low, 0) < model.lower_zipf_max
     if tok.tagcue:
         return True
@@ -1118,9 +1102,7 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
             j = i
             while j + 1 < n and seg.candidate[j + 1] and not seg.excluded[j + 1] and _adjacent(toks, j, j + 1, seg) \
                     and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given) \
-                    and not (j == i and _label_word(toks[i].low, given, zipf)) \
-                    and not (j == i and toks[i].initial and not _given_of(toks[i].low, given)
-                             and _given_of(toks[i + 1].low, given) >= 2):  # "Gwisgodd Llŷr ...": a verb, then a name
+                    and not (j == i and _label_word(toks[i].low, given, zipf)):
                 j += 1
             seg.ends[i] = j
             seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,

@@ -98,8 +98,10 @@ _HOME = re.compile(r"\b(?:my|her|his|their)\s+(?:house|home|porch|door|address|f
                    r"|\b(?:my|her|his|their)\s+place\s+(?:on|in|at)\b|\bthe\s+home\s+of\b"
                    r"|\blives?\s+(?:on|in|at)\s+(?:\d+\s+)?[a-z'’-]+\s+(?:road|street|lane|avenue|close|drive|way|crescent|grove|"
                    r"gardens|terrace|place|court|walk|mews|rise|view|row|square|hill|park)\b")
-# The writer's word that the address is their own or a person's private one (read in posts: see _home_before)
-_SAID_OWN = re.compile(r"\b(?:personal|private)\s+address\b|\b(?:with|to|from)\s+me\s+at\b")
+# The writer's word, straight before the address, that it is their own or a person's private one (read in posts: see
+# _home_before): "... or with me at 14 Larch Close", "Personal address for cards: 9 Birch Row"; not "say hello to me
+# at the fair at the Village Hall, 12 Church Street", "the private address of the trust office is ..."
+_SAID_OWN = re.compile(r"(?:\b(?:with|to|from)\s+me\s+at|\b(?:personal|private|home)\s+address(?:\s+for\s+[a-z]+)?\s*[:\-–]?)\s*$")
 # Whose the address is, said just before it in its sentence: a person ("Mrs Boase at", "someone at", "our
 # neighbour at"), so a venue named elsewhere in the post does not make it a venue's
 _PERSON_AT = re.compile(r"(?:\b(?:mrs|mr|ms|miss|mx|dr)\.?\s+[a-z'-]+|\b(?:someone|somebody|anyone|family|mum|dad|nan|nana|"
@@ -310,7 +312,7 @@ def _home_before(lower: str, start: int, claims: bool = False) -> bool:
     is their own counts too ("with me at 14 Larch Close", "personal address for cards: ..."): a post's writer
     speaks for a person the school names; a commenter who gives their own address is doxxing nobody."""
     lo = max(_sentence_start(lower, start), start - 200)
-    return _HOME.search(lower, lo, start) is not None or (claims and _SAID_OWN.search(lower, lo, start) is not None)
+    return _HOME.search(lower, lo, start) is not None or (claims and _SAID_OWN.search(lower, max(lo, start - 60), start) is not None)
 
 
 def _sentence_end(lower: str, start: int) -> int:

@@ -465,9 +465,9 @@ def test_personal_details_in_other_forms_stay_critical(make_post, text):
      "a home address"),
     ("Mr Kowalczyk, DOB 02/11/1975, our new site manager, has passed his checks.", "a date of birth"),  # a title names him
     ("Our daughter Ava Hart was born after a long night on 3 May 2025!", "a date of birth"),  # "born after": not a year group
-    # the writer's word that the address is their own, or a person's private one, even beside a venue
+    # the writer's word, straight before it, that the address is their own or a person's private one, even beside a venue
     ("Leave the costumes at the office, or with me at 8 Tanners Close if that is easier. Deb (PTA)", "a home address"),
-    ("Our caretaker Stan is retiring! Private address for cards: 11 Quarry Row, Northmoor.", "a home address"),
+    ("Stan retires from the school office on Friday. Personal address for cards: 11 Quarry Row.", "a home address"),
 ])
 def test_a_person_s_address_or_birth_date_is_critical_whatever_else_the_post_mentions(make_post, text, kind):
     [finding] = run([make_post(text=text)], school=OWN_SCHOOL).findings
@@ -479,6 +479,10 @@ def test_a_person_s_address_or_birth_date_is_critical_whatever_else_the_post_men
     "Christmas fair at St Mary's Church Hall, 14 Church Lane, this Saturday.",  # a venue beside the address
     "Nursery places for children born between 1 September 2023 and 31 August 2024: ask Mrs Bibi in the office.",
     "Open morning at our school on Saturday! Find us at 14 Hawthorn Rise, NM3 1ZQ.",  # the venue a sentence before
+    # "me at" or "private address" not straight before the address: the venue's
+    "Come and say hello to me at the Christmas Fair at Northmoor Village Hall, 12 Church Street.",
+    "Bring your donations to me at the PTA table in St Mary's Hall, 3 Church Lane, from 9am.",
+    "The private address of the new trust office is 9 Mill Lane.",
     "Please send her email address to the office. The fair is at St Mary's Church Hall, 14 Church Lane.",
 ])
 def test_a_venue_s_address_and_a_year_group_s_birth_dates_are_not_personal(make_post, text):
@@ -772,19 +776,30 @@ def test_a_year_group_that_belongs_to_a_parent_is_marked():
     assert any("year_after" in k for k in pupil if k[0] == "flags")
 
 
-@pytest.mark.parametrize(("text", "names"), [
-    ("y10 bella-grace and harvey-jones made the cakes", {"bella-grace", "harvey-jones"}),  # a part is a given name
-    ("after-school club and a follow-up on well-being, x-ray and co-op", set()),  # no part is a given name
-])
-def test_a_lowercase_double_name_is_a_candidate(text, names):
-    assert set(_mentions(text)) == names
+def test_lowercase_given_names_of_ten_or_more_children_are_candidates():
+    """"chidi", "iggy": given names of 10-99 children born 1996-2024 are lowercase candidates (100 or more
+    before the thirteenth session); very common words stay out whatever their count as names."""
+    model = load_model()
+    assert model.lower_given_min == 2
+    assert {"chidi", "iggy"} <= set(_mentions("y9 football, skipper chidi with the armband and iggy in goal"))
+    assert not _mentions("we will see you in may")
 
 
-@pytest.mark.parametrize(("text", "mentions"), [
-    ("Gwisgodd Llŷr ei wisg goch heddiw.", {"Gwisgodd", "Llŷr"}),  # a Welsh verb, then a name: two mentions
-    ("Superstar Ava Smith won the race.", {"Superstar", "Ava Smith"}),
-    ("Zainab Ahmed won the race.", {"Zainab Ahmed"}),  # a given name first: a full name
-    ("Ava Smith won the race.", {"Ava Smith"}),
+@pytest.mark.parametrize("text", [
+    "Kacperek Owen scored twice for the under 11s.",  # a given name no table holds, then a surname that is a name too
+    "Cadfan Roberts won the 100m final at the county championships.",
 ])
-def test_a_sentence_s_first_word_that_no_child_is_given_does_not_start_a_full_name(text, mentions):
-    assert set(_mentions(text)) == mentions
+def test_a_rare_given_name_and_a_surname_stay_one_full_name(make_post, text):
+    """A rule that split "Gwisgodd Llŷr" (a Welsh verb, then a name) also split these into a warning on the surname;
+    it was taken out before it shipped. A child's full name in a text-only post is critical."""
+    assert text.split()[0] + " " + text.split()[1] in _mentions(text)
+    [finding] = run([make_post(text=text)]).findings
+    assert finding.severity is Severity.CRITICAL
+
+
+def test_an_ordinary_double_word_in_lowercase_is_no_name(make_post):
+    """Lowercase double names ("bella-grace") are not candidates: "candy-cane", "rock-star" and "honey-bee" would be,
+    with a photo, critical findings (measured before it shipped, then taken out)."""
+    posts = [make_post(text=t, media=PHOTO) for t in (
+        "our candy-cane display is finished", "year 4 rock-star maths champions", "honey-bee hotel in the garden")]
+    assert not run(posts).findings
