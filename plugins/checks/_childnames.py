@@ -1279,6 +1279,7 @@ def _adjacent(toks: Sequence[Token], a: int, b: int, seg: Segment) -> bool:
     ta, tb = toks[a], toks[b]
     return (not seg.excluded[a] and not seg.excluded[b] and ta.hashtag == tb.hashtag and not ta.possessive
             and tb.start - ta.end == 1 and seg.text[ta.end] == " " and tb.shape in ("cap", "upper")
+            and ta.shape != "lower"  # "hero Priya Ramanathan", "take a bow Osei": a lowercase word, then a name
             and (ta.shape != "upper" or tb.shape == "upper"))  # "MVP Adebola", "GK Vasquez": a label, then a name
 
 
