@@ -999,6 +999,9 @@ def _label_word(low: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
     """A common English word that no child is given ("Shooters", "Goalkeeper", "Meet", "Wishing"): before a name
     it is a label, not the name's first word ("Shooters Amara" is Amara alone, not a full name). A surname
     written first ("Liu Yang") is no label."""
+    if "-" in low and low not in zipf:  # "Sixth-former", "Eco-captain", "Dino-mad": every part a label word
+        parts = low.split("-")
+        return all(parts) and all(_label_word(part, given, zipf) for part in parts)
     return zipf.get(low, 0) >= LABEL_WORD_ZIPF and low not in SURNAMES_WRITTEN_FIRST \
         and not (given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0))
 
