@@ -107,7 +107,14 @@ def _gloss(low: str, words: dict[str, str]) -> str:
                 got = words.get(radical)
                 if got is not None:
                     break
+    if got is None and len(low) > 5 and low.isalpha():
+        got = _VERB_ENDINGS.get(low[-3:], "")  # a verb the table lacks: "gwisgodd Llŷr" is "did Llŷr", no full name
     return got or ""
+
+
+# Welsh verb endings no English word has: the past tense's "-odd" ("gwisgodd", "dywedodd"), the impersonal past's "-wyd"
+# ("cynhaliwyd", "enillwyd") and the plural imperative's "-wch" ("cofiwch", "dewch", "ymunwch")
+_VERB_ENDINGS = {"odd": "did", "wyd": "was", "wch": "do"}
 
 
 def english_words(lows: Sequence[str], capitalised: Sequence[bool], initial: Sequence[bool], given: dict[str, int],

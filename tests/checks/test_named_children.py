@@ -803,3 +803,24 @@ def test_an_ordinary_double_word_in_lowercase_is_no_name(make_post):
     posts = [make_post(text=t, media=PHOTO) for t in (
         "our candy-cane display is finished", "year 4 rock-star maths champions", "honey-bee hotel in the garden")]
     assert not run(posts).findings
+
+
+def test_a_lowercase_word_does_not_join_a_capitalised_name(make_post):
+    """"hero Priya Ramanathan", "bow Osei": a lowercase given-name word ("hero", "bow", "buddy") before a capitalised
+    name was read as the name's first word, and the mention was judged by "hero" (0.004): the child was missed."""
+    found = _mentions("Hat-trick hero Priya Ramanathan scored twice. Take a bow Osei! Our P7 buddy Caleb helped too.")
+    assert {"Priya Ramanathan", "Osei", "Caleb"} <= set(found)
+    assert not [m for m in found if " " in m and m.split()[0].islower()]
+    assert "Lily-Mae Jones" in _mentions("Well done Lily-Mae Jones!")  # capitalised words still join
+    [finding] = run([make_post(text="Hat-trick hero Priya Ramanathan scored twice for the U13s", media=PHOTO)]).findings
+    assert finding.severity is Severity.CRITICAL
+
+
+def test_a_hyphenated_label_before_a_name_is_not_its_first_word():
+    """"Sixth-former Yasmin Haddad", "Eco-captain Harriet Nwosu-King": a hyphenated word made of common English words
+    that are no given names is a label, like "Shooters" or "Goalkeeper", not a given name; a double name is not."""
+    found = _mentions("Sixth-former Yasmin Haddad converts the flick. Eco-captain Harriet Nwosu-King planted trees.")
+    assert {"Yasmin Haddad", "Harriet Nwosu-King"} <= set(found)
+    assert "Mary-Jane Okafor" in _mentions("Congratulations Mary-Jane Okafor!")
+    assert "Nwosu-King Harriet" in _mentions("Captain Nwosu-King Harriet led the team.")  # a rare part: no label
+

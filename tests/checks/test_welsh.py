@@ -156,3 +156,13 @@ def test_a_venue_s_address_in_welsh_and_an_abbreviation_are_not_personal(text):
 def test_a_hashtag_the_splitter_keeps_no_word_of_is_no_traceback(text):
     names = [n.given for n in analyse([("text", text)], NameContext()).names]
     assert names == (["Ava"] if "Ava" in text else [])
+
+
+def test_a_welsh_verb_the_table_lacks_is_read_by_its_ending():
+    """"Gwisgodd Llŷr ...": a past tense the gloss table lacks ("-odd"), an impersonal past ("-wyd") and a plural
+    imperative ("-wch") are read as English verbs, not as unknown capitalised words that make a name a full name."""
+    got = read_as_english("Gwisgodd Llŷr ei wisg. Cynhaliwyd y ffair. Ymunwch â ni yn y neuadd")
+    assert (got["gwisgodd"], got["cynhaliwyd"], got["ymunwch"]) == ("did", "was", "do")
+    assert "llŷr" not in got
+    found = analyse([("text", "Gwisgodd Llŷr ei wisg orau ar gyfer y cyngerdd yn yr ysgol heddiw")], NameContext())
+    assert [(n.given, n.surname) for n in found.names if n.given == "Llŷr"] in ([], [("Llŷr", "")])
