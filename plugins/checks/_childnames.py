@@ -999,11 +999,27 @@ def _label_word(low: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
     """A common English word that no child is given ("Shooters", "Goalkeeper", "Meet", "Wishing"): before a name
     it is a label, not the name's first word ("Shooters Amara" is Amara alone, not a full name). A surname
     written first ("Liu Yang") is no label."""
-    if "-" in low and low not in zipf:  # "Sixth-former", "Eco-captain", "Dino-mad": every part a label word
-        parts = low.split("-")
-        return all(parts) and all(_label_word(part, given, zipf) for part in parts)
     return zipf.get(low, 0) >= LABEL_WORD_ZIPF and low not in SURNAMES_WRITTEN_FIRST \
         and not (given.get(low) or (given.get(_fold(low), 0) if not low.isascii() else 0))
+
+
+def _hyphen_label(text: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
+    """A hyphenated word whose later parts are written in lowercase and one part of which is a label word
+    ("Sixth-former", "Eco-captain", "Star-baker"): a label before a name, not its first word. Not a double name
+    ("Lily-mae": no part a label word) nor a double surname written first ("Mills-Hall Isla": capitalised parts)."""
+    if "-" not in text:
+        return False
+    parts = text.split("-")
+    return all(parts) and all(part[0].islower() for part in parts[1:]) \
+        and any(_label_word(part.lower(), given, zipf) for part in parts)
+
+
+def _name_first(low: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
+    """A lowercase word that is a name before it is a word, and may start a name with a capitalised surname
+    ("harry Smith", "kacper Nowak"): a given name of 10,000 children or more, or of 1,000 or more and rarer than
+    Zipf 4 as a word. Not "hero", "bow", "buddy", "queen" ("hero Priya Ramanathan" is Priya Ramanathan)."""
+    g = given.get(low, 0)
+    return g >= 5 or (g == 4 and zipf.get(low, 0) < 40)
 
 
 def _cue_word(tok: Token, given: dict[str, int]) -> bool:
@@ -1105,7 +1121,8 @@ def read_post(segments: Sequence[tuple[str, str]], model: Model, ctx: NameContex
             j = i
             while j + 1 < n and seg.candidate[j + 1] and not seg.excluded[j + 1] and _adjacent(toks, j, j + 1, seg) \
                     and not toks[j + 1].initial and not _cue_word(toks[j], given) and not _cue_word(toks[j + 1], given) \
-                    and not (j == i and _label_word(toks[i].low, given, zipf)):
+                    and not (j == i and (_label_word(toks[i].low, given, zipf) or _hyphen_label(toks[i].text, given, zipf)
+                                         or (toks[i].shape == "lower" and not _name_first(toks[i].low, given, zipf)))):
                 j += 1
             seg.ends[i] = j
             seg.feats[i] = mention_keys(toks, fams, sentence_of, sentences, i, j, where, post_cues,
@@ -1282,7 +1299,6 @@ def _adjacent(toks: Sequence[Token], a: int, b: int, seg: Segment) -> bool:
     ta, tb = toks[a], toks[b]
     return (not seg.excluded[a] and not seg.excluded[b] and ta.hashtag == tb.hashtag and not ta.possessive
             and tb.start - ta.end == 1 and seg.text[ta.end] == " " and tb.shape in ("cap", "upper")
-            and ta.shape != "lower"  # "hero Priya Ramanathan", "take a bow Osei": a lowercase word, then a name
             and (ta.shape != "upper" or tb.shape == "upper"))  # "MVP Adebola", "GK Vasquez": a label, then a name
 
 

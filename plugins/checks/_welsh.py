@@ -107,13 +107,12 @@ def _gloss(low: str, words: dict[str, str]) -> str:
                 got = words.get(radical)
                 if got is not None:
                     break
-    if got is None and len(low) > 5 and low.isalpha():
-        got = _VERB_ENDINGS.get(low[-3:], "")  # a verb the table lacks: "gwisgodd Llŷr" is "did Llŷr", no full name
     return got or ""
 
 
 # Welsh verb endings no English word has: the past tense's "-odd" ("gwisgodd", "dywedodd"), the impersonal past's "-wyd"
-# ("cynhaliwyd", "enillwyd") and the plural imperative's "-wch" ("cofiwch", "dewch", "ymunwch")
+# ("cynhaliwyd", "enillwyd") and the plural imperative's "-wch" ("cofiwch", "dewch", "ymunwch"); read only in lowercase
+# or at a sentence's start (a capitalised word inside a sentence may be a surname or a place: "Heledd Cynwyd")
 _VERB_ENDINGS = {"odd": "did", "wyd": "was", "wch": "do"}
 
 
@@ -148,6 +147,8 @@ def english_words(lows: Sequence[str], capitalised: Sequence[bool], initial: Seq
                 out[k] = english
         else:
             english = _gloss(low, words)
+            if not english and (initial[k] or not capitalised[k]) and len(low) > 5 and low.isalpha():
+                english = _VERB_ENDINGS.get(low[-3:], "")  # a verb the table lacks: "Gwisgodd Llŷr" is "did Llŷr"
             if english:
                 out[k] = english
             elif capitalised[k] and k and lows[k - 1] in TRIGGERS and not given.get(low) and zipf.get(low, 0) < 30:

@@ -165,4 +165,9 @@ def test_a_welsh_verb_the_table_lacks_is_read_by_its_ending():
     assert (got["gwisgodd"], got["cynhaliwyd"], got["ymunwch"]) == ("did", "was", "do")
     assert "llŷr" not in got
     found = analyse([("text", "Gwisgodd Llŷr ei wisg orau ar gyfer y cyngerdd yn yr ysgol heddiw")], NameContext())
-    assert [(n.given, n.surname) for n in found.names if n.given == "Llŷr"] in ([], [("Llŷr", "")])
+    assert not [n for n in found.names if n.given == "Gwisgodd" or n.surname]  # before: "Gwisgodd Llŷr", a full name
+    assert read_as_english("Mae Clwyd a Llwyd yn y dosbarth").get("clwyd") != "was"  # five letters: too short to tell
+    # a capitalised word inside a sentence is no verb: a surname or a place ("Cynwyd", "Penllwyd")
+    assert "cynwyd" not in read_as_english("Llongyfarchiadau i Heledd Cynwyd ar ennill y gystadleuaeth")
+    found = analyse([("text", "Llongyfarchiadau i Heledd Cynwyd ar ennill y gystadleuaeth")], NameContext())
+    assert ("Heledd", "Cynwyd") in [(n.given, n.surname) for n in found.names]
