@@ -166,6 +166,7 @@ for _w, _fams in list(_FAMILIES.items()):  # a plural cue cues as its singular d
             _FAMILIES[_p] = _fams
 # Words before a capitalised word that make it a thing's name ("Storm Amy", "HMS Victory", "River Aire").
 THING_BEFORE = _words("storm hurricane hms river mount lake team house class ysgol gynradd uwchradd fc")
+_NATURE_BEFORE = _words("storm hurricane river mount lake")  # a thing's name after them in lowercase too
 # Words after a name that make it a thing, not a person ("Tudor day", "Willow Class", "Hexley Rangers").
 THING_AFTER = _words("""class house houses team day days week topic club road street lane avenue close drive lodge
     farm park hall wood court way centre center church chapel cathedral academy primary school college
@@ -949,8 +950,9 @@ def _excluded(tokens: Sequence[Token], i: int, ctx: NameContext, reasons: Sequen
             return reasons[i - 1]  # the surname of an adult: "Mrs Rachel Oduya"
     if low in RELIGIOUS_ALWAYS:
         return "religious"
-    if i > 0 and tokens[i - 1].low in THING_BEFORE and tokens[i - 1].shape == "cap" and tokens[i - 1].end + 1 == tokens[i].start:
-        return "thing"  # "Storm Amy", "River Aire", "HMS Victory"
+    if i > 0 and tokens[i - 1].low in THING_BEFORE and tokens[i - 1].end + 1 == tokens[i].start \
+            and (tokens[i - 1].shape == "cap" or tokens[i - 1].low in _NATURE_BEFORE):
+        return "thing"  # "Storm Amy", "River Aire", "HMS Victory"; "storm Ciarán", "lake Bala" (not "team Ava")
     k = i
     while k + 1 < len(tokens) and tokens[k + 1].shape == "cap" and tokens[k + 1].end == tokens[k].end + 1 + len(tokens[k + 1].text) \
             and tokens[k + 1].low not in THING_AFTER and k - i < 2:

@@ -814,6 +814,8 @@ def test_a_lowercase_word_does_not_join_a_capitalised_name(make_post):
     assert {"Priya Ramanathan", "Osei", "Caleb"} <= set(found)
     assert not [m for m in found if " " in m and m.split()[0].islower()]
     assert "Lily-Mae Jones" in _mentions("Well done Lily-Mae Jones!")  # capitalised words still join
+    assert "Ciarán" not in _mentions("storm Ciarán closed the field")  # a storm's name, lowercase "storm" or not
+    assert "Ava" in _mentions("go team Ava!")
     [finding] = run([make_post(text="Hat-trick hero Priya Ramanathan scored twice for the U13s", media=PHOTO)]).findings
     assert finding.severity is Severity.CRITICAL
     for text, name in (("congratulations harry Smith on your grade 5 piano", "harry Smith"),
