@@ -1007,7 +1007,7 @@ def _label_word(low: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
 
 def _hyphen_label(text: str, given: dict[str, int], zipf: dict[str, int]) -> bool:
     """A hyphenated word whose later parts are written in lowercase and one part of which is a label word
-    ("Sixth-former", "Eco-captain", "Star-baker"): a label before a name, not its first word. Not a double name
+    ("Sixth-former", "Eco-captain", "Vice-captain"): a label before a name, not its first word. Not a double name
     ("Lily-mae": no part a label word) nor a double surname written first ("Mills-Hall Isla": capitalised parts)."""
     if "-" not in text:
         return False
