@@ -805,7 +805,6 @@ def test_an_ordinary_double_word_in_lowercase_is_no_name(make_post):
     assert not run(posts).findings
 
 
-
 def test_a_lowercase_word_does_not_join_a_capitalised_name(make_post):
     """"hero Priya Ramanathan", "bow Osei": a lowercase word that is a rare given name ("hero", "bow", "buddy") before a
     capitalised name was read as the name's first word, and the mention was judged by "hero" (0.004): the child was
