@@ -95,3 +95,19 @@ def test_stopping_the_parent_stops_its_airflow_process_even_in_a_task(simulator,
         if parent.poll() is None:
             parent.kill()
             parent.communicate()
+
+
+def test_a_stopped_airflow_process_exits_without_the_exit_handlers_that_print_tracebacks():
+    """Ctrl-C can land inside a database commit; Airflow's exit handler (``dispose_orm``) then failed to close that
+    session and printed a traceback (test above, [SIGINT], on a fresh clone of 7a3bd5f). A stopped child exits 130 at
+    once, its output flushed, without the exit handlers."""
+    code = ("import atexit, sys\n"
+            "from socialaudit.cli import run_in_airflow\n"
+            "atexit.register(lambda: print('Traceback from an exit handler', file=sys.stderr))\n"
+            "print('collected so far', end='')\n"
+            "run_in_airflow.exit_stopped()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")})
+    assert done.returncode == 130
+    assert done.stdout == "collected so far"
+    assert "Traceback" not in done.stderr

@@ -9,6 +9,7 @@ socialaudit.cli._child).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ from socialaudit.cli._common import EXIT_USAGE
 from socialaudit.cli.run import run_weeks
 from socialaudit.errors import InputError
 from socialaudit.weeks import IsoWeek
+
+STOPPED = 130  # main's status when the parent's Ctrl-C stopped the work
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"socialaudit run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # the parent's Ctrl-C, sent on: the parent says it in one line
-        return 130
+        return STOPPED
 
 
 def ignore_late_signals() -> None:
@@ -51,9 +54,20 @@ def ignore_late_signals() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
+def exit_stopped() -> None:
+    """Exit at once after a Ctrl-C stopped the work, without the interpreter's exit handlers: the interrupt may have
+    come inside a database commit, and Airflow's own handler (``dispose_orm``) then fails to close that session and
+    prints a traceback. What was committed stays committed; a commit cut short is rolled back by the database."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(STOPPED)
+
+
 if __name__ == "__main__":
     try:
         status = main()
     finally:
         ignore_late_signals()
+    if status == STOPPED:
+        exit_stopped()
     sys.exit(status)
